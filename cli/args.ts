@@ -1,0 +1,146 @@
+/** Command-line parsing: global options, per-command options, usage errors with suggestions. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../core/errors.js';
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { help: string; value?: string };
+
+export interface CommandSpec {
+  name: string;
+  synopsis: string;
+  summary: string;
+  options: Record<string, OptionSpec>;
+}
+
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  config: { type: 'string', short: 'c', value: 'FILE', help: 'configuration file (default: $REPROFARM_CONFIG, else ./reprofarm.yaml, else the embedded default)' },
+  json: { type: 'boolean', help: 'machine-readable output on stdout (human output stays on stderr)' },
+  verbose: { type: 'boolean', short: 'v', help: 'more detail on stderr' },
+  quiet: { type: 'boolean', short: 'q', help: 'only problems and the summary on stderr' },
+  help: { type: 'boolean', short: 'h', help: 'show help' },
+};
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'collect',
+    synopsis: 'collect [NODE...] [--concurrency N] [--timeout SEC]',
+    summary: 'run the info script on every (or the named) node; write node-information files and record facts and health',
+    options: {
+      concurrency: { type: 'string', value: 'N', help: 'nodes at once (default: collect.concurrency, 16)' },
+      timeout: { type: 'string', value: 'SEC', help: 'per-node deadline in seconds, connection included (default: collect.timeout, 30)' },
+    },
+  },
+];
+
+export interface ParsedArgs {
+  command: CommandSpec | undefined;
+  positionals: string[];
+  values: Record<string, string | boolean | undefined>;
+}
+
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0] as number;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j] as number;
+      prev[j] = Math.min(tmp + 1, (prev[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length] as number;
+}
+
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  // the command is the first word that is not an option or an option's value
+  let commandName: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') break;
+    if (a === '--config' || a === '-c') {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-')) {
+      commandName = a;
+      break;
+    }
+  }
+  const command = COMMANDS.find((c) => c.name === commandName);
+  if (commandName !== undefined && !command) {
+    const s = suggest(commandName, COMMANDS.map((c) => c.name));
+    throw new UsageError(`unknown command "${commandName}"${s ? `; did you mean "${s}"?` : ''}`, {
+      advice: 'run reprofarm --help for the list of commands',
+    });
+  }
+  const options = { ...GLOBAL_OPTIONS, ...(command?.options ?? {}) };
+  const stripped = Object.fromEntries(Object.entries(options).map(([k, v]) => [k, { type: v.type, ...(v.short ? { short: v.short } : {}) }]));
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: stripped, allowPositionals: true, strict: true });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const m = /Unknown option '(-{1,2}[^']+)'/.exec(msg);
+    const unknown = m?.[1]?.replace(/^-+/, '');
+    const s = unknown ? suggest(unknown, Object.keys(options)) : undefined;
+    throw new UsageError(`${msg.split('. ')[0] ?? msg}${s ? `; did you mean --${s}?` : ''}`, {
+      advice: `run reprofarm ${command ? `${command.name} ` : ''}--help for the options`,
+    });
+  }
+  const positionals = parsed.positionals.slice();
+  if (command) positionals.splice(positionals.indexOf(command.name), 1);
+  return { command, positionals, values: parsed.values };
+}
+
+function optionLines(opts: Record<string, OptionSpec>): string[] {
+  return Object.entries(opts).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
+    return `  ${flag.padEnd(26)} ${o.help}`;
+  });
+}
+
+export function helpText(command?: CommandSpec): string {
+  if (command) {
+    return [`usage: reprofarm ${command.synopsis}`, '', command.summary, '', 'options:', ...optionLines(command.options),
+      '', 'global options:', ...optionLines(GLOBAL_OPTIONS), ''].join('\n');
+  }
+  return [
+    'usage: reprofarm [--config FILE] [--json] [--verbose|--quiet] COMMAND [ARGS]',
+    '',
+    'reprofarm turns Debian build nodes into a reproducibility test farm.',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    '',
+    'global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    'exit codes: 0 ok, 1 fatal error, 2 partial (some nodes or builds failed), 64 usage error',
+    'run reprofarm COMMAND --help for a command\'s options',
+    '',
+  ].join('\n');
+}
+
+/** A positive number option, or a usage error that says which. */
+export function numberOption(values: ParsedArgs['values'], name: string, integer: boolean): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} ${String(v)}: must be a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return n;
+}

@@ -1,0 +1,42 @@
+/** The one place that prints and chooses exit codes. */
+import { loadConfig } from '../core/config.js';
+import { ConfigError, formatError, UsageError } from '../core/errors.js';
+import { helpText, parseCommandLine, type ParsedArgs } from './args.js';
+import { runCollect } from './collect-command.js';
+import { Reporter, termSafe, type Verbosity } from './output.js';
+
+export const EXIT = { ok: 0, fatal: 1, partial: 2, usage: 64 } as const;
+
+export async function main(argv: readonly string[], io = { err: process.stderr, out: process.stdout }): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseCommandLine(argv);
+  } catch (err) {
+    io.err.write(`${formatError(err)}\n`);
+    return EXIT.usage;
+  }
+  const verbosity: Verbosity = args.values.quiet ? 'quiet' : args.values.verbose ? 'verbose' : 'normal';
+  const rep = new Reporter(io.err, io.out, verbosity);
+  if (args.values.help || !args.command) {
+    (args.values.help ? io.out : io.err).write(helpText(args.command));
+    return args.values.help ? EXIT.ok : EXIT.usage;
+  }
+  try {
+    const { config, warnings } = loadConfig({ path: args.values.config as string | undefined });
+    if (!config.file) rep.verbose('no reprofarm.yaml here: using the embedded default (two local nodes)');
+    for (const w of warnings) rep.warn(w);
+    switch (args.command.name) {
+      case 'collect':
+        return await runCollect(config, args, rep);
+      default:
+        throw new UsageError(`command ${args.command.name} is not implemented`);
+    }
+  } catch (err) {
+    rep.clearBar();
+    io.err.write(`${termSafe(formatError(err))}\n`);
+    if (args.values.json) rep.json({ error: err instanceof Error ? err.message : String(err) });
+    if (err instanceof UsageError) return EXIT.usage;
+    if (err instanceof ConfigError) return EXIT.fatal;
+    return EXIT.fatal;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Parsing and validating what a node's info script printed. Node output is
+ * untrusted: it must be UTF-8, bounded in size, KEY=VALUE lines with sane keys
+ * and values without control characters. Anything else is reported with its
+ * line number and the whole result is rejected, never written through.
+ */
+export const REQUIRED_FACTS = [
+  'ARCH', 'NUM_CPU', 'CPU_MODEL', 'KERNEL', 'DATETIME', 'TZ', 'TERM', 'COLUMNS', 'LANG', 'HOSTNAME', 'DOMAINNAME', 'OS',
+] as const;
+
+/** Keys the main node adds to node-information files; a node may not send them. */
+export const MAIN_SIDE_KEYS = ['NODE', 'COLLECTED_AT', 'CLOCK_OFFSET_S', 'HEALTH', 'HEALTH_REASON'] as const;
+
+export const MAX_OUTPUT_BYTES = 64 * 1024;
+export const MAX_VALUE_CHARS = 1024;
+export const MAX_FACTS = 256;
+const KEY_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
+// C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidi overrides
+// eslint-disable-next-line no-control-regex
+const BAD_CHARS_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+export type ParsedFacts =
+  | { ok: true; facts: Array<[string, string]> }
+  | { ok: false; problems: string[] };
+
+/** A short, printable excerpt of untrusted text for a message. */
+export function excerpt(text: string, max = 60): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return JSON.stringify(cut);
+}
+
+export function parseFacts(output: Uint8Array): ParsedFacts {
+  const problems: string[] = [];
+  if (output.length > MAX_OUTPUT_BYTES) {
+    return { ok: false, problems: [`output is larger than ${MAX_OUTPUT_BYTES} bytes`] };
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(output);
+  } catch {
+    return { ok: false, problems: ['output is not valid UTF-8'] };
+  }
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  if (lines.length > MAX_FACTS) return { ok: false, problems: [`output has ${lines.length} lines, more than ${MAX_FACTS}`] };
+  const facts: Array<[string, string]> = [];
+  const seen = new Set<string>();
+  lines.forEach((line, i) => {
+    const n = i + 1;
+    const eq = line.indexOf('=');
+    if (eq <= 0) {
+      problems.push(`line ${n}: not KEY=VALUE: ${excerpt(line)}`);
+      return;
+    }
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (!KEY_RE.test(key)) problems.push(`line ${n}: bad key ${excerpt(key)} (use A-Z, 0-9, _)`);
+    else if ((MAIN_SIDE_KEYS as readonly string[]).includes(key)) problems.push(`line ${n}: key ${key} is reserved for the main node`);
+    else if (seen.has(key)) problems.push(`line ${n}: ${key} given twice`);
+    else if (value.length > MAX_VALUE_CHARS) problems.push(`line ${n}: value of ${key} is longer than ${MAX_VALUE_CHARS} characters`);
+    else if (BAD_CHARS_RE.test(value)) problems.push(`line ${n}: value of ${key} contains control characters: ${excerpt(value)}`);
+    else {
+      seen.add(key);
+      facts.push([key, value]);
+    }
+  });
+  for (const k of REQUIRED_FACTS) if (!seen.has(k) && !problems.some((p) => p.includes(` ${k} `))) problems.push(`missing ${k}`);
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 5);
+    if (problems.length > 5) shown.push(`and ${problems.length - 5} more problems`);
+    return { ok: false, problems: shown };
+  }
+  return { ok: true, facts };
+}
+
+/** Node clock minus main clock, in seconds, from EPOCH (or DATETIME) and the main clock at mid-exchange. */
+export function clockOffset(facts: ReadonlyMap<string, string>, mainEpochMs: number): number | null {
+  const epoch = facts.get('EPOCH');
+  let nodeMs: number | undefined;
+  if (epoch && /^\d+(\.\d+)?$/.test(epoch)) nodeMs = Number(epoch) * 1000;
+  else {
+    const dt = facts.get('DATETIME');
+    if (dt && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(dt)) nodeMs = Date.parse(dt);
+  }
+  if (nodeMs === undefined || !Number.isFinite(nodeMs)) return null;
+  return Math.round(nodeMs - mainEpochMs) / 1000;
+}
+
+/** A node-information file: the node's facts, then what the main node adds. */
+export function formatNodeInformation(facts: ReadonlyArray<readonly [string, string]>, extra: ReadonlyArray<readonly [string, string]>): string {
+  return [...facts, ...extra].map(([k, v]) => `${k}=${v}\n`).join('');
+}
+
+/** Read a node-information file back (the file is ours, but may be edited by hand: same rules). */
+export function parseNodeInformation(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return out;
+}

@@ -1,0 +1,385 @@
+/**
+ * reprofarm.yaml: parsed into `{ config, errors, warnings }`. Every error names
+ * its key path; all errors are collected before anything connects. Unknown keys
+ * are errors, so a typo is never silently ignored.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ConfigError, ReprofarmError } from './errors.js';
+
+export type TransportKind = 'ssh' | 'local';
+
+export interface NodeConfig {
+  name: string;
+  transport: TransportKind;
+  /** ssh only */
+  host: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  knownHosts: string;
+  /** optional: else the node's collected ARCH fact */
+  arch: string | undefined;
+  /** absolute */
+  workdir: string;
+}
+
+export interface JobConfig {
+  name: string;
+  nodes: [string, string];
+}
+
+export interface HealthThresholds {
+  minFreeDiskMb: number;
+  minFreeInodes: number;
+  maxLoadPerCpu: number;
+}
+
+export interface Config {
+  /** the file it came from, or null for the embedded default */
+  file: string | null;
+  stateDir: string;
+  siteDir: string;
+  mirror: string;
+  mirrorKeyring: string;
+  mirrorVerify: boolean;
+  suites: string[];
+  architectures: string[];
+  nodes: Map<string, NodeConfig>;
+  jobs: Map<string, JobConfig>;
+  collect: { concurrency: number; timeout: number; retentionDays: number };
+  health: HealthThresholds;
+}
+
+export interface ConfigResult {
+  config: Config | undefined;
+  errors: string[];
+  warnings: string[];
+}
+
+/** Names used in paths on the main node and on nodes: no slashes, no dots first, no shell characters. */
+export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const SUITE_RE = /^[a-z0-9][a-z0-9.+-]{0,63}$/;
+export const ARCH_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$|^[0-9A-Fa-f:.]+$/;
+const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** Debian architecture of this machine, for the embedded default. */
+export function hostDebianArch(): string {
+  const map: Record<string, string> = {
+    x64: 'amd64', arm64: 'arm64', ia32: 'i386', arm: 'armhf', ppc64: 'ppc64el', s390x: 's390x', riscv64: 'riscv64',
+  };
+  return map[process.arch] ?? process.arch;
+}
+
+/** The embedded default: two local nodes, no SSH, state under ./state. */
+export function embeddedDefaultYaml(): string {
+  return `# reprofarm's embedded default: two local nodes on this machine, no SSH
+state_dir: ./state
+site_dir: ./public
+mirror: ./state/mirror
+suites: [bookworm]
+architectures: [${hostDebianArch()}]
+nodes:
+  local1:
+    transport: local
+  local2:
+    transport: local
+jobs:
+  reproducible_build_local_1: { nodes: [local1, local2] }
+`;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+class Checker {
+  errors: string[] = [];
+  warnings: string[] = [];
+  constructor(readonly baseDir: string) {}
+
+  err(path: string, msg: string): void {
+    this.errors.push(`${path}: ${msg}`);
+  }
+
+  unknownKeys(obj: Obj, path: string, known: readonly string[]): void {
+    for (const k of Object.keys(obj)) {
+      if (!known.includes(k)) {
+        const near = known.find((c) => editDistance(c, k) <= 2);
+        this.err(path ? `${path}.${k}` : k, `unknown key${near ? ` (did you mean "${near}"?)` : ''}; known keys here: ${known.join(', ')}`);
+      }
+    }
+  }
+
+  str(obj: Obj, key: string, path: string, dflt: string | undefined, re?: RegExp, what?: string): string | undefined {
+    const v = obj[key];
+    const p = path ? `${path}.${key}` : key;
+    if (v === undefined || v === null) {
+      if (dflt === undefined) this.err(p, 'missing; this key is required');
+      return dflt;
+    }
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      this.err(p, `must be a string, got ${describe(v)}`);
+      return dflt;
+    }
+    const s = String(v);
+    if (re && !re.test(s)) {
+      this.err(p, `${JSON.stringify(s)} is not ${what ?? 'valid'}`);
+      return dflt;
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\0-\x1f\x7f]/.test(s)) {
+      this.err(p, 'must not contain control characters');
+      return dflt;
+    }
+    return s;
+  }
+
+  path(obj: Obj, key: string, path: string, dflt: string | undefined): string | undefined {
+    const s = this.str(obj, key, path, dflt);
+    if (s === undefined) return undefined;
+    return resolve(this.baseDir, s.startsWith('~/') ? `${homedir()}${s.slice(1)}` : s);
+  }
+
+  num(obj: Obj, key: string, path: string, dflt: number, min: number, max: number, integer: boolean): number {
+    const v = obj[key];
+    const p = path ? `${path}.${key}` : key;
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+      this.err(p, `must be ${integer ? 'an integer' : 'a number'}, got ${describe(v)}`);
+      return dflt;
+    }
+    if (v < min || v > max) {
+      this.err(p, `${v} is out of range; use ${min}..${max}`);
+      return dflt;
+    }
+    return v;
+  }
+
+  bool(obj: Obj, key: string, path: string, dflt: boolean): boolean {
+    const v = obj[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== 'boolean') {
+      this.err(path ? `${path}.${key}` : key, `must be true or false, got ${describe(v)}`);
+      return dflt;
+    }
+    return v;
+  }
+
+  list(obj: Obj, key: string, dflt: string[], re: RegExp, what: string): string[] {
+    const v = obj[key];
+    if (v === undefined || v === null) return dflt;
+    if (!Array.isArray(v) || v.length === 0) {
+      this.err(key, `must be a non-empty list, got ${describe(v)}`);
+      return dflt;
+    }
+    const out: string[] = [];
+    v.forEach((item, i) => {
+      if (typeof item !== 'string' || !re.test(item)) this.err(`${key}[${i}]`, `${describe(item)} is not ${what}`);
+      else if (out.includes(item)) this.err(`${key}[${i}]`, `"${item}" is listed twice`);
+      else out.push(item);
+    });
+    return out;
+  }
+
+  section(obj: Obj, key: string): Obj {
+    const v = obj[key];
+    if (v === undefined || v === null) return {};
+    if (!isObj(v)) {
+      this.err(key, `must be a mapping, got ${describe(v)}`);
+      return {};
+    }
+    return v;
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (dp[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = dp[i] as number[];
+      const prev = dp[i - 1] as number[];
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return (dp[a.length] as number[])[b.length] as number;
+}
+
+const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health'] as const;
+const SSH_NODE_KEYS = ['transport', 'host', 'port', 'user', 'arch', 'identity_file', 'known_hosts', 'workdir'] as const;
+const LOCAL_NODE_KEYS = ['transport', 'arch', 'workdir'] as const;
+
+/** Validate a configuration text. `source` names it in messages; relative paths resolve against `baseDir`. */
+export function parseConfig(text: string, source: string, baseDir: string, file: string | null): ConfigResult {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return {
+      config: undefined,
+      errors: doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'YAML'}: ${first}`;
+      }),
+      warnings: [],
+    };
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const c = new Checker(baseDir);
+  if (raw !== null && raw !== undefined && !isObj(raw)) {
+    return { config: undefined, errors: [`top level: must be a mapping of keys, got ${describe(raw)}`], warnings: [] };
+  }
+  const top: Obj = raw ?? {};
+  c.unknownKeys(top, '', TOP_KEYS);
+
+  const stateDir = c.path(top, 'state_dir', '', './state') ?? resolve(baseDir, 'state');
+  const siteDir = c.path(top, 'site_dir', '', './public') ?? resolve(baseDir, 'public');
+  const mirrorRaw = c.str(top, 'mirror', '', './state/mirror') ?? '';
+  let mirror = mirrorRaw;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(mirrorRaw)) {
+    if (!/^(https?|file):\/\//.test(mirrorRaw)) c.err('mirror', `${JSON.stringify(mirrorRaw)}: only http://, https://, file:// or a path are supported`);
+  } else {
+    mirror = resolve(baseDir, mirrorRaw);
+  }
+  const mirrorKeyring = c.path(top, 'mirror_keyring', '', '/usr/share/keyrings/debian-archive-keyring.gpg') ?? '';
+  const mirrorVerify = c.bool(top, 'mirror_verify', '', true);
+  const suites = c.list(top, 'suites', ['bookworm'], SUITE_RE, 'a suite name (lower case letters, digits, . + -)');
+  const architectures = c.list(top, 'architectures', [hostDebianArch()], ARCH_RE, 'a Debian architecture name');
+
+  const nodes = new Map<string, NodeConfig>();
+  const nodesObj = c.section(top, 'nodes');
+  if (Object.keys(nodesObj).length === 0) c.err('nodes', 'no nodes configured; add at least two (see README.md, "Adding a node")');
+  for (const [name, v] of Object.entries(nodesObj)) {
+    const p = `nodes.${name}`;
+    if (!NODE_NAME_RE.test(name)) {
+      c.err(p, 'node names may use letters, digits, ".", "_" and "-" (not first), at most 63 characters: they become file names');
+      continue;
+    }
+    if (!isObj(v)) {
+      c.err(p, `must be a mapping of node settings, got ${describe(v)}`);
+      continue;
+    }
+    const transport = c.str(v, 'transport', p, 'ssh', /^(ssh|local)$/, '"ssh" or "local"') as TransportKind;
+    const arch = v.arch === undefined ? undefined : c.str(v, 'arch', p, undefined, ARCH_RE, 'a Debian architecture name');
+    if (transport === 'local') {
+      c.unknownKeys(v, p, LOCAL_NODE_KEYS);
+      const workdir = c.path(v, 'workdir', p, resolve(stateDir, 'nodes', name)) ?? '';
+      nodes.set(name, { name, transport, host: 'localhost', port: 0, user: '', identityFile: '', knownHosts: '', arch, workdir });
+      continue;
+    }
+    c.unknownKeys(v, p, SSH_NODE_KEYS);
+    const host = c.str(v, 'host', p, undefined, HOST_RE, 'a host name or IP address') ?? '';
+    const port = c.num(v, 'port', p, 22, 1, 65535, true);
+    const user = c.str(v, 'user', p, undefined, USER_RE, 'a user name') ?? '';
+    const identityFile = c.path(v, 'identity_file', p, undefined) ?? '';
+    const knownHosts = c.path(v, 'known_hosts', p, '~/.ssh/known_hosts') ?? '';
+    const workdir = c.str(v, 'workdir', p, '/srv/workspace') ?? '';
+    if (workdir && !isAbsolute(workdir)) c.err(`${p}.workdir`, `${JSON.stringify(workdir)} must be an absolute path on the node`);
+    if (workdir && /(^|\/)\.\.(\/|$)/.test(workdir)) c.err(`${p}.workdir`, 'must not contain ".."');
+    nodes.set(name, { name, transport, host, port, user, identityFile, knownHosts, arch, workdir });
+  }
+
+  const jobs = new Map<string, JobConfig>();
+  const jobsObj = c.section(top, 'jobs');
+  for (const [name, v] of Object.entries(jobsObj)) {
+    const p = `jobs.${name}`;
+    if (!NODE_NAME_RE.test(name)) {
+      c.err(p, 'job names may use letters, digits, ".", "_" and "-" (not first), at most 63 characters');
+      continue;
+    }
+    if (!isObj(v)) {
+      c.err(p, `must be a mapping like { nodes: [NODE1, NODE2] }, got ${describe(v)}`);
+      continue;
+    }
+    c.unknownKeys(v, p, ['nodes']);
+    const pair = v.nodes;
+    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((n) => typeof n === 'string')) {
+      c.err(`${p}.nodes`, `must list exactly two node names, got ${describe(pair)}`);
+      continue;
+    }
+    const [a, b] = pair as [string, string];
+    let ok = true;
+    for (const [i, n] of [a, b].entries()) {
+      if (!nodes.has(n) && !Object.hasOwn(nodesObj, n)) {
+        c.err(`${p}.nodes[${i}]`, `"${n}" is not a configured node (nodes: ${[...nodes.keys()].join(', ') || 'none'})`);
+        ok = false;
+      }
+    }
+    if (a === b) {
+      c.err(`${p}.nodes`, `both builds on "${a}": a job needs two different nodes`);
+      ok = false;
+    }
+    if (ok) jobs.set(name, { name, nodes: [a, b] });
+  }
+
+  const collectObj = c.section(top, 'collect');
+  c.unknownKeys(collectObj, 'collect', ['concurrency', 'timeout', 'retention_days']);
+  const collect = {
+    concurrency: c.num(collectObj, 'concurrency', 'collect', 16, 1, 1024, true),
+    timeout: c.num(collectObj, 'timeout', 'collect', 30, 0.1, 86400, false),
+    retentionDays: c.num(collectObj, 'retention_days', 'collect', 14, 1, 3650, true),
+  };
+  const healthObj = c.section(top, 'health');
+  c.unknownKeys(healthObj, 'health', ['min_free_disk_mb', 'min_free_inodes', 'max_load_per_cpu']);
+  const health = {
+    minFreeDiskMb: c.num(healthObj, 'min_free_disk_mb', 'health', 1024, 0, 1e9, false),
+    minFreeInodes: c.num(healthObj, 'min_free_inodes', 'health', 10000, 0, 1e12, true),
+    maxLoadPerCpu: c.num(healthObj, 'max_load_per_cpu', 'health', 4, 0, 1e6, false),
+  };
+
+  if (!mirrorVerify) c.warnings.push('mirror_verify: false: the mirror\'s Release signature will not be checked');
+
+  if (c.errors.length > 0) return { config: undefined, errors: c.errors, warnings: c.warnings };
+  return {
+    config: {
+      file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health,
+    },
+    errors: [],
+    warnings: c.warnings,
+  };
+}
+
+/**
+ * Find and load the configuration: `--config FILE`, else $REPROFARM_CONFIG, else
+ * ./reprofarm.yaml, else the embedded default (relative to the working directory).
+ * Throws ConfigError with every problem.
+ */
+export function loadConfig(opts: { path?: string | undefined; env?: NodeJS.ProcessEnv; cwd?: string } = {}): { config: Config; warnings: string[] } {
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  const explicit = opts.path ?? (env.REPROFARM_CONFIG || undefined);
+  let text: string;
+  let file: string | null;
+  if (explicit !== undefined) {
+    file = resolve(cwd, explicit);
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ReprofarmError(`cannot read configuration ${file}`, {
+        cause: err,
+        advice: opts.path ? 'check the --config path' : 'check $REPROFARM_CONFIG, or unset it to use ./reprofarm.yaml',
+      });
+    }
+  } else if (existsSync(resolve(cwd, 'reprofarm.yaml'))) {
+    file = resolve(cwd, 'reprofarm.yaml');
+    text = readFileSync(file, 'utf8');
+  } else {
+    file = null;
+    text = embeddedDefaultYaml();
+  }
+  const r = parseConfig(text, file ?? 'embedded default', file ? dirname(file) : cwd, file);
+  if (!r.config) throw new ConfigError(file ?? 'embedded default', r.errors);
+  return { config: r.config, warnings: r.warnings };
+}

@@ -1,0 +1,60 @@
+/**
+ * Errors that reach users. Every error says what failed, where, and what to do
+ * (`advice`). The CLI prints the cause chain as a numbered list.
+ */
+export class ReprofarmError extends Error {
+  override name = 'ReprofarmError';
+  readonly advice: string | undefined;
+  constructor(message: string, options: { advice?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.advice = options.advice;
+  }
+}
+
+/** Command-line misuse: exit code 64. */
+export class UsageError extends ReprofarmError {
+  override name = 'UsageError';
+}
+
+/** Every problem found in a configuration file, all at once. */
+export class ConfigError extends ReprofarmError {
+  override name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(source: string, problems: readonly string[]) {
+    super(
+      `${source}: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+      { advice: 'fix the keys named above; README.md, section "Configuration", lists every key' },
+    );
+    this.problems = problems;
+  }
+}
+
+/** The messages of an error and its causes, outermost first. */
+export function causeChain(err: unknown): string[] {
+  const out: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 10; depth++) {
+    if (cur instanceof Error) {
+      out.push(cur.message);
+      cur = cur.cause;
+    } else {
+      out.push(typeof cur === 'string' ? cur : JSON.stringify(cur) ?? 'unknown error');
+      break;
+    }
+  }
+  return out;
+}
+
+/** Human text for an error: the message, its causes as a numbered list, the advice. */
+export function formatError(err: unknown): string {
+  const chain = causeChain(err);
+  const lines = [`error: ${chain[0] ?? 'unknown error'}`];
+  if (chain.length > 1) {
+    lines.push('caused by:');
+    chain.slice(1).forEach((m, i) => lines.push(`  ${i + 1}. ${m}`));
+  }
+  const advice = err instanceof ReprofarmError ? err.advice : undefined;
+  if (advice) lines.push(`hint: ${advice}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,101 @@
+/**
+ * known_hosts lookup as OpenSSH does it: plain and hashed (`|1|salt|hash`) host
+ * patterns, `[host]:port` for non-standard ports, wildcards and negation,
+ * `@revoked` keys. `@cert-authority` lines are ignored (host certificates are not
+ * supported), so such a host is "unknown" rather than trusted by mistake.
+ */
+import { createHash, createHmac } from 'node:crypto';
+
+export interface KnownKey {
+  type: string;
+  blob: Buffer;
+  line: number;
+}
+
+export interface KnownHostsMatch {
+  keys: KnownKey[];
+  revoked: KnownKey[];
+}
+
+/** The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise. */
+export function knownHostsName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+function wildcardMatch(pattern: string, name: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return re.test(name);
+}
+
+function hashedMatch(entry: string, name: string): boolean {
+  const parts = entry.split('|');
+  if (parts.length !== 4 || parts[1] !== '1') return false;
+  const salt = Buffer.from(parts[2] ?? '', 'base64');
+  const want = parts[3] ?? '';
+  return createHmac('sha1', salt).update(name).digest('base64') === want;
+}
+
+/** Does a comma-separated host pattern list match? A matching negated pattern wins. */
+function patternsMatch(patterns: string, names: string[]): boolean {
+  let matched = false;
+  for (const pat of patterns.split(',')) {
+    if (pat.startsWith('|')) {
+      if (names.some((n) => hashedMatch(pat, n))) matched = true;
+      continue;
+    }
+    const negated = pat.startsWith('!');
+    const p = negated ? pat.slice(1) : pat;
+    if (names.some((n) => wildcardMatch(p, n))) {
+      if (negated) return false;
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** The keys known_hosts text holds for host:port. */
+export function lookupKnownHosts(text: string, host: string, port: number): KnownHostsMatch {
+  const name = knownHostsName(host, port);
+  const names = [name];
+  const out: KnownHostsMatch = { keys: [], revoked: [] };
+  text.split('\n').forEach((rawLine, i) => {
+    const line = rawLine.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const fields = line.split(/\s+/);
+    let marker: string | undefined;
+    if (fields[0]?.startsWith('@')) marker = fields.shift();
+    const [patterns, type, b64] = fields;
+    if (!patterns || !type || !b64) return;
+    if (marker === '@cert-authority') return;
+    if (!patternsMatch(patterns, names)) return;
+    const key: KnownKey = { type, blob: Buffer.from(b64, 'base64'), line: i + 1 };
+    if (marker === '@revoked') out.revoked.push(key);
+    else if (marker === undefined) out.keys.push(key);
+  });
+  return out;
+}
+
+/** OpenSSH's SHA256 fingerprint of a public key blob. */
+export function fingerprint(blob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The key type named inside an SSH public key blob (string length + name). */
+export function blobKeyType(blob: Buffer): string {
+  if (blob.length < 4) return 'unknown';
+  const len = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + len).toString('latin1');
+}
+
+/** ssh2 host key algorithm names for the key types known_hosts holds, in a stable preference order. */
+export function hostKeyAlgorithms(types: Iterable<string>): string[] {
+  const order: Record<string, string[]> = {
+    'ssh-ed25519': ['ssh-ed25519'],
+    'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+    'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+    'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+    'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+  };
+  const set = new Set(types);
+  return Object.keys(order).filter((t) => set.has(t)).flatMap((t) => order[t] ?? []);
+}

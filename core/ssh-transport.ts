@@ -1,0 +1,291 @@
+/**
+ * The SSH transport (the only module that imports ssh2). One connection per
+ * node; host keys are checked against the node's known_hosts file before any
+ * authentication, and an unknown, changed or revoked key is refused with a
+ * message that says how to add the right one.
+ */
+import { readFile } from 'node:fs/promises';
+import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
+import type { NodeConfig } from './config.js';
+import { shJoin } from './shell.js';
+import {
+  blobKeyType, fingerprint, hostKeyAlgorithms, knownHostsName, lookupKnownHosts, type KnownHostsMatch,
+} from './known-hosts.js';
+import {
+  CappedBuffer, DEFAULT_MAX_OUTPUT, TransportError, type ExecOptions, type ExecResult, type Transport,
+} from './transport.js';
+
+export interface SshConnectOptions {
+  /** the whole connection set-up (TCP, handshake, auth) must finish within this */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+type HostKeyVerdict = { ok: true } | { ok: false; kind: 'hostkey-unknown' | 'hostkey-changed' | 'hostkey-revoked'; message: string; advice: string };
+
+function judgeHostKey(node: NodeConfig, known: KnownHostsMatch, blob: Buffer): HostKeyVerdict {
+  const name = knownHostsName(node.host, node.port);
+  const fp = fingerprint(blob);
+  const type = blobKeyType(blob);
+  const scan = `ssh-keyscan -t ${type}${node.port === 22 ? '' : ` -p ${node.port}`} ${node.host} >> ${node.knownHosts}`;
+  const revoked = known.revoked.find((k) => k.blob.equals(blob));
+  if (revoked) {
+    return {
+      ok: false, kind: 'hostkey-revoked',
+      message: `host key ${fp} of ${name} is marked @revoked in ${node.knownHosts} (line ${revoked.line})`,
+      advice: 'the node must get a new host key; do not connect until it has one',
+    };
+  }
+  if (known.keys.some((k) => k.blob.equals(blob))) return { ok: true };
+  if (known.keys.length === 0) {
+    return {
+      ok: false, kind: 'hostkey-unknown',
+      message: `host key of ${name} is not in ${node.knownHosts}; the node offered ${type} ${fp}`,
+      advice: `check that fingerprint on the node (ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-/, '').replace(/-.*/, '')}_key.pub), then add it: ${scan}`,
+    };
+  }
+  const lines = known.keys.map((k) => k.line).join(', ');
+  return {
+    ok: false, kind: 'hostkey-changed',
+    message: `HOST KEY CHANGED for ${name}: the node offered ${type} ${fp}, which does not match ${node.knownHosts} line ${lines}; someone may be intercepting the connection`,
+    advice: `if the node was reinstalled and you have checked the new fingerprint on it, replace the entry: ssh-keygen -R '${name}' -f ${node.knownHosts} && ${scan}`,
+  };
+}
+
+function translateError(node: NodeConfig, err: unknown, verdict: HostKeyVerdict | undefined): TransportError {
+  const where = `${node.user}@${node.host}:${node.port}`;
+  if (verdict && !verdict.ok) return new TransportError(verdict.kind, verdict.message, { advice: verdict.advice });
+  const e = err as NodeJS.ErrnoException & { level?: string };
+  if (e.level === 'client-authentication') {
+    return new TransportError('auth', `authentication failed for ${where} with key ${node.identityFile}`, {
+      advice: `authorize ${node.identityFile}.pub for ${node.user} on the node (see "reprofarm node-setup ${node.name}")`,
+    });
+  }
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return new TransportError('refused', `connection refused by ${node.host}:${node.port}`, {
+        advice: 'check that sshd runs on the node and that the port in the configuration is right',
+      });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new TransportError('dns', `cannot resolve host name ${node.host}`, { advice: `check nodes.${node.name}.host` });
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new TransportError('dropped', `connection to ${node.host}:${node.port} was dropped`, { cause: err });
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new TransportError('refused', `${node.host}:${node.port} is unreachable (${e.code})`, { cause: err });
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/timed out/i.test(msg)) return new TransportError('timeout', `no SSH handshake with ${node.host}:${node.port} in time`, { cause: err });
+  if (/before handshake|connection lost|closed/i.test(msg)) {
+    return new TransportError('dropped', `connection to ${node.host}:${node.port} closed during the SSH handshake`, { cause: err });
+  }
+  return new TransportError('other', `SSH to ${where} failed: ${msg}`, { cause: err });
+}
+
+/** Open and authenticate one SSH connection. Rejects with a TransportError. */
+export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Promise<SshTransport> {
+  let privateKey: Buffer;
+  try {
+    privateKey = await readFile(node.identityFile);
+  } catch (err) {
+    throw new TransportError('key-file', `cannot read identity_file ${node.identityFile} for node ${node.name}`, {
+      cause: err, advice: `create it (ssh-keygen -t ed25519 -N '' -f ${node.identityFile}) or fix nodes.${node.name}.identity_file`,
+    });
+  }
+  let knownText = '';
+  try {
+    knownText = await readFile(node.knownHosts, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new TransportError('hostkey-unknown', `cannot read known_hosts ${node.knownHosts}`, { cause: err });
+    }
+  }
+  const known = lookupKnownHosts(knownText, node.host, node.port);
+  const algorithms = hostKeyAlgorithms(known.keys.map((k) => k.type));
+
+  return new Promise<SshTransport>((resolvePromise, reject) => {
+    const client = new Client();
+    let verdict: HostKeyVerdict | undefined;
+    let settled = false;
+    const finish = (err: TransportError | undefined): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (err) {
+        client.destroy();
+        reject(err);
+      } else {
+        resolvePromise(new SshTransport(node, client));
+      }
+    };
+    const timer = setTimeout(() => {
+      finish(new TransportError('timeout', `${node.host}:${node.port} did not complete the SSH handshake within ${opts.timeoutMs / 1000} s`, {
+        advice: 'the node or the network may be hung; check it with ssh -v',
+      }));
+    }, opts.timeoutMs);
+    const onAbort = (): void => finish(new TransportError('aborted', `connecting to ${node.name} was aborted`));
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    client.on('ready', () => finish(undefined));
+    client.on('error', (err) => finish(translateError(node, err, verdict)));
+    client.on('close', () => finish(translateError(node, new Error('connection closed before handshake'), verdict)));
+    try {
+      client.connect({
+        host: node.host,
+        port: node.port,
+        username: node.user,
+        privateKey,
+        readyTimeout: opts.timeoutMs + 1000,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 4,
+        ...(algorithms.length > 0 ? { algorithms: { serverHostKey: algorithms as never } } : {}),
+        hostVerifier: (key: Buffer) => {
+          verdict = judgeHostKey(node, known, key);
+          return verdict.ok;
+        },
+      });
+    } catch (err) {
+      // ssh2 throws synchronously on an unparsable private key
+      finish(new TransportError('key-file', `identity_file ${node.identityFile} is not a usable private key: ${(err as Error).message}`, {
+        cause: err, advice: 'use an unencrypted OpenSSH ed25519 or RSA key',
+      }));
+    }
+  });
+}
+
+export class SshTransport implements Transport {
+  private sftpPromise: Promise<SFTPWrapper> | undefined;
+  private closed = false;
+  constructor(
+    private readonly cfg: NodeConfig,
+    private readonly client: Client,
+  ) {
+    client.on('close', () => {
+      this.closed = true;
+    });
+    // errors after ready surface through the operation in progress
+    client.on('error', () => undefined);
+  }
+
+  get node(): string {
+    return this.cfg.name;
+  }
+
+  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const started = performance.now();
+    const cap = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    return new Promise<ExecResult>((resolvePromise, reject) => {
+      if (this.closed) {
+        reject(new TransportError('dropped', `connection to ${this.cfg.name} is closed`));
+        return;
+      }
+      this.client.exec(shJoin(argv), (err, stream: ClientChannel) => {
+        if (err) {
+          reject(new TransportError('other', `cannot start a command on ${this.cfg.name}: ${err.message}`, { cause: err }));
+          return;
+        }
+        const out = new CappedBuffer(cap);
+        const errOut = new CappedBuffer(cap);
+        let timedOut = false;
+        let truncated = false;
+        let done = false;
+        let timer: NodeJS.Timeout | undefined;
+        const stop = (): void => {
+          stream.signal('KILL');
+          stream.close();
+        };
+        const onAbort = (): void => stop();
+        const finish = (code: number | null, signal: string | null): void => {
+          if (done) return;
+          done = true;
+          if (timer) clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+          const failed = timedOut || truncated;
+          resolvePromise({
+            code: failed ? null : code,
+            signal: signal ?? null,
+            stdout: out.buffer,
+            stderr: errOut.buffer,
+            timedOut,
+            truncated,
+            durationMs: performance.now() - started,
+          });
+        };
+        if (opts.timeoutMs !== undefined) {
+          timer = setTimeout(() => {
+            timedOut = true;
+            stop();
+            finish(null, null);
+          }, opts.timeoutMs);
+        }
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        stream.on('data', (chunk: Buffer) => {
+          if (!out.push(chunk)) {
+            truncated = true;
+            stop();
+            finish(null, null);
+          }
+        });
+        stream.stderr.on('data', (chunk: Buffer) => {
+          if (!errOut.push(chunk)) {
+            truncated = true;
+            stop();
+            finish(null, null);
+          }
+        });
+        let exitCode: number | null | undefined;
+        let exitSignal: string | null = null;
+        stream.on('exit', (code: number | null, signal?: string) => {
+          exitCode = code;
+          exitSignal = signal ?? null;
+        });
+        stream.on('close', () => {
+          if (!done && exitCode === undefined) {
+            // no exit status: the connection or the session went away under the command
+            done = true;
+            if (timer) clearTimeout(timer);
+            opts.signal?.removeEventListener('abort', onAbort);
+            reject(new TransportError('dropped', `connection to ${this.cfg.name} was lost while a command ran`, {
+              advice: 'the node may have rebooted or the network dropped; the command may or may not have finished there',
+            }));
+            return;
+          }
+          finish(exitCode ?? null, exitSignal);
+        });
+        stream.end(opts.stdin === undefined ? undefined : Buffer.from(opts.stdin));
+      });
+    });
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    this.sftpPromise ??= new Promise<SFTPWrapper>((res, rej) => {
+      this.client.sftp((err, sftp) => (err ? rej(new TransportError('other', `SFTP to ${this.cfg.name} failed: ${err.message}`, { cause: err })) : res(sftp)));
+    });
+    return this.sftpPromise;
+  }
+
+  async put(localPath: string, remotePath: string): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((res, rej) => {
+      sftp.fastPut(localPath, remotePath, (err) => (err ? rej(new TransportError('other', `copying ${localPath} to ${this.cfg.name}:${remotePath} failed: ${err.message}`, { cause: err })) : res()));
+    });
+  }
+
+  async get(remotePath: string, localPath: string): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((res, rej) => {
+      sftp.fastGet(remotePath, localPath, (err) => (err ? rej(new TransportError('other', `copying ${this.cfg.name}:${remotePath} to ${localPath} failed: ${err.message}`, { cause: err })) : res()));
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.client.end();
+    // do not wait for a polite close from a node that may be hung
+    setTimeout(() => this.client.destroy(), 1000).unref();
+  }
+}
