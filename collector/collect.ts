@@ -126,6 +126,11 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
   }
 }
 
+function archFact(facts: ReadonlyArray<readonly [string, string]> | null): string | null {
+  const v = facts?.find(([k]) => k === 'ARCH')?.[1];
+  return v === undefined || v === 'unset' ? null : v;
+}
+
 /** Collect from `nodes` (all configured ones when empty), record in the DB, prune old facts. */
 export async function collect(config: Config, db: FarmDb, names: readonly string[], opts: CollectOptions): Promise<CollectSummary> {
   const t0 = performance.now();
@@ -147,10 +152,11 @@ export async function collect(config: Config, db: FarmDb, names: readonly string
       }),
     ),
   );
-  const records: CollectionRecord[] = results.map((r) => ({
+  // a run interrupted by the operator says nothing about the nodes it did not finish
+  const records: CollectionRecord[] = results.filter((r) => r.errorKind !== 'aborted').map((r) => ({
     node: r.node, startedAt: r.startedAt, durationMs: r.durationMs, ok: r.ok, health: r.health, reason: r.reason,
     errorKind: r.errorKind, clockOffsetS: r.clockOffsetS, facts: r.facts,
-    arch: config.nodes.get(r.node)?.arch ?? r.facts?.find(([k]) => k === 'ARCH')?.[1] ?? null,
+    arch: config.nodes.get(r.node)?.arch ?? archFact(r.facts),
   }));
   db.recordCollections(records);
   const cutoff = new Date(Date.now() - config.collect.retentionDays * 86400_000).toISOString();
