@@ -84,6 +84,7 @@ describe('terminal output', () => {
     const rep = new Reporter(err, out, 'normal');
     rep.bar(1, 4, 'n1');
     rep.line('done');
+    // eslint-disable-next-line no-control-regex
     expect(text).toMatch(/^\r\[#+\.+\] 1\/4 n1\x1b\[K\r\x1b\[Kdone\n$/);
     const plain = Object.assign(new PassThrough(), { isTTY: false });
     let plainText = '';
