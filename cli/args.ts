@@ -29,6 +29,26 @@ export const COMMANDS: CommandSpec[] = [
       timeout: { type: 'string', value: 'SEC', help: 'per-node deadline in seconds, connection included (default: collect.timeout, 30)' },
     },
   },
+  {
+    name: 'sync',
+    synopsis: 'sync [SUITE...]',
+    summary: "read the mirror's Release and Sources indexes, record known sources, fill the schedule by policy",
+    options: {},
+  },
+  {
+    name: 'schedule',
+    synopsis: 'schedule SUITE ARCH PKG... [--priority N]',
+    summary: 'schedule source packages by hand (validated against Debian policy and the suite)',
+    options: {
+      priority: { type: 'string', value: 'N', help: 'priority 1..1000, higher builds first (default: schedule.default_priority, 100)' },
+    },
+  },
+  {
+    name: 'status',
+    synopsis: 'status [PKG...]',
+    summary: 'what is known, scheduled and building (per suite and architecture, or per package)',
+    options: {},
+  },
 ];
 
 export interface ParsedArgs {

@@ -3,6 +3,7 @@ import { loadConfig } from '../core/config.js';
 import { ConfigError, formatError, UsageError } from '../core/errors.js';
 import { helpText, parseCommandLine, type ParsedArgs } from './args.js';
 import { runCollect } from './collect-command.js';
+import { runSchedule, runStatus, runSync } from './archive-commands.js';
 import { Reporter, termSafe, type Verbosity } from './output.js';
 
 export const EXIT = { ok: 0, fatal: 1, partial: 2, usage: 64 } as const;
@@ -28,6 +29,12 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
     switch (args.command.name) {
       case 'collect':
         return await runCollect(config, args, rep);
+      case 'sync':
+        return await runSync(config, args, rep);
+      case 'schedule':
+        return runSchedule(config, args, rep);
+      case 'status':
+        return runStatus(config, args, rep);
       default:
         throw new UsageError(`command ${args.command.name} is not implemented`);
     }

@@ -51,6 +51,9 @@ export interface Config {
   jobs: Map<string, JobConfig>;
   collect: { concurrency: number; timeout: number; retentionDays: number };
   health: HealthThresholds;
+  schedule: { maxPerArch: number; minAgeDays: number; retryFailedDays: number; manualDailyLimit: number; defaultPriority: number };
+  /** source packages never built: status blacklisted */
+  blacklist: Set<string>;
 }
 
 export interface ConfigResult {
@@ -178,11 +181,11 @@ class Checker {
     return v;
   }
 
-  list(obj: Obj, key: string, dflt: string[], re: RegExp, what: string): string[] {
+  list(obj: Obj, key: string, dflt: string[], re: RegExp, what: string, allowEmpty = false): string[] {
     const v = obj[key];
     if (v === undefined || v === null) return dflt;
-    if (!Array.isArray(v) || v.length === 0) {
-      this.err(key, `must be a non-empty list, got ${describe(v)}`);
+    if (!Array.isArray(v) || (v.length === 0 && !allowEmpty)) {
+      this.err(key, `must be a ${allowEmpty ? '' : 'non-empty '}list, got ${describe(v)}`);
       return dflt;
     }
     const out: string[] = [];
@@ -218,7 +221,7 @@ function editDistance(a: string, b: string): number {
   return (dp[a.length] as number[])[b.length] as number;
 }
 
-const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health'] as const;
+const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist'] as const;
 const SSH_NODE_KEYS = ['transport', 'host', 'port', 'user', 'arch', 'identity_file', 'known_hosts', 'workdir'] as const;
 const LOCAL_NODE_KEYS = ['transport', 'arch', 'workdir'] as const;
 
@@ -339,12 +342,23 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     maxLoadPerCpu: c.num(healthObj, 'max_load_per_cpu', 'health', 4, 0, 1e6, false),
   };
 
+  const schedObj = c.section(top, 'schedule');
+  c.unknownKeys(schedObj, 'schedule', ['max_per_arch', 'min_age_days', 'retry_failed_days', 'manual_daily_limit', 'default_priority']);
+  const schedule = {
+    maxPerArch: c.num(schedObj, 'max_per_arch', 'schedule', 500, 0, 10_000_000, true),
+    minAgeDays: c.num(schedObj, 'min_age_days', 'schedule', 30, 0, 3650, false),
+    retryFailedDays: c.num(schedObj, 'retry_failed_days', 'schedule', 3, 0, 3650, false),
+    manualDailyLimit: c.num(schedObj, 'manual_daily_limit', 'schedule', 1000, 0, 10_000_000, true),
+    defaultPriority: c.num(schedObj, 'default_priority', 'schedule', 100, 1, 1000, true),
+  };
+  const blacklist = new Set(c.list(top, 'blacklist', [], /^[a-z0-9][a-z0-9+.-]{1,99}$/, 'a source package name', true));
+
   if (!mirrorVerify) c.warnings.push('mirror_verify: false: the mirror\'s Release signature will not be checked');
 
   if (c.errors.length > 0) return { config: undefined, errors: c.errors, warnings: c.warnings };
   return {
     config: {
-      file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health,
+      file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist,
     },
     errors: [],
     warnings: c.warnings,

@@ -44,4 +44,62 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'sources, results and the schedule',
+    sql: `
+      CREATE TABLE sources (
+        suite TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        architecture TEXT NOT NULL,
+        directory TEXT NOT NULL,
+        dsc_name TEXT NOT NULL,
+        dsc_sha256 TEXT NOT NULL,
+        dsc_size INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,       -- when sync first saw the package in this suite
+        version_seen TEXT NOT NULL,     -- when sync first saw this version
+        removed_at TEXT,                -- set when it left the suite; history stays
+        PRIMARY KEY (suite, name)
+      ) WITHOUT ROWID;
+      CREATE TABLE results (
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('reproducible', 'FTBR', 'FTBFS', 'depwait', 'E404',
+          'source-mismatch', 'timeout', 'NFU', 'blacklisted', 'untested')),
+        build_date TEXT NOT NULL,
+        PRIMARY KEY (suite, arch, package)
+      ) WITHOUT ROWID;
+      CREATE INDEX results_status ON results (suite, arch, status, build_date);
+      CREATE TABLE schedule (
+        id INTEGER PRIMARY KEY,
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        scheduled_by TEXT NOT NULL,
+        scheduled_at TEXT NOT NULL,
+        manual INTEGER NOT NULL DEFAULT 0,
+        claimed_by TEXT,                -- the job that is building it
+        claimed_at TEXT,                -- when the build started (NULL: waiting)
+        UNIQUE (suite, arch, package)
+      );
+      CREATE INDEX schedule_next ON schedule (arch, priority DESC, scheduled_at, id) WHERE claimed_at IS NULL;
+      CREATE INDEX schedule_claimed ON schedule (claimed_at) WHERE claimed_at IS NOT NULL;
+      CREATE TABLE manual_requests (
+        id INTEGER PRIMARY KEY,
+        requested_at TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        package TEXT NOT NULL,
+        priority INTEGER NOT NULL
+      );
+      CREATE INDEX manual_requests_at ON manual_requests (requested_at);
+    `,
+  },
 ];

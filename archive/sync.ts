@@ -1,0 +1,63 @@
+/**
+ * `reprofarm sync`: per suite, fetch and verify the Release file, stream the
+ * Sources index, then record sources, NFU/blacklisted statuses and the
+ * schedule in one transaction. A suite that fails is reported and leaves the
+ * DB as it was; the other suites still sync.
+ */
+import type { Config } from '../core/config.js';
+import { applySources, type SuiteSyncSummary } from '../db/archive.js';
+import type { FarmDb } from '../db/index.js';
+import { appliesTo } from './arch.js';
+import type { Deb822Problem } from './deb822.js';
+import { openMirror } from './mirror.js';
+import { fetchRelease } from './release.js';
+import { readSources } from './sources.js';
+
+export interface SuiteSyncResult {
+  suite: string;
+  ok: boolean;
+  error: unknown;
+  summary: SuiteSyncSummary | null;
+  problems: Deb822Problem[];
+  warnings: string[];
+  file: string | null;
+  bytes: number;
+  durationMs: number;
+}
+
+export type SyncEvent =
+  | { type: 'suite-start'; suite: string }
+  | { type: 'suite-done'; result: SuiteSyncResult };
+
+export async function sync(config: Config, db: FarmDb, suites: readonly string[], opts: { now?: () => Date; onEvent?: (e: SyncEvent) => void } = {}): Promise<SuiteSyncResult[]> {
+  const mirror = openMirror(config.mirror);
+  const results: SuiteSyncResult[] = [];
+  for (const suite of suites.length > 0 ? suites : config.suites) {
+    const t0 = performance.now();
+    opts.onEvent?.({ type: 'suite-start', suite });
+    const r: SuiteSyncResult = { suite, ok: false, error: null, summary: null, problems: [], warnings: [], file: null, bytes: 0, durationMs: 0 };
+    try {
+      const { release, warnings } = await fetchRelease(mirror, suite, { verify: config.mirrorVerify, keyring: config.mirrorKeyring });
+      r.warnings.push(...warnings);
+      const missing = config.architectures.filter((a) => release.architectures.length > 0 && !release.architectures.includes(a));
+      if (missing.length > 0) r.warnings.push(`dists/${suite}: the Release file does not list ${missing.join(', ')} (it lists ${release.architectures.join(' ')})`);
+      const index = await readSources(mirror, suite, release);
+      r.problems = index.problems;
+      r.file = index.file;
+      r.bytes = index.bytes;
+      r.summary = applySources(db, suite, config.architectures, index.entries, {
+        now: opts.now?.() ?? new Date(),
+        blacklist: config.blacklist,
+        policy: config.schedule,
+        appliesTo,
+      });
+      r.ok = true;
+    } catch (err) {
+      r.error = err;
+    }
+    r.durationMs = performance.now() - t0;
+    opts.onEvent?.({ type: 'suite-done', result: r });
+    results.push(r);
+  }
+  return results;
+}

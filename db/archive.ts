@@ -1,0 +1,325 @@
+/**
+ * Typed queries for sources, results and the schedule. Every multi-statement
+ * change is one synchronous transaction (BEGIN IMMEDIATE), so a sync, a
+ * schedule request or a claim is all-or-nothing and two claimers can never
+ * take the same entry.
+ */
+import type { Status } from '../core/statuses.js';
+import type { FarmDb } from './index.js';
+
+export interface SourceRow {
+  suite: string;
+  name: string;
+  version: string;
+  architecture: string;
+  directory: string;
+  dsc_name: string;
+  dsc_sha256: string;
+  dsc_size: number;
+  first_seen: string;
+  version_seen: string;
+  removed_at: string | null;
+}
+
+export interface SourceInput {
+  name: string;
+  version: string;
+  architecture: string;
+  directory: string;
+  dscName: string;
+  dscSha256: string;
+  dscSize: number;
+}
+
+export interface SchedulePolicy {
+  maxPerArch: number;
+  minAgeDays: number;
+  retryFailedDays: number;
+}
+
+export const PRIORITY = { untested: 40, newVersion: 30, retryFailed: 20, old: 10 } as const;
+
+export interface ArchSyncSummary {
+  arch: string;
+  nfu: number;
+  blacklisted: number;
+  scheduled: { untested: number; newVersion: number; retryFailed: number; old: number };
+}
+
+export interface SuiteSyncSummary {
+  suite: string;
+  total: number;
+  added: number;
+  newVersions: number;
+  removed: number;
+  unchanged: number;
+  arches: ArchSyncSummary[];
+}
+
+export interface Claim {
+  id: number;
+  suite: string;
+  arch: string;
+  package: string;
+  version: string;
+  priority: number;
+  reason: string;
+  claimed_by: string;
+  claimed_at: string;
+}
+
+const SPECIAL = new Set(['NFU', 'blacklisted']);
+
+/**
+ * Record a suite's sources and, per architecture, what does not apply (NFU),
+ * what is blacklisted, and fill the schedule by policy: one transaction.
+ * `appliesTo(entry, arch)` decides architecture applicability.
+ */
+export function applySources(
+  db: FarmDb,
+  suite: string,
+  arches: readonly string[],
+  entries: ReadonlyMap<string, SourceInput>,
+  opts: { now: Date; blacklist: ReadonlySet<string>; policy: SchedulePolicy; appliesTo: (architecture: string, arch: string) => boolean },
+): SuiteSyncSummary {
+  const sql = db.sql;
+  const now = opts.now.toISOString();
+  const summary: SuiteSyncSummary = { suite, total: entries.size, added: 0, newVersions: 0, removed: 0, unchanged: 0, arches: [] };
+  const insert = sql.prepare(`INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen, removed_at)
+    VALUES (@suite, @name, @version, @architecture, @directory, @dscName, @dscSha256, @dscSize, @now, @now, NULL)`);
+  const update = sql.prepare(`UPDATE sources SET version = @version, architecture = @architecture, directory = @directory,
+    dsc_name = @dscName, dsc_sha256 = @dscSha256, dsc_size = @dscSize,
+    version_seen = CASE WHEN version = @version AND removed_at IS NULL THEN version_seen ELSE @now END,
+    removed_at = NULL WHERE suite = @suite AND name = @name`);
+  const markRemoved = sql.prepare('UPDATE sources SET removed_at = ? WHERE suite = ? AND name = ?');
+  const unscheduleAll = sql.prepare('DELETE FROM schedule WHERE suite = ? AND package = ? AND claimed_at IS NULL');
+  const unschedule = sql.prepare('DELETE FROM schedule WHERE suite = ? AND arch = ? AND package = ? AND claimed_at IS NULL');
+  const upsertResult = sql.prepare(`INSERT INTO results (suite, arch, package, version, status, build_date) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date`);
+  const deleteResult = sql.prepare('DELETE FROM results WHERE suite = ? AND arch = ? AND package = ?');
+
+  sql.transaction(() => {
+    const existing = new Map<string, { version: string; architecture: string; directory: string; dsc_sha256: string; removed_at: string | null }>();
+    for (const r of sql.prepare('SELECT name, version, architecture, directory, dsc_sha256, removed_at FROM sources WHERE suite = ?').iterate(suite) as Iterable<SourceRow>) {
+      existing.set(r.name, r);
+    }
+    for (const e of entries.values()) {
+      const old = existing.get(e.name);
+      const params = { suite, now, ...e };
+      if (!old) {
+        insert.run(params);
+        summary.added++;
+      } else if (old.version !== e.version || old.removed_at !== null || old.dsc_sha256 !== e.dscSha256 || old.architecture !== e.architecture || old.directory !== e.directory) {
+        if (old.version !== e.version || old.removed_at !== null) summary.newVersions++;
+        else summary.unchanged++;
+        update.run(params);
+      } else {
+        summary.unchanged++;
+      }
+    }
+    for (const [name, old] of existing) {
+      if (!entries.has(name) && old.removed_at === null) {
+        markRemoved.run(now, suite, name);
+        unscheduleAll.run(suite, name);
+        summary.removed++;
+      }
+    }
+    for (const arch of arches) {
+      const special = new Map<string, { status: string; version: string }>();
+      for (const r of sql.prepare("SELECT package, status, version FROM results WHERE suite = ? AND arch = ? AND status IN ('NFU', 'blacklisted')").iterate(suite, arch) as Iterable<{ package: string; status: string; version: string }>) {
+        special.set(r.package, r);
+      }
+      const a: ArchSyncSummary = { arch, nfu: 0, blacklisted: 0, scheduled: { untested: 0, newVersion: 0, retryFailed: 0, old: 0 } };
+      for (const e of entries.values()) {
+        const target = opts.blacklist.has(e.name) ? 'blacklisted' : opts.appliesTo(e.architecture, arch) ? undefined : 'NFU';
+        const cur = special.get(e.name);
+        if (target) {
+          if (target === 'NFU') a.nfu++;
+          else a.blacklisted++;
+          if (!cur || cur.status !== target || cur.version !== e.version) {
+            upsertResult.run(suite, arch, e.name, e.version, target, now);
+            unschedule.run(suite, arch, e.name);
+          }
+        } else if (cur && SPECIAL.has(cur.status)) {
+          // applies again (new Architecture, or taken off the blacklist): untested from now on
+          deleteResult.run(suite, arch, e.name);
+        }
+      }
+      a.scheduled = fillSchedule(db, suite, arch, opts.policy, opts.now);
+      summary.arches.push(a);
+    }
+  }).immediate();
+  return summary;
+}
+
+/** Fill a suite/arch schedule up to the policy's maximum, tier by tier. Call inside a transaction. */
+export function fillSchedule(db: FarmDb, suite: string, arch: string, policy: SchedulePolicy, now: Date): ArchSyncSummary['scheduled'] {
+  const sql = db.sql;
+  const out = { untested: 0, newVersion: 0, retryFailed: 0, old: 0 };
+  const count = (sql.prepare('SELECT COUNT(*) AS n FROM schedule WHERE suite = ? AND arch = ?').get(suite, arch) as { n: number }).n;
+  let free = policy.maxPerArch - count;
+  if (free <= 0) return out;
+  const nowIso = now.toISOString();
+  const notScheduled = 'NOT EXISTS (SELECT 1 FROM schedule q WHERE q.suite = s.suite AND q.arch = @arch AND q.package = s.name)';
+  const tiers: Array<[keyof typeof out, number, string, string]> = [
+    ['untested', PRIORITY.untested, 'never tested', `SELECT s.name, s.version FROM sources s
+      WHERE s.suite = @suite AND s.removed_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM results r WHERE r.suite = s.suite AND r.arch = @arch AND r.package = s.name)
+        AND ${notScheduled} ORDER BY s.first_seen, s.name LIMIT @n`],
+    ['newVersion', PRIORITY.newVersion, 'new version', `SELECT s.name, s.version FROM sources s
+      JOIN results r ON r.suite = s.suite AND r.arch = @arch AND r.package = s.name
+      WHERE s.suite = @suite AND s.removed_at IS NULL AND r.status NOT IN ('NFU', 'blacklisted') AND r.version <> s.version
+        AND ${notScheduled} ORDER BY s.version_seen, s.name LIMIT @n`],
+    ['retryFailed', PRIORITY.retryFailed, 'retry FTBFS/depwait', `SELECT s.name, s.version FROM sources s
+      JOIN results r ON r.suite = s.suite AND r.arch = @arch AND r.package = s.name
+      WHERE s.suite = @suite AND s.removed_at IS NULL AND r.status IN ('FTBFS', 'depwait') AND r.build_date < @failedBefore
+        AND ${notScheduled} ORDER BY r.build_date, s.name LIMIT @n`],
+    ['old', PRIORITY.old, 'oldest result', `SELECT s.name, s.version FROM sources s
+      JOIN results r ON r.suite = s.suite AND r.arch = @arch AND r.package = s.name
+      WHERE s.suite = @suite AND s.removed_at IS NULL AND r.status NOT IN ('NFU', 'blacklisted') AND r.build_date < @oldBefore
+        AND ${notScheduled} ORDER BY r.build_date, s.name LIMIT @n`],
+  ];
+  const insert = sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at)
+    VALUES (?, ?, ?, ?, ?, ?, 'scheduler', ?)`);
+  const failedBefore = new Date(now.getTime() - policy.retryFailedDays * 86400_000).toISOString();
+  const oldBefore = new Date(now.getTime() - policy.minAgeDays * 86400_000).toISOString();
+  for (const [tier, priority, reason, query] of tiers) {
+    if (free <= 0) break;
+    const rows = sql.prepare(query).all({ suite, arch, n: free, failedBefore, oldBefore }) as { name: string; version: string }[];
+    for (const r of rows) insert.run(suite, arch, r.name, r.version, priority, reason, nowIso);
+    out[tier] = rows.length;
+    free -= rows.length;
+  }
+  return out;
+}
+
+export interface ManualRequest {
+  suite: string;
+  arch: string;
+  package: string;
+}
+
+export class DailyLimitError extends Error {
+  constructor(readonly used: number, readonly limit: number, readonly asked: number) {
+    super(`the daily limit of ${limit} manual requests would be exceeded: ${used} in the last 24 hours, ${asked} more asked`);
+  }
+}
+
+/** Manual scheduling, all or nothing, within the daily limit. Returns how many were new to the schedule. */
+export function scheduleManual(db: FarmDb, requests: readonly ManualRequest[], opts: { priority: number; by: string; now: Date; dailyLimit: number }): { added: number; raised: number; building: string[] } {
+  const sql = db.sql;
+  const now = opts.now.toISOString();
+  const dayAgo = new Date(opts.now.getTime() - 86400_000).toISOString();
+  const version = sql.prepare('SELECT version FROM sources WHERE suite = ? AND name = ? AND removed_at IS NULL');
+  const existing = sql.prepare('SELECT id, claimed_at FROM schedule WHERE suite = ? AND arch = ? AND package = ?');
+  const insert = sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, manual)
+    VALUES (?, ?, ?, ?, ?, 'manual request', ?, ?, 1)`);
+  const raise = sql.prepare(`UPDATE schedule SET priority = MAX(priority, ?), manual = 1, reason = 'manual request', scheduled_by = ?, version = ? WHERE id = ?`);
+  const log = sql.prepare('INSERT INTO manual_requests (requested_at, requested_by, suite, arch, package, priority) VALUES (?, ?, ?, ?, ?, ?)');
+  return sql.transaction(() => {
+    const used = (sql.prepare('SELECT COUNT(*) AS n FROM manual_requests WHERE requested_at > ?').get(dayAgo) as { n: number }).n;
+    if (used + requests.length > opts.dailyLimit) throw new DailyLimitError(used, opts.dailyLimit, requests.length);
+    let added = 0;
+    let raised = 0;
+    const building: string[] = [];
+    for (const r of requests) {
+      const v = version.get(r.suite, r.package) as { version: string } | undefined;
+      if (!v) throw new Error(`${r.package} is not in ${r.suite}`);
+      const cur = existing.get(r.suite, r.arch, r.package) as { id: number; claimed_at: string | null } | undefined;
+      if (!cur) {
+        insert.run(r.suite, r.arch, r.package, v.version, opts.priority, opts.by, now);
+        added++;
+      } else if (cur.claimed_at === null) {
+        raise.run(opts.priority, opts.by, v.version, cur.id);
+        raised++;
+      } else {
+        building.push(r.package);
+      }
+      log.run(now, opts.by, r.suite, r.arch, r.package, opts.priority);
+    }
+    return { added, raised, building };
+  }).immediate();
+}
+
+/** Take the next waiting entry for an architecture: only one claimer can win it. */
+export function claimNext(db: FarmDb, arch: string, job: string, now: Date = new Date()): Claim | undefined {
+  const stmt = db.sql.prepare(`UPDATE schedule SET claimed_by = @job, claimed_at = @now
+    WHERE id = (SELECT id FROM schedule WHERE arch = @arch AND claimed_at IS NULL ORDER BY priority DESC, scheduled_at, id LIMIT 1)
+      AND claimed_at IS NULL
+    RETURNING id, suite, arch, package, version, priority, reason, claimed_by, claimed_at`);
+  return db.sql.transaction(() => stmt.get({ job, arch, now: now.toISOString() }) as Claim | undefined).immediate();
+}
+
+/** Give a claim back to the schedule (the build did not happen). */
+export function unclaim(db: FarmDb, id: number, job: string): boolean {
+  return db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL WHERE id = ? AND claimed_by = ?').run(id, job).changes === 1;
+}
+
+/** Record a claimed entry's result and take it off the schedule, in one transaction. */
+export function recordResult(db: FarmDb, claim: Claim, status: Status, now: Date = new Date()): void {
+  const sql = db.sql;
+  sql.transaction(() => {
+    const del = sql.prepare('DELETE FROM schedule WHERE id = ? AND claimed_by = ?').run(claim.id, claim.claimed_by);
+    if (del.changes !== 1) throw new Error(`claim ${claim.id} of ${claim.package} is no longer held by ${claim.claimed_by}`);
+    sql.prepare(`INSERT INTO results (suite, arch, package, version, status, build_date) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date`)
+      .run(claim.suite, claim.arch, claim.package, claim.version, status, now.toISOString());
+  }).immediate();
+}
+
+export interface SuiteArchStatus {
+  suite: string;
+  arch: string;
+  known: number;
+  untested: number;
+  statuses: Record<string, number>;
+  scheduled: number;
+  building: number;
+}
+
+export function statusSummary(db: FarmDb, suites: readonly string[], arches: readonly string[]): SuiteArchStatus[] {
+  const sql = db.sql;
+  const out: SuiteArchStatus[] = [];
+  for (const suite of suites) {
+    const known = (sql.prepare('SELECT COUNT(*) AS n FROM sources WHERE suite = ? AND removed_at IS NULL').get(suite) as { n: number }).n;
+    for (const arch of arches) {
+      const statuses: Record<string, number> = {};
+      for (const r of sql.prepare(`SELECT r.status, COUNT(*) AS n FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
+        WHERE r.suite = ? AND r.arch = ? GROUP BY r.status ORDER BY r.status`).all(suite, arch) as { status: string; n: number }[]) statuses[r.status] = r.n;
+      const tested = Object.values(statuses).reduce((a, b) => a + b, 0);
+      const q = sql.prepare(`SELECT SUM(claimed_at IS NULL) AS waiting, SUM(claimed_at IS NOT NULL) AS building FROM schedule WHERE suite = ? AND arch = ?`).get(suite, arch) as { waiting: number | null; building: number | null };
+      out.push({ suite, arch, known, untested: known - tested, statuses, scheduled: q.waiting ?? 0, building: q.building ?? 0 });
+    }
+  }
+  return out;
+}
+
+export interface PackageStatus {
+  suite: string;
+  arch: string;
+  package: string;
+  version: string | null;
+  removed: boolean;
+  status: string;
+  build_date: string | null;
+  tested_version: string | null;
+  scheduled: { priority: number; reason: string; scheduled_at: string; scheduled_by: string; claimed_by: string | null; claimed_at: string | null } | null;
+}
+
+export function packageStatus(db: FarmDb, name: string, suites: readonly string[], arches: readonly string[]): PackageStatus[] {
+  const sql = db.sql;
+  const out: PackageStatus[] = [];
+  for (const suite of suites) {
+    const src = sql.prepare('SELECT version, removed_at FROM sources WHERE suite = ? AND name = ?').get(suite, name) as { version: string; removed_at: string | null } | undefined;
+    for (const arch of arches) {
+      const res = sql.prepare('SELECT version, status, build_date FROM results WHERE suite = ? AND arch = ? AND package = ?').get(suite, arch, name) as { version: string; status: string; build_date: string } | undefined;
+      const sch = sql.prepare('SELECT priority, reason, scheduled_at, scheduled_by, claimed_by, claimed_at FROM schedule WHERE suite = ? AND arch = ? AND package = ?').get(suite, arch, name) as PackageStatus['scheduled'] | undefined;
+      if (!src && !res && !sch) continue;
+      out.push({
+        suite, arch, package: name, version: src?.version ?? null, removed: src?.removed_at != null,
+        status: res?.status ?? 'untested', build_date: res?.build_date ?? null, tested_version: res?.version ?? null, scheduled: sch ?? null,
+      });
+    }
+  }
+  return out;
+}
