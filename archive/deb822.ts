@@ -38,9 +38,13 @@ export class Deb822Parser {
   private bad: Deb822Problem | undefined;
   private n = 0;
 
+  private skipping = false;
+
+  /** `keep`: lower-case names of the fields to keep (all when omitted); others are checked but not stored */
   constructor(
     private readonly onStanza: (s: Stanza) => void,
     private readonly onProblem: (p: Deb822Problem) => void = () => undefined,
+    private readonly keep?: ReadonlySet<string>,
   ) {}
 
   /** Feed the next chunk of bytes or text. */
@@ -69,8 +73,10 @@ export class Deb822Parser {
   private flush(): void {
     if (this.bad) this.onProblem(this.bad);
     else if (this.fields.size > 0) this.onStanza({ fields: this.fields, line: this.startLine });
+    this.startLine = 0;
     this.fields = new Map();
     this.lastKey = undefined;
+    this.skipping = false;
     this.bad = undefined;
   }
 
@@ -81,9 +87,11 @@ export class Deb822Parser {
       this.flush();
       return;
     }
-    if (this.fields.size === 0 && !this.bad) this.startLine = n;
+    if (c === 35 /* # comment */ && this.fields.size === 0 && !this.bad) return;
+    if (this.startLine === 0 && !this.bad) this.startLine = n;
     if (this.bad) return;
     if (c === 32 || c === 9) {
+      if (this.skipping) return;
       if (this.lastKey === undefined) {
         this.bad = { line: n, message: 'continuation line without a field before it; stanza skipped' };
         return;
@@ -102,6 +110,12 @@ export class Deb822Parser {
       this.bad = { line: n, message: `bad field name ${JSON.stringify(key.slice(0, 40))}; stanza skipped` };
       return;
     }
+    if (this.keep && !this.keep.has(key.toLowerCase())) {
+      this.skipping = true;
+      this.lastKey = key;
+      return;
+    }
+    this.skipping = false;
     if (this.fields.has(key)) {
       this.bad = { line: n, message: `field ${key} given twice; stanza skipped` };
       return;

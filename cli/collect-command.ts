@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
 import { dbFile } from '../core/paths.js';
@@ -49,6 +50,8 @@ export async function runCollect(config: Config, args: ParsedArgs, rep: Reporter
       }
     };
     const ac = new AbortController();
+    // every node in flight listens for an interrupt
+    setMaxListeners(0, ac.signal);
     const onSignal = (): void => ac.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

@@ -12,6 +12,7 @@ import pLimit from 'p-limit';
 import type { Config, NodeConfig } from '../core/config.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { openTransport } from '../core/connect.js';
+import { SshFileCache } from '../core/ssh-transport.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import { TransportError, type Transport } from '../core/transport.js';
 import type { CollectionRecord, FarmDb } from '../db/index.js';
@@ -60,7 +61,7 @@ export function infoScriptText(): Buffer {
   return infoScript;
 }
 
-async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions): Promise<NodeCollection> {
+async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions, files: SshFileCache): Promise<NodeCollection> {
   const started = new Date();
   const t0 = performance.now();
   const timeoutMs = opts.timeoutS * 1000;
@@ -77,7 +78,7 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
   let transport: Transport | undefined;
   try {
     if (node.transport === 'local') await mkdir(node.workdir, { recursive: true });
-    transport = await openTransport(node, { timeoutMs, signal: deadline.signal });
+    transport = await openTransport(node, { timeoutMs, signal: deadline.signal, files });
     const remaining = Math.max(1, timeoutMs - (performance.now() - t0));
     const sentAt = Date.now();
     const r = await transport.exec(['sh', '-s', '--', node.workdir], {
@@ -141,11 +142,12 @@ export async function collect(config: Config, db: FarmDb, names: readonly string
   });
   opts.onEvent?.({ type: 'collect-start', nodes: nodes.map((n) => n.name), concurrency: opts.concurrency, timeoutS: opts.timeoutS });
   const limit = pLimit(opts.concurrency);
+  const files = new SshFileCache();
   let done = 0;
   const results = await Promise.all(
     nodes.map((node) =>
       limit(async () => {
-        const result = await collectOne(node, config, opts);
+        const result = await collectOne(node, config, opts, files);
         done += 1;
         opts.onEvent?.({ type: 'node-done', result, done, total: nodes.length });
         return result;

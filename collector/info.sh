@@ -39,7 +39,9 @@ kv INFO_VERSION 1
 for v in TZ TERM COLUMNS LINES LANG LC_ALL LANGUAGE SHELL USER; do
 	envfact "$v"
 done
-kv UMASK "$(umask)"
+# the umask builtin prints it: no subshell
+printf 'UMASK='
+umask
 LC_ALL=C
 export LC_ALL
 
@@ -48,11 +50,27 @@ if command -v dpkg >/dev/null 2>&1; then
 else
 	kv ARCH unset
 fi
-if command -v nproc >/dev/null 2>&1; then
-	kv NUM_CPU "$(nproc 2>/dev/null || echo unset)"
-else
-	kv NUM_CPU unset
+# online CPUs from a range list like "0-3,8-11" (no fork); nproc where /sys is missing
+num_cpu=''
+if [ -r /sys/devices/system/cpu/online ]; then
+	IFS= read -r ranges < /sys/devices/system/cpu/online || ranges=''
+	num_cpu=0
+	old_ifs=$IFS
+	IFS=,
+	for r in $ranges; do
+		case $r in
+			*-*) num_cpu=$(( num_cpu + ${r#*-} - ${r%-*} + 1 )) ;;
+			'') ;;
+			*) num_cpu=$(( num_cpu + 1 )) ;;
+		esac
+	done
+	IFS=$old_ifs
+	[ "$num_cpu" -gt 0 ] || num_cpu=''
 fi
+if [ -z "$num_cpu" ]; then
+	num_cpu=$(nproc 2>/dev/null || echo unset)
+fi
+kv NUM_CPU "$num_cpu"
 
 cpu_model='unset'
 if [ -r /proc/cpuinfo ]; then
@@ -142,7 +160,7 @@ if [ -r /proc/meminfo ]; then
 	while read -r key value _unit; do
 		case $key in
 			MemTotal:) mem_total=$value ;;
-			MemAvailable:) mem_avail=$value ;;
+			MemAvailable:) mem_avail=$value; break ;;
 		esac
 	done < /proc/meminfo
 fi

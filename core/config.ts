@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { load as loadYaml, CORE_SCHEMA, YAMLException } from 'js-yaml';
 import { ConfigError, ReprofarmError } from './errors.js';
 
 export type TransportKind = 'ssh' | 'local';
@@ -227,19 +227,17 @@ const LOCAL_NODE_KEYS = ['transport', 'arch', 'workdir'] as const;
 
 /** Validate a configuration text. `source` names it in messages; relative paths resolve against `baseDir`. */
 export function parseConfig(text: string, source: string, baseDir: string, file: string | null): ConfigResult {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return {
-      config: undefined,
-      errors: doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
-        return `${pos ? `line ${pos.line}, column ${pos.col}` : 'YAML'}: ${first}`;
-      }),
-      warnings: [],
-    };
+  let raw: unknown;
+  try {
+    // the core schema: no timestamps or other implicit types, duplicate keys are errors
+    raw = loadYaml(text, { schema: CORE_SCHEMA, filename: source });
+  } catch (err) {
+    if (err instanceof YAMLException) {
+      const pos = err.mark ? `line ${err.mark.line + 1}, column ${err.mark.column + 1}` : 'YAML';
+      return { config: undefined, errors: [`${pos}: ${err.reason}`], warnings: [] };
+    }
+    throw err;
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
   const c = new Checker(baseDir);
   if (raw !== null && raw !== undefined && !isObj(raw)) {
     return { config: undefined, errors: [`top level: must be a mapping of keys, got ${describe(raw)}`], warnings: [] };

@@ -22,57 +22,77 @@ export function knownHostsName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
-function wildcardMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
-  return re.test(name);
-}
+type Matcher = (names: readonly string[]) => boolean | 'negated';
 
-function hashedMatch(entry: string, name: string): boolean {
-  const parts = entry.split('|');
-  if (parts.length !== 4 || parts[1] !== '1') return false;
-  const salt = Buffer.from(parts[2] ?? '', 'base64');
-  const want = parts[3] ?? '';
-  return createHmac('sha1', salt).update(name).digest('base64') === want;
-}
-
-/** Does a comma-separated host pattern list match? A matching negated pattern wins. */
-function patternsMatch(patterns: string, names: string[]): boolean {
-  let matched = false;
-  for (const pat of patterns.split(',')) {
-    if (pat.startsWith('|')) {
-      if (names.some((n) => hashedMatch(pat, n))) matched = true;
-      continue;
-    }
-    const negated = pat.startsWith('!');
-    const p = negated ? pat.slice(1) : pat;
-    if (names.some((n) => wildcardMatch(p, n))) {
-      if (negated) return false;
-      matched = true;
-    }
+function compilePattern(pat: string): Matcher {
+  if (pat.startsWith('|')) {
+    const parts = pat.split('|');
+    if (parts.length !== 4 || parts[1] !== '1') return () => false;
+    const salt = Buffer.from(parts[2] ?? '', 'base64');
+    const want = parts[3] ?? '';
+    return (names) => names.some((n) => createHmac('sha1', salt).update(n).digest('base64') === want);
   }
-  return matched;
+  const negated = pat.startsWith('!');
+  const p = (negated ? pat.slice(1) : pat).toLowerCase();
+  let test: (n: string) => boolean;
+  if (/[*?]/.test(p)) {
+    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    test = (n) => re.test(n.toLowerCase());
+  } else {
+    test = (n) => n.toLowerCase() === p;
+  }
+  return (names) => (names.some(test) ? (negated ? 'negated' : true) : false);
+}
+
+interface Entry {
+  marker: string | undefined;
+  matchers: Matcher[];
+  key: KnownKey;
+}
+
+/** A parsed known_hosts file: parse once, look up many hosts. */
+export class KnownHosts {
+  private readonly entries: Entry[] = [];
+  constructor(text: string) {
+    text.split('\n').forEach((rawLine, i) => {
+      const line = rawLine.trim();
+      if (line === '' || line.startsWith('#')) return;
+      const fields = line.split(/\s+/);
+      let marker: string | undefined;
+      if (fields[0]?.startsWith('@')) marker = fields.shift();
+      const [patterns, type, b64] = fields;
+      if (!patterns || !type || !b64) return;
+      // host certificates are not supported: such a host stays "unknown" rather than trusted by mistake
+      if (marker === '@cert-authority') return;
+      if (marker !== undefined && marker !== '@revoked') return;
+      this.entries.push({ marker, matchers: patterns.split(',').map(compilePattern), key: { type, blob: Buffer.from(b64, 'base64'), line: i + 1 } });
+    });
+  }
+
+  lookup(host: string, port: number): KnownHostsMatch {
+    const names = [knownHostsName(host, port)];
+    const out: KnownHostsMatch = { keys: [], revoked: [] };
+    for (const e of this.entries) {
+      let matched = false;
+      for (const m of e.matchers) {
+        const r = m(names);
+        if (r === 'negated') {
+          matched = false;
+          break;
+        }
+        if (r) matched = true;
+      }
+      if (!matched) continue;
+      if (e.marker === '@revoked') out.revoked.push(e.key);
+      else out.keys.push(e.key);
+    }
+    return out;
+  }
 }
 
 /** The keys known_hosts text holds for host:port. */
 export function lookupKnownHosts(text: string, host: string, port: number): KnownHostsMatch {
-  const name = knownHostsName(host, port);
-  const names = [name];
-  const out: KnownHostsMatch = { keys: [], revoked: [] };
-  text.split('\n').forEach((rawLine, i) => {
-    const line = rawLine.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const fields = line.split(/\s+/);
-    let marker: string | undefined;
-    if (fields[0]?.startsWith('@')) marker = fields.shift();
-    const [patterns, type, b64] = fields;
-    if (!patterns || !type || !b64) return;
-    if (marker === '@cert-authority') return;
-    if (!patternsMatch(patterns, names)) return;
-    const key: KnownKey = { type, blob: Buffer.from(b64, 'base64'), line: i + 1 };
-    if (marker === '@revoked') out.revoked.push(key);
-    else if (marker === undefined) out.keys.push(key);
-  });
-  return out;
+  return new KnownHosts(text).lookup(host, port);
 }
 
 /** OpenSSH's SHA256 fingerprint of a public key blob. */

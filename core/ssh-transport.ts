@@ -9,7 +9,7 @@ import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import type { NodeConfig } from './config.js';
 import { shJoin } from './shell.js';
 import {
-  blobKeyType, fingerprint, hostKeyAlgorithms, knownHostsName, lookupKnownHosts, type KnownHostsMatch,
+  blobKeyType, fingerprint, hostKeyAlgorithms, knownHostsName, KnownHosts, type KnownHostsMatch,
 } from './known-hosts.js';
 import {
   CappedBuffer, DEFAULT_MAX_OUTPUT, TransportError, type ExecOptions, type ExecResult, type Transport,
@@ -19,6 +19,36 @@ export interface SshConnectOptions {
   /** the whole connection set-up (TCP, handshake, auth) must finish within this */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** share key and known_hosts reads between the connections of one run */
+  files?: SshFileCache;
+}
+
+/** Reads each key and known_hosts file once per run (a fan-out to 48 nodes shares one key). */
+export class SshFileCache {
+  private readonly keys = new Map<string, Promise<Buffer>>();
+  private readonly known = new Map<string, Promise<KnownHosts>>();
+  key(path: string): Promise<Buffer> {
+    let p = this.keys.get(path);
+    if (!p) {
+      p = readFile(path);
+      this.keys.set(path, p);
+    }
+    return p;
+  }
+  knownHosts(path: string): Promise<KnownHosts> {
+    let p = this.known.get(path);
+    if (!p) {
+      p = readFile(path, 'utf8').then(
+        (text) => new KnownHosts(text),
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return new KnownHosts('');
+          throw new TransportError('hostkey-unknown', `cannot read known_hosts ${path}`, { cause: err });
+        },
+      );
+      this.known.set(path, p);
+    }
+    return p;
+  }
 }
 
 type HostKeyVerdict = { ok: true } | { ok: false; kind: 'hostkey-unknown' | 'hostkey-changed' | 'hostkey-revoked'; message: string; advice: string };
@@ -86,23 +116,16 @@ function translateError(node: NodeConfig, err: unknown, verdict: HostKeyVerdict 
 
 /** Open and authenticate one SSH connection. Rejects with a TransportError. */
 export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Promise<SshTransport> {
+  const files = opts.files ?? new SshFileCache();
   let privateKey: Buffer;
   try {
-    privateKey = await readFile(node.identityFile);
+    privateKey = await files.key(node.identityFile);
   } catch (err) {
     throw new TransportError('key-file', `cannot read identity_file ${node.identityFile} for node ${node.name}`, {
       cause: err, advice: `create it (ssh-keygen -t ed25519 -N '' -f ${node.identityFile}) or fix nodes.${node.name}.identity_file`,
     });
   }
-  let knownText = '';
-  try {
-    knownText = await readFile(node.knownHosts, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new TransportError('hostkey-unknown', `cannot read known_hosts ${node.knownHosts}`, { cause: err });
-    }
-  }
-  const known = lookupKnownHosts(knownText, node.host, node.port);
+  const known = (await files.knownHosts(node.knownHosts)).lookup(node.host, node.port);
   const algorithms = hostKeyAlgorithms(known.keys.map((k) => k.type));
 
   return new Promise<SshTransport>((resolvePromise, reject) => {
@@ -132,7 +155,9 @@ export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Pro
 
     client.on('ready', () => finish(undefined));
     client.on('error', (err) => finish(translateError(node, err, verdict)));
-    client.on('close', () => finish(translateError(node, new Error('connection closed before handshake'), verdict)));
+    client.on('close', () => {
+      if (!settled) finish(translateError(node, new Error('connection closed before handshake'), verdict));
+    });
     try {
       client.connect({
         host: node.host,

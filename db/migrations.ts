@@ -100,6 +100,13 @@ export const MIGRATIONS: readonly Migration[] = [
         priority INTEGER NOT NULL
       );
       CREATE INDEX manual_requests_at ON manual_requests (requested_at);
+      CREATE TABLE sync_state (
+        suite TEXT PRIMARY KEY,
+        sources_file TEXT NOT NULL,     -- which index was read, relative to dists/<suite>/
+        sources_sha256 TEXT NOT NULL,   -- its checksum: an unchanged index is not parsed again
+        settings_hash TEXT NOT NULL,    -- architectures and blacklist it was applied with
+        synced_at TEXT NOT NULL
+      );
     `,
   },
 ];

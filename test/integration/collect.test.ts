@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { pickFreePorts, silentTcpServer, startSshFarm, type SshFarm } from '../harness/sshd.js';
 import { runCli } from '../helpers/cli.js';
 import { REQUIRED_FACTS, parseNodeInformation } from '../../collector/facts.js';
+import { MIGRATIONS } from '../../db/migrations.js';
 
 interface JsonNode {
   node: string; ok: boolean; health: string; reason: string | null; advice: string | null; error_kind: string | null;
@@ -222,7 +223,7 @@ describe('reprofarm collect over real sshd', () => {
     const db = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(db.prepare('SELECT COUNT(*) AS n FROM collections').get()).toEqual({ n: 32 });
-    expect(db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: MIGRATIONS.length });
     db.close();
   });
 
