@@ -97,7 +97,7 @@ describe('reprofarm sync', () => {
     // a re-sync with no changes changes nothing
     const again = await runCli(['--config', cfg, '--json', 'sync']);
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout).suites[0]).toMatchObject({ added: 0, new_versions: 0, removed: 0 });
+    expect((JSON.parse(again.stdout) as { suites: Row[] }).suites[0]).toMatchObject({ added: 0, new_versions: 0, removed: 0 });
     const d2 = db();
     expect(d2.prepare('SELECT COUNT(*) AS n FROM schedule').get()).toEqual({ n: 8 });
     d2.close();
@@ -130,7 +130,7 @@ describe('reprofarm sync', () => {
     try {
       const r = await runCli(['--config', cfg, '--json', 'sync']);
       expect(r.code, r.stderr).toBe(0);
-      expect(JSON.parse(r.stdout).suites[0]).toMatchObject({ sources: 6, added: 0, new_versions: 1, removed: 1 });
+      expect((JSON.parse(r.stdout) as { suites: Row[] }).suites[0]).toMatchObject({ sources: 6, added: 0, new_versions: 1, removed: 1 });
       const d = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
       expect(d.prepare("SELECT version, reason, priority FROM schedule WHERE arch = 'amd64' AND package = 'hello'").get()).toEqual({ version: '1.1-1', reason: 'new version', priority: 30 });
       expect(d.prepare("SELECT COUNT(*) AS n FROM schedule WHERE package = 'amdi'").get()).toEqual({ n: 0 });
