@@ -66,8 +66,8 @@ export function sourceEntry(st: Stanza): SourceEntry | string {
   return `${name} ${version}: no Checksums-Sha256 line for ${want}`;
 }
 
-/** Read, check and parse dists/<suite>/main/source/Sources*. */
-export async function readSources(mirror: Mirror, suite: string, release: Release): Promise<SourcesIndex> {
+/** Which Sources variant to read: what the Release file lists, xz first (when xz is installed), then gz, then plain. */
+export function chooseSourcesFile(suite: string, release: Release): { file: string; sha256: string; size: number } {
   const candidates = ['main/source/Sources.xz', 'main/source/Sources.gz', 'main/source/Sources'].filter(
     (f) => release.sha256.has(f) && (!f.endsWith('.xz') || haveXz()),
   );
@@ -77,7 +77,15 @@ export async function readSources(mirror: Mirror, suite: string, release: Releas
       advice: 'the mirror must carry source indexes (deb-src); check that it is a full mirror',
     });
   }
-  const expected = release.sha256.get(file) as { sha256: string; size: number };
+  return { file, ...(release.sha256.get(file) as { sha256: string; size: number }) };
+}
+
+/** the only fields sync needs: others are checked for syntax but not kept */
+const KEEP = new Set(['package', 'version', 'architecture', 'directory', 'checksums-sha256', 'extra-source-only']);
+
+/** Read, check and parse dists/<suite>/main/source/Sources*. */
+export async function readSources(mirror: Mirror, suite: string, release: Release): Promise<SourcesIndex> {
+  const { file, ...expected } = chooseSourcesFile(suite, release);
   const url = mirror.url(`dists/${suite}/${file}`);
   const input = await mirror.open(`dists/${suite}/${file}`);
   if (!input) throw new MirrorError(`${url} is listed in the Release file but missing`, { advice: 'the mirror is incomplete or being updated; try again later' });
@@ -107,6 +115,7 @@ export async function readSources(mirror: Mirror, suite: string, release: Releas
       if (!prev || compareVersions(e.version, prev.version) > 0) entries.set(e.name, e);
     },
     (p) => problems.push(p),
+    KEEP,
   );
   const sink = async (source: AsyncIterable<Buffer>): Promise<void> => {
     for await (const chunk of source) parser.push(chunk);

@@ -5,13 +5,14 @@
  * DB as it was; the other suites still sync.
  */
 import type { Config } from '../core/config.js';
-import { applySources, type SuiteSyncSummary } from '../db/archive.js';
+import { createHash } from 'node:crypto';
+import { applySources, refillSchedule, syncState, type SuiteSyncSummary } from '../db/archive.js';
 import type { FarmDb } from '../db/index.js';
 import { appliesTo } from './arch.js';
 import type { Deb822Problem } from './deb822.js';
 import { openMirror } from './mirror.js';
 import { fetchRelease } from './release.js';
-import { readSources } from './sources.js';
+import { chooseSourcesFile, readSources } from './sources.js';
 
 export interface SuiteSyncResult {
   suite: string;
@@ -22,6 +23,8 @@ export interface SuiteSyncResult {
   warnings: string[];
   file: string | null;
   bytes: number;
+  /** the index had not changed since the last sync, so it was not read again */
+  unchanged: boolean;
   durationMs: number;
 }
 
@@ -35,22 +38,30 @@ export async function sync(config: Config, db: FarmDb, suites: readonly string[]
   for (const suite of suites.length > 0 ? suites : config.suites) {
     const t0 = performance.now();
     opts.onEvent?.({ type: 'suite-start', suite });
-    const r: SuiteSyncResult = { suite, ok: false, error: null, summary: null, problems: [], warnings: [], file: null, bytes: 0, durationMs: 0 };
+    const r: SuiteSyncResult = { suite, ok: false, error: null, summary: null, problems: [], warnings: [], file: null, bytes: 0, unchanged: false, durationMs: 0 };
     try {
       const { release, warnings } = await fetchRelease(mirror, suite, { verify: config.mirrorVerify, keyring: config.mirrorKeyring });
       r.warnings.push(...warnings);
       const missing = config.architectures.filter((a) => release.architectures.length > 0 && !release.architectures.includes(a));
       if (missing.length > 0) r.warnings.push(`dists/${suite}: the Release file does not list ${missing.join(', ')} (it lists ${release.architectures.join(' ')})`);
-      const index = await readSources(mirror, suite, release);
-      r.problems = index.problems;
-      r.file = index.file;
-      r.bytes = index.bytes;
-      r.summary = applySources(db, suite, config.architectures, index.entries, {
-        now: opts.now?.() ?? new Date(),
-        blacklist: config.blacklist,
-        policy: config.schedule,
-        appliesTo,
-      });
+      const chosen = chooseSourcesFile(suite, release);
+      const settingsHash = createHash('sha256').update(JSON.stringify([config.architectures, [...config.blacklist].sort()])).digest('hex');
+      const prev = syncState(db, suite);
+      const now = opts.now?.() ?? new Date();
+      r.file = chosen.file;
+      if (prev && prev.sourcesFile === chosen.file && prev.sourcesSha256 === chosen.sha256 && prev.settingsHash === settingsHash) {
+        // the signed Release file vouches for the same index as last time
+        r.unchanged = true;
+        r.summary = refillSchedule(db, suite, config.architectures, config.schedule, now);
+      } else {
+        const index = await readSources(mirror, suite, release);
+        r.problems = index.problems;
+        r.bytes = index.bytes;
+        r.summary = applySources(db, suite, config.architectures, index.entries, {
+          now, blacklist: config.blacklist, policy: config.schedule, appliesTo,
+          state: { sourcesFile: chosen.file, sourcesSha256: chosen.sha256, settingsHash },
+        });
+      }
       r.ok = true;
     } catch (err) {
       r.error = err;

@@ -34,7 +34,9 @@ export async function runSync(config: Config, args: ParsedArgs, rep: Reporter): 
         return;
       }
       const s = r.summary!;
-      rep.line(`${r.suite}: ${s.total} sources (${s.added} new, ${s.newVersions} new versions, ${s.removed} removed) from ${r.file} in ${seconds(r.durationMs)}`);
+      rep.line(r.unchanged
+        ? `${r.suite}: ${s.total} sources, ${r.file} unchanged since the last sync (${seconds(r.durationMs)})`
+        : `${r.suite}: ${s.total} sources (${s.added} new, ${s.newVersions} new versions, ${s.removed} removed) from ${r.file} in ${seconds(r.durationMs)}`);
       for (const a of s.arches) {
         const sch = a.scheduled;
         const total = sch.untested + sch.newVersion + sch.retryFailed + sch.old;
@@ -58,6 +60,7 @@ export async function runSync(config: Config, args: ParsedArgs, rep: Reporter): 
           error: r.ok ? null : r.error instanceof Error ? r.error.message : String(r.error),
           file: r.file,
           bytes: r.bytes,
+          unchanged: r.unchanged,
           duration_ms: Math.round(r.durationMs),
           warnings: r.warnings,
           problems: r.problems,

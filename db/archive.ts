@@ -80,7 +80,14 @@ export function applySources(
   suite: string,
   arches: readonly string[],
   entries: ReadonlyMap<string, SourceInput>,
-  opts: { now: Date; blacklist: ReadonlySet<string>; policy: SchedulePolicy; appliesTo: (architecture: string, arch: string) => boolean },
+  opts: {
+    now: Date;
+    blacklist: ReadonlySet<string>;
+    policy: SchedulePolicy;
+    appliesTo: (architecture: string, arch: string) => boolean;
+    /** remembered so that an unchanged index is not parsed again */
+    state?: SyncState;
+  },
 ): SuiteSyncSummary {
   const sql = db.sql;
   const now = opts.now.toISOString();
@@ -148,8 +155,42 @@ export function applySources(
       a.scheduled = fillSchedule(db, suite, arch, opts.policy, opts.now);
       summary.arches.push(a);
     }
+    if (opts.state) saveSyncState(db, suite, opts.state, now);
   }).immediate();
   return summary;
+}
+
+export interface SyncState {
+  sourcesFile: string;
+  sourcesSha256: string;
+  settingsHash: string;
+}
+
+export function syncState(db: FarmDb, suite: string): SyncState | undefined {
+  const r = db.sql.prepare('SELECT sources_file, sources_sha256, settings_hash FROM sync_state WHERE suite = ?').get(suite) as
+    { sources_file: string; sources_sha256: string; settings_hash: string } | undefined;
+  return r && { sourcesFile: r.sources_file, sourcesSha256: r.sources_sha256, settingsHash: r.settings_hash };
+}
+
+function saveSyncState(db: FarmDb, suite: string, s: SyncState, now: string): void {
+  db.sql.prepare(`INSERT INTO sync_state (suite, sources_file, sources_sha256, settings_hash, synced_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (suite) DO UPDATE SET sources_file = excluded.sources_file, sources_sha256 = excluded.sources_sha256,
+      settings_hash = excluded.settings_hash, synced_at = excluded.synced_at`).run(suite, s.sourcesFile, s.sourcesSha256, s.settingsHash, now);
+}
+
+/** The index did not change since the last sync: only time-based scheduling has work to do. One transaction. */
+export function refillSchedule(db: FarmDb, suite: string, arches: readonly string[], policy: SchedulePolicy, now: Date): SuiteSyncSummary {
+  const sql = db.sql;
+  return sql.transaction(() => {
+    const total = (sql.prepare('SELECT COUNT(*) AS n FROM sources WHERE suite = ? AND removed_at IS NULL').get(suite) as { n: number }).n;
+    const summary: SuiteSyncSummary = { suite, total, added: 0, newVersions: 0, removed: 0, unchanged: total, arches: [] };
+    for (const arch of arches) {
+      const counts = Object.fromEntries((sql.prepare(`SELECT r.status, COUNT(*) AS n FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
+        WHERE r.suite = ? AND r.arch = ? AND r.status IN ('NFU', 'blacklisted') GROUP BY r.status`).all(suite, arch) as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+      summary.arches.push({ arch, nfu: counts.NFU ?? 0, blacklisted: counts.blacklisted ?? 0, scheduled: fillSchedule(db, suite, arch, policy, now) });
+    }
+    return summary;
+  }).immediate();
 }
 
 /** Fill a suite/arch schedule up to the policy's maximum, tier by tier. Call inside a transaction. */

@@ -97,9 +97,15 @@ describe('reprofarm sync', () => {
     // a re-sync with no changes changes nothing
     const again = await runCli(['--config', cfg, '--json', 'sync']);
     expect(again.code, again.stderr).toBe(0);
-    expect((JSON.parse(again.stdout) as { suites: Row[] }).suites[0]).toMatchObject({ added: 0, new_versions: 0, removed: 0 });
+    expect((JSON.parse(again.stdout) as { suites: Row[] }).suites[0]).toMatchObject({ unchanged: true, added: 0, new_versions: 0, removed: 0, sources: 7 });
+    expect(again.stderr).toMatch(/bookworm: 7 sources, main\/source\/Sources\.xz unchanged since the last sync/);
+    // a configuration change (another blacklist) makes sync read the index again
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('blacklist: [blocked]', 'blacklist: [blocked, docs]'));
+    const changed = await runCli(['--config', cfg, '--json', 'sync']);
+    expect((JSON.parse(changed.stdout) as { suites: Row[] }).suites[0]).toMatchObject({ unchanged: false, sources: 7 });
     const d2 = db();
-    expect(d2.prepare('SELECT COUNT(*) AS n FROM schedule').get()).toEqual({ n: 8 });
+    expect(d2.prepare('SELECT COUNT(*) AS n FROM schedule').get()).toEqual({ n: 6 });
+    expect(d2.prepare("SELECT COUNT(*) AS n FROM results WHERE package = 'docs' AND status = 'blacklisted'").get()).toEqual({ n: 2 });
     d2.close();
   });
 
