@@ -2,8 +2,6 @@
 import { loadConfig } from '../core/config.js';
 import { ConfigError, formatError, UsageError } from '../core/errors.js';
 import { helpText, parseCommandLine, type ParsedArgs } from './args.js';
-import { runCollect } from './collect-command.js';
-import { runSchedule, runStatus, runSync } from './archive-commands.js';
 import { Reporter, termSafe, type Verbosity } from './output.js';
 
 export const EXIT = { ok: 0, fatal: 1, partial: 2, usage: 64 } as const;
@@ -27,14 +25,15 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
     if (!config.file) rep.verbose('no reprofarm.yaml here: using the embedded default (two local nodes)');
     for (const w of warnings) rep.warn(w);
     switch (args.command.name) {
+      // each command's modules load only when it runs: a cron'd collect does not pay for the archive code
       case 'collect':
-        return await runCollect(config, args, rep);
+        return await (await import('./collect-command.js')).runCollect(config, args, rep);
       case 'sync':
-        return await runSync(config, args, rep);
+        return await (await import('./archive-commands.js')).runSync(config, args, rep);
       case 'schedule':
-        return runSchedule(config, args, rep);
+        return (await import('./archive-commands.js')).runSchedule(config, args, rep);
       case 'status':
-        return runStatus(config, args, rep);
+        return (await import('./archive-commands.js')).runStatus(config, args, rep);
       default:
         throw new UsageError(`command ${args.command.name} is not implemented`);
     }

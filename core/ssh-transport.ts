@@ -164,6 +164,8 @@ export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Pro
         port: node.port,
         username: node.user,
         privateKey,
+        // straight to the key: no 'none' probe, no password or agent attempts
+        authHandler: ['publickey'],
         readyTimeout: opts.timeoutMs + 1000,
         keepaliveInterval: 15_000,
         keepaliveCountMax: 4,
