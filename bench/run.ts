@@ -11,6 +11,8 @@ interface BenchModule {
 
 const BENCHMARKS: ReadonlyArray<{ name: string; summary: string; load: () => Promise<BenchModule> }> = [
   { name: 'collect', summary: 'reprofarm collect vs a sequential ssh loop vs parallel-ssh, 32 loopback nodes', load: () => import('./collect.js') },
+  { name: 'sync', summary: 'reprofarm sync of a real bookworm Sources index (~35k sources), 4 architectures, signed mirror', load: () => import('./sync.js') },
+  { name: 'claims', summary: '150 (and 16) processes claiming and recording against one reproducible.db', load: () => import('./claims.js') },
 ];
 
 async function main(argv: readonly string[]): Promise<number> {

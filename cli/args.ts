@@ -44,6 +44,20 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'build',
+    synopsis: 'build [NODE1 NODE2]',
+    summary: "build the next scheduled package twice and compare: on NODE1 then NODE2, or (no nodes) on this machine's two local nodes",
+    options: {},
+  },
+  {
+    name: 'compare',
+    synopsis: 'compare DIR1 DIR2 [--report PREFIX]',
+    summary: 'compare two result directories as the orchestrator does (artifacts by SHA256, diffoscope when they differ)',
+    options: {
+      report: { type: 'string', value: 'PREFIX', help: 'write the diffoscope reports to PREFIX.diffoscope.txt and .html (default: none)' },
+    },
+  },
+  {
     name: 'status',
     synopsis: 'status [PKG...]',
     summary: 'what is known, scheduled and building (per suite and architecture, or per package)',

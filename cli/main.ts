@@ -32,6 +32,10 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
         return await (await import('./archive-commands.js')).runSync(config, args, rep);
       case 'schedule':
         return (await import('./archive-commands.js')).runSchedule(config, args, rep);
+      case 'build':
+        return await (await import('./build-commands.js')).runBuild(config, args, rep);
+      case 'compare':
+        return await (await import('./build-commands.js')).runCompare(config, args, rep);
       case 'status':
         return (await import('./archive-commands.js')).runStatus(config, args, rep);
       default:

@@ -22,6 +22,8 @@ export interface NodeConfig {
   knownHosts: string;
   /** optional: else the node's collected ARCH fact */
   arch: string | undefined;
+  /** taken out of service by the operator: no builds */
+  offline: boolean;
   /** absolute */
   workdir: string;
 }
@@ -54,6 +56,19 @@ export interface Config {
   schedule: { maxPerArch: number; minAgeDays: number; retryFailedDays: number; manualDailyLimit: number; defaultPriority: number };
   /** source packages never built: status blacklisted */
   blacklist: Set<string>;
+  build: BuildSettings;
+}
+
+export interface BuildSettings {
+  /** run in the unpacked source tree on the node */
+  command: string;
+  /** seconds */
+  timeout1: number;
+  timeout2: number;
+  /** the mirror as nodes reach it (default: mirror) */
+  nodeMirror: string;
+  diffoscopeTimeout: number;
+  diffoscopeMaxBytes: number;
 }
 
 export interface ConfigResult {
@@ -221,9 +236,9 @@ function editDistance(a: string, b: string): number {
   return (dp[a.length] as number[])[b.length] as number;
 }
 
-const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist'] as const;
-const SSH_NODE_KEYS = ['transport', 'host', 'port', 'user', 'arch', 'identity_file', 'known_hosts', 'workdir'] as const;
-const LOCAL_NODE_KEYS = ['transport', 'arch', 'workdir'] as const;
+const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build'] as const;
+const SSH_NODE_KEYS = ['transport', 'host', 'port', 'user', 'arch', 'identity_file', 'known_hosts', 'workdir', 'offline'] as const;
+const LOCAL_NODE_KEYS = ['transport', 'arch', 'workdir', 'offline'] as const;
 
 /** Validate a configuration text. `source` names it in messages; relative paths resolve against `baseDir`. */
 export function parseConfig(text: string, source: string, baseDir: string, file: string | null): ConfigResult {
@@ -274,10 +289,11 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     }
     const transport = c.str(v, 'transport', p, 'ssh', /^(ssh|local)$/, '"ssh" or "local"') as TransportKind;
     const arch = v.arch === undefined ? undefined : c.str(v, 'arch', p, undefined, ARCH_RE, 'a Debian architecture name');
+    const offline = c.bool(v, 'offline', p, false);
     if (transport === 'local') {
       c.unknownKeys(v, p, LOCAL_NODE_KEYS);
       const workdir = c.path(v, 'workdir', p, resolve(stateDir, 'nodes', name)) ?? '';
-      nodes.set(name, { name, transport, host: 'localhost', port: 0, user: '', identityFile: '', knownHosts: '', arch, workdir });
+      nodes.set(name, { name, transport, host: 'localhost', port: 0, user: '', identityFile: '', knownHosts: '', arch, offline, workdir });
       continue;
     }
     c.unknownKeys(v, p, SSH_NODE_KEYS);
@@ -289,7 +305,8 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     const workdir = c.str(v, 'workdir', p, '/srv/workspace') ?? '';
     if (workdir && !isAbsolute(workdir)) c.err(`${p}.workdir`, `${JSON.stringify(workdir)} must be an absolute path on the node`);
     if (workdir && /(^|\/)\.\.(\/|$)/.test(workdir)) c.err(`${p}.workdir`, 'must not contain ".."');
-    nodes.set(name, { name, transport, host, port, user, identityFile, knownHosts, arch, workdir });
+    if (workdir && /[^A-Za-z0-9._/+-]/.test(workdir)) c.err(`${p}.workdir`, 'use only letters, digits and . _ / + - (it is used in commands on the node)');
+    nodes.set(name, { name, transport, host, port, user, identityFile, knownHosts, arch, offline, workdir });
   }
 
   const jobs = new Map<string, JobConfig>();
@@ -351,12 +368,25 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   };
   const blacklist = new Set(c.list(top, 'blacklist', [], /^[a-z0-9][a-z0-9+.-]{1,99}$/, 'a source package name', true));
 
+  const buildObj = c.section(top, 'build');
+  c.unknownKeys(buildObj, 'build', ['command', 'timeout_build1', 'timeout_build2', 'node_mirror', 'diffoscope_timeout', 'diffoscope_max_bytes']);
+  const nodeMirrorRaw = c.str(buildObj, 'node_mirror', 'build', mirror) ?? mirror;
+  const build: BuildSettings = {
+    command: c.str(buildObj, 'command', 'build', 'dpkg-buildpackage -us -uc -b') ?? 'dpkg-buildpackage -us -uc -b',
+    timeout1: c.num(buildObj, 'timeout_build1', 'build', 18 * 3600, 1, 7 * 86400, false),
+    timeout2: c.num(buildObj, 'timeout_build2', 'build', 24 * 3600, 1, 7 * 86400, false),
+    nodeMirror: /^[a-z][a-z0-9+.-]*:\/\//i.test(nodeMirrorRaw) ? nodeMirrorRaw : resolve(baseDir, nodeMirrorRaw),
+    diffoscopeTimeout: c.num(buildObj, 'diffoscope_timeout', 'build', 1800, 1, 86400, false),
+    diffoscopeMaxBytes: c.num(buildObj, 'diffoscope_max_bytes', 'build', 20 * 1024 * 1024, 1024, 1e10, true),
+  };
+  if (/[\s'"\\]/.test(build.nodeMirror)) c.err('build.node_mirror', 'must not contain spaces or quotes');
+
   if (!mirrorVerify) c.warnings.push('mirror_verify: false: the mirror\'s Release signature will not be checked');
 
   if (c.errors.length > 0) return { config: undefined, errors: c.errors, warnings: c.warnings };
   return {
     config: {
-      file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist,
+      file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist, build,
     },
     errors: [],
     warnings: c.warnings,

@@ -293,7 +293,7 @@ export function claimNext(db: FarmDb, arch: string, job: string, now: Date = new
 
 /** Give a claim back to the schedule (the build did not happen). */
 export function unclaim(db: FarmDb, id: number, job: string): boolean {
-  return db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL WHERE id = ? AND claimed_by = ?').run(id, job).changes === 1;
+  return db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL WHERE id = ? AND claimed_by = ?').run(id, job).changes === 1;
 }
 
 /** Record a claimed entry's result and take it off the schedule, in one transaction. */

@@ -109,4 +109,47 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'builds: per-pair history and per-build rows',
+    sql: `
+      ALTER TABLE results ADD COLUMN node1 TEXT;
+      ALTER TABLE results ADD COLUMN node2 TEXT;
+      ALTER TABLE results ADD COLUMN job TEXT;
+      ALTER TABLE results ADD COLUMN build_duration REAL;   -- seconds, both builds and the comparison
+      ALTER TABLE results ADD COLUMN build_id INTEGER;
+      ALTER TABLE schedule ADD COLUMN claim_host TEXT;       -- main node host and pid holding the claim,
+      ALTER TABLE schedule ADD COLUMN claim_pid INTEGER;     -- so cleanup can tell a dead orchestrator
+      CREATE TABLE builds (
+        id INTEGER PRIMARY KEY,
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        status TEXT NOT NULL,
+        build_date TEXT NOT NULL,
+        job TEXT,
+        node1 TEXT,
+        node2 TEXT,
+        duration REAL,                  -- seconds
+        reason TEXT,                    -- why FTBR / FTBFS / source-mismatch..., for people
+        report TEXT                     -- diffoscope report (path under state_dir/reports), if any
+      );
+      CREATE INDEX builds_package ON builds (suite, arch, package, build_date);
+      CREATE INDEX builds_date ON builds (build_date);
+      CREATE TABLE build_runs (
+        build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+        build_number INTEGER NOT NULL CHECK (build_number IN (1, 2)),
+        node TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        duration REAL NOT NULL,         -- seconds, the node's own build time
+        exit_code INTEGER,
+        result TEXT NOT NULL,           -- built, FTBFS, timeout, E404, source-mismatch, unreachable
+        variations TEXT NOT NULL,       -- JSON object: variation -> value applied
+        not_applied TEXT NOT NULL,      -- JSON object: variation -> why not
+        PRIMARY KEY (build_id, build_number)
+      ) WITHOUT ROWID;
+      CREATE INDEX build_runs_node ON build_runs (node, started_at);
+    `,
+  },
 ];

@@ -326,6 +326,8 @@ function rulesFile(spec: SourcePackageSpec): string {
     '\tinstall -d debian/tmp/DEBIAN debian/tmp/usr/share/$(PKG) debian/tmp/usr/share/doc/$(PKG)',
     '\tcp -R build/. debian/tmp/usr/share/$(PKG)/',
     '\tinstall -m 644 debian/copyright debian/tmp/usr/share/doc/$(PKG)/copyright',
+    // as dh_fixperms does: permissions must not depend on the umask
+    '\tchmod -R u=rwX,go=rX debian/tmp',
     '\tdpkg-gencontrol -p$(PKG) -Pdebian/tmp',
     '\tdpkg-deb --root-owner-group --build debian/tmp ..',
   ].join('\n');

@@ -17,7 +17,7 @@ function nodeConfig(over: Partial<NodeConfig> = {}): NodeConfig {
   const n = farm.node('t1');
   return {
     name: 't1', transport: 'ssh', host: n.host, port: n.port, user: farm.user, identityFile: farm.identityFile,
-    knownHosts: farm.knownHostsFile, arch: undefined, workdir: n.workdir, ...over,
+    knownHosts: farm.knownHostsFile, arch: undefined, offline: false, workdir: n.workdir, ...over,
   };
 }
 

@@ -1,0 +1,308 @@
+#!/bin/sh
+# reprofarm node build script: one build of one source package on this node.
+#   REPROFARM_NODE=NODE REPROFARM_WORKDIR=DIR node-build.sh 1|2 SUITE ARCH PKG VERSION
+# Runs on build nodes (POSIX sh, coreutils, dpkg-dev, curl or wget; never
+# Node.js). It takes its work order at once (rename into pending/, so it is
+# built only once and a stale build is visible), downloads the .dsc and its
+# files, checks them against the work order and the .dsc, builds under the
+# variations of this build number, and leaves artifacts, SHA256SUMS, build.log
+# and a status file in reproducible-results/NODE/SUITE/ARCH/PKG/VERSION/.
+#
+# Exit codes: 0 built, 2 usage, 70 work order missing or already taken,
+# 71 source not downloadable (E404), 72 checksum mismatch (source-mismatch),
+# 73 build failed (FTBFS), 74 build timed out, 75 other error.
+set -u
+
+EX_USAGE=2
+EX_TAKEN=70
+EX_E404=71
+EX_MISMATCH=72
+EX_FTBFS=73
+EX_TIMEOUT=74
+EX_ERROR=75
+
+say() { printf 'node-build: %s\n' "$*" >&2; }
+usage() { say "$*"; say "usage: node-build.sh 1|2 SUITE ARCH PKG VERSION (with REPROFARM_NODE and REPROFARM_WORKDIR set)"; exit "$EX_USAGE"; }
+
+[ $# -eq 5 ] || usage "expected 5 arguments, got $#"
+BUILD=$1 SUITE=$2 ARCH=$3 PKG=$4 VERSION=$5
+NODE=${REPROFARM_NODE:-}
+WORKDIR=${REPROFARM_WORKDIR:-}
+
+# everything below becomes a path: refuse anything but the characters Debian allows
+case $BUILD in 1|2) ;; *) usage "build number must be 1 or 2" ;; esac
+case $SUITE in ''|*[!a-z0-9.+-]*|[!a-z0-9]*) usage "bad suite name" ;; esac
+case $ARCH in ''|*[!a-z0-9-]*|[!a-z0-9]*) usage "bad architecture" ;; esac
+case $PKG in ''|?|*[!a-z0-9.+-]*|[!a-z0-9]*) usage "bad source package name" ;; esac
+case $VERSION in ''|*[!A-Za-z0-9.+~:-]*|[!0-9]*) usage "bad version" ;; esac
+case $NODE in ''|*[!A-Za-z0-9._-]*|[!A-Za-z0-9]*) usage "REPROFARM_NODE is missing or bad" ;; esac
+case $WORKDIR in /*) ;; *) usage "REPROFARM_WORKDIR must be an absolute path" ;; esac
+case $WORKDIR in *[!A-Za-z0-9._/+-]*|*/../*|*/..) usage "REPROFARM_WORKDIR has odd characters" ;; esac
+
+REL="$SUITE/$ARCH/$PKG/$VERSION"
+ORDER="$WORKDIR/reproducible-builds/$NODE/$REL"
+PENDING="$WORKDIR/reproducible-builds/pending/$REL"
+RESULTS="$WORKDIR/reproducible-results/$NODE/$REL"
+START=$(date +%s)
+
+# 1. take the work order: a rename, so that only one build ever starts from it
+mkdir -p "${PENDING%/*}" || exit "$EX_ERROR"
+if ! mv "$ORDER" "$PENDING" 2>/dev/null; then
+	say "work order $ORDER is missing (already taken by another build?)"
+	exit "$EX_TAKEN"
+fi
+echo "$$" > "$PENDING.pid"
+
+W_SOURCE='' W_VERSION='' W_SUITE='' W_ARCH='' W_BUILD='' DSC_URL='' DSC_SHA256='' BUILD_COMMAND='' TIMEOUT='' NUM_CPU=''
+while IFS= read -r line || [ -n "$line" ]; do
+	val=${line#*=}
+	case $line in
+		SOURCE=*) W_SOURCE=$val ;;
+		VERSION=*) W_VERSION=$val ;;
+		SUITE=*) W_SUITE=$val ;;
+		ARCH=*) W_ARCH=$val ;;
+		BUILD=*) W_BUILD=$val ;;
+		DSC_URL=*) DSC_URL=$val ;;
+		DSC_SHA256=*) DSC_SHA256=$val ;;
+		BUILD_COMMAND=*) BUILD_COMMAND=$val ;;
+		TIMEOUT=*) TIMEOUT=$val ;;
+		NUM_CPU=*) NUM_CPU=$val ;;
+	esac
+done < "$PENDING"
+
+finish_pending() {
+	rm -f "$PENDING" "$PENDING.pid"
+	rm -rf "${SRC:-/nonexistent}" "${DIR:-/nonexistent}"
+	if [ "$BUILD" = 2 ]; then rm -rf "${PARENT:-/nonexistent}"; fi
+}
+fail() { # code why
+	say "$2"
+	write_status "$1" "$2"
+	finish_pending
+	exit "$1"
+}
+
+if [ "$W_SOURCE" != "$PKG" ] || [ "$W_VERSION" != "$VERSION" ] || [ "$W_SUITE" != "$SUITE" ] || [ "$W_ARCH" != "$ARCH" ] || [ "$W_BUILD" != "$BUILD" ]; then
+	say "work order $PENDING does not match the arguments"
+	finish_pending
+	exit "$EX_USAGE"
+fi
+case $DSC_SHA256 in *[!0-9a-f]*|'') say "work order has no valid DSC_SHA256"; finish_pending; exit "$EX_USAGE" ;; esac
+[ ${#DSC_SHA256} -eq 64 ] || { say "work order has no valid DSC_SHA256"; finish_pending; exit "$EX_USAGE"; }
+case $TIMEOUT in ''|*[!0-9]*) TIMEOUT=86400 ;; esac
+[ -n "$BUILD_COMMAND" ] || BUILD_COMMAND='dpkg-buildpackage -us -uc -b'
+
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS" || exit "$EX_ERROR"
+
+# 2. the variations of this build: applied ones as VAR_*, missing ones as NOT_APPLIED_*
+VARS=''
+NOT_APPLIED=''
+var() { VARS="${VARS}VAR_$1=$2
+"; }
+not_applied() { NOT_APPLIED="${NOT_APPLIED}NOT_APPLIED_$1=$2
+"; }
+
+# the status file, then SHA256SUMS over everything in the results directory
+write_status() { # exit-code result
+	{
+		printf 'BUILD=%s\nNODE=%s\nSOURCE=%s\nVERSION=%s\nSUITE=%s\nARCH=%s\n' "$BUILD" "$NODE" "$PKG" "$VERSION" "$SUITE" "$ARCH"
+		printf 'EXIT_CODE=%s\nRESULT=%s\nSTART=%s\nDURATION=%s\n' "$1" "$2" "$START" "$(( $(date +%s) - START ))"
+		printf '%s%s' "$VARS" "$NOT_APPLIED"
+	} > "$RESULTS/status.tmp" && mv "$RESULTS/status.tmp" "$RESULTS/status" &&
+	(cd "$RESULTS" && find . -maxdepth 1 -type f ! -name SHA256SUMS ! -name '*.tmp' -printf '%P\0' | sort -z | xargs -0 sha256sum -- > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
+}
+
+ncpu=$NUM_CPU
+case $ncpu in ''|*[!0-9]*) ncpu=$(nproc 2>/dev/null || echo 1) ;; esac
+ROOT="$WORKDIR/build"
+V=${VERSION#*:}
+if [ "$BUILD" = 1 ]; then
+	TZ_V='Etc/GMT+12' LANG_V='C' LC_ALL_V='' LANGUAGE_V='en_US:en' TERM_V='' COLUMNS_V=''
+	UMASK_V=0022 HOME_V=/nonexistent/first-build PATH_V='/usr/sbin:/usr/bin:/sbin:/bin' CAPTURE_V=''
+	HOST_V='' DOMAIN_V='' PARALLEL_V=$ncpu FAKETIME_V=''
+	PARENT="$ROOT/1st"
+	DIR="$PARENT/$PKG-$V"
+else
+	TZ_V='Etc/GMT-14' LANG_V='et_EE.UTF-8' LC_ALL_V='et_EE.UTF-8' LANGUAGE_V='et_EE:et' TERM_V='linux' COLUMNS_V='77'
+	UMASK_V=0002 HOME_V=/nonexistent/second-build PATH_V='/usr/sbin:/usr/bin:/sbin:/bin:/i/capture/the/path'
+	CAPTURE_V='I capture the environment' HOST_V='i-capture-the-hostname' DOMAIN_V='i-capture-the-domain'
+	PARALLEL_V=$(( ncpu + 1 )) FAKETIME_V='+398 days +6 hours +23 minutes'
+	PARENT="$ROOT/2/$PKG-$V"
+	DIR="$PARENT/2nd"
+fi
+var TZ "$TZ_V"
+var LANG "$LANG_V"
+var LC_ALL "${LC_ALL_V:-unset}"
+var LANGUAGE "$LANGUAGE_V"
+var TERM "${TERM_V:-unset}"
+var COLUMNS "${COLUMNS_V:-unset}"
+var UMASK "$UMASK_V"
+var HOME "$HOME_V"
+var PATH "$PATH_V"
+var CAPTURE_ENVIRONMENT "${CAPTURE_V:-unset}"
+var BUILD_PATH "$DIR"
+var PARALLEL "$PARALLEL_V"
+var KERNEL "$(uname -sr 2>/dev/null || echo unset)"
+var NICE 10
+case $LANG_V in
+	C|C.*|POSIX) ;;
+	*)
+		want=$(printf '%s' "$LANG_V" | sed 's/UTF-8/utf8/')
+		if ! locale -a 2>/dev/null | grep -qx -- "$want"; then
+			not_applied LOCALE "$LANG_V is not installed on this node (locale -a), programs fall back to C"
+		fi
+		;;
+esac
+
+# hostname and domain name: both builds run in their own user and UTS namespace
+# (as uid 0 inside it), so the only difference between them is the names
+USE_UNSHARE=no
+if command -v unshare >/dev/null 2>&1 && unshare -r --uts true 2>/dev/null; then
+	USE_UNSHARE=yes
+	if [ -n "$HOST_V" ]; then
+		var HOSTNAME "$HOST_V"
+		var DOMAINNAME "$DOMAIN_V"
+	else
+		var HOSTNAME "$(hostname 2>/dev/null || echo unset)"
+		var DOMAINNAME "$(cat /proc/sys/kernel/domainname 2>/dev/null || echo unset)"
+	fi
+else
+	var HOSTNAME "$(hostname 2>/dev/null || echo unset)"
+	[ -n "$HOST_V" ] && not_applied HOSTNAME "unshare --uts is not available to this user (no user namespaces?)"
+fi
+
+USE_FAKETIME=no
+if [ -n "$FAKETIME_V" ]; then
+	if command -v faketime >/dev/null 2>&1; then
+		USE_FAKETIME=yes
+		var DATE "faketime $FAKETIME_V (NO_FAKE_STAT=1)"
+	else
+		var DATE 'real clock'
+		not_applied DATE "faketime is not installed (apt-get install faketime)"
+	fi
+else
+	var DATE 'real clock'
+fi
+
+# 3. sources: the .dsc must match the work order, every other file the .dsc
+SRC="$WORKDIR/reproducible-builds/sources/$BUILD/$REL"
+rm -rf "$SRC"
+mkdir -p "$SRC" || exit "$EX_ERROR"
+fetch() { # URL DEST
+	case $1 in
+		file://*) cp -- "${1#file://}" "$2" 2>/dev/null ;;
+		/*) cp -- "$1" "$2" 2>/dev/null ;;
+		http://*|https://*)
+			if command -v curl >/dev/null 2>&1; then
+				curl -fsS --max-time 900 -o "$2" -- "$1"
+			elif command -v wget >/dev/null 2>&1; then
+				wget -q -T 900 -O "$2" -- "$1"
+			else
+				say "neither curl nor wget is installed"
+				return 1
+			fi
+			;;
+		*) return 1 ;;
+	esac
+}
+sha256() { _s=$(sha256sum -- "$1") && printf '%s' "${_s%% *}"; }
+
+DSC_NAME=${DSC_URL##*/}
+case $DSC_NAME in *.dsc) ;; *) fail "$EX_USAGE" "DSC_URL does not name a .dsc" ;; esac
+case $DSC_NAME in *[!A-Za-z0-9.+~_-]*) fail "$EX_USAGE" "odd .dsc file name" ;; esac
+BASE_URL=${DSC_URL%/*}
+fetch "$DSC_URL" "$SRC/$DSC_NAME" || fail "$EX_E404" "E404: cannot download $DSC_URL"
+got=$(sha256 "$SRC/$DSC_NAME")
+[ "$got" = "$DSC_SHA256" ] || fail "$EX_MISMATCH" "source-mismatch: $DSC_NAME has SHA256 $got, the work order says $DSC_SHA256"
+
+in_sums=no
+files=''
+while IFS= read -r line; do
+	case $line in
+		Checksums-Sha256:*) in_sums=yes; continue ;;
+		' '*) ;;
+		*) in_sums=no; continue ;;
+	esac
+	[ "$in_sums" = yes ] || continue
+	# shellcheck disable=SC2086
+	set -- $line
+	[ $# -eq 3 ] || continue
+	case $3 in ''|*[!A-Za-z0-9.+~_-]*|.*) fail "$EX_MISMATCH" "source-mismatch: odd file name in $DSC_NAME" ;; esac
+	case $1 in *[!0-9a-f]*) fail "$EX_MISMATCH" "source-mismatch: bad checksum in $DSC_NAME" ;; esac
+	files="$files $1:$3"
+done < "$SRC/$DSC_NAME"
+[ -n "$files" ] || fail "$EX_MISMATCH" "source-mismatch: $DSC_NAME lists no Checksums-Sha256"
+for f in $files; do
+	sum=${f%%:*} name=${f#*:}
+	fetch "$BASE_URL/$name" "$SRC/$name" || fail "$EX_E404" "E404: cannot download $BASE_URL/$name"
+	got=$(sha256 "$SRC/$name")
+	[ "$got" = "$sum" ] || fail "$EX_MISMATCH" "source-mismatch: $name has SHA256 $got, $DSC_NAME says $sum"
+done
+
+# 4. unpack and build
+rm -rf "$DIR"
+mkdir -p "$PARENT" || exit "$EX_ERROR"
+if ! dpkg-source -x "$SRC/$DSC_NAME" "$DIR" > "$RESULTS/build.log" 2>&1; then
+	fail "$EX_FTBFS" "dpkg-source -x failed"
+fi
+set -- env -i "PATH=$PATH_V" "HOME=$HOME_V" "TZ=$TZ_V" "LANG=$LANG_V" "LANGUAGE=$LANGUAGE_V" \
+	"DEB_BUILD_OPTIONS=parallel=$PARALLEL_V" "NO_FAKE_STAT=1" "USER=${USER:-unknown}" "LOGNAME=${LOGNAME:-unknown}"
+[ -n "$LC_ALL_V" ] && set -- "$@" "LC_ALL=$LC_ALL_V"
+[ -n "$TERM_V" ] && set -- "$@" "TERM=$TERM_V"
+[ -n "$COLUMNS_V" ] && set -- "$@" "COLUMNS=$COLUMNS_V"
+[ -n "$CAPTURE_V" ] && set -- "$@" "CAPTURE_ENVIRONMENT=$CAPTURE_V"
+[ "$USE_FAKETIME" = yes ] && set -- "$@" faketime "$FAKETIME_V"
+[ "$USE_UNSHARE" = yes ] && set -- "$@" unshare -r --uts
+# shellcheck disable=SC2016
+set -- "$@" sh -c '
+	umask "$1"
+	if [ -n "$2" ]; then hostname "$2" && domainname "$3" || exit 75; fi
+	cd "$4" || exit 75
+	exec sh -c "$5"
+' build "$UMASK_V" "$HOST_V" "$DOMAIN_V" "$DIR" "$BUILD_COMMAND"
+{
+	echo "reprofarm build $BUILD of $PKG $VERSION ($SUITE/$ARCH) on $NODE, started $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	printf '%s' "$VARS$NOT_APPLIED"
+	echo "----"
+} >> "$RESULTS/build.log"
+timeout -k 30 "$TIMEOUT" nice -n 10 "$@" >> "$RESULTS/build.log" 2>&1 < /dev/null
+rc=$?
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	rm -rf "$DIR"
+	fail "$EX_TIMEOUT" "timeout: the build took more than $TIMEOUT s"
+fi
+if [ "$rc" -ne 0 ]; then
+	rm -rf "$DIR"
+	fail "$EX_FTBFS" "FTBFS: the build exited with $rc"
+fi
+
+# 5. artifacts: what the .changes names (.deb, .udeb, .ddeb, .buildinfo), plus the .changes
+changes=''
+for c in "$PARENT/${PKG}_${V}_"*.changes; do
+	[ -f "$c" ] && changes=$c && break
+done
+[ -n "$changes" ] || fail "$EX_FTBFS" "FTBFS: the build made no ${PKG}_${V}_*.changes"
+cp -- "$changes" "$RESULTS/" || exit "$EX_ERROR"
+in_files=no
+while IFS= read -r line; do
+	case $line in
+		Files:*) in_files=yes; continue ;;
+		' '*) ;;
+		*) in_files=no; continue ;;
+	esac
+	[ "$in_files" = yes ] || continue
+	# shellcheck disable=SC2086
+	set -- $line
+	name=$5
+	case $name in ''|*[!A-Za-z0-9.+~_-]*|.*) fail "$EX_ERROR" "odd file name in $changes" ;; esac
+	mv -- "$PARENT/$name" "$RESULTS/" || fail "$EX_ERROR" "$name named in the .changes is missing"
+done < "$changes"
+rm -f -- "$changes"
+# what dpkg-source -x left beside the tree (orig tarball links)
+for f in $files; do rm -f -- "$PARENT/${f#*:}"; done
+rm -rf "$DIR" "$SRC"
+[ "$BUILD" = 2 ] && rm -rf "$PARENT"
+write_status 0 built || exit "$EX_ERROR"
+finish_pending
+exit 0

@@ -1,0 +1,331 @@
+/**
+ * One build pair, as the 2015 design describes it, on the main node: claim the
+ * next scheduled package for the pair's architecture, fetch only its .dsc and
+ * pin its SHA256 in a work order, copy the order to node 1, run build 1 there,
+ * fetch the results and check them against their SHA256SUMS, the same for
+ * build 2 on node 2, compare, record in one transaction. A node that cannot be
+ * reached gives the claim back: no schedule entry is lost.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { hostDebianArch, type Config, type NodeConfig } from '../core/config.js';
+import { writeFileAtomic } from '../core/atomic.js';
+import { openTransport } from '../core/connect.js';
+import { ReprofarmError } from '../core/errors.js';
+import { projectRoot } from '../core/paths.js';
+import { SshFileCache } from '../core/ssh-transport.js';
+import type { Status } from '../core/statuses.js';
+import { TransportError, type Transport } from '../core/transport.js';
+import { openMirror } from '../archive/mirror.js';
+import { claimNext, type Claim } from '../db/archive.js';
+import { recordBuild, requeue, setClaimOwner, type BuildRunRecord } from '../db/builds.js';
+import type { FarmDb } from '../db/index.js';
+import { compareArtifacts, describeDifference, readResultDir, runDiffoscope } from './compare.js';
+import { dscUrl, formatWorkOrder, packagePath, parseKeyValues, parseSha256Sums } from './work-order.js';
+
+export interface Pair {
+  job: string;
+  node1: NodeConfig;
+  node2: NodeConfig;
+}
+
+export type BuildEvent =
+  | { type: 'claimed'; claim: Claim; pair: Pair }
+  | { type: 'build-start'; n: 1 | 2; node: string; claim: Claim }
+  | { type: 'build-done'; n: 1 | 2; node: string; result: string; durationS: number }
+  | { type: 'retry'; what: string }
+  | { type: 'recorded'; claim: Claim; status: Status; reason: string | null; durationS: number }
+  | { type: 'requeued'; claim: Claim; reason: string };
+
+export type PairOutcome =
+  | { kind: 'idle'; reason: string }
+  | { kind: 'recorded'; claim: Claim; status: Status; reason: string | null; buildId: number; report: string | null }
+  | { kind: 'requeued'; claim: Claim; reason: string };
+
+export interface BuildOptions {
+  onEvent?: (e: BuildEvent) => void;
+  signal?: AbortSignal;
+  connectTimeoutS?: number;
+}
+
+/** node-build.sh exit codes (see the script's header) */
+const EXIT: Record<number, string> = { 0: 'built', 70: 'taken', 71: 'E404', 72: 'source-mismatch', 73: 'FTBFS', 74: 'timeout' };
+
+export const NODE_SCRIPT = 'bin/reprofarm-node-build.sh';
+
+let scriptCache: { text: Buffer; sha256: string } | undefined;
+export function nodeBuildScript(): { text: Buffer; sha256: string } {
+  if (!scriptCache) {
+    const text = readFileSync(join(projectRoot(), 'builder', 'node-build.sh'));
+    scriptCache = { text, sha256: createHash('sha256').update(text).digest('hex') };
+  }
+  return scriptCache;
+}
+
+/** The architecture a node builds: configured, else its collected ARCH fact, else (local) this machine's. */
+export function nodeArch(db: FarmDb, node: NodeConfig): string | undefined {
+  if (node.arch) return node.arch;
+  const fact = db.latestFacts(node.name).get('ARCH');
+  if (fact && fact !== 'unset') return fact;
+  return node.transport === 'local' ? hostDebianArch() : undefined;
+}
+
+class NodeUnusable extends ReprofarmError {}
+
+/** A node connection that reconnects once when it drops. */
+class NodeLink {
+  private t: Transport | undefined;
+  constructor(readonly node: NodeConfig, private readonly timeoutMs: number, private readonly files: SshFileCache, private readonly signal?: AbortSignal) {}
+  async get(): Promise<Transport> {
+    this.t ??= await openTransport(this.node, { timeoutMs: this.timeoutMs, files: this.files, ...(this.signal ? { signal: this.signal } : {}) });
+    return this.t;
+  }
+  reset(): void {
+    this.t?.close();
+    this.t = undefined;
+  }
+  close(): void {
+    this.reset();
+  }
+  /** run `op`; when the connection drops, reconnect and run it once more */
+  async retrying<T>(what: string, op: (t: Transport) => Promise<T>, onRetry?: (what: string) => void): Promise<T> {
+    try {
+      return await op(await this.get());
+    } catch (err) {
+      if (!(err instanceof TransportError) || err.kind !== 'dropped') throw err;
+      onRetry?.(what);
+      this.reset();
+      return await op(await this.get());
+    }
+  }
+}
+
+function sha256(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+async function checkedExec(t: Transport, argv: string[], what: string): Promise<string> {
+  const r = await t.exec(argv, { timeoutMs: 120_000 });
+  if (r.code !== 0) throw new NodeUnusable(`${what} on ${t.node} failed (exit ${r.code ?? r.signal ?? 'timeout'}): ${r.stderr.toString('utf8').trim().slice(0, 300)}`);
+  return r.stdout.toString('utf8');
+}
+
+/** Copy node-build.sh to the node when its copy is missing or differs. */
+async function ensureNodeScript(t: Transport, node: NodeConfig): Promise<string> {
+  const { sha256: want } = nodeBuildScript();
+  const path = `${node.workdir}/${NODE_SCRIPT}`;
+  const r = await t.exec(['sha256sum', path], { timeoutMs: 60_000 });
+  if (r.code === 0 && r.stdout.toString('utf8').startsWith(want)) return path;
+  await checkedExec(t, ['mkdir', '-p', dirname(path)], 'creating the script directory');
+  const local = join(projectRoot(), 'builder', 'node-build.sh');
+  await t.put(local, `${path}.tmp`);
+  await checkedExec(t, ['mv', '-f', `${path}.tmp`, path], 'installing node-build.sh');
+  return path;
+}
+
+interface RunOutcome {
+  n: 1 | 2;
+  exitCode: number | null;
+  result: string;
+  dir: string;
+  record: BuildRunRecord;
+}
+
+/** Fetch a node's results into `dest` (replaced whole), checking every file against SHA256SUMS. */
+async function fetchResults(link: NodeLink, remoteDir: string, dest: string, onRetry: (w: string) => void): Promise<void> {
+  const sumsText = await link.retrying('reading SHA256SUMS', async (t) => checkedExec(t, ['cat', `${remoteDir}/SHA256SUMS`], 'reading SHA256SUMS'), onRetry);
+  const sums = parseSha256Sums(sumsText);
+  if (typeof sums === 'string') throw new NodeUnusable(`${link.node.name}: ${sums}`);
+  const tmp = `${dest}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    for (const { sha256: want, name } of sums) {
+      await link.retrying(`fetching ${name}`, (t) => t.get(`${remoteDir}/${name}`, join(tmp, name)), onRetry);
+      const got = sha256(await readFile(join(tmp, name)));
+      if (got !== want) throw new NodeUnusable(`${name} from ${link.node.name} does not match its SHA256SUMS (got ${got}, want ${want}): the transfer or the node altered it`);
+    }
+    await rm(dest, { recursive: true, force: true });
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function splitVariations(status: Map<string, string>): { variations: Record<string, string>; notApplied: Record<string, string> } {
+  const variations: Record<string, string> = {};
+  const notApplied: Record<string, string> = {};
+  for (const [k, v] of status) {
+    if (k.startsWith('VAR_')) variations[k.slice(4)] = v;
+    else if (k.startsWith('NOT_APPLIED_')) notApplied[k.slice(12)] = v;
+  }
+  return { variations, notApplied };
+}
+
+async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, pair: Pair, dsc: { url: string; sha256: string }, opts: BuildOptions): Promise<RunOutcome> {
+  const node = link.node;
+  const rel = packagePath(claim.suite, claim.arch, claim.package, claim.version);
+  const orderFile = join(config.stateDir, 'builds', node.name, rel);
+  await writeFileAtomic(orderFile, formatWorkOrder({
+    SOURCE: claim.package, VERSION: claim.version, SUITE: claim.suite, ARCH: claim.arch, DSC_URL: dsc.url, DSC_SHA256: dsc.sha256,
+    BUILD: n === 1 ? '1' : '2', JOB: pair.job, NODE: node.name, BUILD_COMMAND: config.build.command,
+    TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
+  }));
+  const t = await link.get();
+  if (node.transport === 'local') await mkdir(node.workdir, { recursive: true });
+  const script = await ensureNodeScript(t, node);
+  const remoteOrder = `${node.workdir}/reproducible-builds/${node.name}/${rel}`;
+  await checkedExec(t, ['mkdir', '-p', dirname(remoteOrder)], 'creating the work order directory');
+  await t.put(orderFile, `${remoteOrder}.tmp`);
+  await checkedExec(t, ['mv', '-f', `${remoteOrder}.tmp`, remoteOrder], 'placing the work order');
+  opts.onEvent?.({ type: 'build-start', n, node: node.name, claim });
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const timeoutS = (n === 1 ? config.build.timeout1 : config.build.timeout2) + 120;
+  const r = await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'sh', script, String(n), claim.suite, claim.arch, claim.package, claim.version], {
+    timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024,
+  });
+  if (r.timedOut) throw new NodeUnusable(`build ${n} on ${node.name} did not end within ${timeoutS} s`);
+  if (r.code === null) throw new NodeUnusable(`build ${n} on ${node.name} was stopped (${r.signal ?? 'aborted'})`);
+  const result = EXIT[r.code];
+  if (result === undefined || result === 'taken') {
+    throw new NodeUnusable(`node-build.sh on ${node.name} exited with ${r.code}: ${r.stderr.toString('utf8').trim().slice(-300)}`);
+  }
+  const dest = join(config.stateDir, 'results', node.name, rel);
+  const remoteResults = `${node.workdir}/reproducible-results/${node.name}/${rel}`;
+  await fetchResults(link, remoteResults, dest, (what) => opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }));
+  await (await link.get()).exec(['rm', '-rf', remoteResults], { timeoutMs: 60_000 });
+  const status = parseKeyValues(await readFile(join(dest, 'status'), 'utf8'));
+  const { variations, notApplied } = splitVariations(status);
+  const durationS = Number(status.get('DURATION') ?? (performance.now() - t0) / 1000);
+  opts.onEvent?.({ type: 'build-done', n, node: node.name, result, durationS });
+  await unlink(orderFile).catch(() => undefined);
+  return {
+    n, exitCode: r.code, result, dir: dest,
+    record: { buildNumber: n, node: node.name, startedAt, durationS, exitCode: r.code, result, variations, notApplied },
+  };
+}
+
+function failureStatus(result: string): Status {
+  switch (result) {
+    case 'E404': return 'E404';
+    case 'source-mismatch': return 'source-mismatch';
+    case 'timeout': return 'timeout';
+    default: return 'FTBFS';
+  }
+}
+
+/** Claim and build the next package for a pair. */
+export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: BuildOptions = {}): Promise<PairOutcome> {
+  for (const node of [pair.node1, pair.node2]) {
+    if (node.offline) return { kind: 'idle', reason: `node ${node.name} is marked offline` };
+  }
+  const arch1 = nodeArch(db, pair.node1);
+  const arch2 = nodeArch(db, pair.node2);
+  if (!arch1 || !arch2) {
+    throw new ReprofarmError(`the architecture of ${!arch1 ? pair.node1.name : pair.node2.name} is not known`, {
+      advice: 'set nodes.<NAME>.arch, or run reprofarm collect first',
+    });
+  }
+  if (arch1 !== arch2) throw new ReprofarmError(`${pair.node1.name} builds ${arch1} but ${pair.node2.name} builds ${arch2}: a pair needs one architecture`);
+  const t0 = performance.now();
+  const claim = claimNext(db, arch1, pair.job);
+  if (!claim) return { kind: 'idle', reason: `nothing scheduled for ${arch1}` };
+  setClaimOwner(db, claim.id, hostname(), process.pid);
+  opts.onEvent?.({ type: 'claimed', claim, pair });
+  const giveBack = (reason: string): PairOutcome => {
+    requeue(db, [claim.id]);
+    opts.onEvent?.({ type: 'requeued', claim, reason });
+    return { kind: 'requeued', claim, reason };
+  };
+  const record = (status: Status, reason: string | null, runs: BuildRunRecord[], report: string | null = null): PairOutcome => {
+    const durationS = (performance.now() - t0) / 1000;
+    const buildId = recordBuild(db, claim, { status, job: pair.job, node1: pair.node1.name, node2: pair.node2.name, durationS, reason, report, runs });
+    opts.onEvent?.({ type: 'recorded', claim, status, reason, durationS });
+    return { kind: 'recorded', claim, status, reason, buildId, report };
+  };
+
+  const src = db.sql.prepare('SELECT directory, dsc_name, dsc_sha256 FROM sources WHERE suite = ? AND name = ? AND version = ?').get(claim.suite, claim.package, claim.version) as
+    { directory: string; dsc_name: string; dsc_sha256: string } | undefined;
+  if (!src) return giveBack(`${claim.package} ${claim.version} is no longer in ${claim.suite}; run reprofarm sync`);
+  // only the .dsc: its SHA256 goes into the work order, the node fetches the rest
+  let dscBytes: Buffer | null;
+  try {
+    dscBytes = await openMirror(config.mirror).fetch(`${src.directory}/${src.dsc_name}`, 16 * 1024 * 1024);
+  } catch (err) {
+    return giveBack(`cannot fetch the .dsc: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!dscBytes) return record('E404', `${src.directory}/${src.dsc_name} is not on the mirror`, []);
+  const dscSha = sha256(dscBytes);
+  if (dscSha !== src.dsc_sha256) {
+    return record('source-mismatch', `${src.dsc_name} on the mirror has SHA256 ${dscSha}, the Sources index said ${src.dsc_sha256}`, []);
+  }
+  const dsc = { url: dscUrl(config.build.nodeMirror, src.directory, src.dsc_name), sha256: dscSha };
+
+  const files = new SshFileCache();
+  const timeoutMs = (opts.connectTimeoutS ?? config.collect.timeout) * 1000;
+  const link1 = new NodeLink(pair.node1, timeoutMs, files, opts.signal);
+  const link2 = new NodeLink(pair.node2, timeoutMs, files, opts.signal);
+  try {
+    try {
+      await link1.get();
+      await link2.get();
+    } catch (err) {
+      return giveBack(`node unreachable: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const runs: BuildRunRecord[] = [];
+    let b1: RunOutcome;
+    let b2: RunOutcome;
+    try {
+      b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts);
+      runs.push(b1.record);
+      if (b1.result !== 'built') return record(failureStatus(b1.result), `build 1 on ${pair.node1.name}: ${b1.result}`, runs);
+      b2 = await runBuild(config, 2, link2, claim, pair, dsc, opts);
+      runs.push(b2.record);
+      if (b2.result !== 'built') return record(failureStatus(b2.result), `build 2 on ${pair.node2.name}: ${b2.result}`, runs);
+    } catch (err) {
+      if (err instanceof NodeUnusable || err instanceof TransportError) return giveBack(err.message);
+      throw err;
+    }
+    let r1 = await readResultDir(b1.dir);
+    const r2 = await readResultDir(b2.dir);
+    if (JSON.stringify(r1.buildDepends) !== JSON.stringify(r2.buildDepends)) {
+      // the mirror changed between the builds: redo build 1 once with what build 2 had
+      opts.onEvent?.({ type: 'retry', what: 'build 1 (the build dependencies differ between the builds)' });
+      try {
+        b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts);
+      } catch (err) {
+        if (err instanceof NodeUnusable || err instanceof TransportError) return giveBack(err.message);
+        throw err;
+      }
+      runs[0] = b1.record;
+      if (b1.result !== 'built') return record(failureStatus(b1.result), `build 1 (redone) on ${pair.node1.name}: ${b1.result}`, runs);
+      r1 = await readResultDir(b1.dir);
+      if (JSON.stringify(r1.buildDepends) !== JSON.stringify(r2.buildDepends)) {
+        return giveBack('the build dependencies still differ between build 1 and build 2: not counted, scheduled again');
+      }
+    }
+    const cmp = compareArtifacts(r1.artifacts, r2.artifacts);
+    if (cmp.equal) return record('reproducible', null, runs);
+    const reportBase = join(config.stateDir, 'reports', claim.suite, claim.arch, `${claim.package}_${claim.version}`);
+    await mkdir(dirname(reportBase), { recursive: true });
+    let reason = describeDifference(cmp);
+    let report: string | null = null;
+    if (r1.changes && r2.changes) {
+      const d = await runDiffoscope(join(b1.dir, r1.changes), join(b2.dir, r2.changes), { text: `${reportBase}.diffoscope.txt`, html: `${reportBase}.diffoscope.html` }, {
+        timeoutS: config.build.diffoscopeTimeout, maxBytes: config.build.diffoscopeMaxBytes,
+      });
+      if (d.problem) reason += `; ${d.problem}`;
+      report = d.text;
+    }
+    return record('FTBR', reason, runs, report);
+  } finally {
+    link1.close();
+    link2.close();
+  }
+}

@@ -1,0 +1,57 @@
+/** Work orders: KEY=VALUE files the main node writes and node-build.sh reads (pure). */
+export interface WorkOrder {
+  SOURCE: string;
+  VERSION: string;
+  SUITE: string;
+  ARCH: string;
+  DSC_URL: string;
+  DSC_SHA256: string;
+  BUILD: '1' | '2';
+  JOB: string;
+  NODE: string;
+  BUILD_COMMAND: string;
+  TIMEOUT: string;
+}
+
+const ORDER: ReadonlyArray<keyof WorkOrder> = ['SOURCE', 'VERSION', 'SUITE', 'ARCH', 'DSC_URL', 'DSC_SHA256', 'BUILD', 'JOB', 'NODE', 'BUILD_COMMAND', 'TIMEOUT'];
+
+export function formatWorkOrder(w: WorkOrder): string {
+  for (const k of ORDER) {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(w[k])) throw new Error(`work order ${k} contains a control character`);
+  }
+  return ORDER.map((k) => `${k}=${w[k]}\n`).join('');
+}
+
+/** Relative path of a package version under builds/<NODE>/, results/<NODE>/ and the node's dirs. */
+export function packagePath(suite: string, arch: string, pkg: string, version: string): string {
+  return `${suite}/${arch}/${pkg}/${version}`;
+}
+
+/** The .dsc URL as nodes reach the mirror. */
+export function dscUrl(nodeMirror: string, directory: string, dscName: string): string {
+  const base = nodeMirror.replace(/\/+$/, '');
+  return `${base}/${directory}/${dscName}`;
+}
+
+/** KEY=VALUE lines (status files, SHA256SUMS are parsed elsewhere). */
+export function parseKeyValues(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return out;
+}
+
+/** SHA256SUMS lines: `<sha256>  <name>`; names must be plain file names. */
+export function parseSha256Sums(text: string): Array<{ sha256: string; name: string }> | string {
+  const out: Array<{ sha256: string; name: string }> = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line === '') continue;
+    const m = /^([0-9a-f]{64}) [ *]([A-Za-z0-9][A-Za-z0-9.+~_-]*)$/.exec(line);
+    if (!m) return `SHA256SUMS line ${i + 1} is not "<sha256>  <file name>"`;
+    out.push({ sha256: m[1] as string, name: m[2] as string });
+  }
+  return out;
+}

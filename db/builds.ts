@@ -1,0 +1,67 @@
+/** Recording builds: the current result, one history row per pair, one row per single build. One transaction. */
+import type { Status } from '../core/statuses.js';
+import type { Claim } from './archive.js';
+import type { FarmDb } from './index.js';
+
+export interface BuildRunRecord {
+  buildNumber: 1 | 2;
+  node: string;
+  startedAt: string;
+  durationS: number;
+  exitCode: number | null;
+  result: string;
+  variations: Record<string, string>;
+  notApplied: Record<string, string>;
+}
+
+export interface PairRecord {
+  status: Status;
+  job: string;
+  node1: string;
+  node2: string;
+  durationS: number;
+  reason: string | null;
+  report: string | null;
+  runs: BuildRunRecord[];
+}
+
+/** Record a claimed package's outcome and end the claim. Returns the builds row id. */
+export function recordBuild(db: FarmDb, claim: Claim, rec: PairRecord, now: Date = new Date()): number {
+  const sql = db.sql;
+  const date = now.toISOString();
+  return sql.transaction(() => {
+    const del = sql.prepare('DELETE FROM schedule WHERE id = ? AND claimed_by = ?').run(claim.id, claim.claimed_by);
+    if (del.changes !== 1) throw new Error(`claim ${claim.id} of ${claim.package} is no longer held by ${claim.claimed_by}`);
+    const id = Number(sql.prepare(`INSERT INTO builds (suite, arch, package, version, status, build_date, job, node1, node2, duration, reason, report)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(claim.suite, claim.arch, claim.package, claim.version, rec.status, date, rec.job, rec.node1, rec.node2, rec.durationS, rec.reason, rec.report).lastInsertRowid);
+    const run = sql.prepare(`INSERT INTO build_runs (build_id, build_number, node, started_at, duration, exit_code, result, variations, not_applied)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    for (const r of rec.runs) run.run(id, r.buildNumber, r.node, r.startedAt, r.durationS, r.exitCode, r.result, JSON.stringify(r.variations), JSON.stringify(r.notApplied));
+    sql.prepare(`INSERT INTO results (suite, arch, package, version, status, build_date, node1, node2, job, build_duration, build_id)
+      VALUES (@suite, @arch, @package, @version, @status, @date, @node1, @node2, @job, @duration, @id)
+      ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date,
+        node1 = excluded.node1, node2 = excluded.node2, job = excluded.job, build_duration = excluded.build_duration, build_id = excluded.build_id`)
+      .run({ suite: claim.suite, arch: claim.arch, package: claim.package, version: claim.version, status: rec.status, date, node1: rec.node1, node2: rec.node2, job: rec.job, duration: rec.durationS, id });
+    return id;
+  }).immediate();
+}
+
+export interface StaleClaim extends Claim {
+  claim_host: string | null;
+  claim_pid: number | null;
+}
+
+export function claimedEntries(db: FarmDb): StaleClaim[] {
+  return db.sql.prepare(`SELECT id, suite, arch, package, version, priority, reason, claimed_by, claimed_at, claim_host, claim_pid
+    FROM schedule WHERE claimed_at IS NOT NULL ORDER BY claimed_at`).all() as StaleClaim[];
+}
+
+export function setClaimOwner(db: FarmDb, id: number, host: string, pid: number): void {
+  db.sql.prepare('UPDATE schedule SET claim_host = ?, claim_pid = ? WHERE id = ?').run(host, pid, id);
+}
+
+/** Give back claims (requeue): they wait again, with their priority. */
+export function requeue(db: FarmDb, ids: readonly number[]): number {
+  const stmt = db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL WHERE id = ?');
+  return db.sql.transaction(() => ids.reduce((n, id) => n + stmt.run(id).changes, 0)).immediate();
+}

@@ -1,0 +1,175 @@
+/**
+ * Reproducible remote building over real sshd nodes with real
+ * dpkg-buildpackage: packages the test builds into a signed mirror, each
+ * unreproducible one FTBR because of exactly its variation, one FTBFS, one
+ * reproducible; then faults: an unreachable node, a .dsc that changed on the
+ * mirror, an artifact altered on the node.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { createTestMirror, type MirrorServer, type SourcePackageSpec, type TestMirror } from '../harness/mirror.js';
+import { pickFreePorts, startSshFarm, type SshFarm } from '../harness/sshd.js';
+import { runCli } from '../helpers/cli.js';
+
+let mirror: TestMirror;
+let server: MirrorServer;
+let farm: SshFarm;
+let dir: string;
+let cfg: string;
+let closedPort: number;
+
+/** each unreproducible package embeds exactly one thing a variation changes */
+const PACKAGES: Array<SourcePackageSpec & { expect: 'reproducible' | 'FTBR' | 'FTBFS'; diff?: RegExp }> = [
+  { name: 'repro', version: '1.0', expect: 'reproducible' },
+  { name: 'embed-date', version: '1.0', buildScript: 'date -u +%Y > build/year.txt', expect: 'FTBR', diff: /^\s*│.*-20\d\d\n.*\+20\d\d/m },
+  { name: 'embed-tz', version: '1.0', buildScript: 'date +%z > build/tz.txt', expect: 'FTBR', diff: /-1200[\s\S]*\+1400/ },
+  { name: 'embed-locale', version: '1.0', buildScript: 'printf "%s\\n" "${LANG:-}" > build/lang.txt', expect: 'FTBR', diff: /et_EE\.UTF-8/ },
+  { name: 'embed-hostname', version: '1.0', buildScript: 'hostname > build/host.txt', expect: 'FTBR', diff: /i-capture-the-hostname/ },
+  { name: 'embed-term', version: '1.0', buildScript: 'printf "%s %s\\n" "${TERM:-none}" "${COLUMNS:-none}" > build/term.txt', expect: 'FTBR', diff: /linux 77/ },
+  { name: 'embed-path', version: '1.0', buildScript: 'pwd > build/path.txt', expect: 'FTBR', diff: /\/2\/embed-path-1\.0\/2nd/ },
+  { name: 'ftbfs', version: '1.0', buildScript: 'echo "this package does not build" >&2; exit 1', expect: 'FTBFS' },
+];
+
+beforeAll(async () => {
+  mirror = await createTestMirror();
+  await mirror.writeSuite({ suite: 'bookworm', packages: PACKAGES.map(({ expect: _e, diff: _d, ...p }) => p) });
+  server = await mirror.serve();
+  dir = mkdtempSync(join(tmpdir(), 'rf-build-'));
+  chmodSync(dir, 0o755);
+  // n3 alters every .deb it built after node-build.sh is done (a bad disk, or an attacker)
+  const alter = join(dir, 'alter.sh');
+  writeFileSync(alter, '#!/bin/sh\ncase "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac\nsh -c "$SSH_ORIGINAL_COMMAND"; rc=$?\ncase "$SSH_ORIGINAL_COMMAND" in *node-build.sh*) find "$HOME" /tmp -path "*reproducible-results*" -name "*.deb" -exec sh -c \'printf x >> "$1"\' sh {} \\; 2>/dev/null ;; esac\nexit $rc\n', { mode: 0o755 });
+  farm = await startSshFarm({ nodes: [{ name: 'n1' }, { name: 'n2' }, { name: 'n3', forceCommand: `/bin/sh ${alter}` }] });
+  [closedPort] = (await pickFreePorts(1)) as [number];
+  const node = (name: string, over: { port?: number; like?: string } = {}): string => {
+    const n = farm.node(over.like ?? name);
+    return [`  ${name}:`, `    host: ${n.host}`, `    port: ${over.port ?? n.port}`, `    user: ${farm.user}`, `    arch: amd64`,
+      `    identity_file: ${farm.identityFile}`, `    known_hosts: ${farm.knownHostsFile}`, `    workdir: ${n.workdir}`].join('\n');
+  };
+  cfg = join(dir, 'reprofarm.yaml');
+  writeFileSync(cfg, [
+    'state_dir: ./state',
+    `mirror: ${server.url}`,
+    `mirror_keyring: ${mirror.keyring}`,
+    'suites: [bookworm]',
+    'architectures: [amd64]',
+    'schedule: { max_per_arch: 100 }',
+    'nodes:',
+    node('n1'),
+    node('n2'),
+    node('n3'),
+    node('down', { port: closedPort, like: 'n1' }),
+    'jobs:',
+    '  reproducible_build_amd64_1: { nodes: [n1, n2] }',
+    'build: { diffoscope_timeout: 300 }',
+  ].join('\n'));
+  const r = await runCli(['--config', cfg, 'sync']);
+  if (r.code !== 0) throw new Error(r.stderr);
+}, 180_000);
+
+afterAll(async () => {
+  await server?.close();
+  await farm?.stop();
+  await mirror?.cleanup();
+});
+
+function db(): Database.Database {
+  return new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
+}
+
+describe('reprofarm build NODE1 NODE2 over real sshd', () => {
+  it('builds every package twice on two nodes and finds each unreproducible one by its variation', async () => {
+    const seen = new Map<string, { status: string; reason: string | null; report: string | null }>();
+    for (let i = 0; i < PACKAGES.length; i++) {
+      const r = await runCli(['--config', cfg, '--json', 'build', 'n1', 'n2']);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { outcome: string; package: string; status: string; reason: string | null; report: string | null; job: string };
+      expect(out.outcome, r.stderr).toBe('recorded');
+      expect(out.job).toBe('reproducible_build_amd64_1');
+      seen.set(out.package, out);
+    }
+    for (const p of PACKAGES) {
+      const got = seen.get(p.name);
+      expect(got?.status, `${p.name}: ${got?.reason ?? ''}`).toBe(p.expect);
+      if (p.diff) {
+        expect(got?.report, p.name).toBeTruthy();
+        const text = readFileSync(got!.report!, 'utf8');
+        expect(text, p.name).toMatch(p.diff);
+        expect(existsSync(got!.report!.replace(/\.txt$/, '.html'))).toBe(true);
+      }
+    }
+    const idle = await runCli(['--config', cfg, 'build', 'n1', 'n2']);
+    expect(idle.code).toBe(0);
+    expect(idle.stderr).toMatch(/Nothing to build for reproducible_build_amd64_1: nothing scheduled for amd64/);
+
+    const d = db();
+    // one row per single build, with the node, the duration and the variations actually applied
+    const runs = d.prepare(`SELECT b.package, r.build_number, r.node, r.duration, r.exit_code, r.result, r.variations, r.not_applied
+      FROM build_runs r JOIN builds b ON b.id = r.build_id WHERE b.package = 'embed-hostname' ORDER BY r.build_number`).all() as Array<Record<string, unknown>>;
+    expect(runs.map((r) => [r.build_number, r.node, r.exit_code, r.result])).toEqual([[1, 'n1', 0, 'built'], [2, 'n2', 0, 'built']]);
+    const v1 = JSON.parse(runs[0]!.variations as string) as Record<string, string>;
+    const v2 = JSON.parse(runs[1]!.variations as string) as Record<string, string>;
+    expect(v1).toMatchObject({ TZ: 'Etc/GMT+12', LANG: 'C', TERM: 'unset', COLUMNS: 'unset', UMASK: '0022', HOME: '/nonexistent/first-build', DATE: 'real clock' });
+    expect(v2).toMatchObject({ TZ: 'Etc/GMT-14', LANG: 'et_EE.UTF-8', TERM: 'linux', COLUMNS: '77', UMASK: '0002', HOSTNAME: 'i-capture-the-hostname', DOMAINNAME: 'i-capture-the-domain', CAPTURE_ENVIRONMENT: 'I capture the environment', HOME: '/nonexistent/second-build' });
+    expect(v2.DATE).toMatch(/^faketime \+398 days \+6 hours \+23 minutes/);
+    expect(v2.BUILD_PATH).toMatch(/\/build\/2\/embed-hostname-1\.0\/2nd$/);
+    expect(Number(v2.PARALLEL)).not.toBe(Number(v1.PARALLEL));
+    // FTBFS: build 1 only, with its log fetched
+    const ftbfs = d.prepare("SELECT status, node1, node2, job, build_duration FROM results WHERE package = 'ftbfs'").get() as Record<string, unknown>;
+    expect(ftbfs).toMatchObject({ status: 'FTBFS', node1: 'n1', node2: 'n2', job: 'reproducible_build_amd64_1' });
+    expect(readFileSync(join(dir, 'state', 'results', 'n1', 'bookworm', 'amd64', 'ftbfs', '1.0', 'build.log'), 'utf8')).toMatch(/this package does not build/);
+    expect(d.prepare('SELECT COUNT(*) AS n FROM schedule').get()).toEqual({ n: 0 });
+    expect(d.prepare('SELECT COUNT(*) AS n FROM builds').get()).toEqual({ n: PACKAGES.length });
+    d.close();
+    // nothing left behind on the nodes: no pending entries, no work orders
+    for (const n of ['n1', 'n2']) {
+      const w = farm.node(n).workdir;
+      const { execFileSync } = await import('node:child_process');
+      const left = execFileSync('find', [join(w, 'reproducible-builds'), '-type', 'f'], { encoding: 'utf8' });
+      expect(left.split('\n').filter(Boolean).map((f) => f.slice(w.length)), n).toEqual([]);
+    }
+    // history is kept: build one package again
+    expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'repro'])).code).toBe(0);
+    expect((await runCli(['--config', cfg, 'build', 'n1', 'n2'])).code).toBe(0);
+    const d2 = db();
+    expect(d2.prepare("SELECT COUNT(*) AS n FROM builds WHERE package = 'repro'").get()).toEqual({ n: 2 });
+    d2.close();
+  }, 600_000);
+
+  it('gives the claim back when a node is unreachable, an artifact was altered, or the pair is offline', async () => {
+    expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'repro'])).code).toBe(0);
+    const down = await runCli(['--config', cfg, 'build', 'n1', 'down']);
+    expect(down.code, down.stderr).toBe(2);
+    expect(down.stderr).toMatch(/repro 1\.0: given back to the schedule: node unreachable: connection refused/);
+    let d = db();
+    expect(d.prepare("SELECT claimed_at, priority, manual FROM schedule WHERE package = 'repro'").get()).toEqual({ claimed_at: null, priority: 100, manual: 1 });
+    d.close();
+
+    const altered = await runCli(['--config', cfg, 'build', 'n3', 'n2']);
+    expect(altered.code, altered.stderr).toBe(2);
+    expect(altered.stderr).toMatch(/repro_1\.0_amd64\.deb from n3 does not match its SHA256SUMS/);
+    expect(existsSync(join(dir, 'state', 'results', 'n3', 'bookworm', 'amd64', 'repro', '1.0'))).toBe(false);
+    d = db();
+    expect(d.prepare("SELECT claimed_at FROM schedule WHERE package = 'repro'").get()).toEqual({ claimed_at: null });
+    expect(d.prepare("SELECT COUNT(*) AS n FROM builds WHERE package = 'repro' AND node1 = 'n3'").get()).toEqual({ n: 0 });
+    d.close();
+  }, 300_000);
+
+  it('records source-mismatch without building when the .dsc changed on the mirror after scheduling', async () => {
+    const w = new Database(join(dir, 'state', 'reproducible.db'));
+    w.prepare("UPDATE sources SET dsc_sha256 = ? WHERE name = 'repro'").run('0'.repeat(64));
+    w.close();
+    const r = await runCli(['--config', cfg, '--json', 'build', 'n1', 'n2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ package: 'repro', status: 'source-mismatch' });
+    expect(r.stderr).not.toMatch(/build 1 on/);
+    const d = db();
+    const b = d.prepare("SELECT id, reason FROM builds WHERE package = 'repro' ORDER BY id DESC LIMIT 1").get() as { id: number; reason: string };
+    expect(b.reason).toMatch(/repro_1\.0\.dsc on the mirror has SHA256 [0-9a-f]{64}, the Sources index said 0{64}/);
+    expect(d.prepare('SELECT COUNT(*) AS n FROM build_runs WHERE build_id = ?').get(b.id)).toEqual({ n: 0 });
+    d.close();
+  }, 120_000);
+});
