@@ -35,9 +35,10 @@ const PROCESS_COUNTS = envInts('REPROFARM_BENCH_CLAIMS_PROCS', [150, 16, 1]);
 const ROUNDS = envInts('REPROFARM_BENCH_CLAIMS_ROUNDS', [3])[0] ?? 3;
 /**
  * how often a waiting worker looks for the start file: 150 processes polling
- * every 2 ms kept 2 cores busy and made starting them take 90-150 s
+ * every 2 ms kept 2 cores busy and made starting them take 90-150 s; the
+ * release skew this adds (at most POLL_MS) is small next to a run's wall time
  */
-const POLL_MS = 20;
+const POLL_MS = 50;
 /** a worker that is not ready this long after its spawn is a failure */
 const READY_TIMEOUT_MS = 120_000;
 /** a run that takes longer than this is a failure (workers are killed) */
@@ -179,8 +180,8 @@ interface RunResult {
   maxPerWorker: number;
 }
 
-/** A fresh reproducible.db with SCHEDULED waiting entries; returns the pragmas in effect. */
-function prepareDb(file: string): { ids: Set<number>; pragmas: Record<string, string> } {
+/** A fresh reproducible.db with SCHEDULED waiting entries; returns their ids. */
+function prepareDb(file: string): Set<number> {
   const db = openDb(file);
   try {
     const now = new Date().toISOString();
@@ -189,17 +190,23 @@ function prepareDb(file: string): { ids: Set<number>; pragmas: Record<string, st
     db.sql.transaction(() => {
       for (let i = 0; i < SCHEDULED; i++) insert.run(SUITE, ARCH, `pkg${i.toString(36)}`, `1.${i % 97}-1`, now);
     }).immediate();
-    const ids = new Set((db.sql.prepare('SELECT id FROM schedule').all() as { id: number }[]).map((r) => r.id));
+    return new Set((db.sql.prepare('SELECT id FROM schedule').all() as { id: number }[]).map((r) => r.id));
+  } finally {
+    db.close();
+  }
+}
+
+/** The settings openDb (db/index.ts) gives a connection. */
+function dbSettings(file: string): Record<string, string> {
+  const db = openDb(file);
+  try {
     const pragma = (p: string): string => String(db.sql.pragma(p, { simple: true }));
     return {
-      ids,
-      pragmas: {
-        busy_timeout: `${pragma('busy_timeout')} ms`,
-        journal_mode: pragma('journal_mode'),
-        synchronous: ['OFF', 'NORMAL', 'FULL', 'EXTRA'][Number(pragma('synchronous'))] ?? pragma('synchronous'),
-        wal_autocheckpoint: `${pragma('wal_autocheckpoint')} pages`,
-        sqlite: String((db.sql.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v),
-      },
+      busy_timeout: `${pragma('busy_timeout')} ms`,
+      journal_mode: pragma('journal_mode'),
+      synchronous: ['OFF', 'NORMAL', 'FULL', 'EXTRA'][Number(pragma('synchronous'))] ?? pragma('synchronous'),
+      wal_autocheckpoint: `${pragma('wal_autocheckpoint')} pages`,
+      sqlite: String((db.sql.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v),
     };
   } finally {
     db.close();
@@ -216,7 +223,7 @@ async function runOnce(procs: number, round: number, tmp: string, worker: string
   const dir = await fs.mkdtemp(path.join(tmp, `run-${procs}-${round}-`));
   const dbPath = path.join(dir, 'reproducible.db');
   const startFile = path.join(dir, 'start');
-  const { ids: scheduled } = prepareDb(dbPath);
+  const scheduled = prepareDb(dbPath);
   if (scheduled.size !== SCHEDULED) throw new CheckFailed(`prepared ${scheduled.size} schedule rows, expected ${SCHEDULED}`);
 
   const failures: string[] = [];
@@ -369,7 +376,7 @@ export async function run(): Promise<void> {
   try {
     const worker = path.join(tmp, 'claim-worker.mjs');
     await fs.writeFile(worker, workerSource());
-    const { pragmas } = prepareDb(path.join(tmp, 'pragmas.db'));
+    const pragmas = dbSettings(path.join(tmp, 'settings.db'));
     console.log(`db      ${Object.entries(pragmas).map(([k, v]) => `${k} ${v}`).join(', ')} (as openDb sets them in db/index.ts)`);
     console.log(`worker  ${worker}: node, dist/db/archive.js claimNext + recordResult (each BEGIN IMMEDIATE) until the schedule is empty; lock errors caught, counted, retried`);
 

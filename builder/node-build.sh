@@ -1,6 +1,7 @@
 #!/bin/sh
 # reprofarm node build script: one build of one source package on this node.
 #   REPROFARM_NODE=NODE REPROFARM_WORKDIR=DIR node-build.sh 1|2 SUITE ARCH PKG VERSION
+#   REPROFARM_NODE=NODE REPROFARM_WORKDIR=DIR node-build.sh cleanup SUITE ARCH PKG VERSION
 # Runs on build nodes (POSIX sh, coreutils, dpkg-dev, curl or wget; never
 # Node.js). It takes its work order at once (rename into pending/, so it is
 # built only once and a stale build is visible), downloads the .dsc and its
@@ -8,7 +9,11 @@
 # variations of this build number, and leaves artifacts, SHA256SUMS, build.log
 # and a status file in reproducible-results/NODE/SUITE/ARCH/PKG/VERSION/.
 #
-# Exit codes: 0 built, 2 usage, 70 work order missing or already taken,
+# `cleanup` stops a build of that package still running on this node (every
+# process of its session), and removes its work order, pending entry, sources,
+# build tree and results: what an interrupted build left behind.
+#
+# Exit codes: 0 built (or cleaned), 2 usage, 70 work order missing or already taken,
 # 71 source not downloadable (E404), 72 checksum mismatch (source-mismatch),
 # 73 build failed (FTBFS), 74 build timed out, 75 other error.
 set -u
@@ -30,7 +35,7 @@ NODE=${REPROFARM_NODE:-}
 WORKDIR=${REPROFARM_WORKDIR:-}
 
 # everything below becomes a path: refuse anything but the characters Debian allows
-case $BUILD in 1|2) ;; *) usage "build number must be 1 or 2" ;; esac
+case $BUILD in 1|2|cleanup) ;; *) usage "build number must be 1, 2 or cleanup" ;; esac
 case $SUITE in ''|*[!a-z0-9.+-]*|[!a-z0-9]*) usage "bad suite name" ;; esac
 case $ARCH in ''|*[!a-z0-9-]*|[!a-z0-9]*) usage "bad architecture" ;; esac
 case $PKG in ''|?|*[!a-z0-9.+-]*|[!a-z0-9]*) usage "bad source package name" ;; esac
@@ -44,6 +49,29 @@ ORDER="$WORKDIR/reproducible-builds/$NODE/$REL"
 PENDING="$WORKDIR/reproducible-builds/pending/$REL"
 RESULTS="$WORKDIR/reproducible-results/$NODE/$REL"
 START=$(date +%s)
+V=${VERSION#*:}
+
+if [ "$BUILD" = cleanup ]; then
+	if [ -f "$PENDING.pid" ]; then
+		IFS= read -r sid < "$PENDING.pid" || sid=''
+		case $sid in ''|*[!0-9]*) sid='' ;; esac
+		if [ -n "$sid" ] && [ "$sid" -gt 1 ]; then
+			# every process of that build's session (the build runs in its own process group under timeout)
+			for st in /proc/[0-9]*/stat; do
+				IFS= read -r line < "$st" 2>/dev/null || continue
+				# shellcheck disable=SC2086
+				set -- ${line##*) }
+				pid=${st#/proc/}
+				pid=${pid%/stat}
+				if [ "${4:-}" = "$sid" ] && [ "$pid" != "$$" ]; then kill -KILL "$pid" 2>/dev/null; fi
+			done
+		fi
+	fi
+	rm -rf "$ORDER" "$PENDING" "$PENDING.pid" "$RESULTS" \
+		"$WORKDIR/reproducible-builds/sources/1/$REL" "$WORKDIR/reproducible-builds/sources/2/$REL" \
+		"$WORKDIR/build/1st/$PKG-$V" "$WORKDIR/build/2/$PKG-$V"
+	exit 0
+fi
 
 # 1. take the work order: a rename, so that only one build ever starts from it
 mkdir -p "${PENDING%/*}" || exit "$EX_ERROR"
@@ -51,7 +79,11 @@ if ! mv "$ORDER" "$PENDING" 2>/dev/null; then
 	say "work order $ORDER is missing (already taken by another build?)"
 	exit "$EX_TAKEN"
 fi
-echo "$$" > "$PENDING.pid"
+# the session id: cleanup stops the whole build through it
+read -r stat < /proc/$$/stat 2>/dev/null || stat=''
+# shellcheck disable=SC2086
+set -- ${stat##*) }
+echo "${4:-$$}" > "$PENDING.pid"
 
 W_SOURCE='' W_VERSION='' W_SUITE='' W_ARCH='' W_BUILD='' DSC_URL='' DSC_SHA256='' BUILD_COMMAND='' TIMEOUT='' NUM_CPU=''
 while IFS= read -r line || [ -n "$line" ]; do
@@ -116,7 +148,6 @@ write_status() { # exit-code result
 ncpu=$NUM_CPU
 case $ncpu in ''|*[!0-9]*) ncpu=$(nproc 2>/dev/null || echo 1) ;; esac
 ROOT="$WORKDIR/build"
-V=${VERSION#*:}
 if [ "$BUILD" = 1 ]; then
 	TZ_V='Etc/GMT+12' LANG_V='C' LC_ALL_V='' LANGUAGE_V='en_US:en' TERM_V='' COLUMNS_V=''
 	UMASK_V=0022 HOME_V=/nonexistent/first-build PATH_V='/usr/sbin:/usr/bin:/sbin:/bin' CAPTURE_V=''

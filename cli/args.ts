@@ -1,6 +1,9 @@
 /** Command-line parsing: global options, per-command options, usage errors with suggestions. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../core/errors.js';
+import { suggest } from '../core/suggest.js';
+
+export { suggest };
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { help: string; value?: string };
 
@@ -50,6 +53,12 @@ export const COMMANDS: CommandSpec[] = [
     options: {},
   },
   {
+    name: 'cleanup',
+    synopsis: 'cleanup',
+    summary: 'find stale and interrupted builds, clean them on the main node and on the nodes, give their claims back to the schedule',
+    options: {},
+  },
+  {
     name: 'compare',
     synopsis: 'compare DIR1 DIR2 [--report PREFIX]',
     summary: 'compare two result directories as the orchestrator does (artifacts by SHA256, diffoscope when they differ)',
@@ -69,33 +78,6 @@ export interface ParsedArgs {
   command: CommandSpec | undefined;
   positionals: string[];
   values: Record<string, string | boolean | undefined>;
-}
-
-function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0] as number;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j] as number;
-      prev[j] = Math.min(tmp + 1, (prev[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length] as number;
-}
-
-export function suggest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = distance(word, c);
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {

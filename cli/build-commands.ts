@@ -1,41 +1,13 @@
 import { resolve } from 'node:path';
-import type { Config, NodeConfig } from '../core/config.js';
+import type { Config } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
 import { dbFile } from '../core/paths.js';
-import { buildNext, type BuildEvent, type Pair } from '../builder/orchestrator.js';
+import { buildNext, type BuildEvent } from '../builder/orchestrator.js';
+import { pairFor } from '../builder/pairs.js';
 import { compareArtifacts, describeDifference, readResultDir, runDiffoscope } from '../builder/compare.js';
 import { openDb } from '../db/index.js';
-import { suggest, type ParsedArgs } from './args.js';
+import type { ParsedArgs } from './args.js';
 import { termSafe, type Reporter } from './output.js';
-
-function localNode(config: Config, name: string): NodeConfig {
-  return config.nodes.get(name) ?? {
-    name, transport: 'local', host: 'localhost', port: 0, user: '', identityFile: '', knownHosts: '', arch: undefined, offline: false,
-    workdir: resolve(config.stateDir, 'nodes', name),
-  };
-}
-
-/** The pair for `build [NODE1 NODE2]`. */
-export function pairFor(config: Config, names: readonly string[]): Pair {
-  if (names.length === 0) {
-    const locals = [...config.nodes.values()].filter((n) => n.transport === 'local');
-    const [a, b] = locals.length >= 2 ? [locals[0] as NodeConfig, locals[1] as NodeConfig] : [localNode(config, 'local1'), localNode(config, 'local2')];
-    const job = [...config.jobs.values()].find((j) => j.nodes[0] === a.name && j.nodes[1] === b.name)?.name ?? 'local';
-    return { job, node1: a, node2: b };
-  }
-  if (names.length !== 2) throw new UsageError('build takes no nodes (this machine) or exactly two: NODE1 NODE2');
-  const nodes = names.map((n) => {
-    const node = config.nodes.get(n);
-    if (!node) {
-      const s = suggest(n, [...config.nodes.keys()]);
-      throw new UsageError(`unknown node "${n}"${s ? `; did you mean "${s}"?` : ''}`, { advice: `configured nodes: ${[...config.nodes.keys()].join(', ')}` });
-    }
-    return node;
-  }) as [NodeConfig, NodeConfig];
-  if (nodes[0].name === nodes[1].name) throw new UsageError('build 1 and build 2 need two different nodes');
-  const job = [...config.jobs.values()].find((j) => j.nodes[0] === nodes[0].name && j.nodes[1] === nodes[1].name)?.name ?? `${nodes[0].name}+${nodes[1].name}`;
-  return { job, node1: nodes[0], node2: nodes[1] };
-}
 
 export async function runBuild(config: Config, args: ParsedArgs, rep: Reporter): Promise<number> {
   const pair = pairFor(config, args.positionals);
@@ -106,4 +78,23 @@ export async function runCompare(config: Config, args: ParsedArgs, rep: Reporter
   rep.line(`${status}${reason ? `: ${termSafe(reason)}` : ''}${deps ? '' : ' (the .buildinfo files list different Installed-Build-Depends)'}`, true);
   if (args.values.json) rep.json({ status, reason, report, same_build_depends: deps, only_in_1: cmp.onlyIn1, only_in_2: cmp.onlyIn2, differing: cmp.differing });
   return 0;
+}
+
+export async function runCleanup(config: Config, args: ParsedArgs, rep: Reporter): Promise<number> {
+  const { cleanup } = await import('../builder/cleanup.js');
+  const db = openDb(dbFile(config.stateDir));
+  try {
+    const r = await cleanup(config, db, { onLine: (s) => rep.line(termSafe(s), true) });
+    const unclean = r.stale.filter((s) => s.nodes.some((n) => !n.ok)).length;
+    rep.line(`Cleaned ${r.stale.length} stale build(s), requeued ${r.requeued}; ${r.kept} build(s) still running${unclean ? `; ${unclean} could not be cleaned on every node` : ''}`, true);
+    if (args.values.json) {
+      rep.json({
+        requeued: r.requeued, running: r.kept,
+        stale: r.stale.map((s) => ({ package: s.claim.package, version: s.claim.version, suite: s.claim.suite, architecture: s.claim.arch, job: s.claim.claimed_by, claimed_at: s.claim.claimed_at, why: s.why, nodes: s.nodes })),
+      });
+    }
+    return unclean > 0 ? 2 : 0;
+  } finally {
+    db.close();
+  }
 }

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { load as loadYaml, CORE_SCHEMA, YAMLException } from 'js-yaml';
 import { ConfigError, ReprofarmError } from './errors.js';
+import { suggest } from './suggest.js';
 
 export type TransportKind = 'ssh' | 'local';
 
@@ -135,7 +136,7 @@ class Checker {
   unknownKeys(obj: Obj, path: string, known: readonly string[]): void {
     for (const k of Object.keys(obj)) {
       if (!known.includes(k)) {
-        const near = known.find((c) => editDistance(c, k) <= 2);
+        const near = suggest(k, known);
         this.err(path ? `${path}.${k}` : k, `unknown key${near ? ` (did you mean "${near}"?)` : ''}; known keys here: ${known.join(', ')}`);
       }
     }
@@ -221,19 +222,6 @@ class Checker {
     }
     return v;
   }
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) (dp[0] as number[])[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const row = dp[i] as number[];
-      const prev = dp[i - 1] as number[];
-      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return (dp[a.length] as number[])[b.length] as number;
 }
 
 const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build'] as const;

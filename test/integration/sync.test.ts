@@ -130,7 +130,7 @@ describe('reprofarm sync', () => {
     // pretend hello and amdi were built
     const w = new Database(join(dir, 'state', 'reproducible.db'));
     w.prepare("DELETE FROM schedule WHERE package IN ('hello', 'amdi')").run();
-    w.prepare("INSERT INTO results VALUES ('bookworm', 'amd64', 'hello', '1.0-1', 'reproducible', '2026-01-01T00:00:00.000Z'), ('bookworm', 'amd64', 'amdi', '2:1.0', 'FTBR', '2026-01-01T00:00:00.000Z')").run();
+    w.prepare("INSERT INTO results (suite, arch, package, version, status, build_date) VALUES ('bookworm', 'amd64', 'hello', '1.0-1', 'reproducible', '2026-01-01T00:00:00.000Z'), ('bookworm', 'amd64', 'amdi', '2:1.0', 'FTBR', '2026-01-01T00:00:00.000Z')").run();
     w.close();
     await mirror.writeSuite({ suite: 'bookworm', packages: [...BASE.filter((p) => p.name !== 'amdi' && p.name !== 'hello'), { name: 'hello', version: '1.1-1' }] });
     try {

@@ -19,7 +19,7 @@ function farm() {
   applySources(db, 'sid', ['amd64'], new Map(names.map((n) => [n, entry(n)])), {
     now: NOW, blacklist: new Set(), policy: { maxPerArch: 0, minAgeDays: 30, retryFailedDays: 3 }, appliesTo,
   });
-  const res = db.sql.prepare("INSERT INTO results VALUES ('sid', 'amd64', ?, ?, ?, ?)");
+  const res = db.sql.prepare("INSERT INTO results (suite, arch, package, version, status, build_date) VALUES ('sid', 'amd64', ?, ?, ?, ?)");
   res.run('new1', '0.9', 'reproducible', daysAgo(1));
   res.run('fail1', '1.0', 'FTBFS', daysAgo(10));
   res.run('fail2', '1.0', 'depwait', daysAgo(1));

@@ -1,0 +1,100 @@
+/**
+ * `reprofarm cleanup`: find builds that an orchestrator started and never
+ * finished (it was killed, the main node rebooted), clean what they left on
+ * the nodes (the running build, pending entry, work order, partial results)
+ * and on the main node, and give the claims back to the schedule. A claim is
+ * stale when the process that holds it on this main node is gone, or when it
+ * is older than both build timeouts together.
+ */
+import { readdir, rm, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Config, NodeConfig } from '../core/config.js';
+import { openTransport } from '../core/connect.js';
+import { SshFileCache } from '../core/ssh-transport.js';
+import { claimedEntries, requeue, type StaleClaim } from '../db/builds.js';
+import type { FarmDb } from '../db/index.js';
+import { pairFor } from './pairs.js';
+import { NODE_SCRIPT, nodeBuildScript } from './orchestrator.js';
+import { packagePath } from './work-order.js';
+
+export interface CleanupResult {
+  stale: Array<{ claim: StaleClaim; why: string; nodes: Array<{ node: string; ok: boolean; error: string | null }> }>;
+  requeued: number;
+  kept: number;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Which nodes a claim's job builds on. */
+function jobNodes(config: Config, job: string): NodeConfig[] {
+  const j = config.jobs.get(job);
+  if (j) return j.nodes.map((n) => config.nodes.get(n)).filter((n): n is NodeConfig => n !== undefined);
+  if (job === 'local') {
+    const p = pairFor(config, []);
+    return [p.node1, p.node2];
+  }
+  const parts = job.split('+');
+  if (parts.length === 2) return parts.map((n) => config.nodes.get(n)).filter((n): n is NodeConfig => n !== undefined);
+  return [...config.nodes.values()];
+}
+
+export function staleReason(config: Config, c: StaleClaim, now: number, me: string): string | null {
+  const age = (now - Date.parse(c.claimed_at)) / 1000;
+  if (c.claim_host === me && c.claim_pid !== null && !alive(c.claim_pid)) return `its orchestrator (pid ${c.claim_pid}) is gone`;
+  const limit = config.build.timeout1 + config.build.timeout2 + 3600;
+  if (age > limit) return `claimed ${Math.round(age / 3600)} h ago, longer than both build timeouts`;
+  return null;
+}
+
+export async function cleanup(config: Config, db: FarmDb, opts: { onLine?: (s: string) => void } = {}): Promise<CleanupResult> {
+  const me = hostname();
+  const now = Date.now();
+  const out: CleanupResult = { stale: [], requeued: 0, kept: 0 };
+  const files = new SshFileCache();
+  for (const c of claimedEntries(db)) {
+    const why = staleReason(config, c, now, me);
+    if (!why) {
+      out.kept++;
+      continue;
+    }
+    const rel = packagePath(c.suite, c.arch, c.package, c.version);
+    const nodes: CleanupResult['stale'][number]['nodes'] = [];
+    for (const node of jobNodes(config, c.claimed_by)) {
+      try {
+        const t = await openTransport(node, { timeoutMs: config.collect.timeout * 1000, files });
+        try {
+          const script = `${node.workdir}/${NODE_SCRIPT}`;
+          // the node's copy may be missing (never built there): then there is nothing of ours to clean but files
+          const has = await t.exec(['sha256sum', script], { timeoutMs: 60_000 });
+          const r = has.code === 0 && has.stdout.toString().startsWith(nodeBuildScript().sha256)
+            ? await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'sh', script, 'cleanup', c.suite, c.arch, c.package, c.version], { timeoutMs: 120_000 })
+            : await t.exec(['rm', '-rf', `${node.workdir}/reproducible-builds/${node.name}/${rel}`, `${node.workdir}/reproducible-builds/pending/${rel}`,
+              `${node.workdir}/reproducible-builds/pending/${rel}.pid`, `${node.workdir}/reproducible-results/${node.name}/${rel}`], { timeoutMs: 120_000 });
+          nodes.push({ node: node.name, ok: r.code === 0, error: r.code === 0 ? null : r.stderr.toString('utf8').trim().slice(0, 300) });
+        } finally {
+          t.close();
+        }
+      } catch (err) {
+        nodes.push({ node: node.name, ok: false, error: err instanceof Error ? err.message : String(err) });
+      }
+      // the main node's side: the work order and any half-fetched results
+      await unlink(join(config.stateDir, 'builds', node.name, rel)).catch(() => undefined);
+      const resultsParent = join(config.stateDir, 'results', node.name, c.suite, c.arch, c.package);
+      for (const f of await readdir(resultsParent).catch(() => [] as string[])) {
+        if (f.startsWith(`${c.version}.tmp-`)) await rm(join(resultsParent, f), { recursive: true, force: true });
+      }
+    }
+    out.stale.push({ claim: c, why, nodes });
+    opts.onLine?.(`${c.package} ${c.version} ${c.suite}/${c.arch} (claimed by ${c.claimed_by} at ${c.claimed_at}): ${why}; ${nodes.map((n) => `${n.node} ${n.ok ? 'cleaned' : `not cleaned: ${n.error ?? ''}`}`).join(', ')}`);
+  }
+  out.requeued = requeue(db, out.stale.map((s) => s.claim.id));
+  return out;
+}
