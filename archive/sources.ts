@@ -42,6 +42,15 @@ function haveXz(): boolean {
 
 const DIRECTORY_RE = /^[A-Za-z0-9][A-Za-z0-9+._/-]*$/;
 
+/**
+ * A copy of a string that does not keep its source alive: the parser's values
+ * are slices of 64 KiB decompressed blocks, and keeping one name would keep
+ * its whole block (85 MB for a Debian-size index).
+ */
+function own(s: string): string {
+  return (` ${s}`).slice(1);
+}
+
 /** Validate one Sources stanza into an entry, or say why not. */
 export function sourceEntry(st: Stanza): SourceEntry | string {
   const name = field(st, 'Package');
@@ -60,7 +69,7 @@ export function sourceEntry(st: Stanza): SourceEntry | string {
   for (const line of (field(st, 'Checksums-Sha256') ?? '').split('\n')) {
     const [sum, size, file] = line.trim().split(/\s+/);
     if (file === want && sum && /^[0-9a-f]{64}$/.test(sum) && size && /^\d+$/.test(size)) {
-      return { name, version, architecture: architecture.trim().replace(/\s+/g, ' '), directory, dscName: want, dscSha256: sum, dscSize: Number(size) };
+      return { name: own(name), version: own(version), architecture: own(architecture.trim().replace(/\s+/g, ' ')), directory: own(directory), dscName: want, dscSha256: own(sum), dscSize: Number(size) };
     }
   }
   return `${name} ${version}: no Checksums-Sha256 line for ${want}`;

@@ -516,7 +516,7 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
       ['small change', `${BUMPED} new versions (alternating)`],
     ];
     const of = (s: ScenarioName): SyncRun[] => runs.filter((r) => r.scenario === s);
-    const rows = scenarios.map(([s, what]) => {
+    const rows = scenarios.map(([s]) => {
       const rs = of(s);
       return [s, fmt(median(rs.map((r) => r.wallS))), fmt(Math.min(...rs.map((r) => r.wallS))), fmt(Math.max(...rs.map((r) => r.wallS))),
         fmt(median(rs.map((r) => r.m.cpuS))), fmt(median(rs.map((r) => r.syncMs / 1000))), fmt(median(rs.map((r) => r.rssMb)), 0), fmt(Math.max(...rs.map((r) => r.rssMb)), 0)];

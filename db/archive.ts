@@ -4,6 +4,7 @@
  * schedule request or a claim is all-or-nothing and two claimers can never
  * take the same entry.
  */
+import type { Statement } from 'better-sqlite3';
 import type { Status } from '../core/statuses.js';
 import type { FarmDb } from './index.js';
 
@@ -282,13 +283,29 @@ export function scheduleManual(db: FarmDb, requests: readonly ManualRequest[], o
   }).immediate();
 }
 
+/** Statements compiled once per connection: claims run hot, and compiling inside BEGIN IMMEDIATE holds the write lock longer. */
+const statements = new WeakMap<FarmDb, Map<string, Statement>>();
+function stmt(db: FarmDb, sqlText: string): Statement {
+  let m = statements.get(db);
+  if (!m) {
+    m = new Map();
+    statements.set(db, m);
+  }
+  let s = m.get(sqlText);
+  if (!s) {
+    s = db.sql.prepare(sqlText);
+    m.set(sqlText, s);
+  }
+  return s;
+}
+
 /** Take the next waiting entry for an architecture: only one claimer can win it. */
 export function claimNext(db: FarmDb, arch: string, job: string, now: Date = new Date()): Claim | undefined {
-  const stmt = db.sql.prepare(`UPDATE schedule SET claimed_by = @job, claimed_at = @now
+  const claim = stmt(db, `UPDATE schedule SET claimed_by = @job, claimed_at = @now
     WHERE id = (SELECT id FROM schedule WHERE arch = @arch AND claimed_at IS NULL ORDER BY priority DESC, scheduled_at, id LIMIT 1)
       AND claimed_at IS NULL
     RETURNING id, suite, arch, package, version, priority, reason, claimed_by, claimed_at`);
-  return db.sql.transaction(() => stmt.get({ job, arch, now: now.toISOString() }) as Claim | undefined).immediate();
+  return db.sql.transaction(() => claim.get({ job, arch, now: now.toISOString() }) as Claim | undefined).immediate();
 }
 
 /** Give a claim back to the schedule (the build did not happen). */
@@ -299,12 +316,12 @@ export function unclaim(db: FarmDb, id: number, job: string): boolean {
 /** Record a claimed entry's result and take it off the schedule, in one transaction. */
 export function recordResult(db: FarmDb, claim: Claim, status: Status, now: Date = new Date()): void {
   const sql = db.sql;
+  const del = stmt(db, 'DELETE FROM schedule WHERE id = ? AND claimed_by = ?');
+  const upsert = stmt(db, `INSERT INTO results (suite, arch, package, version, status, build_date) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date`);
   sql.transaction(() => {
-    const del = sql.prepare('DELETE FROM schedule WHERE id = ? AND claimed_by = ?').run(claim.id, claim.claimed_by);
-    if (del.changes !== 1) throw new Error(`claim ${claim.id} of ${claim.package} is no longer held by ${claim.claimed_by}`);
-    sql.prepare(`INSERT INTO results (suite, arch, package, version, status, build_date) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date`)
-      .run(claim.suite, claim.arch, claim.package, claim.version, status, now.toISOString());
+    if (del.run(claim.id, claim.claimed_by).changes !== 1) throw new Error(`claim ${claim.id} of ${claim.package} is no longer held by ${claim.claimed_by}`);
+    upsert.run(claim.suite, claim.arch, claim.package, claim.version, status, now.toISOString());
   }).immediate();
 }
 
