@@ -140,6 +140,7 @@ write_status() { # exit-code result
 	{
 		printf 'BUILD=%s\nNODE=%s\nSOURCE=%s\nVERSION=%s\nSUITE=%s\nARCH=%s\n' "$BUILD" "$NODE" "$PKG" "$VERSION" "$SUITE" "$ARCH"
 		printf 'EXIT_CODE=%s\nRESULT=%s\nSTART=%s\nDURATION=%s\n' "$1" "$2" "$START" "$(( $(date +%s) - START ))"
+		if [ -n "${BUILD_COMMAND_MS:-}" ]; then printf 'BUILD_COMMAND_MS=%s\n' "$BUILD_COMMAND_MS"; fi
 		printf '%s%s' "$VARS" "$NOT_APPLIED"
 	} > "$RESULTS/status.tmp" && mv "$RESULTS/status.tmp" "$RESULTS/status" &&
 	(cd "$RESULTS" && find . -maxdepth 1 -type f ! -name SHA256SUMS ! -name '*.tmp' -printf '%P\0' | sort -z | xargs -0 sha256sum -- > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
@@ -297,8 +298,12 @@ set -- "$@" sh -c '
 	printf '%s' "$VARS$NOT_APPLIED"
 	echo "----"
 } >> "$RESULTS/build.log"
+cmd_start=$(date +%s%N)
 timeout -k 30 "$TIMEOUT" nice -n 10 "$@" >> "$RESULTS/build.log" 2>&1 < /dev/null
 rc=$?
+cmd_end=$(date +%s%N)
+# the build command's own time (GNU date: nanoseconds), apart from downloads and unpacking
+case $cmd_start$cmd_end in *[!0-9]*) ;; *) BUILD_COMMAND_MS=$(( (cmd_end - cmd_start) / 1000000 )) ;; esac
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	rm -rf "$DIR"
 	fail "$EX_TIMEOUT" "timeout: the build took more than $TIMEOUT s"
