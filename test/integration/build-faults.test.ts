@@ -152,9 +152,9 @@ describe('concurrency and timeouts', () => {
     w.close();
     expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'quick-a', 'quick-b', '--priority', '900'])).code).toBe(0);
     const [a, b] = await Promise.all([runCli(['--config', cfg, '--json', 'build', 'n1', 'n2']), runCli(['--config', cfg, '--json', 'build', 'n1', 'n2'])]);
-    expect(a!.code, a!.stderr).toBe(0);
-    expect(b!.code, b!.stderr).toBe(0);
-    const pkgs = [a!, b!].map((r) => (JSON.parse(r.stdout) as { package: string; status: string }));
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const pkgs = [a, b].map((r) => (JSON.parse(r.stdout) as { package: string; status: string }));
     expect(pkgs.map((p) => p.package).sort()).toEqual(['quick-a', 'quick-b']);
     expect(pkgs.every((p) => p.status === 'reproducible')).toBe(true);
   }, 240_000);
