@@ -39,9 +39,41 @@ beforeAll(async () => {
     ],
   });
   server = await mirror.serve();
-  farm = await startSshFarm({ nodes: [{ name: 'n1' }, { name: 'n2' }] });
   dir = mkdtempSync(join(tmpdir(), 'rf-faults-'));
   chmodSync(dir, 0o755);
+  // nodes whose sshd session dies at a chosen moment: a real dropped connection
+  const wrapper = (name: string, trigger: string, once: boolean): string => {
+    const f = join(dir, `${name}.sh`);
+    writeFileSync(f, [
+      '#!/bin/sh',
+      'case "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac',
+      `marker=/tmp/rf-dropped-${name}-${process.pid}-${Date.now()}`,
+      `case "$SSH_ORIGINAL_COMMAND" in ${trigger})`,
+      `  if ${once ? '[ ! -e "$marker" ]' : 'true'}; then`,
+      '    : > "$marker"',
+      '    # kill this connection\'s sshd process: the nearest sshd ancestor',
+      '    p=$PPID',
+      '    while [ "$p" -gt 1 ]; do',
+      '      read -r line < "/proc/$p/stat" || break',
+      '      case $line in *"(sshd)"*) kill -9 "$p"; sleep 5; break ;; esac',
+      '      set -- ${line##*) }',
+      '      p=$2',
+      '    done',
+      '  fi ;;',
+      'esac',
+      'exec sh -c "$SSH_ORIGINAL_COMMAND"',
+      '',
+    ].join('\n'), { mode: 0o755 });
+    return `/bin/sh ${f}`;
+  };
+  farm = await startSshFarm({
+    nodes: [
+      { name: 'n1' }, { name: 'n2' },
+      { name: 'drop-once', forceCommand: wrapper('drop-once', '"cat "*SHA256SUMS', true) },
+      { name: 'drop-always', forceCommand: wrapper('drop-always', '"cat "*SHA256SUMS', false) },
+      { name: 'drop-build', forceCommand: wrapper('drop-build', '*node-build.sh*', true) },
+    ],
+  });
   const node = (name: string): string => {
     const n = farm.node(name);
     return [`  ${name}:`, `    host: ${n.host}`, `    port: ${n.port}`, `    user: ${farm.user}`, '    arch: amd64',
@@ -50,7 +82,8 @@ beforeAll(async () => {
   cfg = join(dir, 'reprofarm.yaml');
   writeFileSync(cfg, [
     'state_dir: ./state', `mirror: ${server.url}`, `mirror_keyring: ${mirror.keyring}`, 'suites: [bookworm]', 'architectures: [amd64]',
-    'schedule: { max_per_arch: 0 }', 'nodes:', node('n1'), node('n2'), 'jobs:', '  pair: { nodes: [n1, n2] }',
+    'schedule: { max_per_arch: 0 }', 'nodes:', node('n1'), node('n2'), node('drop-once'), node('drop-always'), node('drop-build'),
+    'jobs:', '  pair: { nodes: [n1, n2] }',
   ].join('\n'));
   const r = await runCli(['--config', cfg, 'sync']);
   if (r.code !== 0) throw new Error(r.stderr);
@@ -114,13 +147,15 @@ async function killDuring(pkg: string, stage: () => boolean, stageName: string):
     const results = join(dir, 'state', 'results', n, 'bookworm', 'amd64', pkg);
     expect(existsSync(results) ? readdirSync(results).filter((f) => f.includes('.tmp-')) : [], `${n} half-fetched results`).toEqual([]);
   }
-  await waitFor('the build processes on the nodes to be gone', () => nodeProcesses(new RegExp(`node-build.sh|sleep 60|${pkg}`)).length === 0, 10_000);
+  // (other test files build as the same node user at the same time: look for this package's build only)
+  const mine = new RegExp(`node-build\\.sh [12] bookworm amd64 ${pkg} |^sleep 60$`);
+  await waitFor(`the build processes on the nodes to be gone: ${nodeProcesses(mine).join(' | ')}`, () => nodeProcesses(mine).length === 0, 10_000);
 }
 
 describe('interrupted orchestrators and cleanup', () => {
   it('SIGKILL during build 1, then cleanup', async () => {
     const pending = join(farm.node('n1').workdir, 'reproducible-builds', 'pending', 'bookworm', 'amd64', 'slow-first', '1.0');
-    await killDuring('slow-first', () => existsSync(pending) && nodeProcesses(/sleep 60/).length > 0, 'build 1 running on n1');
+    await killDuring('slow-first', () => existsSync(pending) && nodeProcesses(/^sleep 60$/).length > 0, 'build 1 running on n1');
   }, 180_000);
 
   it('SIGKILL during the result transfer, then cleanup: no half-written result', async () => {
@@ -131,7 +166,7 @@ describe('interrupted orchestrators and cleanup', () => {
 
   it('SIGKILL during build 2, then cleanup; the package builds fine afterwards', async () => {
     const pending = join(farm.node('n2').workdir, 'reproducible-builds', 'pending', 'bookworm', 'amd64', 'slow-second', '1.0');
-    await killDuring('slow-second', () => existsSync(pending) && nodeProcesses(/sleep 60/).length > 0, 'build 2 running on n2');
+    await killDuring('slow-second', () => existsSync(pending) && nodeProcesses(/^sleep 60$/).length > 0, 'build 2 running on n2');
     // the requeued package has the highest priority: it is built next, and this time it is not slow
     const again = await runCli(['--config', cfg, '--json', 'build', 'n1', 'n2']);
     expect(again.code, again.stderr).toBe(0);
@@ -168,5 +203,60 @@ describe('concurrency and timeouts', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ package: 'endless', status: 'timeout' });
     expect(nodeProcesses(/sleep 300/)).toEqual([]);
     expect(r.ms).toBeLessThan(120_000);
+  }, 180_000);
+});
+
+describe('dropped connections and changed build dependencies', () => {
+  async function scheduleOnly(pkg: string): Promise<void> {
+    const w = new Database(join(dir, 'state', 'reproducible.db'));
+    w.prepare('DELETE FROM schedule WHERE claimed_at IS NULL').run();
+    w.close();
+    expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', pkg])).code).toBe(0);
+  }
+
+  it('a connection dropped during the result transfer is retried once', async () => {
+    await scheduleOnly('quick-a');
+    const r = await runCli(['--config', cfg, '--json', 'build', 'drop-once', 'n2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/retrying reading SHA256SUMS from drop-once/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ package: 'quick-a', status: 'reproducible' });
+  }, 120_000);
+
+  it('dropped again after the retry: the build fails cleanly and goes back to the schedule', async () => {
+    await scheduleOnly('quick-b');
+    const r = await runCli(['--config', cfg, 'build', 'drop-always', 'n2']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/quick-b 1\.0: given back to the schedule: connection to drop-always was lost while a command ran/);
+    expect(existsSync(join(dir, 'state', 'results', 'drop-always', 'bookworm', 'amd64', 'quick-b', '1.0'))).toBe(false);
+    const d = db();
+    expect(d.prepare("SELECT claimed_at FROM schedule WHERE package = 'quick-b'").get()).toEqual({ claimed_at: null });
+    d.close();
+  }, 120_000);
+
+  it('a node lost during its build: the claim goes back to the schedule', async () => {
+    await scheduleOnly('quick-b');
+    const r = await runCli(['--config', cfg, 'build', 'drop-build', 'n2']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/quick-b 1\.0: given back to the schedule: connection to drop-build was lost while a command ran/);
+    const d = db();
+    expect(d.prepare("SELECT claimed_at FROM schedule WHERE package = 'quick-b'").get()).toEqual({ claimed_at: null });
+    d.close();
+  }, 120_000);
+
+  it('build dependencies that differ between the builds: build 1 is redone once, then the build is not counted', async () => {
+    await scheduleOnly('quick-b');
+    const other = join(dir, 'changing-deps.yaml');
+    // build 2 (the one with CAPTURE_ENVIRONMENT) reports one more installed build dependency
+    const command = 'dpkg-buildpackage -us -uc -b && if [ -n "${CAPTURE_ENVIRONMENT:-}" ]; then sed -i "s/^Installed-Build-Depends:$/Installed-Build-Depends:\\n extra-thing (= 1),/" ../*.buildinfo; fi';
+    writeFileSync(other, `${readFileSync(cfg, 'utf8')}\nbuild: { command: ${JSON.stringify(command)} }\n`);
+    const r = await runCli(['--config', other, 'build', 'n1', 'n2']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/retrying build 1 \(the build dependencies differ between the builds\)/);
+    expect(r.stderr.match(/build 1 on n1: built/g)).toHaveLength(2);
+    expect(r.stderr).toMatch(/given back to the schedule: the build dependencies still differ between build 1 and build 2: not counted/);
+    const d = db();
+    expect(d.prepare("SELECT COUNT(*) AS n FROM builds WHERE package = 'quick-b'").get()).toEqual({ n: 1 });
+    expect(d.prepare("SELECT claimed_at FROM schedule WHERE package = 'quick-b'").get()).toEqual({ claimed_at: null });
+    d.close();
   }, 180_000);
 });
