@@ -109,7 +109,15 @@ finish_pending() {
 }
 fail() { # code why
 	say "$2"
-	write_status "$1" "$2"
+	case $1 in
+		"$EX_E404") token=E404 ;;
+		"$EX_MISMATCH") token=source-mismatch ;;
+		"$EX_FTBFS") token=FTBFS ;;
+		"$EX_TIMEOUT") token=timeout ;;
+		*) token=error ;;
+	esac
+	REASON=$2
+	write_status "$1" "$token"
 	finish_pending
 	exit "$1"
 }
@@ -141,6 +149,7 @@ write_status() { # exit-code result
 		printf 'BUILD=%s\nNODE=%s\nSOURCE=%s\nVERSION=%s\nSUITE=%s\nARCH=%s\n' "$BUILD" "$NODE" "$PKG" "$VERSION" "$SUITE" "$ARCH"
 		printf 'EXIT_CODE=%s\nRESULT=%s\nSTART=%s\nDURATION=%s\n' "$1" "$2" "$START" "$(( $(date +%s) - START ))"
 		if [ -n "${BUILD_COMMAND_MS:-}" ]; then printf 'BUILD_COMMAND_MS=%s\n' "$BUILD_COMMAND_MS"; fi
+		if [ -n "${REASON:-}" ]; then printf 'REASON=%s\n' "$REASON" | tr '\n' ' ' | sed 's/ $//'; echo; fi
 		printf '%s%s' "$VARS" "$NOT_APPLIED"
 	} > "$RESULTS/status.tmp" && mv "$RESULTS/status.tmp" "$RESULTS/status" &&
 	(cd "$RESULTS" && find . -maxdepth 1 -type f ! -name SHA256SUMS ! -name '*.tmp' -printf '%P\0' | sort -z | xargs -0 sha256sum -- > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)

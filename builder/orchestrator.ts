@@ -130,6 +130,8 @@ interface RunOutcome {
   n: 1 | 2;
   exitCode: number | null;
   result: string;
+  /** the node's own words on a failure (status REASON) */
+  reason: string | null;
   dir: string;
   record: BuildRunRecord;
 }
@@ -206,7 +208,7 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   opts.onEvent?.({ type: 'build-done', n, node: node.name, result, durationS });
   await unlink(orderFile).catch(() => undefined);
   return {
-    n, exitCode: r.code, result, dir: dest,
+    n, exitCode: r.code, result, dir: dest, reason: status.get('REASON') ?? null,
     record: { buildNumber: n, node: node.name, startedAt, durationS, exitCode: r.code, result, variations, notApplied },
   };
 }
@@ -218,6 +220,10 @@ function failureStatus(result: string): Status {
     case 'timeout': return 'timeout';
     default: return 'FTBFS';
   }
+}
+
+function failureReason(b: RunOutcome, node: string): string {
+  return `build ${b.n} on ${node}: ${b.result}${b.reason && b.reason !== b.result ? ` (${b.reason})` : ''}`;
 }
 
 /** Claim and build the next package for a pair. */
@@ -284,10 +290,10 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
     try {
       b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts);
       runs.push(b1.record);
-      if (b1.result !== 'built') return record(failureStatus(b1.result), `build 1 on ${pair.node1.name}: ${b1.result}`, runs);
+      if (b1.result !== 'built') return record(failureStatus(b1.result), failureReason(b1, pair.node1.name), runs);
       b2 = await runBuild(config, 2, link2, claim, pair, dsc, opts);
       runs.push(b2.record);
-      if (b2.result !== 'built') return record(failureStatus(b2.result), `build 2 on ${pair.node2.name}: ${b2.result}`, runs);
+      if (b2.result !== 'built') return record(failureStatus(b2.result), failureReason(b2, pair.node2.name), runs);
     } catch (err) {
       if (err instanceof NodeUnusable || err instanceof TransportError) return giveBack(err.message);
       throw err;
@@ -304,7 +310,7 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
         throw err;
       }
       runs[0] = b1.record;
-      if (b1.result !== 'built') return record(failureStatus(b1.result), `build 1 (redone) on ${pair.node1.name}: ${b1.result}`, runs);
+      if (b1.result !== 'built') return record(failureStatus(b1.result), `redone ${failureReason(b1, pair.node1.name)}`, runs);
       r1 = await readResultDir(b1.dir);
       if (JSON.stringify(r1.buildDepends) !== JSON.stringify(r2.buildDepends)) {
         return giveBack('the build dependencies still differ between build 1 and build 2: not counted, scheduled again');

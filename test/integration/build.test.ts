@@ -32,10 +32,12 @@ const PACKAGES: Array<SourcePackageSpec & { expect: 'reproducible' | 'FTBR' | 'F
   { name: 'embed-path', version: '1.0', buildScript: 'pwd > build/path.txt', expect: 'FTBR', diff: /\/2\/embed-path-1\.0\/2nd/ },
   { name: 'ftbfs', version: '1.0', buildScript: 'echo "this package does not build" >&2; exit 1', expect: 'FTBFS' },
 ];
+/** built only by the later tests */
+const EXTRA: SourcePackageSpec[] = [{ name: 'tarball-changed', version: '1.0' }, { name: 'local-repro', version: '1.0' }];
 
 beforeAll(async () => {
   mirror = await createTestMirror();
-  await mirror.writeSuite({ suite: 'bookworm', packages: PACKAGES.map(({ expect: _e, diff: _d, ...p }) => p) });
+  await mirror.writeSuite({ suite: 'bookworm', packages: [...PACKAGES.map(({ expect: _e, diff: _d, ...p }) => p), ...EXTRA] });
   server = await mirror.serve();
   dir = mkdtempSync(join(tmpdir(), 'rf-build-'));
   chmodSync(dir, 0o755);
@@ -57,6 +59,7 @@ beforeAll(async () => {
     'suites: [bookworm]',
     'architectures: [amd64]',
     'schedule: { max_per_arch: 100 }',
+    'blacklist: [tarball-changed, local-repro]',
     'nodes:',
     node('n1'),
     node('n2'),
@@ -172,4 +175,53 @@ describe('reprofarm build NODE1 NODE2 over real sshd', () => {
     expect(d.prepare('SELECT COUNT(*) AS n FROM build_runs WHERE build_id = ?').get(b.id)).toEqual({ n: 0 });
     d.close();
   }, 120_000);
+});
+
+describe('other modes and sources', () => {
+  it('a tarball that changed on the mirror after scheduling: source-mismatch from the node, nothing built', async () => {
+    // take it off the blacklist, then alter its tarball in the pool (the .dsc still names the old checksum)
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('blacklist: [tarball-changed, local-repro]', 'blacklist: [local-repro]'));
+    expect((await runCli(['--config', cfg, 'sync'])).code).toBe(0);
+    const tarball = mirror.dscPath('tarball-changed', '1.0').replace(/\.dsc$/, '.tar.xz');
+    writeFileSync(tarball, Buffer.concat([readFileSync(tarball), Buffer.from('tampered')]));
+    expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'tarball-changed', '--priority', '999'])).code).toBe(0);
+    const r = await runCli(['--config', cfg, '--json', 'build', 'n1', 'n2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ package: 'tarball-changed', status: 'source-mismatch', reason: expect.stringMatching(/^build 1 on n1: source-mismatch \(source-mismatch: tarball-changed_1\.0\.tar\.xz has SHA256/) as unknown });
+    const status = readFileSync(join(dir, 'state', 'results', 'n1', 'bookworm', 'amd64', 'tarball-changed', '1.0', 'status'), 'utf8');
+    expect(status).toMatch(/^EXIT_CODE=72$/m);
+    expect(status).toMatch(/^RESULT=source-mismatch$/m);
+    expect(status).toMatch(/^REASON=source-mismatch: tarball-changed_1\.0\.tar\.xz has SHA256 [0-9a-f]{64}, tarball-changed_1\.0\.dsc says [0-9a-f]{64}$/m);
+  }, 120_000);
+
+  it('reprofarm build without nodes: both builds on this machine through the local transport', async () => {
+    const local = join(dir, 'local.yaml');
+    writeFileSync(local, [
+      'state_dir: ./state-local', `mirror: ${server.url}`, `mirror_keyring: ${mirror.keyring}`, 'suites: [bookworm]', 'architectures: [amd64]',
+      'schedule: { max_per_arch: 0 }', 'nodes:', '  local1: { transport: local }', '  local2: { transport: local }',
+    ].join('\n'));
+    expect((await runCli(['--config', local, 'sync'])).code).toBe(0);
+    expect((await runCli(['--config', local, 'schedule', 'bookworm', 'amd64', 'local-repro'])).code).toBe(0);
+    const r = await runCli(['--config', local, '--json', 'build']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ package: 'local-repro', status: 'reproducible', job: 'local', node1: 'local1', node2: 'local2' });
+    const d1 = join(dir, 'state-local', 'results', 'local1', 'bookworm', 'amd64', 'local-repro', '1.0');
+    const d2 = join(dir, 'state-local', 'results', 'local2', 'bookworm', 'amd64', 'local-repro', '1.0');
+    const status2 = readFileSync(join(d2, 'status'), 'utf8');
+    expect(status2).toMatch(/^VAR_HOSTNAME=i-capture-the-hostname$/m);
+    expect(status2).toMatch(/^VAR_BUILD_PATH=.*\/state-local\/nodes\/local2\/build\/2\/local-repro-1\.0\/2nd$/m);
+
+    // compare DIR1 DIR2, as the orchestrator does
+    const same = await runCli(['--config', local, '--json', 'compare', d1, d2]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout)).toMatchObject({ status: 'reproducible', same_build_depends: true });
+    const h1 = join(dir, 'state', 'results', 'n1', 'bookworm', 'amd64', 'embed-hostname', '1.0');
+    const h2 = join(dir, 'state', 'results', 'n2', 'bookworm', 'amd64', 'embed-hostname', '1.0');
+    const prefix = join(dir, 'cmp');
+    const diff = await runCli(['--config', local, '--json', 'compare', h1, h2, '--report', prefix]);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(JSON.parse(diff.stdout)).toMatchObject({ status: 'FTBR', differing: ['embed-hostname_1.0_amd64.deb'] });
+    expect(readFileSync(`${prefix}.diffoscope.txt`, 'utf8')).toMatch(/i-capture-the-hostname/);
+    expect((await runCli(['compare', h1])).code).toBe(64);
+  }, 180_000);
 });
