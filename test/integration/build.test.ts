@@ -159,6 +159,16 @@ describe('reprofarm build NODE1 NODE2 over real sshd', () => {
     expect(d.prepare("SELECT claimed_at FROM schedule WHERE package = 'repro'").get()).toEqual({ claimed_at: null });
     expect(d.prepare("SELECT COUNT(*) AS n FROM builds WHERE package = 'repro' AND node1 = 'n3'").get()).toEqual({ n: 0 });
     d.close();
+
+    // a node marked offline: nothing is claimed
+    const offline = join(dir, 'offline.yaml');
+    writeFileSync(offline, readFileSync(cfg, 'utf8').replace(/( {2}n2:\n(?: {4}.*\n)*? {4}workdir: .*)/, '$1\n    offline: true'));
+    const off = await runCli(['--config', offline, 'build', 'n1', 'n2']);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stderr).toMatch(/Nothing to build for reproducible_build_amd64_1: node n2 is marked offline/);
+    d = db();
+    expect(d.prepare("SELECT claimed_at FROM schedule WHERE package = 'repro'").get()).toEqual({ claimed_at: null });
+    d.close();
   }, 300_000);
 
   it('records source-mismatch without building when the .dsc changed on the mirror after scheduling', async () => {
