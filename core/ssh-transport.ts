@@ -5,7 +5,13 @@
  * message that says how to add the right one.
  */
 import { readFile } from 'node:fs/promises';
-import { Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
+import ssh2Module from 'ssh2';
+import type * as Ssh2 from 'ssh2';
+import type { ClientChannel, ParsedKey, PublicKeyAuthMethod, SFTPWrapper } from 'ssh2';
+
+// ssh2 is CommonJS: under ESM its utils are reachable through the default export only
+const { Client, utils: sshUtils } = ssh2Module as unknown as typeof Ssh2;
+type Client = Ssh2.Client;
 import type { NodeConfig } from './config.js';
 import { shJoin } from './shell.js';
 import {
@@ -25,12 +31,23 @@ export interface SshConnectOptions {
 
 /** Reads each key and known_hosts file once per run (a fan-out to 48 nodes shares one key). */
 export class SshFileCache {
-  private readonly keys = new Map<string, Promise<Buffer>>();
+  private readonly keys = new Map<string, Promise<ParsedKey>>();
   private readonly known = new Map<string, Promise<KnownHosts>>();
-  key(path: string): Promise<Buffer> {
+  /** the parsed private key: parsing once per run, not once per connection */
+  key(path: string): Promise<ParsedKey> {
     let p = this.keys.get(path);
     if (!p) {
-      p = readFile(path);
+      p = readFile(path).then((buf) => {
+        // OpenSSH's format may hold several keys (ssh2 returns a list then): the first one signs
+        const parsed: ParsedKey | Error | ParsedKey[] = sshUtils.parseKey(buf);
+        const key: ParsedKey | Error | undefined = [parsed].flat()[0];
+        if (!key || key instanceof Error) {
+          throw new TransportError('key-file', `identity_file ${path} is not a usable private key${key instanceof Error ? `: ${key.message}` : ''}`, {
+            advice: 'use an unencrypted OpenSSH ed25519 or RSA key',
+          });
+        }
+        return key;
+      });
       this.keys.set(path, p);
     }
     return p;
@@ -117,10 +134,11 @@ function translateError(node: NodeConfig, err: unknown, verdict: HostKeyVerdict 
 /** Open and authenticate one SSH connection. Rejects with a TransportError. */
 export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Promise<SshTransport> {
   const files = opts.files ?? new SshFileCache();
-  let privateKey: Buffer;
+  let privateKey: ParsedKey;
   try {
     privateKey = await files.key(node.identityFile);
   } catch (err) {
+    if (err instanceof TransportError) throw err;
     throw new TransportError('key-file', `cannot read identity_file ${node.identityFile} for node ${node.name}`, {
       cause: err, advice: `create it (ssh-keygen -t ed25519 -N '' -f ${node.identityFile}) or fix nodes.${node.name}.identity_file`,
     });
@@ -128,6 +146,7 @@ export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Pro
   const known = (await files.knownHosts(node.knownHosts)).lookup(node.host, node.port);
   const algorithms = hostKeyAlgorithms(known.keys.map((k) => k.type));
 
+  const auth: PublicKeyAuthMethod = { type: 'publickey', username: node.user, key: privateKey };
   return new Promise<SshTransport>((resolvePromise, reject) => {
     const client = new Client();
     let verdict: HostKeyVerdict | undefined;
@@ -163,9 +182,8 @@ export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Pro
         host: node.host,
         port: node.port,
         username: node.user,
-        privateKey,
-        // straight to the key: no 'none' probe, no password or agent attempts
-        authHandler: ['publickey'],
+        // straight to the (already parsed) key: no 'none' probe, no password or agent attempts
+        authHandler: [auth],
         readyTimeout: opts.timeoutMs + 1000,
         keepaliveInterval: 15_000,
         keepaliveCountMax: 4,
