@@ -12,18 +12,12 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Deb822Parser, field, type Deb822Problem, type Stanza } from './deb822.js';
 import { MirrorError, type Mirror } from './mirror.js';
+import type { SourceInput } from '../db/archive.js';
 import type { Release } from './release.js';
 import { compareVersions, sourceNameProblem, versionProblem } from './version.js';
 
-export interface SourceEntry {
-  name: string;
-  version: string;
-  architecture: string;
-  directory: string;
-  dscName: string;
-  dscSha256: string;
-  dscSize: number;
-}
+/** one source package as sync records it */
+export type SourceEntry = SourceInput;
 
 export interface SourcesIndex {
   entries: Map<string, SourceEntry>;

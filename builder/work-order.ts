@@ -34,15 +34,7 @@ export function dscUrl(nodeMirror: string, directory: string, dscName: string): 
   return `${base}/${directory}/${dscName}`;
 }
 
-/** KEY=VALUE lines (status files, SHA256SUMS are parsed elsewhere). */
-export function parseKeyValues(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) out.set(line.slice(0, eq), line.slice(eq + 1));
-  }
-  return out;
-}
+export { parseKeyValues } from '../collector/facts.js';
 
 /** SHA256SUMS lines: `<sha256>  <name>`; names must be plain file names. */
 export function parseSha256Sums(text: string): Array<{ sha256: string; name: string }> | string {

@@ -91,8 +91,8 @@ export function formatNodeInformation(facts: ReadonlyArray<readonly [string, str
   return [...facts, ...extra].map(([k, v]) => `${k}=${v}\n`).join('');
 }
 
-/** Read a node-information file back (the file is ours, but may be edited by hand: same rules). */
-export function parseNodeInformation(text: string): Map<string, string> {
+/** KEY=VALUE lines as a map (node-information files, work orders, status files). */
+export function parseKeyValues(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of text.split('\n')) {
     const eq = line.indexOf('=');
@@ -100,3 +100,6 @@ export function parseNodeInformation(text: string): Map<string, string> {
   }
   return out;
 }
+
+/** Read a node-information file back. */
+export const parseNodeInformation = parseKeyValues;
