@@ -73,6 +73,16 @@ if [ "$BUILD" = cleanup ]; then
 	exit 0
 fi
 
+# 0. with REPROFARM_ORDER_STDIN=1 the work order arrives on standard input (one
+# round trip less than copying it first): put it in its place, whole, first
+if [ "${REPROFARM_ORDER_STDIN:-}" = 1 ]; then
+	mkdir -p "${ORDER%/*}" || exit "$EX_ERROR"
+	if ! { cat > "$ORDER.tmp.$$" && mv -f "$ORDER.tmp.$$" "$ORDER"; }; then
+		rm -f "$ORDER.tmp.$$"
+		exit "$EX_ERROR"
+	fi
+fi
+
 # 1. take the work order: a rename, so that only one build ever starts from it
 mkdir -p "${PENDING%/*}" || exit "$EX_ERROR"
 if ! mv "$ORDER" "$PENDING" 2>/dev/null; then

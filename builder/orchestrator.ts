@@ -181,16 +181,13 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   const t = await link.get();
   if (node.transport === 'local') await mkdir(node.workdir, { recursive: true });
   const script = await ensureNodeScript(t, node);
-  const remoteOrder = `${node.workdir}/reproducible-builds/${node.name}/${rel}`;
-  await checkedExec(t, ['mkdir', '-p', dirname(remoteOrder)], 'creating the work order directory');
-  await t.put(orderFile, `${remoteOrder}.tmp`);
-  await checkedExec(t, ['mv', '-f', `${remoteOrder}.tmp`, remoteOrder], 'placing the work order');
   opts.onEvent?.({ type: 'build-start', n, node: node.name, claim });
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const timeoutS = (n === 1 ? config.build.timeout1 : config.build.timeout2) + 120;
-  const r = await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'sh', script, String(n), claim.suite, claim.arch, claim.package, claim.version], {
-    timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024,
+  // the work order travels on stdin: node-build.sh puts it in place, then takes it into pending/
+  const r = await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'REPROFARM_ORDER_STDIN=1', 'sh', script, String(n), claim.suite, claim.arch, claim.package, claim.version], {
+    stdin: await readFile(orderFile), timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024,
   });
   if (r.timedOut) throw new NodeUnusable(`build ${n} on ${node.name} did not end within ${timeoutS} s`);
   if (r.code === null) throw new NodeUnusable(`build ${n} on ${node.name} was stopped (${r.signal ?? 'aborted'})`);
@@ -259,29 +256,35 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
   const src = db.sql.prepare('SELECT directory, dsc_name, dsc_sha256 FROM sources WHERE suite = ? AND name = ? AND version = ?').get(claim.suite, claim.package, claim.version) as
     { directory: string; dsc_name: string; dsc_sha256: string } | undefined;
   if (!src) return giveBack(`${claim.package} ${claim.version} is no longer in ${claim.suite}; run reprofarm sync`);
-  // only the .dsc: its SHA256 goes into the work order, the node fetches the rest
-  let dscBytes: Buffer | null;
-  try {
-    dscBytes = await openMirror(config.mirror).fetch(`${src.directory}/${src.dsc_name}`, 16 * 1024 * 1024);
-  } catch (err) {
-    return giveBack(`cannot fetch the .dsc: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (!dscBytes) return record('E404', `${src.directory}/${src.dsc_name} is not on the mirror`, []);
-  const dscSha = sha256(dscBytes);
-  if (dscSha !== src.dsc_sha256) {
-    return record('source-mismatch', `${src.dsc_name} on the mirror has SHA256 ${dscSha}, the Sources index said ${src.dsc_sha256}`, []);
-  }
-  const dsc = { url: dscUrl(config.build.nodeMirror, src.directory, src.dsc_name), sha256: dscSha };
 
+  // connect to both nodes while the .dsc is fetched; wait for both, so that no connection is left opening
   const files = new SshFileCache();
   const timeoutMs = (opts.connectTimeoutS ?? config.collect.timeout) * 1000;
   const link1 = new NodeLink(pair.node1, timeoutMs, files, opts.signal);
   const link2 = new NodeLink(pair.node2, timeoutMs, files, opts.signal);
+  const connecting = Promise.allSettled([link1.get(), link2.get()]);
   try {
+    // only the .dsc: its SHA256 goes into the work order, the node fetches the rest
+    let dscBytes: Buffer | null;
     try {
-      await link1.get();
-      await link2.get();
+      dscBytes = await openMirror(config.mirror).fetch(`${src.directory}/${src.dsc_name}`, 16 * 1024 * 1024);
     } catch (err) {
+      await connecting;
+      return giveBack(`cannot fetch the .dsc: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!dscBytes) {
+      await connecting;
+      return record('E404', `${src.directory}/${src.dsc_name} is not on the mirror`, []);
+    }
+    const dscSha = sha256(dscBytes);
+    if (dscSha !== src.dsc_sha256) {
+      await connecting;
+      return record('source-mismatch', `${src.dsc_name} on the mirror has SHA256 ${dscSha}, the Sources index said ${src.dsc_sha256}`, []);
+    }
+    const dsc = { url: dscUrl(config.build.nodeMirror, src.directory, src.dsc_name), sha256: dscSha };
+    const failed = (await connecting).find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed) {
+      const err: unknown = failed.reason;
       return giveBack(`node unreachable: ${err instanceof Error ? err.message : String(err)}`);
     }
     const runs: BuildRunRecord[] = [];
