@@ -247,11 +247,11 @@ function cli(config: string, args: readonly string[]): Promise<string> {
 interface Phases {
   /** spawn -> "claimed" line: node start-up, config, DB, the claim */
   startS: number;
-  /** claimed -> build 1 start: .dsc from the mirror, both connections, work order to node 1 */
+  /** claimed -> build 1 start: .dsc from the mirror, connecting to both nodes, what precedes node-build.sh on node 1 */
   prep1S: number;
   /** build 1 start -> done: node-build.sh (incl. the command), fetching the results, rm */
   build1S: number;
-  /** build 1 done -> build 2 start: work order to node 2 */
+  /** build 1 done -> build 2 start: what precedes node-build.sh on node 2 */
   prep2S: number;
   build2S: number;
   /** build 2 done -> recorded: compare, record */
@@ -459,51 +459,69 @@ function profile(run: BuildRun, cmds: NodeCommand[], print: boolean): ProfileSum
 }
 
 // ---------------------------------------------------------------------------
-// Round trips of reprofarm's own SSH transport (core/ssh-transport.ts)
+// Round trips and per-byte costs of reprofarm's own SSH transport (core/ssh-transport.ts)
 // ---------------------------------------------------------------------------
 
 const RT_SAMPLES = 8;
 
-/** connect, `exec true`, SFTP put and get of a small file: what each step of a build costs at least. */
-async function transportRoundTrips(farm: SshFarm, tmp: string): Promise<Array<[string, number[]]>> {
+interface Cost {
+  what: string;
+  ms: number[];
+  /** bytes moved or hashed per sample, for a MiB/s column */
+  bytes?: number;
+}
+
+/**
+ * What each step of a build costs at least: connect, `exec true`, SFTP put
+ * and get of a small file; and per byte: SFTP get of 1 and 100 MiB, the
+ * node's sha256sum (SHA256SUMS), the main side's readFile + SHA256 (as
+ * builder/orchestrator.ts fetchResults checks a fetched file).
+ */
+async function transportCosts(farm: SshFarm, tmp: string, blob: string, bigBytes: number): Promise<Cost[]> {
   const n = farm.node('n1');
   const node: NodeConfig = {
     name: n.name, transport: 'ssh', host: n.host, port: n.port, user: farm.user, identityFile: farm.identityFile,
     knownHosts: farm.knownHostsFile, arch: ARCH, offline: false, workdir: n.workdir,
   };
   const small = path.join(tmp, 'small-file');
+  const mib = path.join(tmp, 'mib-file');
+  const back = path.join(tmp, 'fetched');
   await fs.writeFile(small, 'x'.repeat(300), { mode: 0o644 });
-  const connect: number[] = [];
-  const exec: number[] = [];
-  const put: number[] = [];
-  const get: number[] = [];
-  let sftpOpen = NaN;
-  const time = async (xs: number[], fn: () => Promise<unknown>): Promise<void> => {
-    const t0 = performance.now();
-    await fn();
-    xs.push(performance.now() - t0);
-  };
-  for (let i = 0; i < 3; i++) await time(connect, async () => (await connectSsh(node, { timeoutMs: 10_000 })).close());
-  const t = await connectSsh(node, { timeoutMs: 10_000 });
-  try {
-    await t.exec(['true']); // the first session of a connection is slower: not counted
-    for (let i = 0; i < RT_SAMPLES; i++) {
-      await time(exec, async () => {
-        const r = await t.exec(['true'], { timeoutMs: 10_000 });
-        if (r.code !== 0) throw new CheckFailed(`exec true on n1 exited ${r.code}: ${r.stderr.toString('utf8')}`);
-      });
+  await fs.copyFile(blob, mib);
+  await fs.truncate(mib, MiB);
+  await fs.chmod(mib, 0o644);
+  const costs: Cost[] = [];
+  const measure = async (what: string, samples: number, fn: () => Promise<unknown>, bytes?: number): Promise<void> => {
+    const ms: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const t0 = performance.now();
+      await fn();
+      ms.push(performance.now() - t0);
     }
-    const t0 = performance.now();
-    await t.put(small, `${n.workdir}/rt-small`);
-    sftpOpen = performance.now() - t0;
-    for (let i = 0; i < RT_SAMPLES; i++) await time(put, () => t.put(small, `${n.workdir}/rt-small`));
-    for (let i = 0; i < RT_SAMPLES; i++) await time(get, () => t.get(`${n.workdir}/rt-small`, `${small}.back`));
-    await t.exec(['rm', '-f', `${n.workdir}/rt-small`]);
+    costs.push({ what, ms, ...(bytes !== undefined ? { bytes } : {}) });
+  };
+  await measure('connect (TCP, KEX, auth)', 3, async () => (await connectSsh(node, { timeoutMs: 10_000 })).close());
+  const t = await connectSsh(node, { timeoutMs: 10_000 });
+  const run = async (argv: string[]): Promise<void> => {
+    const r = await t.exec(argv, { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new CheckFailed(`${argv.join(' ')} on n1 exited ${r.code}: ${r.stderr.toString('utf8')}`);
+  };
+  try {
+    await run(['true']); // the first session of a connection is slower: not counted
+    await measure('exec `true` (one session)', RT_SAMPLES, () => run(['true']));
+    await measure('first SFTP put (opens the subsystem)', 1, () => t.put(small, `${n.workdir}/rt-small`));
+    await measure('SFTP put, 300 bytes', RT_SAMPLES, () => t.put(small, `${n.workdir}/rt-small`));
+    await measure('SFTP get, 300 bytes', RT_SAMPLES, () => t.get(`${n.workdir}/rt-small`, back));
+    await measure('SFTP get, 1 MiB', RT_SAMPLES, () => t.get(mib, back), MiB);
+    await measure(`SFTP get, ${fmt(bigBytes / MiB, 0)} MiB`, 3, () => t.get(blob, back), bigBytes);
+    await measure(`node: sha256sum ${fmt(bigBytes / MiB, 0)} MiB (exec)`, 3, () => run(['sha256sum', blob]), bigBytes);
+    await measure(`main: readFile + SHA256, ${fmt(bigBytes / MiB, 0)} MiB`, 3, async () => createHash('sha256').update(await fs.readFile(back)).digest('hex'), bigBytes);
+    await run(['rm', '-f', `${n.workdir}/rt-small`]);
   } finally {
     t.close();
+    await fs.rm(back, { force: true });
   }
-  return [['connect (TCP, KEX, auth)', connect], ['exec `true` (one session)', exec], ['first SFTP put (opens the subsystem)', [sftpOpen]],
-    ['SFTP put, 300 bytes', put], ['SFTP get, 300 bytes', get]];
+  return costs;
 }
 
 // ---------------------------------------------------------------------------
@@ -593,10 +611,11 @@ export async function run(): Promise<void> {
     ].join('\n'));
     await cli(config, ['--quiet', 'sync']);
 
-    const rts = await transportRoundTrips(f, tmp);
-    console.log(`\nround trips of reprofarm's SSH transport (core/ssh-transport.ts) to n1, ms (median, min, max):`);
-    console.log(table(['operation', 'samples', 'median', 'min', 'max'], rts.map(([what, xs]) => [what, String(xs.length), fmt(median(xs), 1), fmt(Math.min(...xs), 1), fmt(Math.max(...xs), 1)])));
-    console.log('(each build makes 6 execs on its node: sha256sum, mkdir, mv, node-build.sh, cat, rm; and opens SFTP once: 1 put, 1 get per result file)');
+    const costs = await transportCosts(f, tmp, blob, maxBytes);
+    console.log(`\nreprofarm's SSH transport (core/ssh-transport.ts) to n1, ms:`);
+    console.log(table(['operation', 'samples', 'median', 'min', 'max', 'MiB/s'], costs.map((c) => [c.what, String(c.ms.length), fmt(median(c.ms), 1),
+      fmt(Math.min(...c.ms), 1), fmt(Math.max(...c.ms), 1), c.bytes === undefined ? '' : fmt(c.bytes / MiB / (median(c.ms) / 1000), 0)])));
+    console.log('(every exec is one SSH session: a round trip; the profile below lists the execs and SFTP sessions of one build pair)');
 
     // baseline: the CLI with nothing scheduled, no ssh at all
     const idle: TimedRun[] = [];
@@ -641,17 +660,19 @@ export async function run(): Promise<void> {
     const rows = SIZES.filter((s) => of(s).length > 0).map((s) => {
       const extra = med(s, (r) => r.overheadS) - tinyOverhead;
       // the extra overhead over the tiny builds, per extra byte moved (two artifacts, one per build)
-      const mbs = s === tiny || extra <= 0 ? 'n/a' : fmt((2 * (s.bytes - tiny.bytes)) / MiB / extra, 0);
+      // (for small artifacts the difference is noise and per-file latency, not throughput)
+      const mbs = s.bytes < 10 * MiB || extra <= 0 ? 'n/a' : fmt((2 * (s.bytes - tiny.bytes)) / MiB / extra, 0);
       return [s.label, String(of(s).length), fmt(med(s, (r) => r.m.wallS)), fmt(med(s, (r) => r.cmd1S + r.cmd2S), 3), fmt(med(s, (r) => r.overheadS)),
         fmt(s === tiny ? 0 : extra), mbs, fmt(med(s, (r) => r.m.cpuS)), fmt(med(s, (r) => r.m.machineCpuS))];
     });
     console.log(`\nmedians per artifact size (pair n1+n2, ${SUITE}/${ARCH}):`);
     console.log(table(['artifact', 'runs', 'wall s', 'commands s', 'overhead s', 'vs 1 KiB s', 'MiB/s', 'main CPU s', 'machine CPU s'], rows));
-    console.log('(MiB/s: the 2 artifacts\' extra bytes over the extra overhead vs 1 KiB: node-side SHA256SUMS, SFTP fetch, main-side SHA256, rename;');
+    console.log('(MiB/s, from 10 MiB up: the 2 artifacts\' extra bytes over the extra overhead vs 1 KiB, i.e. node-side SHA256SUMS + SFTP fetch');
+    console.log(' + main-side readFile and SHA256 + rename, end to end;');
     console.log(' main CPU: user+sys of the reprofarm process; machine CPU: all busy CPU on this host incl. sshd, node-build.sh and the commands)');
     const prow = SIZES.filter((s) => of(s).length > 0).map((s) => [s.label, ...(['startS', 'prep1S', 'build1S', 'prep2S', 'build2S', 'recordS', 'exitS'] as const).map((k) => fmt(med(s, (r) => r.phases[k])))]);
-    console.log('\nmedian phases, seconds (start: spawn to claimed; prep1: .dsc, 2 connections, work order to n1; build N: node-build.sh incl. the command,');
-    console.log('fetch and rm; prep2: work order to n2; record: compare + DB; exit: JSON, closing):');
+    console.log('\nmedian phases, seconds (start: spawn to claimed; prep1: .dsc, connecting, what precedes node-build.sh on n1; build N: node-build.sh');
+    console.log('incl. the command, fetching the results, rm; prep2: what precedes node-build.sh on n2; record: compare + DB; exit: JSON, closing):');
     console.log(table(['artifact', 'start', 'prep1', 'build1', 'prep2', 'build2', 'record', 'exit'], prow));
 
     // profile: one build per size on the wrapped nodes
