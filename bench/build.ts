@@ -22,9 +22,12 @@
  * build's status file (node-build.sh measures it around the command, fetched
  * to <state>/results/NODE/...). Overhead = wall - (command 1 + command 2).
  *
- * Baselines: the same CLI with nothing scheduled (node start-up, config, DB,
- * an empty claim: no ssh), and a first build that installs node-build.sh on
- * the nodes (not counted). Then, on two more nodes whose sshd runs every
+ * Baselines: reprofarm's SSH transport on its own (connect, one `exec true`,
+ * SFTP put/get of 300 bytes, 1 MiB and 100 MiB) and the two SHA256 passes a
+ * fetched artifact gets (the node's sha256sum, the main side's check); the
+ * same CLI with nothing scheduled (node start-up, config, DB, an empty claim:
+ * no ssh); and a first build that installs node-build.sh on the nodes (not
+ * counted). Then, on two more nodes whose sshd runs every
  * command through a ForceCommand wrapper that logs it with start and end
  * times, one profiled build per size: every ssh round trip with its node-side
  * time, so the overhead can be split into main side, node side and transfer.
