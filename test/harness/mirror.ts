@@ -620,6 +620,8 @@ async function startServer(rootDir: string, opts: ServeOptions): Promise<MirrorS
     // Stream from the opened handle: a file replaced meanwhile (atomic rename) is served consistently.
     const stream = fh.createReadStream({ autoClose: true });
     stream.once('error', () => res.destroy());
+    // a client that goes away early must not leave the file handle to the garbage collector
+    res.once('close', () => stream.destroy());
     stream.pipe(res);
   };
 
