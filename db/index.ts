@@ -140,13 +140,6 @@ export class FarmDb {
     return new Map(rows.map((r) => [r.key, r.value]));
   }
 
-  collectionCount(node?: string): number {
-    const row = (node === undefined
-      ? this.sql.prepare('SELECT COUNT(*) AS n FROM collections').get()
-      : this.sql.prepare('SELECT COUNT(*) AS n FROM collections WHERE node = ?').get(node)) as { n: number };
-    return row.n;
-  }
-
   close(): void {
     this.sql.close();
   }
