@@ -67,6 +67,22 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'site',
+    synopsis: 'site [--full]',
+    summary: 'render the dashboard from reproducible.db into site_dir (incremental: only pages whose data changed)',
+    options: {
+      full: { type: 'boolean', help: 'render every page, not only what changed since the last render (default: off)' },
+    },
+  },
+  {
+    name: 'serve',
+    synopsis: 'serve [--port N]',
+    summary: 'serve site_dir on 127.0.0.1 until stopped',
+    options: {
+      port: { type: 'string', value: 'N', help: 'TCP port on 127.0.0.1; 0 picks a free one (default: 8080)' },
+    },
+  },
+  {
     name: 'status',
     synopsis: 'status [PKG...]',
     summary: 'what is known, scheduled and building (per suite and architecture, or per package)',

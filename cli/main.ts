@@ -38,6 +38,10 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
         return await (await import('./build-commands.js')).runCleanup(config, args, rep);
       case 'compare':
         return await (await import('./build-commands.js')).runCompare(config, args, rep);
+      case 'site':
+        return (await import('./site-commands.js')).runSite(config, args, rep);
+      case 'serve':
+        return await (await import('./site-commands.js')).runServe(config, args, rep);
       case 'status':
         return (await import('./archive-commands.js')).runStatus(config, args, rep);
       default:

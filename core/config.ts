@@ -52,12 +52,20 @@ export interface Config {
   architectures: string[];
   nodes: Map<string, NodeConfig>;
   jobs: Map<string, JobConfig>;
-  collect: { concurrency: number; timeout: number; retentionDays: number };
+  collect: { concurrency: number; timeout: number; retentionDays: number; interval: number };
   health: HealthThresholds;
   schedule: { maxPerArch: number; minAgeDays: number; retryFailedDays: number; manualDailyLimit: number; defaultPriority: number };
   /** source packages never built: status blacklisted */
   blacklist: Set<string>;
   build: BuildSettings;
+  site: SiteSettings;
+}
+
+export interface SiteSettings {
+  /** how many of a job's latest builds the variation table counts */
+  recentBuilds: number;
+  /** node facts a job's two nodes are expected to differ in (else the job is flagged) */
+  varyFacts: string[];
 }
 
 export interface BuildSettings {
@@ -197,17 +205,18 @@ class Checker {
     return v;
   }
 
-  list(obj: Obj, key: string, dflt: string[], re: RegExp, what: string, allowEmpty = false): string[] {
+  list(obj: Obj, key: string, dflt: string[], re: RegExp, what: string, allowEmpty = false, section?: string): string[] {
     const v = obj[key];
+    const at = section ? `${section}.${key}` : key;
     if (v === undefined || v === null) return dflt;
     if (!Array.isArray(v) || (v.length === 0 && !allowEmpty)) {
-      this.err(key, `must be a ${allowEmpty ? '' : 'non-empty '}list, got ${describe(v)}`);
+      this.err(at, `must be a ${allowEmpty ? '' : 'non-empty '}list, got ${describe(v)}`);
       return dflt;
     }
     const out: string[] = [];
     v.forEach((item, i) => {
-      if (typeof item !== 'string' || !re.test(item)) this.err(`${key}[${i}]`, `${describe(item)} is not ${what}`);
-      else if (out.includes(item)) this.err(`${key}[${i}]`, `"${item}" is listed twice`);
+      if (typeof item !== 'string' || !re.test(item)) this.err(`${at}[${i}]`, `${describe(item)} is not ${what}`);
+      else if (out.includes(item)) this.err(`${at}[${i}]`, `"${item}" is listed twice`);
       else out.push(item);
     });
     return out;
@@ -224,7 +233,7 @@ class Checker {
   }
 }
 
-const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build'] as const;
+const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build', 'site'] as const;
 const SSH_NODE_KEYS = ['transport', 'host', 'port', 'user', 'arch', 'identity_file', 'known_hosts', 'workdir', 'offline'] as const;
 const LOCAL_NODE_KEYS = ['transport', 'arch', 'workdir', 'offline'] as const;
 
@@ -331,11 +340,12 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   }
 
   const collectObj = c.section(top, 'collect');
-  c.unknownKeys(collectObj, 'collect', ['concurrency', 'timeout', 'retention_days']);
+  c.unknownKeys(collectObj, 'collect', ['concurrency', 'timeout', 'retention_days', 'interval']);
   const collect = {
     concurrency: c.num(collectObj, 'concurrency', 'collect', 16, 1, 1024, true),
     timeout: c.num(collectObj, 'timeout', 'collect', 30, 0.1, 86400, false),
     retentionDays: c.num(collectObj, 'retention_days', 'collect', 14, 1, 3650, true),
+    interval: c.num(collectObj, 'interval', 'collect', 3600, 60, 30 * 86400, true),
   };
   const healthObj = c.section(top, 'health');
   c.unknownKeys(healthObj, 'health', ['min_free_disk_mb', 'min_free_inodes', 'max_load_per_cpu']);
@@ -369,12 +379,19 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   };
   if (/[\s'"\\]/.test(build.nodeMirror)) c.err('build.node_mirror', 'must not contain spaces or quotes');
 
+  const siteObj = c.section(top, 'site');
+  c.unknownKeys(siteObj, 'site', ['recent_builds', 'vary_facts']);
+  const site: SiteSettings = {
+    recentBuilds: c.num(siteObj, 'recent_builds', 'site', 100, 1, 100_000, true),
+    varyFacts: c.list(siteObj, 'vary_facts', ['HOSTNAME', 'KERNEL', 'NUM_CPU'], /^[A-Z][A-Z0-9_]{0,63}$/, 'a fact name (KEY of info.sh)', true, 'site'),
+  };
+
   if (!mirrorVerify) c.warnings.push('mirror_verify: false: the mirror\'s Release signature will not be checked');
 
   if (c.errors.length > 0) return { config: undefined, errors: c.errors, warnings: c.warnings };
   return {
     config: {
-      file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist, build,
+      file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist, build, site,
     },
     errors: [],
     warnings: c.warnings,

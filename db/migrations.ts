@@ -152,4 +152,56 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX build_runs_node ON build_runs (node, started_at);
     `,
   },
+  {
+    version: 4,
+    name: 'site: change log for incremental rendering, builds per day',
+    sql: `
+      -- every change to what a package page shows, in order; the site builder
+      -- renders what changed since the sequence number it last rendered, then
+      -- prunes what it has rendered (site_meta.pruned_through tells a site
+      -- that fell behind the pruning to render everything)
+      CREATE TABLE site_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        suite TEXT NOT NULL,
+        arch TEXT,                      -- NULL: every architecture of the suite
+        package TEXT NOT NULL
+      );
+      CREATE TABLE site_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TRIGGER site_results_insert AFTER INSERT ON results BEGIN
+        INSERT INTO site_changes (suite, arch, package) VALUES (NEW.suite, NEW.arch, NEW.package);
+      END;
+      CREATE TRIGGER site_results_update AFTER UPDATE ON results BEGIN
+        INSERT INTO site_changes (suite, arch, package) VALUES (NEW.suite, NEW.arch, NEW.package);
+      END;
+      CREATE TRIGGER site_results_delete AFTER DELETE ON results BEGIN
+        INSERT INTO site_changes (suite, arch, package) VALUES (OLD.suite, OLD.arch, OLD.package);
+      END;
+      CREATE TRIGGER site_sources_insert AFTER INSERT ON sources BEGIN
+        INSERT INTO site_changes (suite, arch, package) VALUES (NEW.suite, NULL, NEW.name);
+      END;
+      CREATE TRIGGER site_sources_update AFTER UPDATE ON sources
+        WHEN OLD.version IS NOT NEW.version OR OLD.removed_at IS NOT NEW.removed_at BEGIN
+        INSERT INTO site_changes (suite, arch, package) VALUES (NEW.suite, NULL, NEW.name);
+      END;
+      -- builds per day and status, kept by the DB itself so the dashboard's
+      -- charts never scan a year of history
+      CREATE TABLE daily_builds (
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        day TEXT NOT NULL,              -- YYYY-MM-DD, UTC
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (suite, arch, day, status)
+      ) WITHOUT ROWID;
+      INSERT INTO daily_builds (suite, arch, day, status, n)
+        SELECT suite, arch, substr(build_date, 1, 10), status, COUNT(*) FROM builds GROUP BY 1, 2, 3, 4;
+      CREATE TRIGGER daily_builds_insert AFTER INSERT ON builds BEGIN
+        INSERT INTO daily_builds (suite, arch, day, status, n) VALUES (NEW.suite, NEW.arch, substr(NEW.build_date, 1, 10), NEW.status, 1)
+          ON CONFLICT (suite, arch, day, status) DO UPDATE SET n = n + 1;
+      END;
+      CREATE INDEX build_runs_started ON build_runs (started_at);
+      CREATE INDEX sources_removed ON sources (suite, name) WHERE removed_at IS NOT NULL;
+      CREATE INDEX builds_job ON builds (job, id);
+    `,
+  },
 ];

@@ -1,0 +1,300 @@
+/**
+ * What the site builder reads from reproducible.db. Everything here is a
+ * read, except the change-log bookkeeping (`markRendered`). The caller wraps a
+ * whole render in `snapshot()` so that every page comes from one consistent
+ * state of the DB, while builds keep being recorded (WAL readers never block
+ * writers).
+ */
+import type Database from 'better-sqlite3';
+import type { FarmDb } from './index.js';
+
+type Stmt = Database.Statement<unknown[], unknown>;
+
+export interface SourceRow {
+  name: string;
+  version: string;
+  architecture: string;
+}
+
+export interface ResultRow {
+  package: string;
+  version: string;
+  status: string;
+  build_date: string;
+  node1: string | null;
+  node2: string | null;
+  job: string | null;
+  build_duration: number | null;
+  build_id: number | null;
+}
+
+export interface BuildRow {
+  id: number;
+  package: string;
+  version: string;
+  status: string;
+  build_date: string;
+  job: string | null;
+  node1: string | null;
+  node2: string | null;
+  duration: number | null;
+  reason: string | null;
+  report: string | null;
+}
+
+export interface RunRow {
+  build_id: number;
+  build_number: number;
+  node: string;
+  started_at: string;
+  duration: number;
+  exit_code: number | null;
+  result: string;
+  variations: string;
+  not_applied: string;
+}
+
+/** Everything one package page shows, for one suite and architecture. */
+export interface PackageData {
+  suite: string;
+  arch: string;
+  source: SourceRow;
+  result: ResultRow | undefined;
+  /** the current result's build, with its two runs */
+  current: (BuildRow & { runs: RunRow[] }) | undefined;
+  /** newest first, at most `historyLimit` */
+  history: BuildRow[];
+  /** how many builds there are in all (history may be cut) */
+  builds: number;
+}
+
+export interface Change {
+  suite: string;
+  arch: string | null;
+  package: string;
+}
+
+export interface ListRow {
+  package: string;
+  version: string;
+  status: string;
+  build_date: string | null;
+}
+
+export interface ScheduleRow {
+  package: string;
+  version: string;
+  priority: number;
+  reason: string;
+  scheduled_at: string;
+  scheduled_by: string;
+  claimed_by: string | null;
+  claimed_at: string | null;
+}
+
+export interface NodeSiteRow {
+  name: string;
+  health: string;
+  health_reason: string | null;
+  last_attempt_at: string | null;
+  last_collected_at: string | null;
+  clock_offset_s: number | null;
+  arch: string | null;
+}
+
+export interface NodeBuildStats {
+  node: string;
+  builds_24h: number;
+  avg_duration_7d: number | null;
+  builds_7d: number;
+}
+
+export interface DailyRow {
+  day: string;
+  status: string;
+  n: number;
+}
+
+export const HISTORY_LIMIT = 100;
+
+export class SiteReader {
+  private readonly stmts = new Map<string, Stmt>();
+
+  constructor(readonly db: FarmDb) {}
+
+  private q(sql: string): Stmt {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.sql.prepare<unknown[], unknown>(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Run `fn` inside one read transaction: every query sees the same state of the DB. */
+  snapshot<T>(fn: () => T): T {
+    this.db.sql.exec('BEGIN');
+    try {
+      // the first read fixes the snapshot
+      this.q('SELECT 1 FROM schema_migrations LIMIT 1').get();
+      return fn();
+    } finally {
+      this.db.sql.exec('COMMIT');
+    }
+  }
+
+  /** The highest change number ever handed out (0: none). */
+  changeSeq(): number {
+    const r = this.q("SELECT seq FROM sqlite_sequence WHERE name = 'site_changes'").get() as { seq: number } | undefined;
+    return r?.seq ?? 0;
+  }
+
+  /** Changes up to this number have been pruned: a site rendered before it must render everything. */
+  prunedThrough(): number {
+    const r = this.q("SELECT value FROM site_meta WHERE key = 'pruned_through'").get() as { value: string } | undefined;
+    return r ? Number(r.value) : 0;
+  }
+
+  changesBetween(after: number, upTo: number): Change[] {
+    return this.q('SELECT DISTINCT suite, arch, package FROM site_changes WHERE seq > ? AND seq <= ? ORDER BY suite, arch, package').all(after, upTo) as Change[];
+  }
+
+  /** The newest timestamp the DB holds: the site's "now", so that the same DB renders the same bytes. */
+  asOf(): string | null {
+    const r = this.q(`SELECT MAX(t) AS t FROM (
+      SELECT MAX(build_date) AS t FROM builds
+      UNION ALL SELECT MAX(started_at) FROM collections
+      UNION ALL SELECT MAX(synced_at) FROM sync_state
+      UNION ALL SELECT MAX(scheduled_at) FROM schedule
+      UNION ALL SELECT MAX(claimed_at) FROM schedule)`).get() as { t: string | null };
+    return r.t;
+  }
+
+  /** Current (not removed) sources of a suite, by name. */
+  sourceNames(suite: string): string[] {
+    return this.q('SELECT name FROM sources WHERE suite = ? AND removed_at IS NULL ORDER BY name').pluck().all(suite) as string[];
+  }
+
+  currentSources(suite: string): number {
+    return (this.q('SELECT COUNT(*) AS n FROM sources WHERE suite = ? AND removed_at IS NULL').get(suite) as { n: number }).n;
+  }
+
+  /** Per status, how many current sources of a suite have that result on an architecture (untested excluded). */
+  statusCounts(suite: string, arch: string): Map<string, number> {
+    const all = this.q('SELECT status, COUNT(*) AS n FROM results WHERE suite = ? AND arch = ? GROUP BY status').all(suite, arch) as { status: string; n: number }[];
+    const removed = this.q(`SELECT r.status, COUNT(*) AS n FROM sources s INDEXED BY sources_removed
+      JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
+      WHERE s.suite = ? AND s.removed_at IS NOT NULL GROUP BY r.status`).all(arch, suite) as { status: string; n: number }[];
+    const out = new Map<string, number>();
+    for (const r of all) out.set(r.status, r.n);
+    for (const r of removed) out.set(r.status, (out.get(r.status) ?? 0) - r.n);
+    return out;
+  }
+
+  /** Every current source of a suite with its result on an architecture (untested: no result), by name. */
+  listing(suite: string, arch: string): ListRow[] {
+    return this.q(`SELECT s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date
+      FROM sources s LEFT JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
+      WHERE s.suite = ? AND s.removed_at IS NULL ORDER BY s.name`).all(arch, suite) as ListRow[];
+  }
+
+  /** reproducible.json's rows: current sources that have a result. */
+  jsonRows(suite: string, arch: string): ListRow[] {
+    return this.q(`SELECT r.package, r.version, r.status, r.build_date
+      FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
+      WHERE r.suite = ? AND r.arch = ? ORDER BY r.package`).all(suite, arch) as ListRow[];
+  }
+
+  schedule(suite: string, arch: string): ScheduleRow[] {
+    return this.q(`SELECT package, version, priority, reason, scheduled_at, scheduled_by, claimed_by, claimed_at FROM schedule
+      WHERE suite = ? AND arch = ? ORDER BY claimed_at IS NULL, claimed_at, priority DESC, scheduled_at, package`).all(suite, arch) as ScheduleRow[];
+  }
+
+  daily(suite: string, arch: string, fromDay: string): DailyRow[] {
+    return this.q('SELECT day, status, n FROM daily_builds WHERE suite = ? AND arch = ? AND day >= ? ORDER BY day, status').all(suite, arch, fromDay) as DailyRow[];
+  }
+
+  nodes(): NodeSiteRow[] {
+    return this.q('SELECT name, health, health_reason, last_attempt_at, last_collected_at, clock_offset_s, arch FROM nodes ORDER BY name').all() as NodeSiteRow[];
+  }
+
+  /** The facts of a node's newest successful collection, with when it was taken. */
+  latestFacts(node: string): { at: string; facts: Map<string, string> } | undefined {
+    const c = this.q('SELECT id, started_at FROM collections WHERE node = ? AND ok = 1 ORDER BY started_at DESC, id DESC LIMIT 1').get(node) as { id: number; started_at: string } | undefined;
+    if (!c) return undefined;
+    const rows = this.q('SELECT key, value FROM facts WHERE collection_id = ? ORDER BY key').all(c.id) as { key: string; value: string }[];
+    return { at: c.started_at, facts: new Map(rows.map((r) => [r.key, r.value])) };
+  }
+
+  /** Builds per node in the 24 h before `asOf`, and the average single-build duration over 7 days. */
+  nodeBuildStats(asOf: string): NodeBuildStats[] {
+    const t = Date.parse(asOf);
+    const day = new Date(t - 86_400_000).toISOString();
+    const week = new Date(t - 7 * 86_400_000).toISOString();
+    return this.q(`SELECT node, SUM(started_at > ?) AS builds_24h, AVG(duration) AS avg_duration_7d, COUNT(*) AS builds_7d
+      FROM build_runs INDEXED BY build_runs_started WHERE started_at > ? GROUP BY node ORDER BY node`).all(day, week) as NodeBuildStats[];
+  }
+
+  /** A job's newest builds' single runs, newest first. */
+  recentRuns(job: string, limit: number): RunRow[] {
+    return this.q(`SELECT br.* FROM build_runs br WHERE br.build_id IN (
+        SELECT id FROM builds INDEXED BY builds_job WHERE job = ? ORDER BY id DESC LIMIT ?)
+      ORDER BY br.build_id DESC, br.build_number`).all(job, limit) as RunRow[];
+  }
+
+  /**
+   * Package pages' data for the named packages (current sources of the suite
+   * only; a name that is not one is left out), in the order given.
+   */
+  packages(suite: string, arch: string, names: readonly string[], historyLimit = HISTORY_LIMIT): PackageData[] {
+    if (names.length === 0) return [];
+    const list = JSON.stringify(names);
+    const sources = this.q(`SELECT name, version, architecture FROM sources
+      WHERE suite = ? AND removed_at IS NULL AND name IN (SELECT value FROM json_each(?))`).all(suite, list) as SourceRow[];
+    const results = this.q(`SELECT package, version, status, build_date, node1, node2, job, build_duration, build_id FROM results
+      WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?))`).all(suite, arch, list) as ResultRow[];
+    const history = this.q(`SELECT id, package, version, status, build_date, job, node1, node2, duration, reason, report FROM builds
+      WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY package, build_date DESC, id DESC`).all(suite, arch, list) as BuildRow[];
+    const runs = this.q(`SELECT br.* FROM results r JOIN build_runs br ON br.build_id = r.build_id
+      WHERE r.suite = ? AND r.arch = ? AND r.package IN (SELECT value FROM json_each(?)) ORDER BY br.build_id, br.build_number`).all(suite, arch, list) as RunRow[];
+    const src = new Map(sources.map((s) => [s.name, s]));
+    const res = new Map(results.map((r) => [r.package, r]));
+    const hist = new Map<string, BuildRow[]>();
+    for (const b of history) {
+      let l = hist.get(b.package);
+      if (!l) hist.set(b.package, (l = []));
+      l.push(b);
+    }
+    const runsBy = new Map<number, RunRow[]>();
+    for (const r of runs) {
+      let l = runsBy.get(r.build_id);
+      if (!l) runsBy.set(r.build_id, (l = []));
+      l.push(r);
+    }
+    const out: PackageData[] = [];
+    for (const name of names) {
+      const source = src.get(name);
+      if (!source) continue;
+      const result = res.get(name);
+      const all = hist.get(name) ?? [];
+      const cur = result?.build_id != null ? all.find((b) => b.id === result.build_id) : undefined;
+      out.push({
+        suite, arch, source, result,
+        current: cur ? { ...cur, runs: runsBy.get(cur.id) ?? [] } : undefined,
+        history: all.slice(0, historyLimit),
+        builds: all.length,
+      });
+    }
+    return out;
+  }
+
+  /** After a render: remember how far it got and drop the changes it has rendered. */
+  markRendered(seq: number): void {
+    const sql = this.db.sql;
+    sql.transaction(() => {
+      sql.prepare('DELETE FROM site_changes WHERE seq <= ?').run(seq);
+      sql.prepare(`INSERT INTO site_meta (key, value) VALUES ('pruned_through', ?)
+        ON CONFLICT (key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))`).run(String(seq));
+    }).immediate();
+  }
+}

@@ -1,0 +1,496 @@
+/**
+ * View models: pure functions from DB rows (and a few facts about files) to
+ * what each template shows. No I/O, no clock: "now" is the DB's newest
+ * timestamp, so the same DB gives the same pages.
+ */
+import { STATUSES } from '../core/statuses.js';
+import type { ListRow, NodeBuildStats, NodeSiteRow, PackageData, RunRow, ScheduleRow } from '../db/site.js';
+import { buildsPerDay, dayRange, reproducibleShare, STATUS_COLOURS, type BarsChart, type LineChart } from './charts.js';
+import { fmtDate, fmtDuration, fmtOffset, percent, rootFrom, statusClass, urlSegment } from './format.js';
+
+export interface NavLink {
+  href: string;
+  label: string;
+  current: boolean;
+}
+
+export interface PageBase {
+  title: string;
+  /** relative prefix back to the site root */
+  root: string;
+  nav: NavLink[];
+  asOf: string;
+}
+
+export const STATUS_HELP: Record<string, string> = {
+  reproducible: 'both builds produced bit-for-bit identical packages',
+  FTBR: 'failed to build reproducibly: the two builds differ',
+  FTBFS: 'failed to build from source',
+  depwait: 'waiting for build dependencies',
+  E404: 'the source could not be downloaded',
+  'source-mismatch': 'a checksum did not match its work order: nothing was built',
+  timeout: 'a build ran past its time limit',
+  NFU: 'not for this architecture',
+  blacklisted: 'never built, by configuration',
+  untested: 'not built yet',
+};
+
+export function packageHref(root: string, suite: string, arch: string, pkg: string): string {
+  return `${root}rb-pkg/${urlSegment(suite)}/${urlSegment(arch)}/${urlSegment(pkg)}.html`;
+}
+
+export function statusHref(root: string, suite: string, arch: string, status: string): string {
+  return `${root}${urlSegment(suite)}/${urlSegment(arch)}/index_${urlSegment(status)}.html`;
+}
+
+export function scheduledHref(root: string, suite: string, arch: string): string {
+  return `${root}${urlSegment(suite)}/${urlSegment(arch)}/index_scheduled.html`;
+}
+
+export function pageBase(title: string, depth: number, asOf: string | null, current: string): PageBase {
+  const root = rootFrom(depth);
+  const nav = [
+    { href: `${root}index.html`, label: 'Dashboard', id: 'index' },
+    { href: `${root}variations.html`, label: 'Variations', id: 'variations' },
+    { href: `${root}nodes.html`, label: 'Nodes', id: 'nodes' },
+    { href: `${root}reproducible.json`, label: 'JSON', id: 'json' },
+  ].map((l) => ({ href: l.href, label: l.label, current: l.id === current }));
+  return { title, root, nav, asOf: asOf ? fmtDate(asOf) : 'no data yet' };
+}
+
+// ---- index.html -----------------------------------------------------------
+
+export interface StatusCountRow {
+  status: string;
+  cls: string;
+  n: number;
+  pct: string;
+  href: string;
+  help: string;
+  colour: string;
+}
+
+export interface SuiteArchSummary {
+  suite: string;
+  arch: string;
+  total: number;
+  rows: StatusCountRow[];
+  waiting: number;
+  building: number;
+  scheduledHref: string;
+  reproduciblePct: string;
+  builds: BarsChart;
+  share: LineChart;
+}
+
+export interface IndexView extends PageBase {
+  sections: SuiteArchSummary[];
+}
+
+export interface SuiteArchInput {
+  suite: string;
+  arch: string;
+  known: number;
+  counts: ReadonlyMap<string, number>;
+  schedule: readonly ScheduleRow[];
+  daily: Parameters<typeof buildsPerDay>[0];
+}
+
+export const CHART_DAYS = 365;
+
+export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null): IndexView {
+  const base = pageBase('Reproducible builds: dashboard', 0, asOf, 'index');
+  const days = dayRange((asOf ?? '1970-01-01').slice(0, 10), CHART_DAYS);
+  const sections = inputs.map((i) => {
+    let tested = 0;
+    for (const [s, n] of i.counts) if (s !== 'untested') tested += n;
+    const counts = new Map(i.counts);
+    counts.set('untested', Math.max(0, i.known - tested) + (i.counts.get('untested') ?? 0));
+    const total = Math.max(i.known, tested);
+    const rows = STATUSES.map((s) => ({
+      status: s, cls: statusClass(s), n: counts.get(s) ?? 0, pct: percent(counts.get(s) ?? 0, total),
+      href: statusHref(base.root, i.suite, i.arch, s), help: STATUS_HELP[s] ?? '', colour: STATUS_COLOURS[s] ?? '#888888',
+    }));
+    const building = i.schedule.filter((r) => r.claimed_at !== null).length;
+    return {
+      suite: i.suite, arch: i.arch, total, rows, building, waiting: i.schedule.length - building,
+      scheduledHref: scheduledHref(base.root, i.suite, i.arch),
+      reproduciblePct: percent(counts.get('reproducible') ?? 0, total),
+      builds: buildsPerDay(i.daily, days, STATUSES),
+      share: reproducibleShare(i.daily, days),
+    };
+  });
+  return { ...base, sections };
+}
+
+// ---- <SUITE>/<ARCH>/index_<STATUS>.html ------------------------------------
+
+export interface ListingRowView {
+  package: string;
+  href: string;
+  version: string;
+  date: string;
+  dateIso: string;
+}
+
+export interface StatusPageView extends PageBase {
+  suite: string;
+  arch: string;
+  status: string;
+  cls: string;
+  help: string;
+  rows: ListingRowView[];
+  others: { status: string; href: string; n: number; current: boolean }[];
+  scheduledHref: string;
+}
+
+/** Every status page of one suite and architecture, from its listing. */
+export function statusPages(suite: string, arch: string, listing: readonly ListRow[], asOf: string | null): StatusPageView[] {
+  const by = new Map<string, ListRow[]>(STATUSES.map((s) => [s, []]));
+  for (const r of listing) {
+    let l = by.get(r.status);
+    if (!l) by.set(r.status, (l = []));
+    l.push(r);
+  }
+  const root = rootFrom(2);
+  return [...by.keys()].map((status) => {
+    const rows = (by.get(status) ?? []).map((r) => ({
+      package: r.package, href: packageHref(root, suite, arch, r.package), version: r.version, date: fmtDate(r.build_date), dateIso: r.build_date ?? '',
+    }));
+    return {
+      ...pageBase(`${suite}/${arch}: ${status} (${rows.length})`, 2, asOf, ''),
+      suite, arch, status, cls: statusClass(status), help: STATUS_HELP[status] ?? '', rows,
+      others: [...by.keys()].map((s) => ({ status: s, href: statusHref(root, suite, arch, s), n: by.get(s)?.length ?? 0, current: s === status })),
+      scheduledHref: scheduledHref(root, suite, arch),
+    };
+  });
+}
+
+// ---- <SUITE>/<ARCH>/index_scheduled.html -----------------------------------
+
+export interface ScheduledView extends PageBase {
+  suite: string;
+  arch: string;
+  building: { package: string; href: string; version: string; job: string; since: string }[];
+  waiting: { package: string; href: string; version: string; priority: number; reason: string; scheduledAt: string; by: string }[];
+  statusesHref: string;
+}
+
+export function scheduledView(suite: string, arch: string, rows: readonly ScheduleRow[], current: ReadonlySet<string>, asOf: string | null): ScheduledView {
+  const root = rootFrom(2);
+  const href = (p: string): string => (current.has(p) ? packageHref(root, suite, arch, p) : '');
+  return {
+    ...pageBase(`${suite}/${arch}: scheduled and building`, 2, asOf, ''),
+    suite, arch,
+    building: rows.filter((r) => r.claimed_at !== null).map((r) => ({ package: r.package, href: href(r.package), version: r.version, job: r.claimed_by ?? '', since: fmtDate(r.claimed_at) })),
+    waiting: rows.filter((r) => r.claimed_at === null).map((r) => ({
+      package: r.package, href: href(r.package), version: r.version, priority: r.priority, reason: r.reason, scheduledAt: fmtDate(r.scheduled_at), by: r.scheduled_by,
+    })),
+    statusesHref: statusHref(root, suite, arch, 'reproducible'),
+  };
+}
+
+// ---- rb-pkg/<SUITE>/<ARCH>/<PKG>.html --------------------------------------
+
+/** Files the site builder published for a package's current build (hrefs from the site root). */
+export interface PackageAssets {
+  logs: Map<number, string>;
+  reportTxt: string | null;
+  reportHtml: string | null;
+}
+
+export interface RunView {
+  n: number;
+  node: string;
+  nodeHref: string;
+  startedAt: string;
+  duration: string;
+  exitCode: string;
+  result: string;
+  variations: { key: string; value: string }[];
+  notApplied: { key: string; why: string }[];
+  logHref: string | null;
+}
+
+export interface PackageView extends PageBase {
+  suite: string;
+  arch: string;
+  name: string;
+  version: string;
+  status: string;
+  cls: string;
+  help: string;
+  buildDate: string;
+  job: string;
+  node1: string;
+  node2: string;
+  duration: string;
+  reason: string;
+  runs: RunView[];
+  reportTxt: string | null;
+  reportHtml: string | null;
+  history: { date: string; version: string; status: string; cls: string; job: string; nodes: string; duration: string; reason: string }[];
+  olderBuilds: number;
+  statusHref: string;
+  sourceArchitecture: string;
+}
+
+function parseJsonObject(text: string): Record<string, string> {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
+    }
+  } catch {
+    // shown as no variations recorded
+  }
+  return {};
+}
+
+export function packageView(d: PackageData, assets: PackageAssets, asOf: string | null): PackageView {
+  const root = rootFrom(3);
+  const r = d.result;
+  const status = r?.status ?? 'untested';
+  const runs = (d.current?.runs ?? []).map((run: RunRow) => {
+    const vars = parseJsonObject(run.variations);
+    const na = parseJsonObject(run.not_applied);
+    const log = assets.logs.get(run.build_number);
+    return {
+      n: run.build_number, node: run.node, nodeHref: `${root}nodes.html#node-${urlSegment(run.node)}`,
+      startedAt: fmtDate(run.started_at), duration: fmtDuration(run.duration), exitCode: run.exit_code === null ? '—' : String(run.exit_code), result: run.result,
+      variations: orderVariations(Object.keys(vars)).map((k) => ({ key: k, value: vars[k] ?? '' })),
+      notApplied: Object.keys(na).sort().map((k) => ({ key: k, why: na[k] ?? '' })),
+      logHref: log ? root + log : null,
+    };
+  });
+  return {
+    ...pageBase(`${d.source.name} ${r?.version ?? d.source.version}: ${status} (${d.suite}/${d.arch})`, 3, asOf, ''),
+    suite: d.suite, arch: d.arch, name: d.source.name, version: r?.version ?? d.source.version,
+    status, cls: statusClass(status), help: STATUS_HELP[status] ?? '',
+    buildDate: fmtDate(r?.build_date), job: r?.job ?? '—', node1: r?.node1 ?? '—', node2: r?.node2 ?? '—',
+    duration: fmtDuration(r?.build_duration), reason: d.current?.reason ?? '',
+    runs,
+    reportTxt: assets.reportTxt ? root + assets.reportTxt : null,
+    reportHtml: assets.reportHtml ? root + assets.reportHtml : null,
+    history: d.history.map((b) => ({
+      date: fmtDate(b.build_date), version: b.version, status: b.status, cls: statusClass(b.status), job: b.job ?? '—',
+      nodes: b.node1 && b.node2 ? `${b.node1}, ${b.node2}` : '—', duration: fmtDuration(b.duration), reason: b.reason ?? '',
+    })),
+    olderBuilds: Math.max(0, d.builds - d.history.length),
+    statusHref: statusHref(root, d.suite, d.arch, status),
+    sourceArchitecture: d.source.architecture,
+  };
+}
+
+// ---- nodes.html --------------------------------------------------------------
+
+export interface NodeView {
+  name: string;
+  anchor: string;
+  arch: string;
+  transport: string;
+  health: string;
+  healthCls: string;
+  reason: string;
+  lastAttempt: string;
+  lastCollected: string;
+  stale: boolean;
+  offset: string;
+  builds24h: number;
+  avgDuration: string;
+  offline: boolean;
+  infoHref: string | null;
+}
+
+export interface NodesView extends PageBase {
+  nodes: NodeView[];
+  intervalText: string;
+}
+
+export interface ConfiguredNode {
+  name: string;
+  transport: string;
+  arch: string | null;
+  offline: boolean;
+  /** the published node-information file, from the site root */
+  info: string | null;
+}
+
+function isStale(at: string | null | undefined, asOf: string | null, intervalS: number): boolean {
+  if (!at) return true;
+  if (!asOf) return false;
+  return Date.parse(asOf) - Date.parse(at) > intervalS * 1000;
+}
+
+export function nodesView(configured: readonly ConfiguredNode[], rows: readonly NodeSiteRow[], stats: readonly NodeBuildStats[], asOf: string | null, intervalS: number): NodesView {
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const st = new Map(stats.map((s) => [s.node, s]));
+  const names = [...new Set([...configured.map((c) => c.name), ...rows.map((r) => r.name)])].sort();
+  const conf = new Map(configured.map((c) => [c.name, c]));
+  return {
+    ...pageBase('Build nodes: health', 0, asOf, 'nodes'),
+    intervalText: fmtDuration(intervalS),
+    nodes: names.map((name) => {
+      const r = byName.get(name);
+      const c = conf.get(name);
+      const s = st.get(name);
+      const health = r?.health ?? 'unknown';
+      return {
+        name, anchor: `node-${urlSegment(name)}`, arch: c?.arch ?? r?.arch ?? '—', transport: c ? c.transport : 'not configured',
+        health, healthCls: `health-${health}`, reason: r?.health_reason ?? '',
+        lastAttempt: fmtDate(r?.last_attempt_at), lastCollected: fmtDate(r?.last_collected_at),
+        stale: isStale(r?.last_collected_at, asOf, intervalS), offset: fmtOffset(r?.clock_offset_s),
+        builds24h: s?.builds_24h ?? 0, avgDuration: fmtDuration(s?.avg_duration_7d), offline: c?.offline ?? false, infoHref: c?.info ?? null,
+      };
+    }),
+  };
+}
+
+// ---- variations.html -----------------------------------------------------------
+
+export const FACT_KEYS = ['ARCH', 'NUM_CPU', 'CPU_MODEL', 'KERNEL', 'DATETIME', 'TZ', 'TERM', 'COLUMNS', 'LANG', 'HOSTNAME', 'DOMAINNAME', 'OS'] as const;
+
+/** The builder's variations, in the order of DESIGN.md's table; all but these last two are expected to differ. */
+export const VARIATION_ORDER = ['TZ', 'DATE', 'LANG', 'LC_ALL', 'LANGUAGE', 'TERM', 'COLUMNS', 'HOSTNAME', 'DOMAINNAME', 'UMASK', 'BUILD_PATH', 'PATH',
+  'CAPTURE_ENVIRONMENT', 'HOME', 'PARALLEL', 'KERNEL', 'NICE'] as const;
+const NOT_EXPECTED_TO_VARY = new Set(['KERNEL', 'NICE']);
+
+/** Variation keys in the table's order, unknown ones after, sorted. */
+export function orderVariations(keys: Iterable<string>): string[] {
+  const seen = new Set(keys);
+  const known: readonly string[] = VARIATION_ORDER;
+  return [...known.filter((k) => seen.has(k)), ...[...seen].filter((k) => !known.includes(k)).sort()];
+}
+
+export interface FactRowView {
+  key: string;
+  v1: string;
+  v2: string;
+  differ: boolean;
+  expected: boolean;
+  flagged: boolean;
+}
+
+export interface VariationRowView {
+  key: string;
+  v1: string;
+  v2: string;
+  applied1: string;
+  applied2: string;
+  notApplied: string[];
+  differ: boolean;
+  expected: boolean;
+  flagged: boolean;
+}
+
+export interface JobView {
+  name: string;
+  anchor: string;
+  node1: string;
+  node2: string;
+  node1Href: string;
+  node2Href: string;
+  collected1: string;
+  collected2: string;
+  stale1: boolean;
+  stale2: boolean;
+  facts: FactRowView[];
+  variations: VariationRowView[];
+  builds: number;
+  flags: string[];
+}
+
+export interface VariationsView extends PageBase {
+  jobs: JobView[];
+  recent: number;
+  intervalText: string;
+}
+
+export interface JobInput {
+  name: string;
+  node1: string;
+  node2: string;
+  facts1: { at: string; facts: ReadonlyMap<string, string>; offset: number | null } | undefined;
+  facts2: { at: string; facts: ReadonlyMap<string, string>; offset: number | null } | undefined;
+  runs: readonly RunRow[];
+}
+
+function factValue(f: JobInput['facts1'], key: string): string {
+  if (!f) return '—';
+  const v = f.facts.get(key) ?? 'unset';
+  if (key === 'DATETIME') return `${v} (clock ${fmtOffset(f.offset)})`;
+  return v;
+}
+
+export function variationsView(jobs: readonly JobInput[], varyFacts: readonly string[], recent: number, asOf: string | null, intervalS: number): VariationsView {
+  const base = pageBase('Variations: what differs between the two builds', 0, asOf, 'variations');
+  return {
+    ...base, recent, intervalText: fmtDuration(intervalS),
+    jobs: jobs.map((j) => {
+      const flags: string[] = [];
+      const keys = [...new Set([...FACT_KEYS, ...varyFacts])];
+      const facts = keys.map((key) => {
+        const v1 = factValue(j.facts1, key);
+        const v2 = factValue(j.facts2, key);
+        let differ = v1 !== v2;
+        if (key === 'DATETIME') differ = Math.abs((j.facts1?.offset ?? 0) - (j.facts2?.offset ?? 0)) >= 60;
+        const expected = varyFacts.includes(key);
+        const flagged = expected && !differ && j.facts1 !== undefined && j.facts2 !== undefined;
+        if (flagged) flags.push(`both nodes have the same ${key} (${v1})`);
+        return { key, v1, v2, differ, expected, flagged };
+      });
+      if (!j.facts1 || !j.facts2) flags.push(`no facts collected yet from ${[!j.facts1 ? j.node1 : '', !j.facts2 ? j.node2 : ''].filter(Boolean).join(' and ')}`);
+      const stale1 = isStale(j.facts1?.at, asOf, intervalS);
+      const stale2 = isStale(j.facts2?.at, asOf, intervalS);
+
+      // the builder's variations over the job's recent builds
+      const byBuild = new Map<number, RunRow[]>();
+      for (const r of j.runs) {
+        let l = byBuild.get(r.build_id);
+        if (!l) byBuild.set(r.build_id, (l = []));
+        l.push(r);
+      }
+      const runs1 = j.runs.filter((r) => r.build_number === 1).map((r) => ({ v: parseJsonObject(r.variations), na: parseJsonObject(r.not_applied) }));
+      const runs2 = j.runs.filter((r) => r.build_number === 2).map((r) => ({ v: parseJsonObject(r.variations), na: parseJsonObject(r.not_applied) }));
+      const latest1 = runs1[0];
+      const latest2 = runs2[0];
+      const seen = new Set<string>();
+      for (const r of [...runs1, ...runs2]) for (const k of [...Object.keys(r.v), ...Object.keys(r.na)]) seen.add(k);
+      const order = orderVariations(seen);
+      const variations = order.map((key) => {
+        const v1 = latest1?.v[key] ?? (latest1?.na[key] !== undefined ? 'not applied' : '—');
+        const v2 = latest2?.v[key] ?? (latest2?.na[key] !== undefined ? 'not applied' : '—');
+        const a1 = runs1.filter((r) => r.v[key] !== undefined && r.na[key] === undefined).length;
+        const a2 = runs2.filter((r) => r.v[key] !== undefined && r.na[key] === undefined).length;
+        const reasons = new Map<string, number>();
+        for (const r of [...runs1, ...runs2]) {
+          const why = r.na[key];
+          if (why !== undefined) reasons.set(why, (reasons.get(why) ?? 0) + 1);
+        }
+        const expected = !NOT_EXPECTED_TO_VARY.has(key);
+        const differ = v1 !== v2;
+        const incomplete = a1 < runs1.length || a2 < runs2.length;
+        const flagged = expected && (!differ || incomplete);
+        if (flagged) flags.push(!differ ? `${key} was the same in both builds (${v1})` : `${key} was not applied in every recent build`);
+        return {
+          key, v1, v2, applied1: `${a1}/${runs1.length}`, applied2: `${a2}/${runs2.length}`,
+          notApplied: [...reasons].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([why, n]) => `${why} (${n}×)`),
+          differ, expected, flagged,
+        };
+      });
+      return {
+        name: j.name, anchor: `job-${urlSegment(j.name)}`, node1: j.node1, node2: j.node2,
+        node1Href: `nodes.html#node-${urlSegment(j.node1)}`, node2Href: `nodes.html#node-${urlSegment(j.node2)}`,
+        collected1: fmtDate(j.facts1?.at), collected2: fmtDate(j.facts2?.at), stale1, stale2,
+        facts, variations, builds: byBuild.size, flags,
+      };
+    }),
+  };
+}
+
+// ---- reproducible.json ---------------------------------------------------------------
+
+/** One suite and architecture's part of reproducible.json: objects joined by commas, no brackets. */
+export function jsonFragment(suite: string, arch: string, rows: readonly ListRow[]): string {
+  return rows.map((r) => JSON.stringify({ package: r.package, version: r.version, suite, architecture: arch, status: r.status, build_date: r.build_date })).join(',\n');
+}

@@ -1,0 +1,41 @@
+/**
+ * The only module that imports Eta. Templates live in site-templates/; every
+ * interpolation is escaped (`<%= %>`): only the layout's body and the chart
+ * partials, which are themselves rendered templates, go in raw.
+ */
+import { Eta } from 'eta';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../core/paths.js';
+
+export type TemplateName = 'index' | 'status' | 'scheduled' | 'package' | 'nodes' | 'variations';
+
+export function templatesDir(): string {
+  return join(projectRoot(), 'site-templates');
+}
+
+export class Renderer {
+  private readonly eta: Eta;
+
+  constructor(readonly dir: string = templatesDir()) {
+    this.eta = new Eta({ views: dir, cache: true, autoEscape: true, autoTrim: false, useWith: false });
+  }
+
+  render(name: TemplateName, data: object): string {
+    return this.eta.render(`./${name}`, data);
+  }
+}
+
+/** A hash of every template and static file: when it changes, every page is rendered again. */
+export function templatesHash(dir: string = templatesDir()): string {
+  const h = createHash('sha256');
+  const walk = (d: string, rel: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
+      else if (e.isFile()) h.update(`${rel}${e.name}\0`).update(readFileSync(join(d, e.name))).update('\0');
+    }
+  };
+  walk(dir, '');
+  return h.digest('hex');
+}
