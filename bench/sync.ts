@@ -54,7 +54,7 @@ const GOALS = {
   resyncWallS: 2,
 };
 
-class CheckFailed extends Error {
+export class CheckFailed extends Error {
   override name = 'CheckFailed';
 }
 
@@ -68,7 +68,7 @@ function tail(text: string, lines = 20): string {
 // The input: a real Sources index
 // ---------------------------------------------------------------------------
 
-function cacheDir(): string {
+export function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'reprofarm-bench');
 }
@@ -160,7 +160,7 @@ async function countPackages(file: string): Promise<number> {
   return n;
 }
 
-async function obtainSources(explicit: string | undefined): Promise<{ file: string; origin: string }> {
+export async function obtainSources(explicit: string | undefined): Promise<{ file: string; origin: string }> {
   const given = explicit ?? (process.env.REPROFARM_BENCH_SOURCES || undefined);
   if (given) {
     const file = path.resolve(given);

@@ -39,7 +39,7 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
       case 'compare':
         return await (await import('./build-commands.js')).runCompare(config, args, rep);
       case 'site':
-        return (await import('./site-commands.js')).runSite(config, args, rep);
+        return await (await import('./site-commands.js')).runSite(config, args, rep);
       case 'serve':
         return await (await import('./site-commands.js')).runServe(config, args, rep);
       case 'status':

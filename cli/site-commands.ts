@@ -9,7 +9,7 @@ import { serveSite } from '../site/serve.js';
 import type { ParsedArgs } from './args.js';
 import { termSafe, type Reporter } from './output.js';
 
-export function runSite(config: Config, args: ParsedArgs, rep: Reporter): number {
+export async function runSite(config: Config, args: ParsedArgs, rep: Reporter): Promise<number> {
   if (args.positionals.length > 0) throw new UsageError(`site takes no arguments, got "${args.positionals.join(' ')}"`);
   const db = openDb(dbFile(config.stateDir));
   try {
@@ -22,11 +22,12 @@ export function runSite(config: Config, args: ParsedArgs, rep: Reporter): number
         rep.warn(`skipped ${termSafe(e.what)}: ${e.why}`);
       }
     };
-    const s = buildSite(config, db, { full: args.values.full === true, onEvent });
+    const s = await buildSite(config, db, { full: args.values.full === true, onEvent });
     rep.clearBar();
     rep.line(`Rendered ${config.siteDir} (${s.mode}): ${s.packagePages} package pages, ${s.statusPages} status pages, ${s.otherPages} other files, ${s.deletedPages} removed, in ${(s.durationMs / 1000).toFixed(2)} s`, true);
     if (args.values.json) {
-      rep.json({ mode: s.mode, why: s.why, package_pages: s.packagePages, status_pages: s.statusPages, other_files: s.otherPages, removed: s.deletedPages, files_written: s.files, seq: s.seq, duration_ms: Math.round(s.durationMs), site_dir: config.siteDir });
+      rep.json({ mode: s.mode, why: s.why, package_pages: s.packagePages, status_pages: s.statusPages, other_files: s.otherPages, removed: s.deletedPages, files_written: s.files, seq: s.seq, duration_ms: Math.round(s.durationMs),
+        phases_ms: { pages: Math.round(s.phasesMs.packages), small_pages: Math.round(s.phasesMs.other) }, site_dir: config.siteDir });
     }
     return skipped > 0 ? 2 : 0;
   } finally {

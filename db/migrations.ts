@@ -199,7 +199,7 @@ export const MIGRATIONS: readonly Migration[] = [
         INSERT INTO daily_builds (suite, arch, day, status, n) VALUES (NEW.suite, NEW.arch, substr(NEW.build_date, 1, 10), NEW.status, 1)
           ON CONFLICT (suite, arch, day, status) DO UPDATE SET n = n + 1;
       END;
-      CREATE INDEX build_runs_started ON build_runs (started_at);
+      CREATE INDEX build_runs_started ON build_runs (started_at, node, duration);
       CREATE INDEX sources_removed ON sources (suite, name) WHERE removed_at IS NOT NULL;
       CREATE INDEX builds_job ON builds (job, id);
     `,

@@ -133,6 +133,7 @@ export class SiteReader {
 
   /** Run `fn` inside one read transaction: every query sees the same state of the DB. */
   snapshot<T>(fn: () => T): T {
+    if (this.db.sql.inTransaction) return fn();
     this.db.sql.exec('BEGIN');
     try {
       // the first read fixes the snapshot

@@ -9,21 +9,24 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync,
+  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync,
 } from 'node:fs';
-import { hostname } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { availableParallelism, hostname } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
 import type { Config } from '../core/config.js';
-import { NODE_NAME_RE } from '../core/config.js';
 import { ReprofarmError } from '../core/errors.js';
-import { nodeInformationFile } from '../core/paths.js';
-import { isValidSourceName, isValidVersion } from '../archive/version.js';
+import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
-import { SiteReader, type PackageData } from '../db/site.js';
+import { SiteReader } from '../db/site.js';
 import {
-  indexView, jsonFragment, nodesView, packageView, scheduledView, statusPages, variationsView, CHART_DAYS, type PackageAssets,
+  indexView, nodesView, scheduledView, variationsView, CHART_DAYS,
 } from './model.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js';
+import { renderPackageBatch, renderStatusUnit, type BatchResult } from './packages.js';
 import { Renderer, templatesDir, templatesHash } from './render.js';
+import { pruneAssets, SiteWriter } from './writer.js';
 
 export type SiteEvent =
   | { type: 'mode'; mode: 'full' | 'incremental'; why: string }
@@ -35,6 +38,8 @@ export interface SiteOptions {
   onEvent?: (e: SiteEvent) => void;
   /** package names per DB query and render batch */
   batch?: number;
+  /** worker threads for the package pages (default: none for a few pages, else up to 4, one per core) */
+  threads?: number;
 }
 
 export interface SiteSummary {
@@ -47,6 +52,8 @@ export interface SiteSummary {
   files: number;
   seq: number;
   durationMs: number;
+  /** where the time went: package and status pages with the JSON (run together), the small pages */
+  phasesMs: { packages: number; other: number };
 }
 
 interface SiteState {
@@ -59,68 +66,6 @@ interface SiteState {
 const STATE_DIR = '.reprofarm';
 
 export class SiteLockedError extends ReprofarmError {}
-
-/** Writes files atomically under the site root, creating folders once. */
-class SiteWriter {
-  files = 0;
-  private readonly dirs = new Set<string>();
-  private readonly tmpSuffix = `.tmp-${process.pid}`;
-
-  constructor(readonly root: string) {}
-
-  path(rel: string): string {
-    return join(this.root, rel);
-  }
-
-  ensureDir(dir: string): void {
-    if (this.dirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
-    this.dirs.add(dir);
-  }
-
-  write(rel: string, data: string | Buffer): void {
-    const target = join(this.root, rel);
-    const dir = dirname(target);
-    this.ensureDir(dir);
-    const tmp = join(dir, `.${target.slice(dir.length + 1)}${this.tmpSuffix}`);
-    writeFileSync(tmp, data);
-    renameSync(tmp, target);
-    this.files++;
-  }
-
-  /** Copy a file in (atomically), unless the target already has the same size and is newer. */
-  copyIn(src: string, rel: string): boolean {
-    const target = join(this.root, rel);
-    let s;
-    try {
-      s = statSync(src);
-    } catch {
-      return false;
-    }
-    try {
-      const t = statSync(target);
-      if (t.size === s.size && t.mtimeMs >= s.mtimeMs) return true;
-    } catch {
-      // not there yet
-    }
-    const dir = dirname(target);
-    this.ensureDir(dir);
-    const tmp = join(dir, `.${target.slice(dir.length + 1)}${this.tmpSuffix}`);
-    copyFileSync(src, tmp);
-    renameSync(tmp, target);
-    this.files++;
-    return true;
-  }
-
-  remove(rel: string): boolean {
-    try {
-      unlinkSync(join(this.root, rel));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
 
 function settingsHash(config: Config): string {
   return createHash('sha256').update(JSON.stringify({
@@ -176,46 +121,6 @@ function lock(stateDir: string): () => void {
   throw new SiteLockedError(`could not take the site lock ${file}`);
 }
 
-/** Files of a package's current build that the site publishes: build logs and diffoscope reports. */
-function publishAssets(config: Config, w: SiteWriter, d: PackageData): PackageAssets {
-  const assets: PackageAssets = { logs: new Map(), reportTxt: null, reportHtml: null };
-  const cur = d.current;
-  if (!cur || !isValidVersion(cur.version)) return assets;
-  const base = `${d.suite}/${d.arch}/${d.source.name}`;
-  for (const run of cur.runs) {
-    if (!NODE_NAME_RE.test(run.node)) continue;
-    const src = join(config.stateDir, 'results', run.node, d.suite, d.arch, d.source.name, cur.version, 'build.log');
-    const rel = `logs/${base}/${cur.id}.build${run.build_number}.txt`;
-    if (w.copyIn(src, rel)) assets.logs.set(run.build_number, rel);
-  }
-  if (cur.report) {
-    const reports = join(config.stateDir, 'reports');
-    const txt = cur.report;
-    // only a report inside state_dir/reports is published
-    if (!relative(reports, txt).startsWith('..') && txt.endsWith('.diffoscope.txt')) {
-      const rel = `dbd/${base}/${cur.id}.diffoscope`;
-      if (w.copyIn(txt, `${rel}.txt`)) assets.reportTxt = `${rel}.txt`;
-      if (w.copyIn(txt.replace(/\.txt$/, '.html'), `${rel}.html`)) assets.reportHtml = `${rel}.html`;
-    }
-  }
-  return assets;
-}
-
-/** Remove a package's published logs and reports that are not its current build's. */
-function pruneAssets(w: SiteWriter, suite: string, arch: string, pkg: string, keepBuild: number | null): void {
-  for (const top of ['logs', 'dbd']) {
-    const dir = w.path(`${top}/${suite}/${arch}/${pkg}`);
-    let entries: string[];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const e of entries) if (keepBuild === null || !e.startsWith(`${keepBuild}.`)) rmSync(join(dir, e), { force: true });
-    if (keepBuild === null) rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** Static files (stylesheet, script) into site_dir/static, when changed. */
 function copyStatic(w: SiteWriter): number {
   const src = join(templatesDir(), 'static');
@@ -230,21 +135,32 @@ function copyStatic(w: SiteWriter): number {
   return n;
 }
 
-export function buildSite(config: Config, db: FarmDb, opts: SiteOptions = {}): SiteSummary {
+export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = {}): Promise<SiteSummary> {
   const started = performance.now();
   const siteDir = config.siteDir;
   const stateDir = join(siteDir, STATE_DIR);
   const unlock = lock(stateDir);
   try {
-    return render(config, db, opts, siteDir, stateDir, started);
+    return await render(config, db, opts, siteDir, stateDir, started);
   } finally {
     unlock();
   }
 }
 
-function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, stateDir: string, started: number): SiteSummary {
+type Task = { type: 'status'; suite: string; arch: string } | { type: 'batch'; suite: string; arch: string; names: string[] };
+
+interface Unit {
+  suite: string;
+  arch: string;
+  names: string[];
+}
+
+/** Below this many package pages, rendering inline beats starting worker threads. */
+const WORKER_THRESHOLD = 4000;
+
+async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, stateDir: string, started: number): Promise<SiteSummary> {
   const emit = opts.onEvent ?? ((): void => undefined);
-  const batch = opts.batch ?? 500;
+  const batch = opts.batch ?? 250;
   const reader = new SiteReader(db);
   const renderer = new Renderer();
   const w = new SiteWriter(siteDir);
@@ -252,9 +168,14 @@ function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, 
   const state = readState(stateFile);
   const templates = templatesHash();
   const settings = settingsHash(config);
-  const summary: SiteSummary = { mode: 'full', why: '', packagePages: 0, deletedPages: 0, statusPages: 0, otherPages: 0, files: 0, seq: 0, durationMs: 0 };
+  const summary: SiteSummary = {
+    mode: 'full', why: '', packagePages: 0, deletedPages: 0, statusPages: 0, otherPages: 0, files: 0, seq: 0, durationMs: 0,
+    phasesMs: { packages: 0, other: 0 },
+  };
+  const key = (s: string, a: string): string => `${s}\0${a}`;
 
-  reader.snapshot(() => {
+  // 1. one snapshot: what changed, the status pages, the JSON and the small pages
+  const { todo, asOf, full } = reader.snapshot(() => {
     const seq = reader.changeSeq();
     summary.seq = seq;
     let why = '';
@@ -269,11 +190,7 @@ function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, 
     emit({ type: 'mode', mode: summary.mode, why: summary.why });
     const asOf = reader.asOf();
 
-    // which packages' pages to render, per suite and architecture
-    const todo = new Map<string, { suite: string; arch: string; names: string[] }>();
-    const key = (s: string, a: string): string => `${s}\0${a}`;
-    const suites = new Set(config.suites);
-    const arches = new Set(config.architectures);
+    const todo = new Map<string, Unit>();
     const currentBySuite = new Map<string, Set<string>>();
     const current = (suite: string): Set<string> => {
       let s = currentBySuite.get(suite);
@@ -286,6 +203,8 @@ function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, 
         for (const arch of config.architectures) todo.set(key(suite, arch), { suite, arch, names });
       }
     } else {
+      const suites = new Set(config.suites);
+      const arches = new Set(config.architectures);
       const sets = new Map<string, Set<string>>();
       for (const c of reader.changesBetween(state?.seq ?? 0, seq)) {
         if (!suites.has(c.suite) || (c.arch !== null && !arches.has(c.arch))) continue;
@@ -302,79 +221,7 @@ function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, 
       }
     }
 
-    const total = [...todo.values()].reduce((n, t) => n + t.names.length, 0);
-    let done = 0;
-    for (const t of todo.values()) {
-      const cur = current(t.suite);
-      const written = new Set<string>();
-      const builds = new Map<string, number | null>();
-      for (let i = 0; i < t.names.length; i += batch) {
-        const names = t.names.slice(i, i + batch).filter((n) => {
-          if (isValidSourceName(n)) return true;
-          emit({ type: 'skipped', what: `package ${JSON.stringify(n)} in ${t.suite}`, why: 'not a valid source package name' });
-          return false;
-        });
-        for (const d of reader.packages(t.suite, t.arch, names)) {
-          const assets = publishAssets(config, w, d);
-          const html = renderer.render('package', packageView(d, assets, asOf));
-          w.write(`rb-pkg/${t.suite}/${t.arch}/${d.source.name}.html`, html);
-          written.add(d.source.name);
-          builds.set(d.source.name, d.current?.id ?? null);
-          if (!full) pruneAssets(w, t.suite, t.arch, d.source.name, d.current?.id ?? null);
-          summary.packagePages++;
-        }
-        for (const n of names) {
-          if (!written.has(n) && !cur.has(n)) {
-            // no longer in the suite: its page goes
-            if (w.remove(`rb-pkg/${t.suite}/${t.arch}/${n}.html`)) summary.deletedPages++;
-            pruneAssets(w, t.suite, t.arch, n, null);
-          }
-        }
-        done += t.names.slice(i, i + batch).length;
-        emit({ type: 'progress', done, total });
-      }
-      if (full) {
-        summary.deletedPages += removeStale(w, `rb-pkg/${t.suite}/${t.arch}`, written, '.html');
-        for (const top of ['logs', 'dbd']) {
-          let pkgs: string[];
-          try {
-            pkgs = readdirSync(w.path(`${top}/${t.suite}/${t.arch}`));
-          } catch {
-            continue;
-          }
-          for (const p of pkgs) pruneAssets(w, t.suite, t.arch, p, builds.get(p) ?? null);
-        }
-      }
-    }
-
-    // status pages and the JSON of every suite/arch whose packages changed (all of them on a full render)
-    mkdirSync(join(stateDir, 'json'), { recursive: true });
-    for (const suite of config.suites) {
-      for (const arch of config.architectures) {
-        const fragment = join(stateDir, 'json', `${suite}_${arch}.json`);
-        if (!full && !todo.has(key(suite, arch)) && existsSync(fragment)) continue;
-        const listing = reader.listing(suite, arch);
-        for (const p of statusPages(suite, arch, listing, asOf)) {
-          w.write(`${suite}/${arch}/index_${p.status}.html`, renderer.render('status', p));
-          summary.statusPages++;
-        }
-        const rows = listing.filter((r) => r.status !== 'untested');
-        const tmp = `${fragment}.tmp-${process.pid}`;
-        writeFileSync(tmp, jsonFragment(suite, arch, rows));
-        renameSync(tmp, fragment);
-      }
-    }
-    // reproducible.json from the fragments, in config order
-    const parts: string[] = [];
-    for (const suite of config.suites) {
-      for (const arch of config.architectures) {
-        const f = readFileSync(join(stateDir, 'json', `${suite}_${arch}.json`), 'utf8');
-        if (f.length > 0) parts.push(f);
-      }
-    }
-    w.write('reproducible.json', `[\n${parts.join(',\n')}\n]\n`);
-    summary.otherPages++;
-
+    const t0 = performance.now();
     // the small pages, every time: they show the schedule, node health and counts
     const inputs = [];
     for (const suite of config.suites) {
@@ -392,8 +239,9 @@ function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, 
       const info = w.copyIn(nodeInformationFile(config.stateDir, n.name), `node-information/${n.name}.txt`) ? `node-information/${n.name}.txt` : null;
       return { name: n.name, transport: n.transport === 'local' ? 'local' : `ssh ${n.user}@${n.host}:${n.port}`, arch: n.arch ?? null, offline: n.offline, info };
     });
-    w.write('nodes.html', renderer.render('nodes', nodesView(configured, reader.nodes(), asOf ? reader.nodeBuildStats(asOf) : [], asOf, config.collect.interval)));
-    const offsets = new Map(reader.nodes().map((n) => [n.name, n.clock_offset_s]));
+    const nodeRows = reader.nodes();
+    w.write('nodes.html', renderer.render('nodes', nodesView(configured, nodeRows, asOf ? reader.nodeBuildStats(asOf) : [], asOf, config.collect.interval)));
+    const offsets = new Map(nodeRows.map((n) => [n.name, n.clock_offset_s]));
     const facts = (node: string): { at: string; facts: Map<string, string>; offset: number | null } | undefined => {
       const f = reader.latestFacts(node);
       return f ? { ...f, offset: offsets.get(node) ?? null } : undefined;
@@ -405,16 +253,169 @@ function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, 
     summary.otherPages += 3;
     summary.otherPages += copyStatic(w);
     if (full) removeUnconfigured(w, config);
+    summary.phasesMs.other = performance.now() - t0;
+    return { todo, asOf, full };
   });
 
+  // 2. status pages and JSON fragments of every suite/arch whose packages changed (all on a full render),
+  //    and the package pages: inline, or on worker threads when there are many
+  const fragmentDir = join(stateDir, 'json');
+  mkdirSync(fragmentDir, { recursive: true });
+  const statusUnits: { suite: string; arch: string }[] = [];
+  for (const suite of config.suites) {
+    for (const arch of config.architectures) {
+      if (full || todo.has(key(suite, arch)) || !existsSync(join(fragmentDir, `${suite}_${arch}.json`))) statusUnits.push({ suite, arch });
+    }
+  }
+
+  const t1 = performance.now();
+  const units = [...todo.values()];
+  const total = units.reduce((n, u) => n + u.names.length, 0);
+  const builds = new Map<string, Map<string, number | null>>();
+  const tasks: Task[] = statusUnits.map((u) => ({ type: 'status', ...u }));
+  for (const u of units) {
+    builds.set(key(u.suite, u.arch), new Map());
+    for (let i = 0; i < u.names.length; i += batch) tasks.push({ type: 'batch', suite: u.suite, arch: u.arch, names: u.names.slice(i, i + batch) });
+  }
+  let done = 0;
+  const take = (j: Task, r: BatchResult & { statusPages: number }): void => {
+    summary.statusPages += r.statusPages;
+    if (j.type === 'status') return;
+    summary.packagePages += r.pages;
+    summary.deletedPages += r.deleted;
+    const m = builds.get(key(j.suite, j.arch));
+    for (const [n, id] of r.written) m?.set(n, id);
+    for (const n of r.skipped) emit({ type: 'skipped', what: `package ${JSON.stringify(n)} in ${j.suite}`, why: 'not a valid source package name' });
+    done += j.names.length;
+    emit({ type: 'progress', done, total });
+  };
+  const threads = opts.threads ?? (total >= WORKER_THRESHOLD ? Math.max(1, Math.min(availableParallelism(), 4)) : 0);
+  if (threads === 0) {
+    const ctx = { reader, renderer, writer: w, stateDir: config.stateDir, asOf, full };
+    for (const j of tasks) {
+      if (j.type === 'status') take(j, { pages: 0, deleted: 0, written: [], skipped: [], statusPages: renderStatusUnit(ctx, j.suite, j.arch, fragmentDir) });
+      else take(j, { ...renderPackageBatch(ctx, j.suite, j.arch, j.names), statusPages: 0 });
+    }
+  } else {
+    w.files += await renderOnWorkers(threads, { dbPath: db.path, siteDir, stateDir: config.stateDir, asOf, full, fragmentDir }, tasks, take);
+  }
+  // reproducible.json from the fragments, in config order
+  const parts: string[] = [];
+  for (const suite of config.suites) {
+    for (const arch of config.architectures) {
+      const f = readFileSync(join(fragmentDir, `${suite}_${arch}.json`), 'utf8');
+      if (f.length > 0) parts.push(f);
+    }
+  }
+  w.write('reproducible.json', `[\n${parts.join(',\n')}\n]\n`);
+  summary.otherPages++;
+  if (full) {
+    // pages, logs and reports of packages that are no longer there
+    for (const u of units) {
+      const m = builds.get(key(u.suite, u.arch)) ?? new Map<string, number | null>();
+      summary.deletedPages += removeStale(w, `rb-pkg/${u.suite}/${u.arch}`, new Set(m.keys()), '.html');
+      for (const top of ['logs', 'dbd']) {
+        let pkgs: string[];
+        try {
+          pkgs = readdirSync(w.path(`${top}/${u.suite}/${u.arch}`));
+        } catch {
+          continue;
+        }
+        for (const p of pkgs) pruneAssets(w, u.suite, u.arch, p, m.get(p) ?? null);
+      }
+    }
+  }
+  summary.phasesMs.packages = performance.now() - t1;
+
+  // 3. remember how far this render got
   reader.markRendered(summary.seq);
   const next: SiteState = { version: 1, templates, settings, seq: summary.seq };
   const tmp = `${stateFile}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(next)}\n`);
   renameSync(tmp, stateFile);
+  w.dispose();
   summary.files = w.files;
   summary.durationMs = performance.now() - started;
   return summary;
+}
+
+/**
+ * Hand batches to `threads` workers, one at a time each, until all are done.
+ * Two workers are kept out of the same suite/arch folder when possible: a
+ * file system serialises creating files in one folder. Returns the files
+ * the workers wrote.
+ */
+async function renderOnWorkers(
+  threads: number,
+  init: WorkerInit,
+  batches: readonly Task[],
+  take: (j: Task, r: BatchResult & { statusPages: number }) => void,
+): Promise<number> {
+  const queues = new Map<string, number[]>();
+  batches.forEach((b, i) => {
+    const k = `${b.suite}/${b.arch}`;
+    let q = queues.get(k);
+    if (!q) queues.set(k, (q = []));
+    q.push(i);
+  });
+  const busy = new Map<string, number>();
+  const pick = (): number | undefined => {
+    let best: string | undefined;
+    for (const [k, q] of queues) {
+      if (q.length === 0) continue;
+      if (best === undefined || (busy.get(k) ?? 0) < (busy.get(best) ?? 0) || ((busy.get(k) ?? 0) === (busy.get(best) ?? 0) && q.length > (queues.get(best)?.length ?? 0))) best = k;
+    }
+    if (best === undefined) return undefined;
+    busy.set(best, (busy.get(best) ?? 0) + 1);
+    return queues.get(best)?.shift();
+  };
+  let files = 0;
+  const workers: Worker[] = [];
+  try {
+    await Promise.all(Array.from({ length: Math.min(threads, batches.length) }, () => new Promise<void>((resolve, reject) => {
+      const worker = new Worker(workerFile(), { workerData: init });
+      workers.push(worker);
+      const send = (): void => {
+        const id = pick();
+        const j = id === undefined ? undefined : batches[id];
+        if (id === undefined || !j) {
+          worker.postMessage({ type: 'stop' } satisfies WorkerRequest);
+          resolve();
+          return;
+        }
+        worker.postMessage({ ...j, id } satisfies WorkerRequest);
+      };
+      worker.on('message', (m: WorkerReply) => {
+        const j = batches[m.id];
+        if (m.type === 'error') {
+          reject(new Error(`site worker failed on a batch of ${j?.suite ?? '?'}/${j?.arch ?? '?'}: ${m.message}`));
+          return;
+        }
+        files += m.files;
+        if (j) {
+          const k = `${j.suite}/${j.arch}`;
+          busy.set(k, (busy.get(k) ?? 1) - 1);
+          take(j, m);
+        }
+        send();
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`site worker exited with code ${code}`));
+      });
+      send();
+    })));
+  } finally {
+    await Promise.all(workers.map((wk) => wk.terminate()));
+  }
+  return files;
+}
+
+/** The compiled worker: beside this module in dist/, or dist/site/ when running from source. */
+function workerFile(): URL {
+  const here = new URL(import.meta.url);
+  if (here.pathname.endsWith('.ts')) return pathToFileURL(join(projectRoot(), 'dist', 'site', 'package-worker.js'));
+  return new URL('./package-worker.js', here);
 }
 
 /** After a full render: delete files in `rel` (one folder) that were not written. */

@@ -3,8 +3,9 @@
 /** `2026-11-28T11:12:57.123Z` → `2026-11-28 11:12 UTC`; anything unparsable is shown as given. */
 export function fmtDate(iso: string | null | undefined): string {
   if (!iso) return '—';
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
-  return m ? `${m[1]} ${m[2]} UTC` : iso;
+  // the DB's timestamps are toISOString() output; anything else is shown as it is
+  if (iso.length >= 16 && iso[10] === 'T' && iso[4] === '-' && iso[13] === ':') return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+  return iso;
 }
 
 export function fmtDuration(seconds: number | null | undefined): string {

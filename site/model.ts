@@ -236,15 +236,16 @@ export interface PackageView extends PageBase {
 }
 
 function parseJsonObject(text: string): Record<string, string> {
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(text);
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
-    }
+    v = JSON.parse(text);
   } catch {
-    // shown as no variations recorded
+    return {}; // shown as no variations recorded
   }
-  return {};
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
+  const o = v as Record<string, unknown>;
+  for (const k in o) if (typeof o[k] !== 'string') o[k] = String(o[k]);
+  return o as Record<string, string>;
 }
 
 export function packageView(d: PackageData, assets: PackageAssets, asOf: string | null): PackageView {

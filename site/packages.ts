@@ -1,0 +1,76 @@
+/**
+ * Package pages, one batch at a time: read the batch's data in one snapshot,
+ * publish each current build's logs and report, render, write. Used inline
+ * for small (incremental) renders and by the worker threads of a full one.
+ */
+import { isValidSourceName } from '../archive/version.js';
+import type { SiteReader } from '../db/site.js';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jsonFragment, packageView, statusPages } from './model.js';
+import type { Renderer } from './render.js';
+import { publishAssets, pruneAssets, type SiteWriter } from './writer.js';
+
+export interface BatchContext {
+  reader: SiteReader;
+  renderer: Renderer;
+  writer: SiteWriter;
+  stateDir: string;
+  asOf: string | null;
+  /** full render: stale assets are pruned afterwards, per folder, not per package */
+  full: boolean;
+}
+
+export interface BatchResult {
+  pages: number;
+  deleted: number;
+  /** every package rendered, with its current build id (null: none) */
+  written: [string, number | null][];
+  skipped: string[];
+}
+
+export function renderPackageBatch(ctx: BatchContext, suite: string, arch: string, names: readonly string[]): BatchResult {
+  const out: BatchResult = { pages: 0, deleted: 0, written: [], skipped: [] };
+  const valid = names.filter((n) => {
+    if (isValidSourceName(n)) return true;
+    out.skipped.push(n);
+    return false;
+  });
+  const data = ctx.reader.snapshot(() => ctx.reader.packages(suite, arch, valid));
+  const done = new Set<string>();
+  for (const d of data) {
+    const assets = publishAssets(ctx.stateDir, ctx.writer, d);
+    ctx.writer.write(`rb-pkg/${suite}/${arch}/${d.source.name}.html`, ctx.renderer.render('package', packageView(d, assets, ctx.asOf)));
+    const id = d.current?.id ?? null;
+    if (!ctx.full) pruneAssets(ctx.writer, suite, arch, d.source.name, id);
+    out.written.push([d.source.name, id]);
+    done.add(d.source.name);
+    out.pages++;
+  }
+  for (const n of valid) {
+    if (done.has(n)) continue;
+    // not (or no longer) a source of the suite: its page and files go
+    if (ctx.writer.remove(`rb-pkg/${suite}/${arch}/${n}.html`)) out.deleted++;
+    pruneAssets(ctx.writer, suite, arch, n, null);
+  }
+  return out;
+}
+
+/**
+ * One suite and architecture's status pages (`index_<STATUS>.html`) and its
+ * part of reproducible.json (a fragment file in `fragmentDir`). Returns the
+ * number of pages.
+ */
+export function renderStatusUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: string): number {
+  const listing = ctx.reader.snapshot(() => ctx.reader.listing(suite, arch));
+  let n = 0;
+  for (const p of statusPages(suite, arch, listing, ctx.asOf)) {
+    ctx.writer.write(`${suite}/${arch}/index_${p.status}.html`, ctx.renderer.render('status', p));
+    n++;
+  }
+  const fragment = join(fragmentDir, `${suite}_${arch}.json`);
+  const tmp = `${fragment}.tmp-${process.pid}-${suite}-${arch}`;
+  writeFileSync(tmp, jsonFragment(suite, arch, listing.filter((r) => r.status !== 'untested')));
+  renameSync(tmp, fragment);
+  return n;
+}

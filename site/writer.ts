@@ -1,0 +1,121 @@
+/**
+ * Writing the site: files written beside their target and renamed over it
+ * (a browser never sees half a page), build logs and diffoscope reports
+ * copied in from state_dir.
+ */
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { NODE_NAME_RE } from '../core/config.js';
+import { isValidVersion } from '../archive/version.js';
+import type { PackageData } from '../db/site.js';
+import type { PackageAssets } from './model.js';
+
+/** Writes files atomically under the site root, creating folders once. */
+export class SiteWriter {
+  files = 0;
+  private readonly dirs = new Set<string>();
+  /** temporary files are made in a small folder of their own, then renamed into place (same file system) */
+  private readonly tmpDir: string;
+  private seq = 0;
+
+  constructor(readonly root: string) {
+    this.tmpDir = join(root, '.reprofarm', `tmp-${process.pid}-${threadId}`);
+  }
+
+  private tmp(): string {
+    this.ensureDir(this.tmpDir);
+    return join(this.tmpDir, `${this.seq++}`);
+  }
+
+  /** Remove this writer's temporary folder (empty unless a write failed half-way). */
+  dispose(): void {
+    rmSync(this.tmpDir, { recursive: true, force: true });
+  }
+
+  path(rel: string): string {
+    return join(this.root, rel);
+  }
+
+  ensureDir(dir: string): void {
+    if (this.dirs.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    this.dirs.add(dir);
+  }
+
+  write(rel: string, data: string | Buffer): void {
+    const target = join(this.root, rel);
+    this.ensureDir(dirname(target));
+    const tmp = this.tmp();
+    writeFileSync(tmp, data);
+    renameSync(tmp, target);
+    this.files++;
+  }
+
+  /** Copy a file in (atomically), unless the target already has the same size and is newer. */
+  copyIn(src: string, rel: string): boolean {
+    const target = join(this.root, rel);
+    // no exceptions for missing files: most packages have no logs on this main node
+    const s = statSync(src, { throwIfNoEntry: false });
+    if (!s?.isFile()) return false;
+    const t = statSync(target, { throwIfNoEntry: false });
+    if (t && t.size === s.size && t.mtimeMs >= s.mtimeMs) return true;
+    this.ensureDir(dirname(target));
+    const tmp = this.tmp();
+    copyFileSync(src, tmp);
+    renameSync(tmp, target);
+    this.files++;
+    return true;
+  }
+
+  remove(rel: string): boolean {
+    try {
+      unlinkSync(join(this.root, rel));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+
+/** Files of a package's current build that the site publishes: build logs and diffoscope reports. */
+export function publishAssets(stateDir: string, w: SiteWriter, d: PackageData): PackageAssets {
+  const assets: PackageAssets = { logs: new Map(), reportTxt: null, reportHtml: null };
+  const cur = d.current;
+  if (!cur || !isValidVersion(cur.version)) return assets;
+  const base = `${d.suite}/${d.arch}/${d.source.name}`;
+  for (const run of cur.runs) {
+    if (!NODE_NAME_RE.test(run.node)) continue;
+    const src = join(stateDir, 'results', run.node, d.suite, d.arch, d.source.name, cur.version, 'build.log');
+    const rel = `logs/${base}/${cur.id}.build${run.build_number}.txt`;
+    if (w.copyIn(src, rel)) assets.logs.set(run.build_number, rel);
+  }
+  if (cur.report) {
+    const reports = join(stateDir, 'reports');
+    const txt = cur.report;
+    // only a report inside state_dir/reports is published
+    if (!relative(reports, txt).startsWith('..') && txt.endsWith('.diffoscope.txt')) {
+      const rel = `dbd/${base}/${cur.id}.diffoscope`;
+      if (w.copyIn(txt, `${rel}.txt`)) assets.reportTxt = `${rel}.txt`;
+      if (w.copyIn(txt.replace(/\.txt$/, '.html'), `${rel}.html`)) assets.reportHtml = `${rel}.html`;
+    }
+  }
+  return assets;
+}
+
+/** Remove a package's published logs and reports that are not its current build's. */
+export function pruneAssets(w: SiteWriter, suite: string, arch: string, pkg: string, keepBuild: number | null): void {
+  for (const top of ['logs', 'dbd']) {
+    const dir = w.path(`${top}/${suite}/${arch}/${pkg}`);
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (keepBuild === null || !e.startsWith(`${keepBuild}.`)) rmSync(join(dir, e), { force: true });
+    if (keepBuild === null) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
