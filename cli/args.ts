@@ -67,6 +67,14 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'backup',
+    synopsis: 'backup FILE [--force]',
+    summary: 'a consistent online copy of reproducible.db (SQLite backup API), checked, written to FILE by a rename',
+    options: {
+      force: { type: 'boolean', help: 'replace FILE if it exists (default: refuse)' },
+    },
+  },
+  {
     name: 'status',
     synopsis: 'status [PKG...]',
     summary: 'what is known, scheduled and building (per suite and architecture, or per package)',
