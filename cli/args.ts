@@ -67,6 +67,15 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'jobs',
+    synopsis: 'jobs --format jjb|systemd|cron [--output DIR]',
+    summary: 'job definitions from the configuration: Jenkins Job Builder YAML, systemd units (worker + timers), or a crontab',
+    options: {
+      format: { type: 'string', value: 'FORMAT', help: 'jjb, systemd or cron (required)' },
+      output: { type: 'string', value: 'DIR', help: 'write the files into DIR, one per unit for systemd (default: print them on stdout)' },
+    },
+  },
+  {
     name: 'backup',
     synopsis: 'backup FILE [--force]',
     summary: 'a consistent online copy of reproducible.db (SQLite backup API), checked, written to FILE by a rename',

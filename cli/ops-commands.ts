@@ -7,7 +7,11 @@ import type { Config } from '../core/config.js';
 import { ReprofarmError, UsageError } from '../core/errors.js';
 import { dbFile } from '../core/paths.js';
 import { backupDatabase } from '../db/backup.js';
-import type { ParsedArgs } from './args.js';
+import { writeFileAtomic } from '../core/atomic.js';
+import { projectRoot } from '../core/paths.js';
+import { shQuote } from '../core/shell.js';
+import { generateJobs, JOBS_FORMATS, type JobsFormat } from '../ops/jobs.js';
+import { suggest, type ParsedArgs } from './args.js';
 import { seconds, type Reporter } from './output.js';
 
 async function fsyncPath(path: string): Promise<void> {
@@ -54,5 +58,49 @@ export async function runBackup(config: Config, args: ParsedArgs, rep: Reporter)
     return 0;
   } finally {
     await unlink(tmp).catch(() => undefined);
+  }
+}
+
+export async function runJobs(config: Config, args: ParsedArgs, rep: Reporter): Promise<number> {
+  if (args.positionals.length > 0) throw new UsageError(`jobs takes no arguments, got "${args.positionals.join(' ')}"`);
+  const format = args.values.format;
+  if (typeof format !== 'string') throw new UsageError('jobs needs --format jjb, systemd or cron');
+  if (!(JOBS_FORMATS as readonly string[]).includes(format)) {
+    const s = suggest(format, JOBS_FORMATS);
+    throw new UsageError(`--format ${format}: use jjb, systemd or cron${s ? `; did you mean ${s}?` : ''}`);
+  }
+  const files = generateJobs(config, format as JobsFormat, { node: config.service.node, bin: join(projectRoot(), 'bin', 'reprofarm.js') });
+  const outDir = args.values.output;
+  if (typeof outDir === 'string') {
+    const dir = resolve(outDir);
+    for (const f of files) await writeFileAtomic(join(dir, f.name), f.content);
+    rep.line(`Wrote ${files.length} file(s) to ${dir}: ${files.map((f) => f.name).join(', ')}`, true);
+    rep.line(nextSteps(format as JobsFormat, dir, files.map((f) => f.name)));
+    if (args.values.json) rep.json({ format, files: files.map((f) => ({ name: f.name, path: join(dir, f.name) })) });
+    return 0;
+  }
+  if (args.values.json) {
+    rep.json({ format, files });
+    return 0;
+  }
+  if (files.length === 1) {
+    rep.out.write(files[0]?.content ?? '');
+  } else {
+    rep.out.write(files.map((f) => `# ==> ${f.name} <==\n${f.content}`).join('\n'));
+  }
+  return 0;
+}
+
+function nextSteps(format: JobsFormat, dir: string, names: string[]): string {
+  const file = shQuote(join(dir, names[0] ?? ''));
+  switch (format) {
+    case 'jjb':
+      return `next: jenkins-jobs test ${file} && jenkins-jobs update ${file}`;
+    case 'systemd': {
+      const enable = names.filter((n) => n.endsWith('.timer') || n === 'reprofarm-worker.service');
+      return `next: cp ${shQuote(dir)}/reprofarm-* /etc/systemd/system/ && systemctl daemon-reload && systemctl enable --now ${enable.join(' ')}`;
+    }
+    case 'cron':
+      return `next: crontab -n ${file} (a syntax check), then crontab ${file} as the user that runs the farm`;
   }
 }
