@@ -76,6 +76,17 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'node-setup',
+    synopsis: 'node-setup NODE [--apply] [--admin-user USER] [--admin-identity FILE] [--lib-dir DIR]',
+    summary: "what a node needs (build user, workdir, the main node's key restricted to a forced command): print the root script, or --apply it over SSH",
+    options: {
+      apply: { type: 'boolean', help: 'run the script on the node over SSH as the admin user (default: print it on stdout)' },
+      'admin-user': { type: 'string', value: 'USER', help: 'who runs it on the node: root, or a user with passwordless sudo (default: root)' },
+      'admin-identity': { type: 'string', value: 'FILE', help: "the admin user's private key (default: the node's identity_file)" },
+      'lib-dir': { type: 'string', value: 'DIR', help: 'where the wrapper and its scripts go on the node (default: /usr/local/lib/reprofarm)' },
+    },
+  },
+  {
     name: 'backup',
     synopsis: 'backup FILE [--force]',
     summary: 'a consistent online copy of reproducible.db (SQLite backup API), checked, written to FILE by a rename',

@@ -40,6 +40,8 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
         return await (await import('./build-commands.js')).runCompare(config, args, rep);
       case 'jobs':
         return await (await import('./ops-commands.js')).runJobs(config, args, rep);
+      case 'node-setup':
+        return await (await import('./ops-commands.js')).runNodeSetup(config, args, rep);
       case 'backup':
         return await (await import('./ops-commands.js')).runBackup(config, args, rep);
       case 'status':

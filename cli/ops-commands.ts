@@ -1,6 +1,9 @@
 /** Running the farm: backup, job definitions, node set-up. */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { promisify } from 'node:util';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Config } from '../core/config.js';
@@ -10,9 +13,11 @@ import { backupDatabase } from '../db/backup.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { projectRoot } from '../core/paths.js';
 import { shQuote } from '../core/shell.js';
+import { openTransport } from '../core/connect.js';
+import { DEFAULT_LIB_DIR, nodeSetupPlan } from '../ops/node-setup.js';
 import { generateJobs, JOBS_FORMATS, type JobsFormat } from '../ops/jobs.js';
 import { suggest, type ParsedArgs } from './args.js';
-import { seconds, type Reporter } from './output.js';
+import { seconds, termSafe, type Reporter } from './output.js';
 
 async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, 'r');
@@ -103,4 +108,62 @@ function nextSteps(format: JobsFormat, dir: string, names: string[]): string {
     case 'cron':
       return `next: crontab -n ${file} (a syntax check), then crontab ${file} as the user that runs the farm`;
   }
+}
+
+/** The main node's public key for a node: IDENTITY.pub, else derived with ssh-keygen -y. */
+async function publicKeyOf(identityFile: string): Promise<string> {
+  try {
+    return readFileSync(`${identityFile}.pub`, 'utf8');
+  } catch {
+    try {
+      const { stdout } = await promisify(execFile)('ssh-keygen', ['-y', '-f', identityFile], { encoding: 'utf8' });
+      return stdout;
+    } catch (err) {
+      throw new ReprofarmError(`cannot read the public key of ${identityFile}`, {
+        cause: err, advice: `make it: ssh-keygen -y -f ${identityFile} > ${identityFile}.pub (ssh-keygen is in openssh-client)`,
+      });
+    }
+  }
+}
+
+export async function runNodeSetup(config: Config, args: ParsedArgs, rep: Reporter): Promise<number> {
+  const [name, ...rest] = args.positionals;
+  if (!name || rest.length > 0) throw new UsageError('node-setup takes one node name');
+  const node = config.nodes.get(name);
+  if (!node) {
+    const s = suggest(name, [...config.nodes.keys()]);
+    throw new UsageError(`unknown node "${name}"${s ? `; did you mean "${s}"?` : ''}`, { advice: `configured nodes: ${[...config.nodes.keys()].join(', ')}` });
+  }
+  const libDir = typeof args.values['lib-dir'] === 'string' ? args.values['lib-dir'] : DEFAULT_LIB_DIR;
+  const adminUser = typeof args.values['admin-user'] === 'string' ? args.values['admin-user'] : 'root';
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(adminUser)) throw new UsageError(`--admin-user ${adminUser}: not a user name`);
+  const adminIdentity = typeof args.values['admin-identity'] === 'string' ? resolve(args.values['admin-identity']) : node.identityFile;
+  const plan = nodeSetupPlan(node, node.transport === 'local' ? '' : await publicKeyOf(node.identityFile), { libDir, comment: `reprofarm@${hostname()}` });
+  if (!args.values.apply) {
+    if (args.values.json) {
+      rep.json({ node: plan.node, user: plan.user, workdir: plan.workdir, lib_dir: plan.libDir, authorized_keys_line: plan.authorizedKeysLine, script: plan.script });
+    } else {
+      rep.out.write(plan.script);
+    }
+    rep.line(`${name} needs: the build user ${plan.user}, its workdir ${plan.workdir}, the wrapper in ${plan.libDir} and this authorized_keys line:`);
+    rep.line(`  ${plan.authorizedKeysLine}`);
+    rep.line(`Run the script above as root on the node (reprofarm node-setup ${name} | ssh root@${node.host} sh -s), or let reprofarm do it: reprofarm node-setup ${name} --apply`);
+    return 0;
+  }
+  const admin = { ...node, user: adminUser, identityFile: adminIdentity };
+  const t = await openTransport(admin, { timeoutMs: config.collect.timeout * 1000 });
+  try {
+    const r = await t.exec(adminUser === 'root' ? ['sh', '-s'] : ['sudo', '-n', 'sh', '-s'], { stdin: plan.script, timeoutMs: 300_000 });
+    for (const l of r.stdout.toString('utf8').split('\n').filter(Boolean)) rep.line(termSafe(l));
+    if (r.code !== 0) {
+      throw new ReprofarmError(`the set-up script failed on ${name} as ${adminUser} (exit ${r.code ?? r.signal ?? 'timeout'}): ${termSafe(r.stderr.toString('utf8').trim().slice(-500))}`, {
+        advice: adminUser === 'root' ? 'read the message above; the script can be printed and run by hand: reprofarm node-setup NODE' : `${adminUser} needs passwordless sudo on the node (sudo -n), or use --admin-user root`,
+      });
+    }
+  } finally {
+    t.close();
+  }
+  rep.line(`Set up ${name}: ${plan.user} logs in with the main node's key only through ${plan.libDir}/node-wrapper.sh; check it: reprofarm collect ${name}`, true);
+  if (args.values.json) rep.json({ node: plan.node, user: plan.user, workdir: plan.workdir, lib_dir: plan.libDir, authorized_keys_line: plan.authorizedKeysLine, applied: true });
+  return 0;
 }
