@@ -83,6 +83,34 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'jobs',
+    synopsis: 'jobs --format jjb|systemd|cron [--output DIR]',
+    summary: 'job definitions from the configuration: Jenkins Job Builder YAML, systemd units (worker + timers), or a crontab',
+    options: {
+      format: { type: 'string', value: 'FORMAT', help: 'jjb, systemd or cron (required)' },
+      output: { type: 'string', value: 'DIR', help: 'write the files into DIR, one per unit for systemd (default: print them on stdout)' },
+    },
+  },
+  {
+    name: 'node-setup',
+    synopsis: 'node-setup NODE [--apply] [--admin-user USER] [--admin-identity FILE] [--lib-dir DIR]',
+    summary: "what a node needs (build user, workdir, the main node's key restricted to a forced command): print the root script, or --apply it over SSH",
+    options: {
+      apply: { type: 'boolean', help: 'run the script on the node over SSH as the admin user (default: print it on stdout)' },
+      'admin-user': { type: 'string', value: 'USER', help: 'who runs it on the node: root, or a user with passwordless sudo (default: root)' },
+      'admin-identity': { type: 'string', value: 'FILE', help: "the admin user's private key (default: the node's identity_file)" },
+      'lib-dir': { type: 'string', value: 'DIR', help: 'where the wrapper and its scripts go on the node (default: /usr/local/lib/reprofarm)' },
+    },
+  },
+  {
+    name: 'backup',
+    synopsis: 'backup FILE [--force]',
+    summary: 'a consistent online copy of reproducible.db (SQLite backup API), checked, written to FILE by a rename',
+    options: {
+      force: { type: 'boolean', help: 'replace FILE if it exists (default: refuse)' },
+    },
+  },
+  {
     name: 'status',
     synopsis: 'status [PKG...]',
     summary: 'what is known, scheduled and building (per suite and architecture, or per package)',

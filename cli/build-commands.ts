@@ -86,9 +86,15 @@ export async function runCleanup(config: Config, args: ParsedArgs, rep: Reporter
   try {
     const r = await cleanup(config, db, { onLine: (s) => rep.line(termSafe(s), true) });
     const unclean = r.stale.filter((s) => s.nodes.some((n) => !n.ok)).length;
+    const { pruneMainNode } = await import('../builder/prune.js');
+    const p = await pruneMainNode(config, db);
+    for (const d of p.results) rep.verbose(`removed ${d}`);
+    for (const n of p.nodeInformation) rep.line(`removed node-information/${n}: ${n} is no longer configured`);
     rep.line(`Cleaned ${r.stale.length} stale build(s), requeued ${r.requeued}; ${r.kept} build(s) still running${unclean ? `; ${unclean} could not be cleaned on every node` : ''}`, true);
+    rep.line(`Pruned ${p.results.length} result director${p.results.length === 1 ? 'y' : 'ies'} older than ${config.cleanup.resultsRetentionDays} days (kept ${p.keptCurrent} of current results) and ${p.nodeInformation.length} node-information file(s) of nodes no longer configured`, true);
     if (args.values.json) {
       rep.json({
+        pruned_results: p.results, kept_current_results: p.keptCurrent, pruned_node_information: p.nodeInformation,
         requeued: r.requeued, running: r.kept,
         stale: r.stale.map((s) => ({ package: s.claim.package, version: s.claim.version, suite: s.claim.suite, architecture: s.claim.arch, job: s.claim.claimed_by, claimed_at: s.claim.claimed_at, why: s.why, nodes: s.nodes })),
       });

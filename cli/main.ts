@@ -42,6 +42,12 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
         return await (await import('./site-commands.js')).runSite(config, args, rep);
       case 'serve':
         return await (await import('./site-commands.js')).runServe(config, args, rep);
+      case 'jobs':
+        return await (await import('./ops-commands.js')).runJobs(config, args, rep);
+      case 'node-setup':
+        return await (await import('./ops-commands.js')).runNodeSetup(config, args, rep);
+      case 'backup':
+        return await (await import('./ops-commands.js')).runBackup(config, args, rep);
       case 'status':
         return (await import('./archive-commands.js')).runStatus(config, args, rep);
       default:

@@ -4,9 +4,10 @@
  * are errors, so a typo is never silently ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { load as loadYaml, CORE_SCHEMA, YAMLException } from 'js-yaml';
+import { parseCron } from './cron.js';
 import { ConfigError, ReprofarmError } from './errors.js';
 import { suggest } from './suggest.js';
 
@@ -58,6 +59,11 @@ export interface Config {
   /** source packages never built: status blacklisted */
   blacklist: Set<string>;
   build: BuildSettings;
+  /** when the generated job definitions run each command: cron expressions */
+  timers: Timers;
+  /** how generated services and jobs run reprofarm */
+  service: ServiceSettings;
+  cleanup: { resultsRetentionDays: number };
   site: SiteSettings;
 }
 
@@ -67,6 +73,32 @@ export interface SiteSettings {
   /** node facts a job's two nodes are expected to differ in (else the job is flagged) */
   varyFacts: string[];
 }
+
+export interface Timers {
+  /** one build per job (crontab, Jenkins); systemd runs the worker instead */
+  build: string;
+  collect: string;
+  sync: string;
+  site: string;
+  cleanup: string;
+}
+
+export interface ServiceSettings {
+  /** the user the services and cron jobs run as */
+  user: string;
+  /** absolute path of the node binary */
+  node: string;
+  /** seconds the worker gets to stop after SIGTERM */
+  stopTimeout: number;
+}
+
+export const DEFAULT_TIMERS: Timers = {
+  build: '* * * * *',
+  collect: '*/15 * * * *',
+  sync: '17 */6 * * *',
+  site: '*/10 * * * *',
+  cleanup: '40 * * * *',
+};
 
 export interface BuildSettings {
   /** run in the unpacked source tree on the node */
@@ -233,9 +265,17 @@ class Checker {
   }
 }
 
-const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build', 'site'] as const;
+const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build', 'timers', 'service', 'cleanup', 'site'] as const;
 const SSH_NODE_KEYS = ['transport', 'host', 'port', 'user', 'arch', 'identity_file', 'known_hosts', 'workdir', 'offline'] as const;
 const LOCAL_NODE_KEYS = ['transport', 'arch', 'workdir', 'offline'] as const;
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'root';
+  }
+}
 
 /** Validate a configuration text. `source` names it in messages; relative paths resolve against `baseDir`. */
 export function parseConfig(text: string, source: string, baseDir: string, file: string | null): ConfigResult {
@@ -385,13 +425,36 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     recentBuilds: c.num(siteObj, 'recent_builds', 'site', 100, 1, 100_000, true),
     varyFacts: c.list(siteObj, 'vary_facts', ['HOSTNAME', 'KERNEL', 'NUM_CPU'], /^[A-Z][A-Z0-9_]{0,63}$/, 'a fact name (KEY of info.sh)', true, 'site'),
   };
+  const timersObj = c.section(top, 'timers');
+  const timerKeys = Object.keys(DEFAULT_TIMERS) as Array<keyof Timers>;
+  c.unknownKeys(timersObj, 'timers', timerKeys);
+  const timers = { ...DEFAULT_TIMERS };
+  for (const k of timerKeys) {
+    const text = c.str(timersObj, k, 'timers', DEFAULT_TIMERS[k]);
+    if (text === undefined) continue;
+    const spec = parseCron(text);
+    if (typeof spec === 'string') c.err(`timers.${k}`, spec);
+    else timers[k] = spec.text;
+  }
+  const serviceObj = c.section(top, 'service');
+  c.unknownKeys(serviceObj, 'service', ['user', 'node', 'stop_timeout']);
+  const service: ServiceSettings = {
+    user: c.str(serviceObj, 'user', 'service', currentUser(), USER_RE, 'a user name') ?? currentUser(),
+    node: c.str(serviceObj, 'node', 'service', process.execPath) ?? process.execPath,
+    stopTimeout: c.num(serviceObj, 'stop_timeout', 'service', 300, 1, 86400, true),
+  };
+  if (!isAbsolute(service.node)) c.err('service.node', `${JSON.stringify(service.node)} must be an absolute path (systemd runs it without a PATH search)`);
+  const cleanupObj = c.section(top, 'cleanup');
+  c.unknownKeys(cleanupObj, 'cleanup', ['results_retention_days']);
+  const cleanup = { resultsRetentionDays: c.num(cleanupObj, 'results_retention_days', 'cleanup', 30, 1, 36500, false) };
 
   if (!mirrorVerify) c.warnings.push('mirror_verify: false: the mirror\'s Release signature will not be checked');
 
   if (c.errors.length > 0) return { config: undefined, errors: c.errors, warnings: c.warnings };
   return {
     config: {
-      file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist, build, site,
+      file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist, build,
+      timers, service, cleanup, site,
     },
     errors: [],
     warnings: c.warnings,

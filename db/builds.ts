@@ -65,3 +65,10 @@ export function requeue(db: FarmDb, ids: readonly number[]): number {
   const stmt = db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL WHERE id = ?');
   return db.sql.transaction(() => ids.reduce((n, id) => n + stmt.run(id).changes, 0)).immediate();
 }
+
+/** The result directories each package's current result came from: (node, suite, arch, package, version). */
+export function currentResultDirs(db: FarmDb): Array<{ node: string; suite: string; arch: string; package: string; version: string }> {
+  return db.sql.prepare(`
+    SELECT node1 AS node, suite, arch, package, version FROM results WHERE node1 IS NOT NULL
+    UNION SELECT node2, suite, arch, package, version FROM results WHERE node2 IS NOT NULL`).all() as Array<{ node: string; suite: string; arch: string; package: string; version: string }>;
+}

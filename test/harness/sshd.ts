@@ -54,6 +54,7 @@ export interface SshFarm {
   identityFile: string; // private user key (OpenSSH format, ed25519)
   knownHostsFile: string; // plain known_hosts for all nodes
   hostPublicKey: string; // "ssh-ed25519 AAAA..." (no comment)
+  adminIdentityFile: string | undefined; // root's key, with `admin: true`
   nodes: FarmNode[];
   node(name: string): FarmNode; // throws if unknown
   writeHashedKnownHosts(file: string): Promise<void>;
@@ -69,6 +70,14 @@ export interface StartSshFarmOptions {
   user?: string;
   /** Parent dir of the farm dir; default os.tmpdir(). */
   dir?: string;
+  /**
+   * Also let root log in, with a second key (`adminIdentityFile`), as an
+   * administrator setting nodes up does. Keys then come from the farm's
+   * `authorized_keys.<user>` and, after it, the user's own ~/.ssh/authorized_keys.
+   */
+  admin?: boolean;
+  /** More users that may log in (with keys from their own ~/.ssh/authorized_keys), e.g. build users a test creates. */
+  allowUsers?: string[];
 }
 
 // ---------------------------------------------------------------------------
@@ -340,6 +349,9 @@ async function checkTraversable(dir: string): Promise<void> {
 interface FarmContext {
   dir: string;
   user: string;
+  /** AllowUsers beyond `user` */
+  moreUsers: string[];
+  permitRoot: boolean;
   hostKey: string;
   authorizedKeys: string;
   /** Extra global options depending on the sshd version. */
@@ -359,13 +371,13 @@ function sshdConfig(ctx: FarmContext, index: number, specs: FarmNodeSpec[], port
     `HostKey ${ctx.hostKey}`,
     `PidFile ${path.join(ctx.dir, `sshd-${index}.pid`)}`,
     `AuthorizedKeysFile ${ctx.authorizedKeys}`,
-    `AllowUsers ${ctx.user}`,
+    `AllowUsers ${[ctx.user, ...ctx.moreUsers].join(' ')}`,
     'StrictModes no',
     'UsePAM no',
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'PubkeyAuthentication yes',
-    'PermitRootLogin no',
+    `PermitRootLogin ${ctx.permitRoot ? 'prohibit-password' : 'no'}`,
     'UseDNS no',
     'PrintMotd no',
     'PrintLastLog no',
@@ -541,7 +553,8 @@ async function keygen(file: string, comment: string): Promise<string> {
 
 export async function startSshFarm(opts: StartSshFarmOptions): Promise<SshFarm> {
   const user = opts.user ?? 'rfnode';
-  if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new Error(`bad user name: ${user}`);
+  for (const u of [user, ...(opts.allowUsers ?? [])]) if (!/^[a-z_][a-z0-9_-]*$/.test(u)) throw new Error(`bad user name: ${u}`);
+  const perUserKeys = opts.admin === true || (opts.allowUsers?.length ?? 0) > 0;
   const specs = normalizeSpecs(opts.nodes);
   await requireTool(SSHD);
   await requireTool(SSH_KEYGEN);
@@ -563,14 +576,20 @@ export async function startSshFarm(opts: StartSshFarmOptions): Promise<SshFarm> 
 
     const hostKey = path.join(dir, 'ssh_host_ed25519_key');
     const identityFile = path.join(dir, 'id_ed25519');
-    const authorizedKeys = path.join(dir, 'authorized_keys');
+    const adminIdentityFile = opts.admin ? path.join(dir, 'admin_id_ed25519') : undefined;
+    // with more users, each has its own farm file (%u), then its own ~/.ssh/authorized_keys
+    const authorizedKeys = perUserKeys
+      ? `${path.join(dir, 'authorized_keys.%u')} .ssh/authorized_keys`
+      : path.join(dir, 'authorized_keys');
     const knownHostsFile = path.join(dir, 'known_hosts');
-    const [hostPublicKey, userPublicKey] = await Promise.all([
+    const [hostPublicKey, userPublicKey, adminPublicKey] = await Promise.all([
       keygen(hostKey, 'reprofarm-test-host'),
       keygen(identityFile, 'reprofarm-test-user'),
+      adminIdentityFile ? keygen(adminIdentityFile, 'reprofarm-test-admin') : undefined,
     ]);
     // sshd reads authorized_keys with the user's privileges.
-    await fs.writeFile(authorizedKeys, `${userPublicKey}\n`, { mode: 0o644 });
+    await fs.writeFile(path.join(dir, perUserKeys ? `authorized_keys.${user}` : 'authorized_keys'), `${userPublicKey}\n`, { mode: 0o644 });
+    if (adminPublicKey) await fs.writeFile(path.join(dir, 'authorized_keys.root'), `${adminPublicKey}\n`, { mode: 0o644 });
 
     const workdirs = await Promise.all(
       specs.map(async (s) => {
@@ -585,6 +604,8 @@ export async function startSshFarm(opts: StartSshFarmOptions): Promise<SshFarm> 
     const ctx: FarmContext = {
       dir,
       user,
+      moreUsers: [...(opts.admin ? ['root'] : []), ...(opts.allowUsers ?? [])],
+      permitRoot: opts.admin === true,
       hostKey,
       authorizedKeys,
       // OpenSSH >= 9.8 penalises source addresses that fail auth or drop
@@ -638,6 +659,7 @@ export async function startSshFarm(opts: StartSshFarmOptions): Promise<SshFarm> 
       identityFile,
       knownHostsFile,
       hostPublicKey,
+      adminIdentityFile,
       nodes,
       node(name: string): FarmNode {
         const n = byName.get(name);
