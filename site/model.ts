@@ -19,7 +19,11 @@ export interface PageBase {
   /** relative prefix back to the site root */
   root: string;
   nav: NavLink[];
-  asOf: string;
+  /**
+   * the DB's newest timestamp, on the pages rendered every time; package and
+   * status pages leave it out, so that they change only when their own data does
+   */
+  asOf: string | null;
 }
 
 export const STATUS_HELP: Record<string, string> = {
@@ -47,7 +51,7 @@ export function scheduledHref(root: string, suite: string, arch: string): string
   return `${root}${urlSegment(suite)}/${urlSegment(arch)}/index_scheduled.html`;
 }
 
-export function pageBase(title: string, depth: number, asOf: string | null, current: string): PageBase {
+export function pageBase(title: string, depth: number, asOf: string | null | undefined, current: string): PageBase {
   const root = rootFrom(depth);
   const nav = [
     { href: `${root}index.html`, label: 'Dashboard', id: 'index' },
@@ -55,7 +59,7 @@ export function pageBase(title: string, depth: number, asOf: string | null, curr
     { href: `${root}nodes.html`, label: 'Nodes', id: 'nodes' },
     { href: `${root}reproducible.json`, label: 'JSON', id: 'json' },
   ].map((l) => ({ href: l.href, label: l.label, current: l.id === current }));
-  return { title, root, nav, asOf: asOf ? fmtDate(asOf) : 'no data yet' };
+  return { title, root, nav, asOf: asOf === undefined ? null : asOf ? fmtDate(asOf) : 'no data yet' };
 }
 
 // ---- index.html -----------------------------------------------------------
@@ -145,7 +149,7 @@ export interface StatusPageView extends PageBase {
 }
 
 /** Every status page of one suite and architecture, from its listing. */
-export function statusPages(suite: string, arch: string, listing: readonly ListRow[], asOf: string | null): StatusPageView[] {
+export function statusPages(suite: string, arch: string, listing: readonly ListRow[]): StatusPageView[] {
   const by = new Map<string, ListRow[]>(STATUSES.map((s) => [s, []]));
   for (const r of listing) {
     let l = by.get(r.status);
@@ -158,7 +162,7 @@ export function statusPages(suite: string, arch: string, listing: readonly ListR
       package: r.package, href: packageHref(root, suite, arch, r.package), version: r.version, date: fmtDate(r.build_date), dateIso: r.build_date ?? '',
     }));
     return {
-      ...pageBase(`${suite}/${arch}: ${status} (${rows.length})`, 2, asOf, ''),
+      ...pageBase(`${suite}/${arch}: ${status} (${rows.length})`, 2, undefined, ''),
       suite, arch, status, cls: statusClass(status), help: STATUS_HELP[status] ?? '', rows,
       others: [...by.keys()].map((s) => ({ status: s, href: statusHref(root, suite, arch, s), n: by.get(s)?.length ?? 0, current: s === status })),
       scheduledHref: scheduledHref(root, suite, arch),
@@ -248,7 +252,7 @@ function parseJsonObject(text: string): Record<string, string> {
   return o as Record<string, string>;
 }
 
-export function packageView(d: PackageData, assets: PackageAssets, asOf: string | null): PackageView {
+export function packageView(d: PackageData, assets: PackageAssets): PackageView {
   const root = rootFrom(3);
   const r = d.result;
   const status = r?.status ?? 'untested';
@@ -265,7 +269,7 @@ export function packageView(d: PackageData, assets: PackageAssets, asOf: string 
     };
   });
   return {
-    ...pageBase(`${d.source.name} ${r?.version ?? d.source.version}: ${status} (${d.suite}/${d.arch})`, 3, asOf, ''),
+    ...pageBase(`${d.source.name} ${r?.version ?? d.source.version}: ${status} (${d.suite}/${d.arch})`, 3, undefined, ''),
     suite: d.suite, arch: d.arch, name: d.source.name, version: r?.version ?? d.source.version,
     status, cls: statusClass(status), help: STATUS_HELP[status] ?? '',
     buildDate: fmtDate(r?.build_date), job: r?.job ?? '—', node1: r?.node1 ?? '—', node2: r?.node2 ?? '—',

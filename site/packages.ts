@@ -40,7 +40,7 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
   const done = new Set<string>();
   for (const d of data) {
     const assets = publishAssets(ctx.stateDir, ctx.writer, d);
-    ctx.writer.write(`rb-pkg/${suite}/${arch}/${d.source.name}.html`, ctx.renderer.render('package', packageView(d, assets, ctx.asOf)));
+    ctx.writer.write(`rb-pkg/${suite}/${arch}/${d.source.name}.html`, ctx.renderer.render('package', packageView(d, assets)));
     const id = d.current?.id ?? null;
     if (!ctx.full) pruneAssets(ctx.writer, suite, arch, d.source.name, id);
     out.written.push([d.source.name, id]);
@@ -64,7 +64,7 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
 export function renderStatusUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: string): number {
   const listing = ctx.reader.snapshot(() => ctx.reader.listing(suite, arch));
   let n = 0;
-  for (const p of statusPages(suite, arch, listing, ctx.asOf)) {
+  for (const p of statusPages(suite, arch, listing)) {
     ctx.writer.write(`${suite}/${arch}/index_${p.status}.html`, ctx.renderer.render('status', p));
     n++;
   }

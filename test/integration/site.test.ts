@@ -1,0 +1,210 @@
+/**
+ * The site builder over a real reproducible.db, through the installed CLI:
+ * every page there, deterministic bytes, incremental renders equal to full
+ * ones, removals, the lock, and the small server.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATUSES } from '../../core/statuses.js';
+import { openDb } from '../../db/index.js';
+import { recordBuild } from '../../db/builds.js';
+import { serveSite, type ServeHandle } from '../../site/serve.js';
+import { createSiteFixture, FIXTURE_PACKAGES, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
+import { runCli } from '../helpers/cli.js';
+
+/** Every file under `dir` (but the site builder's own bookkeeping) with its sha256. */
+function tree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== '.reprofarm') walk(p);
+      } else out.set(relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function diffTrees(a: Map<string, string>, b: Map<string, string>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of a) if (b.get(k) !== v) out.push(`${k}: ${b.has(k) ? 'differs' : 'only in the first'}`);
+  for (const k of b.keys()) if (!a.has(k)) out.push(`${k}: only in the second`);
+  return out.sort();
+}
+
+interface SiteJson {
+  mode: string;
+  why: string;
+  package_pages: number;
+  status_pages: number;
+  removed: number;
+}
+
+async function site(f: SiteFixture, ...extra: string[]): Promise<SiteJson> {
+  const r = await runCli(['--config', f.config, '--json', 'site', ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as SiteJson;
+}
+
+/** A second config on the same state_dir, rendering into another site_dir. */
+function otherSite(f: SiteFixture, name: string, edit: (text: string) => string = (t) => t): string {
+  const cfg = join(f.dir, `${name}.yaml`);
+  writeFileSync(cfg, edit(readFileSync(f.config, 'utf8').replace('site_dir: ./public', `site_dir: ./${name}`)));
+  return cfg;
+}
+
+describe('reprofarm site', () => {
+  let f: SiteFixture;
+  beforeAll(() => {
+    f = createSiteFixture();
+  });
+
+  it('renders every page the contract names, and the JSON', async () => {
+    const s = await site(f);
+    expect(s.mode).toBe('full');
+    expect(s.package_pages).toBe(FIXTURE_PACKAGES.length * 4);
+    expect(s.status_pages).toBe(STATUSES.length * 4);
+    for (const p of ['index.html', 'variations.html', 'nodes.html', 'reproducible.json', 'static/style.css', 'static/site.js']) expect(existsSync(join(f.siteDir, p)), p).toBe(true);
+    for (const suite of ['bookworm', 'trixie']) {
+      for (const arch of ['amd64', 'arm64']) {
+        for (const st of STATUSES) expect(existsSync(join(f.siteDir, suite, arch, `index_${st}.html`))).toBe(true);
+        expect(existsSync(join(f.siteDir, suite, arch, 'index_scheduled.html'))).toBe(true);
+        for (const p of FIXTURE_PACKAGES) expect(existsSync(join(f.siteDir, 'rb-pkg', suite, arch, `${p.name}.html`)), p.name).toBe(true);
+      }
+    }
+    const json = JSON.parse(readFileSync(join(f.siteDir, 'reproducible.json'), 'utf8')) as Record<string, unknown>[];
+    expect(json.length).toBeGreaterThan(40);
+    for (const o of json) expect(Object.keys(o).sort()).toEqual(['architecture', 'build_date', 'package', 'status', 'suite', 'version']);
+    const keys = json.map((o) => `${String(o.suite)}/${String(o.architecture)}/${String(o.package)}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    // the FTBR package's page links its logs and its diffoscope report, which were published
+    const page = readFileSync(join(f.siteDir, 'rb-pkg', 'bookworm', 'amd64', `${f.ftbrPackage}.html`), 'utf8');
+    const links = [...page.matchAll(/href="([^"]+)"/g)].map((m) => m[1] ?? '');
+    const assets = links.filter((l) => /\/(logs|dbd)\//.test(l));
+    expect(assets.filter((l) => l.endsWith('.txt') && l.includes('/logs/'))).toHaveLength(2);
+    expect(assets.filter((l) => l.includes('/dbd/'))).toHaveLength(2);
+    for (const l of assets) expect(existsSync(join(f.siteDir, 'rb-pkg', 'bookworm', 'amd64', l)), l).toBe(true);
+    expect(page).not.toContain(INJECTION);
+    expect(page).toContain('&lt;img src=x onerror=');
+  });
+
+  it('renders the same bytes from the same DB', async () => {
+    const cfg = otherSite(f, 'public-again');
+    const r = await runCli(['--config', cfg, '--json', 'site', '--full']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-again')))).toEqual([]);
+  });
+
+  it('after a new result, renders only that package and its suite/arch, and equals a full render', async () => {
+    const db = openDb(f.dbPath);
+    const now = new Date('2026-11-21T08:00:00.000Z');
+    const id = Number(db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
+      VALUES ('trixie', 'arm64', 'zlib', '11.11-3', 100, 'manual', 'test', ?, 'reproducible_build_1', ?)`).run(now.toISOString(), now.toISOString()).lastInsertRowid);
+    recordBuild(db, { id, suite: 'trixie', arch: 'arm64', package: 'zlib', version: '11.11-3', priority: 100, reason: 'manual', claimed_by: 'reproducible_build_1', claimed_at: now.toISOString() }, {
+      status: 'FTBFS', job: 'reproducible_build_1', node1: 'node-a', node2: 'node-b', durationS: 61, reason: 'build 1 failed (exit 2)', report: null,
+      runs: [{ buildNumber: 1, node: 'node-a', startedAt: now.toISOString(), durationS: 60, exitCode: 2, result: 'FTBFS', variations: { TZ: 'Etc/GMT+12' }, notApplied: {} }],
+    }, now);
+    db.close();
+    const s = await site(f);
+    expect(s, s.why).toMatchObject({ mode: 'incremental', package_pages: 1, status_pages: STATUSES.length });
+    const page = readFileSync(join(f.siteDir, 'rb-pkg', 'trixie', 'arm64', 'zlib.html'), 'utf8');
+    expect(page).toContain('build 1 failed (exit 2)');
+    expect(readFileSync(join(f.siteDir, 'trixie', 'arm64', 'index_FTBFS.html'), 'utf8')).toContain('>zlib</a>');
+    const cfg = otherSite(f, 'public-full-1');
+    expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
+    expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-1')))).toEqual([]);
+  });
+
+  it('removes the pages of a package that left its suite', async () => {
+    const db = openDb(f.dbPath);
+    db.sql.prepare("UPDATE sources SET removed_at = '2026-11-21T09:00:00.000Z' WHERE suite = 'bookworm' AND name = 'perl'").run();
+    db.close();
+    const s = await site(f);
+    expect(s).toMatchObject({ mode: 'incremental', package_pages: 0, removed: 2 });
+    expect(existsSync(join(f.siteDir, 'rb-pkg', 'bookworm', 'amd64', 'perl.html'))).toBe(false);
+    expect(existsSync(join(f.siteDir, 'rb-pkg', 'trixie', 'amd64', 'perl.html'))).toBe(true);
+    const cfg = otherSite(f, 'public-full-2');
+    expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
+    expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-2')))).toEqual([]);
+  });
+
+  it('renders everything again when the configuration changed, or with --full', async () => {
+    expect(await site(f)).toMatchObject({ mode: 'incremental', package_pages: 0, status_pages: 0 });
+    expect(await site(f, '--full')).toMatchObject({ mode: 'full', why: '--full' });
+    const before = statSync(join(f.siteDir, 'index.html')).mtimeMs;
+    writeFileSync(f.config, `${readFileSync(f.config, 'utf8')}site: { recent_builds: 5 }\n`);
+    expect(await site(f)).toMatchObject({ mode: 'full', why: 'the configuration changed' });
+    expect(statSync(join(f.siteDir, 'index.html')).mtimeMs).toBeGreaterThanOrEqual(before);
+  });
+
+  it('renders with worker threads the same bytes as inline', async () => {
+    // a full render of this small farm runs inline; the benchmark's runs on threads: both must agree
+    const { loadConfig } = await import('../../core/config.js');
+    const { buildSite } = await import('../../site/build.js');
+    const cfg = otherSite(f, 'public-threads');
+    const { config } = loadConfig({ path: cfg });
+    if (!config) throw new Error('fixture config did not load');
+    const db = openDb(f.dbPath);
+    try {
+      const s = await buildSite(config, db, { full: true, threads: 2, batch: 5 });
+      expect(s.packagePages).toBeGreaterThan(40);
+    } finally {
+      db.close();
+    }
+    expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-threads')))).toEqual([]);
+  });
+
+  it('lets one render run at a time, and takes over the lock of a dead one', async () => {
+    const lock = join(f.siteDir, '.reprofarm', 'lock');
+    writeFileSync(lock, `${hostname()} ${process.pid}\n`);
+    const busy = await runCli(['--config', f.config, 'site']);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain('another site render is running');
+    writeFileSync(lock, `${hostname()} 999999999\n`);
+    expect((await runCli(['--config', f.config, 'site'])).code).toBe(0);
+    expect(existsSync(lock)).toBe(false);
+  });
+});
+
+describe('reprofarm serve', () => {
+  let f: SiteFixture;
+  let h: ServeHandle;
+  beforeAll(async () => {
+    f = createSiteFixture({ suites: ['bookworm'], arches: ['amd64'] });
+    expect((await runCli(['--config', f.config, 'site'])).code).toBe(0);
+    h = await serveSite(f.siteDir, 0);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('serves pages, and logs as plain text a browser will not sniff', async () => {
+    const index = await fetch(`${h.url}`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const page = await (await fetch(`${h.url}rb-pkg/bookworm/amd64/${f.ftbrPackage}.html`)).text();
+    const log = /href="\.\.\/\.\.\/\.\.\/(logs\/[^"]+)"/.exec(page)?.[1];
+    expect(log).toBeDefined();
+    const r = await fetch(`${h.url}${log ?? ''}`);
+    expect(r.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await r.text()).toContain(INJECTION);
+    expect((await fetch(`${h.url}index.html`, { method: 'HEAD' })).status).toBe(200);
+    expect((await fetch(`${h.url}index.html`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('serves nothing outside the site, no dotfiles, no listings', async () => {
+    for (const p of ['../../../../etc/passwd', '%2e%2e/%2e%2e/etc/passwd', '.reprofarm/state.json', 'rb-pkg/..%2f..%2f..%2fetc/passwd', 'static/.hidden', 'nope.html']) {
+      const r = await fetch(`${h.url}${p}`);
+      expect(r.status, p).toBe(404);
+    }
+    const dir = await fetch(`${h.url}rb-pkg`, { redirect: 'manual' });
+    expect(dir.status).toBe(301);
+    expect((await fetch(`${h.url}rb-pkg/`)).status).toBe(404);
+  });
+});

@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import type { PackageData, RunRow } from '../../db/site.js';
+import { buildsPerDay, dayRange, reproducibleShare } from '../../site/charts.js';
+import { fmtDate, fmtDuration, fmtOffset, percent } from '../../site/format.js';
+import { indexView, nodesView, packageView, statusPages, variationsView, type JobInput } from '../../site/model.js';
+import { Renderer } from '../../site/render.js';
+
+const EVIL = '<script>alert("x")</script>';
+
+function run(n: 1 | 2, vars: Record<string, string>, notApplied: Record<string, string> = {}, buildId = 1): RunRow {
+  return {
+    build_id: buildId, build_number: n, node: n === 1 ? 'n1' : 'n2', started_at: '2026-11-20T10:00:00.000Z', duration: 65, exit_code: 0, result: 'built',
+    variations: JSON.stringify(vars), not_applied: JSON.stringify(notApplied),
+  };
+}
+
+function pkg(over: Partial<PackageData> = {}): PackageData {
+  return {
+    suite: 'bookworm', arch: 'amd64',
+    source: { name: 'hello', version: '2.10-3', architecture: 'any' },
+    result: { package: 'hello', version: '2.10-3', status: 'FTBR', build_date: '2026-11-20T10:05:00.000Z', node1: 'n1', node2: 'n2', job: 'j1', build_duration: 130, build_id: 7 },
+    current: {
+      id: 7, package: 'hello', version: '2.10-3', status: 'FTBR', build_date: '2026-11-20T10:05:00.000Z', job: 'j1', node1: 'n1', node2: 'n2', duration: 130,
+      reason: `the .deb files differ ${EVIL}`, report: null,
+      runs: [run(1, { TZ: 'Etc/GMT+12', HOSTNAME: EVIL }), run(2, { TZ: 'Etc/GMT-14' }, { DATE: 'faketime is not installed' })],
+    },
+    history: [],
+    builds: 1,
+    ...over,
+  };
+}
+
+describe('formatting', () => {
+  it('formats dates, durations, offsets and shares', () => {
+    expect(fmtDate('2026-11-28T11:12:57.123Z')).toBe('2026-11-28 11:12 UTC');
+    expect(fmtDate(null)).toBe('—');
+    expect(fmtDate('yesterday')).toBe('yesterday');
+    expect(fmtDuration(42)).toBe('42 s');
+    expect(fmtDuration(125)).toBe('2 min 5 s');
+    expect(fmtDuration(3 * 3600 + 120)).toBe('3 h 2 min');
+    expect(fmtDuration(null)).toBe('—');
+    expect(fmtOffset(398 * 86400 + 6 * 3600 + 23 * 60)).toBe('+398 d 6 h 23 min');
+    expect(fmtOffset(-2)).toBe('-2 s');
+    expect(fmtOffset(0.2)).toBe('0 s');
+    expect(percent(1, 3)).toBe('33.3%');
+    expect(percent(0, 0)).toBe('0.0%');
+  });
+});
+
+describe('charts', () => {
+  const days = dayRange('2026-11-20', 7);
+  it('covers the days asked for, oldest first', () => {
+    expect(days).toEqual(['2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
+  });
+  it('stacks builds per day by status and draws nothing for empty days', () => {
+    const c = buildsPerDay([
+      { day: '2026-11-15', status: 'reproducible', n: 3 }, { day: '2026-11-15', status: 'FTBR', n: 1 }, { day: '2026-11-20', status: 'FTBFS', n: 2 },
+    ], days, ['reproducible', 'FTBR', 'FTBFS']);
+    expect(c.bars).toHaveLength(3);
+    expect(c.empty).toBe(false);
+    expect(c.legend.map((l) => [l.status, l.total])).toEqual([['reproducible', 3], ['FTBR', 1], ['FTBFS', 2]]);
+    // the two bars of one day are stacked: the upper one ends where the lower one starts
+    const [lower, upper] = c.bars;
+    expect((upper?.y ?? 0) + (upper?.h ?? 0)).toBeCloseTo(lower?.y ?? 0, 0);
+    expect(c.yTicks.every((t) => /^\d+$/.test(t.label))).toBe(true);
+  });
+  it('draws the reproducible share as a line through the days that had builds', () => {
+    const c = reproducibleShare([
+      { day: '2026-11-15', status: 'reproducible', n: 3 }, { day: '2026-11-15', status: 'FTBR', n: 1 }, { day: '2026-11-18', status: 'reproducible', n: 1 },
+    ], days);
+    expect(c.path).toMatch(/^M[\d.]+,[\d.]+L[\d.]+,[\d.]+$/);
+    expect(c.points.map((p) => p.title)).toEqual(['2026-11-15: 75.0% of 4 builds reproducible', '2026-11-18: 100.0% of 1 builds reproducible']);
+    expect(reproducibleShare([], days).empty).toBe(true);
+  });
+  it('is a pure function: same rows, same geometry', () => {
+    const rows = [{ day: '2026-11-16', status: 'reproducible', n: 5 }];
+    expect(JSON.stringify(buildsPerDay(rows, days, ['reproducible']))).toBe(JSON.stringify(buildsPerDay(rows, days, ['reproducible'])));
+  });
+});
+
+describe('view models', () => {
+  it('counts untested packages from the known sources and links every status page', () => {
+    const v = indexView([{ suite: 'bookworm', arch: 'amd64', known: 10, counts: new Map([['reproducible', 6], ['FTBR', 2]]), schedule: [], daily: [] }], '2026-11-20T10:00:00.000Z');
+    const s = v.sections[0];
+    expect(s?.rows.find((r) => r.status === 'untested')?.n).toBe(2);
+    expect(s?.reproduciblePct).toBe('60.0%');
+    expect(s?.rows.map((r) => r.href)).toContain('./bookworm/amd64/index_FTBR.html');
+  });
+  it('gives every status a page, with the packages of that status only', () => {
+    const pages = statusPages('sid', 'arm64', [
+      { package: 'a', version: '1', status: 'reproducible', build_date: '2026-11-20T10:00:00.000Z' },
+      { package: 'b', version: '1', status: 'untested', build_date: null },
+    ]);
+    expect(pages).toHaveLength(10);
+    expect(pages.find((p) => p.status === 'untested')?.rows.map((r) => r.href)).toEqual(['../../rb-pkg/sid/arm64/b.html']);
+  });
+  it('shows what each build applied and what it could not', () => {
+    const v = packageView(pkg(), { logs: new Map([[1, 'logs/bookworm/amd64/hello/7.build1.txt']]), reportTxt: null, reportHtml: null });
+    expect(v.runs[0]?.logHref).toBe('../../../logs/bookworm/amd64/hello/7.build1.txt');
+    expect(v.runs[1]?.logHref).toBeNull();
+    expect(v.runs[1]?.notApplied).toEqual([{ key: 'DATE', why: 'faketime is not installed' }]);
+    expect(v.runs[0]?.variations.map((x) => x.key)).toEqual(['TZ', 'HOSTNAME']);
+  });
+  it('marks stale node facts against the DB\'s newest timestamp, not the wall clock', () => {
+    const rows = [
+      { name: 'fresh', health: 'ok', health_reason: null, last_attempt_at: '2026-11-20T09:30:00.000Z', last_collected_at: '2026-11-20T09:30:00.000Z', clock_offset_s: 0, arch: 'amd64' },
+      { name: 'old', health: 'unreachable', health_reason: 'connection refused', last_attempt_at: '2026-11-20T09:30:00.000Z', last_collected_at: '2026-11-18T09:30:00.000Z', clock_offset_s: 0, arch: 'amd64' },
+    ];
+    const v = nodesView([], rows, [], '2026-11-20T10:00:00.000Z', 3600);
+    expect(v.nodes.map((n) => [n.name, n.stale])).toEqual([['fresh', false], ['old', true]]);
+  });
+  it('flags a job whose nodes do not differ in what they should, and variations that did not vary', () => {
+    const facts = (host: string): JobInput['facts1'] => ({ at: '2026-11-20T10:00:00.000Z', offset: 0, facts: new Map([['HOSTNAME', host], ['KERNEL', 'Linux 6.1'], ['NUM_CPU', '4']]) });
+    const job: JobInput = {
+      name: 'j1', node1: 'n1', node2: 'n2', facts1: facts('a'), facts2: facts('b'),
+      runs: [run(1, { TZ: 'A', UMASK: '0022', NICE: '10' }, {}, 2), run(2, { TZ: 'B', UMASK: '0022', NICE: '10' }, {}, 2), run(1, { TZ: 'A' }, {}, 1), run(2, {}, { TZ: 'not installed' }, 1)],
+    };
+    const v = variationsView([job], ['HOSTNAME', 'KERNEL'], 100, '2026-11-20T10:00:00.000Z', 3600);
+    const j = v.jobs[0];
+    expect(j?.facts.find((f) => f.key === 'HOSTNAME')).toMatchObject({ differ: true, flagged: false });
+    expect(j?.facts.find((f) => f.key === 'KERNEL')).toMatchObject({ differ: false, flagged: true });
+    expect(j?.facts.find((f) => f.key === 'NUM_CPU')).toMatchObject({ differ: false, flagged: false });
+    expect(j?.variations.find((x) => x.key === 'UMASK')).toMatchObject({ differ: false, flagged: true });
+    expect(j?.variations.find((x) => x.key === 'NICE')).toMatchObject({ flagged: false });
+    expect(j?.variations.find((x) => x.key === 'TZ')).toMatchObject({ applied1: '2/2', applied2: '1/2', flagged: true, notApplied: ['not installed (1×)'] });
+    expect(j?.flags).toEqual(expect.arrayContaining(['both nodes have the same KERNEL (Linux 6.1)', 'UMASK was the same in both builds (0022)']));
+  });
+});
+
+describe('Eta templates', () => {
+  const r = new Renderer();
+  it('escape everything that comes from the DB, a node or a package', () => {
+    const html = r.render('package', packageView(pkg(), { logs: new Map(), reportTxt: null, reportHtml: null }));
+    expect(html).not.toContain('<script>alert');
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    const facts = new Map([['HOSTNAME', EVIL], ['KERNEL', '"><img src=x onerror=alert(1)>']]);
+    const v = r.render('variations', variationsView([{ name: 'j<b>', node1: 'n1', node2: 'n2', facts1: { at: '2026-11-20T10:00:00.000Z', offset: 0, facts }, facts2: undefined, runs: [] }], ['HOSTNAME'], 100, null, 3600));
+    expect(v).not.toMatch(/<script>alert|<img src=x|<b>/);
+    expect(v).toContain('&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
+  });
+  it('render every page kind into a whole document', () => {
+    const pages = [
+      r.render('index', indexView([], null)),
+      r.render('nodes', nodesView([], [], [], null, 3600)),
+      r.render('variations', variationsView([], [], 100, null, 3600)),
+      r.render('status', statusPages('sid', 'amd64', [])[0] as object),
+    ];
+    for (const p of pages) {
+      expect(p).toMatch(/^<!DOCTYPE html>/);
+      expect(p.trimEnd()).toMatch(/<\/html>$/);
+      expect(p).toContain('static/style.css');
+    }
+  });
+  it('are deterministic: the same view gives the same bytes', () => {
+    const a = r.render('package', packageView(pkg(), { logs: new Map(), reportTxt: null, reportHtml: null }));
+    const b = new Renderer().render('package', packageView(pkg(), { logs: new Map(), reportTxt: null, reportHtml: null }));
+    expect(a).toBe(b);
+  });
+});
