@@ -75,16 +75,18 @@ fi
 
 # 0. with REPROFARM_ORDER_STDIN=1 the work order arrives on standard input (one
 # round trip less than copying it first): put it in its place, whole, first
+# (read by the shell, not cat: one process less)
 if [ "${REPROFARM_ORDER_STDIN:-}" = 1 ]; then
-	mkdir -p "${ORDER%/*}" || exit "$EX_ERROR"
-	if ! { cat > "$ORDER.tmp.$$" && mv -f "$ORDER.tmp.$$" "$ORDER"; }; then
+	mkdir -p "${ORDER%/*}" "${PENDING%/*}" || exit "$EX_ERROR"
+	if ! { while IFS= read -r line || [ -n "$line" ]; do printf '%s\n' "$line"; done > "$ORDER.tmp.$$" && mv -f "$ORDER.tmp.$$" "$ORDER"; }; then
 		rm -f "$ORDER.tmp.$$"
 		exit "$EX_ERROR"
 	fi
+else
+	mkdir -p "${PENDING%/*}" || exit "$EX_ERROR"
 fi
 
 # 1. take the work order: a rename, so that only one build ever starts from it
-mkdir -p "${PENDING%/*}" || exit "$EX_ERROR"
 if ! mv "$ORDER" "$PENDING" 2>/dev/null; then
 	say "work order $ORDER is missing (already taken by another build?)"
 	exit "$EX_TAKEN"
@@ -113,9 +115,11 @@ while IFS= read -r line || [ -n "$line" ]; do
 done < "$PENDING"
 
 finish_pending() {
-	rm -f "$PENDING" "$PENDING.pid"
-	rm -rf "${SRC:-/nonexistent}" "${DIR:-/nonexistent}"
-	if [ "$BUILD" = 2 ]; then rm -rf "${PARENT:-/nonexistent}"; fi
+	if [ "$BUILD" = 2 ]; then
+		rm -rf "$PENDING" "$PENDING.pid" "${SRC:-/nonexistent}" "${DIR:-/nonexistent}" "${PARENT:-/nonexistent}"
+	else
+		rm -rf "$PENDING" "$PENDING.pid" "${SRC:-/nonexistent}" "${DIR:-/nonexistent}"
+	fi
 }
 fail() { # code why
 	say "$2"
@@ -142,9 +146,6 @@ case $DSC_SHA256 in *[!0-9a-f]*|'') say "work order has no valid DSC_SHA256"; fi
 case $TIMEOUT in ''|*[!0-9]*) TIMEOUT=86400 ;; esac
 [ -n "$BUILD_COMMAND" ] || BUILD_COMMAND='dpkg-buildpackage -us -uc -b'
 
-rm -rf "$RESULTS"
-mkdir -p "$RESULTS" || exit "$EX_ERROR"
-
 # 2. the variations of this build: applied ones as VAR_*, missing ones as NOT_APPLIED_*
 VARS=''
 NOT_APPLIED=''
@@ -154,15 +155,25 @@ not_applied() { NOT_APPLIED="${NOT_APPLIED}NOT_APPLIED_$1=$2
 "; }
 
 # the status file, then SHA256SUMS over everything in the results directory
+# (END is set when the build command's end time is known: no date(1) then)
 write_status() { # exit-code result
+	end=${END:-$(date +%s)}
 	{
 		printf 'BUILD=%s\nNODE=%s\nSOURCE=%s\nVERSION=%s\nSUITE=%s\nARCH=%s\n' "$BUILD" "$NODE" "$PKG" "$VERSION" "$SUITE" "$ARCH"
-		printf 'EXIT_CODE=%s\nRESULT=%s\nSTART=%s\nDURATION=%s\n' "$1" "$2" "$START" "$(( $(date +%s) - START ))"
+		printf 'EXIT_CODE=%s\nRESULT=%s\nSTART=%s\nDURATION=%s\n' "$1" "$2" "$START" "$(( end - START ))"
 		if [ -n "${BUILD_COMMAND_MS:-}" ]; then printf 'BUILD_COMMAND_MS=%s\n' "$BUILD_COMMAND_MS"; fi
 		if [ -n "${REASON:-}" ]; then printf 'REASON=%s\n' "$REASON" | tr '\n' ' ' | sed 's/ $//'; echo; fi
 		printf '%s%s' "$VARS" "$NOT_APPLIED"
 	} > "$RESULTS/status.tmp" && mv "$RESULTS/status.tmp" "$RESULTS/status" &&
-	(cd "$RESULTS" && find . -maxdepth 1 -type f ! -name SHA256SUMS ! -name '*.tmp' -printf '%P\0' | sort -z | xargs -0 sha256sum -- > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
+	(
+		# every file but SHA256SUMS and *.tmp (names from a .changes never start with a dot)
+		cd "$RESULTS" || exit 1
+		set --
+		for f in *; do
+			case $f in SHA256SUMS|*.tmp) ;; *) [ -f "$f" ] && set -- "$@" "$f" ;; esac
+		done
+		sha256sum -- "$@" > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+	)
 }
 
 ncpu=$NUM_CPU
@@ -194,17 +205,36 @@ var PATH "$PATH_V"
 var CAPTURE_ENVIRONMENT "${CAPTURE_V:-unset}"
 var BUILD_PATH "$DIR"
 var PARALLEL "$PARALLEL_V"
-var KERNEL "$(uname -sr 2>/dev/null || echo unset)"
+ostype='' osrelease=''
+[ -r /proc/sys/kernel/ostype ] && IFS= read -r ostype < /proc/sys/kernel/ostype
+[ -r /proc/sys/kernel/osrelease ] && IFS= read -r osrelease < /proc/sys/kernel/osrelease
+if [ -n "$ostype" ] && [ -n "$osrelease" ]; then
+	var KERNEL "$ostype $osrelease"
+else
+	var KERNEL "$(uname -sr 2>/dev/null || echo unset)"
+fi
 var NICE 10
 case $LANG_V in
 	C|C.*|POSIX) ;;
 	*)
-		want=$(printf '%s' "$LANG_V" | sed 's/UTF-8/utf8/')
+		# locale -a spells UTF-8 as utf8
+		case $LANG_V in
+			*UTF-8*) want="${LANG_V%%UTF-8*}utf8${LANG_V#*UTF-8}" ;;
+			*) want=$LANG_V ;;
+		esac
 		if ! locale -a 2>/dev/null | grep -qx -- "$want"; then
 			not_applied LOCALE "$LANG_V is not installed on this node (locale -a), programs fall back to C"
 		fi
 		;;
 esac
+
+# the node's host name: from /proc where there is one
+node_hostname() {
+	_h=''
+	[ -r /proc/sys/kernel/hostname ] && IFS= read -r _h < /proc/sys/kernel/hostname
+	[ -n "$_h" ] || _h=$(hostname 2>/dev/null) || _h='unset'
+	printf '%s' "${_h:-unset}"
+}
 
 # hostname and domain name: both builds run in their own user and UTS namespace
 # (as uid 0 inside it), so the only difference between them is the names
@@ -215,11 +245,13 @@ if command -v unshare >/dev/null 2>&1 && unshare -r --uts true 2>/dev/null; then
 		var HOSTNAME "$HOST_V"
 		var DOMAINNAME "$DOMAIN_V"
 	else
-		var HOSTNAME "$(hostname 2>/dev/null || echo unset)"
-		var DOMAINNAME "$(cat /proc/sys/kernel/domainname 2>/dev/null || echo unset)"
+		var HOSTNAME "$(node_hostname)"
+		domain='unset'
+		[ -r /proc/sys/kernel/domainname ] && IFS= read -r domain < /proc/sys/kernel/domainname
+		var DOMAINNAME "${domain:-unset}"
 	fi
 else
-	var HOSTNAME "$(hostname 2>/dev/null || echo unset)"
+	var HOSTNAME "$(node_hostname)"
 	[ -n "$HOST_V" ] && not_applied HOSTNAME "unshare --uts is not available to this user (no user namespaces?)"
 fi
 
@@ -238,8 +270,9 @@ fi
 
 # 3. sources: the .dsc must match the work order, every other file the .dsc
 SRC="$WORKDIR/reproducible-builds/sources/$BUILD/$REL"
-rm -rf "$SRC"
-mkdir -p "$SRC" || exit "$EX_ERROR"
+# results, sources and the build tree start empty (one rm, one mkdir)
+rm -rf "$RESULTS" "$SRC" "$DIR"
+mkdir -p "$RESULTS" "$SRC" "$PARENT" || exit "$EX_ERROR"
 fetch() { # URL DEST
 	case $1 in
 		file://*) cp -- "${1#file://}" "$2" 2>/dev/null ;;
@@ -292,8 +325,6 @@ for f in $files; do
 done
 
 # 4. unpack and build
-rm -rf "$DIR"
-mkdir -p "$PARENT" || exit "$EX_ERROR"
 if ! dpkg-source -x "$SRC/$DSC_NAME" "$DIR" > "$RESULTS/build.log" 2>&1; then
 	fail "$EX_FTBFS" "dpkg-source -x failed"
 fi
@@ -312,17 +343,19 @@ set -- "$@" sh -c '
 	cd "$4" || exit 75
 	exec sh -c "$5"
 ' build "$UMASK_V" "$HOST_V" "$DOMAIN_V" "$DIR" "$BUILD_COMMAND"
+# one date(1): the log's start time and the command's start (GNU date: nanoseconds)
+now=$(date -u '+%Y-%m-%dT%H:%M:%SZ %s%N')
+cmd_start=${now#* }
 {
-	echo "reprofarm build $BUILD of $PKG $VERSION ($SUITE/$ARCH) on $NODE, started $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "reprofarm build $BUILD of $PKG $VERSION ($SUITE/$ARCH) on $NODE, started ${now%% *}"
 	printf '%s' "$VARS$NOT_APPLIED"
 	echo "----"
 } >> "$RESULTS/build.log"
-cmd_start=$(date +%s%N)
 timeout -k 30 "$TIMEOUT" nice -n 10 "$@" >> "$RESULTS/build.log" 2>&1 < /dev/null
 rc=$?
 cmd_end=$(date +%s%N)
 # the build command's own time (GNU date: nanoseconds), apart from downloads and unpacking
-case $cmd_start$cmd_end in *[!0-9]*) ;; *) BUILD_COMMAND_MS=$(( (cmd_end - cmd_start) / 1000000 )) ;; esac
+case $cmd_start$cmd_end in *[!0-9]*) ;; *) BUILD_COMMAND_MS=$(( (cmd_end - cmd_start) / 1000000 )) END=$(( cmd_end / 1000000000 )) ;; esac
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	rm -rf "$DIR"
 	fail "$EX_TIMEOUT" "timeout: the build took more than $TIMEOUT s"
@@ -338,7 +371,7 @@ for c in "$PARENT/${PKG}_${V}_"*.changes; do
 	[ -f "$c" ] && changes=$c && break
 done
 [ -n "$changes" ] || fail "$EX_FTBFS" "FTBFS: the build made no ${PKG}_${V}_*.changes"
-cp -- "$changes" "$RESULTS/" || exit "$EX_ERROR"
+artifacts=''
 in_files=no
 while IFS= read -r line; do
 	case $line in
@@ -351,13 +384,18 @@ while IFS= read -r line; do
 	set -- $line
 	name=$5
 	case $name in ''|*[!A-Za-z0-9.+~_-]*|.*) fail "$EX_ERROR" "odd file name in $changes" ;; esac
-	mv -- "$PARENT/$name" "$RESULTS/" || fail "$EX_ERROR" "$name named in the .changes is missing"
+	[ -e "$PARENT/$name" ] || fail "$EX_ERROR" "$name named in the .changes is missing"
+	artifacts="$artifacts $name"
 done < "$changes"
-rm -f -- "$changes"
-# what dpkg-source -x left beside the tree (orig tarball links)
-for f in $files; do rm -f -- "$PARENT/${f#*:}"; done
-rm -rf "$DIR" "$SRC"
-[ "$BUILD" = 2 ] && rm -rf "$PARENT"
+# the .changes and every file it names, in one mv (names checked above: no blanks, no globs)
+set -- "$changes"
+for name in $artifacts; do set -- "$@" "$PARENT/$name"; done
+mv -- "$@" "$RESULTS/" || fail "$EX_ERROR" "cannot move the artifacts into $RESULTS"
+# what dpkg-source -x left beside the tree (orig tarball links), the tree, the sources
+set -- "$DIR" "$SRC"
+for f in $files; do set -- "$@" "$PARENT/${f#*:}"; done
+[ "$BUILD" = 2 ] && set -- "$@" "$PARENT"
+rm -rf -- "$@"
 write_status 0 built || exit "$EX_ERROR"
 finish_pending
 exit 0

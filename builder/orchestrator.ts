@@ -78,6 +78,8 @@ class NodeUnusable extends ReprofarmError {}
 /** A node connection that reconnects once when it drops. */
 class NodeLink {
   private t: Transport | undefined;
+  /** commands started without waiting for them (removing fetched results): settled before the next one */
+  private background: Array<Promise<unknown>> = [];
   constructor(readonly node: NodeConfig, private readonly timeoutMs: number, private readonly files: SshFileCache, private readonly signal?: AbortSignal) {}
   async get(): Promise<Transport> {
     this.t ??= await openTransport(this.node, { timeoutMs: this.timeoutMs, files: this.files, ...(this.signal ? { signal: this.signal } : {}) });
@@ -86,6 +88,16 @@ class NodeLink {
   reset(): void {
     this.t?.close();
     this.t = undefined;
+  }
+  /** run `op` on this node without waiting for it; its outcome does not matter */
+  later(op: (t: Transport) => Promise<unknown>): void {
+    this.background.push(this.get().then(op).catch(() => undefined));
+  }
+  /** wait for what `later` started */
+  async settle(): Promise<void> {
+    const pending = this.background;
+    this.background = [];
+    await Promise.all(pending);
   }
   close(): void {
     this.reset();
@@ -113,17 +125,26 @@ async function checkedExec(t: Transport, argv: string[], what: string): Promise<
   return r.stdout.toString('utf8');
 }
 
-/** Copy node-build.sh to the node when its copy is missing or differs. */
-async function ensureNodeScript(t: Transport, node: NodeConfig): Promise<string> {
-  const { sha256: want } = nodeBuildScript();
+/** Copy node-build.sh to the node (its copy is missing or differs). */
+async function installNodeScript(t: Transport, node: NodeConfig): Promise<void> {
   const path = `${node.workdir}/${NODE_SCRIPT}`;
-  const r = await t.exec(['sha256sum', path], { timeoutMs: 60_000 });
-  if (r.code === 0 && r.stdout.toString('utf8').startsWith(want)) return path;
   await checkedExec(t, ['mkdir', '-p', dirname(path)], 'creating the script directory');
   const local = join(projectRoot(), 'builder', 'node-build.sh');
   await t.put(local, `${path}.tmp`);
   await checkedExec(t, ['mv', '-f', `${path}.tmp`, path], 'installing node-build.sh');
-  return path;
+}
+
+/** node-build.sh's exit code when the node's copy of the script is missing or differs (see withScriptCheck) */
+const SCRIPT_STALE = 99;
+
+/**
+ * `argv` (which runs the node's copy of node-build.sh), preceded on the node by
+ * a check of that copy's SHA256: one round trip instead of a separate check.
+ * Exits SCRIPT_STALE, before reading stdin, when the copy is missing or differs.
+ */
+function withScriptCheck(path: string, argv: readonly string[]): string[] {
+  const { sha256: want } = nodeBuildScript();
+  return ['sh', '-c', `h=$(sha256sum "$1" 2>/dev/null) && [ "\${h%% *}" = "$2" ] || exit ${SCRIPT_STALE}; shift 2; exec "$@"`, 'node-build-check', path, want, ...argv];
 }
 
 interface RunOutcome {
@@ -169,7 +190,7 @@ function splitVariations(status: Map<string, string>): { variations: Record<stri
   return { variations, notApplied };
 }
 
-async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, pair: Pair, dsc: { url: string; sha256: string }, opts: BuildOptions): Promise<RunOutcome> {
+async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, pair: Pair, dsc: { url: string; sha256: string }, opts: BuildOptions, numCpu?: string): Promise<RunOutcome> {
   const node = link.node;
   const rel = packagePath(claim.suite, claim.arch, claim.package, claim.version);
   const orderFile = join(config.stateDir, 'builds', node.name, rel);
@@ -177,18 +198,27 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
     SOURCE: claim.package, VERSION: claim.version, SUITE: claim.suite, ARCH: claim.arch, DSC_URL: dsc.url, DSC_SHA256: dsc.sha256,
     BUILD: n === 1 ? '1' : '2', JOB: pair.job, NODE: node.name, BUILD_COMMAND: config.build.command,
     TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
+    ...(numCpu ? { NUM_CPU: numCpu } : {}),
   }));
+  // the previous build's clean-up on this node is done before anything else starts there
+  await link.settle();
   const t = await link.get();
   if (node.transport === 'local') await mkdir(node.workdir, { recursive: true });
-  const script = await ensureNodeScript(t, node);
+  const script = `${node.workdir}/${NODE_SCRIPT}`;
   opts.onEvent?.({ type: 'build-start', n, node: node.name, claim });
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const timeoutS = (n === 1 ? config.build.timeout1 : config.build.timeout2) + 120;
-  // the work order travels on stdin: node-build.sh puts it in place, then takes it into pending/
-  const r = await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'REPROFARM_ORDER_STDIN=1', 'sh', script, String(n), claim.suite, claim.arch, claim.package, claim.version], {
-    stdin: await readFile(orderFile), timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024,
-  });
+  // the work order travels on stdin: node-build.sh puts it in place, then takes it into pending/;
+  // the node's copy of the script is checked in the same round trip, and installed when it is stale
+  const argv = withScriptCheck(script, ['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'REPROFARM_ORDER_STDIN=1', 'sh', script, String(n), claim.suite, claim.arch, claim.package, claim.version]);
+  const order = await readFile(orderFile);
+  const execOpts = { stdin: order, timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024 };
+  let r = await t.exec(argv, execOpts);
+  if (r.code === SCRIPT_STALE) {
+    await installNodeScript(t, node);
+    r = await t.exec(argv, execOpts);
+  }
   if (r.timedOut) throw new NodeUnusable(`build ${n} on ${node.name} did not end within ${timeoutS} s`);
   if (r.code === null) throw new NodeUnusable(`build ${n} on ${node.name} was stopped (${r.signal ?? 'aborted'})`);
   const result = EXIT[r.code];
@@ -198,7 +228,8 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   const dest = join(config.stateDir, 'results', node.name, rel);
   const remoteResults = `${node.workdir}/reproducible-results/${node.name}/${rel}`;
   await fetchResults(link, remoteResults, dest, (what) => opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }));
-  await (await link.get()).exec(['rm', '-rf', remoteResults], { timeoutMs: 60_000 });
+  // removing them on the node overlaps with what follows (build 2, comparing, recording)
+  link.later((lt) => lt.exec(['rm', '-rf', remoteResults], { timeoutMs: 60_000 }));
   const status = parseKeyValues(await readFile(join(dest, 'status'), 'utf8'));
   const { variations, notApplied } = splitVariations(status);
   const durationS = Number(status.get('DURATION') ?? (performance.now() - t0) / 1000);
@@ -287,14 +318,21 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
       const err: unknown = failed.reason;
       return giveBack(`node unreachable: ${err instanceof Error ? err.message : String(err)}`);
     }
+    // the CPU counts the nodes reported: node-build.sh need not ask
+    const cpus = (node: NodeConfig): string | undefined => {
+      const v = db.latestFacts(node.name).get('NUM_CPU');
+      return v && /^[1-9]\d*$/.test(v) ? v : undefined;
+    };
+    const cpus1 = cpus(pair.node1);
+    const cpus2 = cpus(pair.node2);
     const runs: BuildRunRecord[] = [];
     let b1: RunOutcome;
     let b2: RunOutcome;
     try {
-      b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts);
+      b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts, cpus1);
       runs.push(b1.record);
       if (b1.result !== 'built') return record(failureStatus(b1.result), failureReason(b1, pair.node1.name), runs);
-      b2 = await runBuild(config, 2, link2, claim, pair, dsc, opts);
+      b2 = await runBuild(config, 2, link2, claim, pair, dsc, opts, cpus2);
       runs.push(b2.record);
       if (b2.result !== 'built') return record(failureStatus(b2.result), failureReason(b2, pair.node2.name), runs);
     } catch (err) {
@@ -307,7 +345,7 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
       // the mirror changed between the builds: redo build 1 once with what build 2 had
       opts.onEvent?.({ type: 'retry', what: 'build 1 (the build dependencies differ between the builds)' });
       try {
-        b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts);
+        b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts, cpus1);
       } catch (err) {
         if (err instanceof NodeUnusable || err instanceof TransportError) return giveBack(err.message);
         throw err;
@@ -334,6 +372,7 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
     }
     return record('FTBR', reason, runs, report);
   } finally {
+    await Promise.all([link1.settle(), link2.settle()]);
     link1.close();
     link2.close();
   }

@@ -11,16 +11,19 @@ export interface WorkOrder {
   NODE: string;
   BUILD_COMMAND: string;
   TIMEOUT: string;
+  /** the node's CPU count (its collected NUM_CPU fact): node-build.sh then needs no nproc */
+  NUM_CPU?: string;
 }
 
-const ORDER: ReadonlyArray<keyof WorkOrder> = ['SOURCE', 'VERSION', 'SUITE', 'ARCH', 'DSC_URL', 'DSC_SHA256', 'BUILD', 'JOB', 'NODE', 'BUILD_COMMAND', 'TIMEOUT'];
+const ORDER: ReadonlyArray<keyof WorkOrder> = ['SOURCE', 'VERSION', 'SUITE', 'ARCH', 'DSC_URL', 'DSC_SHA256', 'BUILD', 'JOB', 'NODE', 'BUILD_COMMAND', 'TIMEOUT', 'NUM_CPU'];
 
 export function formatWorkOrder(w: WorkOrder): string {
-  for (const k of ORDER) {
+  const keys = ORDER.filter((k) => w[k] !== undefined);
+  for (const k of keys) {
     // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(w[k])) throw new Error(`work order ${k} contains a control character`);
+    if (/[\u0000-\u001f\u007f]/.test(w[k] ?? '')) throw new Error(`work order ${k} contains a control character`);
   }
-  return ORDER.map((k) => `${k}=${w[k]}\n`).join('');
+  return keys.map((k) => `${k}=${w[k]}\n`).join('');
 }
 
 /** Relative path of a package version under builds/<NODE>/, results/<NODE>/ and the node's dirs. */

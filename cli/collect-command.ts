@@ -3,7 +3,6 @@ import type { Config } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
 import { dbFile } from '../core/paths.js';
 import { collect, type CollectEvent, type NodeCollection } from '../collector/collect.js';
-import { openDb } from '../db/index.js';
 import { numberOption, suggest, type ParsedArgs } from './args.js';
 import { seconds, termSafe, type Reporter } from './output.js';
 
@@ -29,7 +28,8 @@ export async function runCollect(config: Config, args: ParsedArgs, rep: Reporter
   }
   const concurrency = numberOption(args.values, 'concurrency', true) ?? config.collect.concurrency;
   const timeoutS = numberOption(args.values, 'timeout', false) ?? config.collect.timeout;
-  const db = openDb(dbFile(config.stateDir));
+  // the DB (and better-sqlite3) loads while the first connections are being set up
+  const opening = import('../db/index.js').then((m) => m.openDb(dbFile(config.stateDir)));
   try {
     const onEvent = (e: CollectEvent): void => {
       switch (e.type) {
@@ -57,7 +57,7 @@ export async function runCollect(config: Config, args: ParsedArgs, rep: Reporter
     process.once('SIGTERM', onSignal);
     let summary;
     try {
-      summary = await collect(config, db, args.positionals, { concurrency, timeoutS, onEvent, signal: ac.signal });
+      summary = await collect(config, opening, args.positionals, { concurrency, timeoutS, onEvent, signal: ac.signal });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -97,6 +97,7 @@ export async function runCollect(config: Config, args: ParsedArgs, rep: Reporter
     }
     return summary.failed > 0 ? 2 : 0;
   } finally {
-    db.close();
+    // opened or failed by now: collect() waits for it
+    (await opening.catch(() => undefined))?.close();
   }
 }

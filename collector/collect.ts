@@ -5,6 +5,7 @@
  * others. Good results are written to node-information files atomically; a
  * failed or malformed result never replaces a previous good file.
  */
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -61,7 +62,7 @@ export function infoScriptText(): Buffer {
   return infoScript;
 }
 
-async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions, files: SshFileCache): Promise<NodeCollection> {
+async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions, files: SshFileCache, dbReady: Promise<unknown>): Promise<NodeCollection> {
   const started = new Date();
   const t0 = performance.now();
   const timeoutMs = opts.timeoutS * 1000;
@@ -103,6 +104,8 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
     const verdict = judgeHealth(node.name, factMap, config.health);
     const reason = verdict.reasons.length > 0 ? verdict.reasons.join('; ') : null;
     const file = nodeInformationFile(config.stateDir, node.name);
+    // a node-information file is written only when its facts can be recorded too
+    await dbReady;
     await writeFileAtomic(file, formatNodeInformation(parsed.facts, [
       ['NODE', node.name],
       ['COLLECTED_AT', base.startedAt],
@@ -132,8 +135,13 @@ function archFact(facts: ReadonlyArray<readonly [string, string]> | null): strin
   return v === undefined || v === 'unset' ? null : v;
 }
 
-/** Collect from `nodes` (all configured ones when empty), record in the DB, prune old facts. */
-export async function collect(config: Config, db: FarmDb, names: readonly string[], opts: CollectOptions): Promise<CollectSummary> {
+/**
+ * Collect from `nodes` (all configured ones when empty), record in the DB,
+ * prune old facts. `db` may still be opening (a promise): the connections
+ * start at once, node-information files wait for it, and when it cannot be
+ * opened the connections in flight are stopped and its error is thrown.
+ */
+export async function collect(config: Config, db: FarmDb | Promise<FarmDb>, names: readonly string[], opts: CollectOptions): Promise<CollectSummary> {
   const t0 = performance.now();
   const nodes = (names.length > 0 ? names : [...config.nodes.keys()]).map((n) => {
     const node = config.nodes.get(n);
@@ -143,26 +151,42 @@ export async function collect(config: Config, db: FarmDb, names: readonly string
   opts.onEvent?.({ type: 'collect-start', nodes: nodes.map((n) => n.name), concurrency: opts.concurrency, timeoutS: opts.timeoutS });
   const limit = pLimit(opts.concurrency);
   const files = new SshFileCache();
+  const dbReady = Promise.resolve(db);
+  const stop = new AbortController();
+  // every node in flight listens for it
+  setMaxListeners(0, stop.signal);
+  const onOuterAbort = (): void => stop.abort();
+  if (opts.signal?.aborted) stop.abort();
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // no DB: stop every node in flight; the ones still queued fail at once (the error is thrown below)
+  let dbFailed = false;
+  dbReady.catch(() => {
+    dbFailed = true;
+    stop.abort();
+  });
+  const inner: CollectOptions = { ...opts, signal: stop.signal };
   let done = 0;
   const results = await Promise.all(
     nodes.map((node) =>
       limit(async () => {
-        const result = await collectOne(node, config, opts, files);
+        const result = await collectOne(node, config, inner, files, dbReady);
         done += 1;
-        opts.onEvent?.({ type: 'node-done', result, done, total: nodes.length });
+        if (!dbFailed) opts.onEvent?.({ type: 'node-done', result, done, total: nodes.length });
         return result;
       }),
     ),
   );
+  opts.signal?.removeEventListener('abort', onOuterAbort);
+  const farmDb = await dbReady;
   // a run interrupted by the operator says nothing about the nodes it did not finish
   const records: CollectionRecord[] = results.filter((r) => r.errorKind !== 'aborted').map((r) => ({
     node: r.node, startedAt: r.startedAt, durationMs: r.durationMs, ok: r.ok, health: r.health, reason: r.reason,
     errorKind: r.errorKind, clockOffsetS: r.clockOffsetS, facts: r.facts,
     arch: config.nodes.get(r.node)?.arch ?? archFact(r.facts),
   }));
-  db.recordCollections(records);
+  farmDb.recordCollections(records);
   const cutoff = new Date(Date.now() - config.collect.retentionDays * 86400_000).toISOString();
-  const pruned = db.pruneCollections(cutoff);
+  const pruned = farmDb.pruneCollections(cutoff);
   if (pruned > 0) opts.onEvent?.({ type: 'pruned', collections: pruned, olderThanDays: config.collect.retentionDays });
   return {
     results,

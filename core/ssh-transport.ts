@@ -5,12 +5,18 @@
  * message that says how to add the right one.
  */
 import { readFile } from 'node:fs/promises';
-import ssh2Module from 'ssh2';
+import { createRequire } from 'node:module';
 import type * as Ssh2 from 'ssh2';
 import type { ClientChannel, ParsedKey, PublicKeyAuthMethod, SFTPWrapper } from 'ssh2';
 
-// ssh2 is CommonJS: under ESM its utils are reachable through the default export only
-const { Client, utils: sshUtils } = ssh2Module as unknown as typeof Ssh2;
+// ssh2 is CommonJS. Only its client and key parser are loaded, with require:
+// its index also loads the SSH server, the HTTP agents (http, https, tls) and
+// key generation, and an ESM import of it first scans its source for export
+// names. Both cost start-up time on every run. (ssh2 1.x has no "exports" map:
+// these files are reachable by path.)
+const requireCjs = createRequire(import.meta.url);
+const Client = requireCjs('ssh2/lib/client.js') as typeof Ssh2.Client;
+const sshUtils = { parseKey: (requireCjs('ssh2/lib/protocol/keyParser.js') as Pick<typeof Ssh2.utils, 'parseKey'>).parseKey };
 type Client = Ssh2.Client;
 import type { NodeConfig } from './config.js';
 import { shJoin } from './shell.js';
