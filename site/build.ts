@@ -411,11 +411,9 @@ async function renderOnWorkers(
   return files;
 }
 
-/** The compiled worker: beside this module in dist/, or dist/site/ when running from source. */
+/** The worker thread's module: tsc's output in dist/site/ (also when this runs bundled, or from source). */
 function workerFile(): URL {
-  const here = new URL(import.meta.url);
-  if (here.pathname.endsWith('.ts')) return pathToFileURL(join(projectRoot(), 'dist', 'site', 'package-worker.js'));
-  return new URL('./package-worker.js', here);
+  return pathToFileURL(join(projectRoot(), 'dist', 'site', 'package-worker.js'));
 }
 
 /** After a full render: delete files in `rel` (one folder) that were not written. */
