@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # what the main node and the test suite use
-PACKAGES="openssh-server openssh-client shellcheck pssh faketime dpkg-dev build-essential xz-utils gpg gpg-agent gpgv sqlite3 ca-certificates curl diffoscope-minimal python3-debian time jenkins-job-builder cron systemd"
+PACKAGES="openssh-server openssh-client shellcheck pssh faketime dpkg-dev build-essential xz-utils gpg gpg-agent gpgv sqlite3 ca-certificates curl diffoscope-minimal python3-debian time jenkins-job-builder cron systemd chromium"
 
 missing=""
 for p in $PACKAGES; do
