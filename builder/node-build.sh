@@ -13,10 +13,19 @@
 # process of its session), and removes its work order, pending entry, sources,
 # build tree and results: what an interrupted build left behind.
 #
+# With REPROFARM_SCRIPT_SHA256 set, the script first checks that it is that
+# version of itself (the orchestrator's), and exits 99 before reading anything
+# when it is not: the orchestrator then installs its copy and runs it again.
+#
 # Exit codes: 0 built (or cleaned), 2 usage, 70 work order missing or already taken,
 # 71 source not downloadable (E404), 72 checksum mismatch (source-mismatch),
-# 73 build failed (FTBFS), 74 build timed out, 75 other error.
+# 73 build failed (FTBFS), 74 build timed out, 75 other error, 99 stale script.
 set -u
+
+if [ -n "${REPROFARM_SCRIPT_SHA256:-}" ]; then
+	self=$(sha256sum "$0" 2>/dev/null) || exit 99
+	[ "${self%% *}" = "$REPROFARM_SCRIPT_SHA256" ] || exit 99
+fi
 
 EX_USAGE=2
 EX_TAKEN=70

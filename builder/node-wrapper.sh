@@ -15,7 +15,7 @@
 #   sha256sum WORKDIR/bin/reprofarm-node-build.sh
 #   mkdir -p WORKDIR/bin
 #   mv -f WORKDIR/bin/reprofarm-node-build.sh.tmp WORKDIR/bin/reprofarm-node-build.sh
-#   env REPROFARM_NODE=NODE REPROFARM_WORKDIR=WORKDIR [REPROFARM_ORDER_STDIN=1]
+#   env REPROFARM_NODE=NODE REPROFARM_WORKDIR=WORKDIR [REPROFARM_ORDER_STDIN=1] [REPROFARM_SCRIPT_SHA256=HEX]
 #       sh WORKDIR/bin/reprofarm-node-build.sh 1|2|cleanup SUITE ARCH PKG VERSION
 #                                         only when that file is the installed
 #                                         node-build.sh, which is what runs
@@ -159,16 +159,25 @@ case ${1-} in
 			STDIN_ORDER=1
 			shift
 		fi
+		# the orchestrator's version of node-build.sh, which the script checks itself against
+		WANT=''
+		case ${1-} in
+			REPROFARM_SCRIPT_SHA256=*)
+				WANT=${1#REPROFARM_SCRIPT_SHA256=}
+				case $WANT in *[!0-9a-f]*) refuse "REPROFARM_SCRIPT_SHA256 must be a SHA256 in hex" ;; esac
+				[ ${#WANT} -eq 64 ] || refuse "REPROFARM_SCRIPT_SHA256 must be a SHA256 in hex"
+				shift
+				;;
+		esac
 		if ! { [ $# -eq 7 ] && [ "$1" = sh ] && [ "$2" = "$SCRIPT" ] && inside "$SCRIPT"; }; then refuse "env only to run the node build script"; fi
 		case $3 in 1|2|cleanup) ;; *) refuse "the build mode must be 1, 2 or cleanup" ;; esac
 		check_rel "$4" "$5" "$6" "$7"
 		[ -f "$LIB/node-build.sh" ] || refuse "$LIB/node-build.sh is not installed: run reprofarm node-setup $NODE --apply"
+		# no copy in the workdir yet: "stale" (99), so that the orchestrator puts its copy there
+		if [ -n "$WANT" ] && [ ! -e "$SCRIPT" ]; then exit 99; fi
 		cmp -s -- "$SCRIPT" "$LIB/node-build.sh" || refuse "$SCRIPT differs from the installed node-build.sh (re-run reprofarm node-setup $NODE --apply after upgrading reprofarm)"
 		shift 2
-		if [ -n "$STDIN_ORDER" ]; then
-			exec env "REPROFARM_NODE=$NODE" "REPROFARM_WORKDIR=$WORKDIR" REPROFARM_ORDER_STDIN=1 sh "$LIB/node-build.sh" "$@"
-		fi
-		exec env "REPROFARM_NODE=$NODE" "REPROFARM_WORKDIR=$WORKDIR" sh "$LIB/node-build.sh" "$@"
+		exec env "REPROFARM_NODE=$NODE" "REPROFARM_WORKDIR=$WORKDIR" "REPROFARM_ORDER_STDIN=$STDIN_ORDER" "REPROFARM_SCRIPT_SHA256=$WANT" sh "$LIB/node-build.sh" "$@"
 		;;
 esac
 refuse "not one of reprofarm's commands"

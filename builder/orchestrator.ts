@@ -138,13 +138,15 @@ async function installNodeScript(t: Transport, node: NodeConfig): Promise<void> 
 const SCRIPT_STALE = 99;
 
 /**
- * `argv` (which runs the node's copy of node-build.sh), preceded on the node by
- * a check of that copy's SHA256: one round trip instead of a separate check.
- * Exits SCRIPT_STALE, before reading stdin, when the copy is missing or differs.
+ * `argv` (`env VAR=... sh SCRIPT ...`) with the SHA256 the node's copy of
+ * node-build.sh must have: the script checks itself first and exits
+ * SCRIPT_STALE, before reading stdin, when it is missing or differs. One round
+ * trip instead of a separate check.
  */
-function withScriptCheck(path: string, argv: readonly string[]): string[] {
+function withScriptCheck(argv: readonly string[]): string[] {
   const { sha256: want } = nodeBuildScript();
-  return ['sh', '-c', `h=$(sha256sum "$1" 2>/dev/null) && [ "\${h%% *}" = "$2" ] || exit ${SCRIPT_STALE}; shift 2; exec "$@"`, 'node-build-check', path, want, ...argv];
+  const at = argv.indexOf('sh');
+  return [...argv.slice(0, at), `REPROFARM_SCRIPT_SHA256=${want}`, ...argv.slice(at)];
 }
 
 interface RunOutcome {
@@ -211,11 +213,13 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   const timeoutS = (n === 1 ? config.build.timeout1 : config.build.timeout2) + 120;
   // the work order travels on stdin: node-build.sh puts it in place, then takes it into pending/;
   // the node's copy of the script is checked in the same round trip, and installed when it is stale
-  const argv = withScriptCheck(script, ['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'REPROFARM_ORDER_STDIN=1', 'sh', script, String(n), claim.suite, claim.arch, claim.package, claim.version]);
+  const argv = withScriptCheck(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'REPROFARM_ORDER_STDIN=1', 'sh', script, String(n), claim.suite, claim.arch, claim.package, claim.version]);
   const order = await readFile(orderFile);
   const execOpts = { stdin: order, timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024 };
   let r = await t.exec(argv, execOpts);
-  if (r.code === SCRIPT_STALE) {
+  // stale: the script said so, or the shell could not open a copy that is not there yet
+  const missing = (r.code === 2 || r.code === 127) && r.stderr.toString('utf8').includes(script) && !r.stderr.toString('utf8').includes('node-build:');
+  if (r.code === SCRIPT_STALE || missing) {
     await installNodeScript(t, node);
     r = await t.exec(argv, execOpts);
   }

@@ -47,7 +47,7 @@ collect: { concurrency: 16, timeout: 30 }
     expect(c.nodes.get('build2-amd64')!.workdir).toBe('/srv/workspace');
     expect(c.nodes.get('local1')).toMatchObject({ transport: 'local', workdir: '/etc/reprofarm/state/nodes/local1' });
     expect(c.jobs.get('reproducible_build_amd64_1')!.nodes).toEqual(['build1-amd64', 'build2-amd64']);
-    expect(c.collect).toEqual({ concurrency: 16, timeout: 30, retentionDays: 14 });
+    expect(c.collect).toEqual({ interval: 3600, concurrency: 16, timeout: 30, retentionDays: 14 });
   });
 
   it('reports every problem at once, each with its key path', () => {

@@ -1,0 +1,176 @@
+/**
+ * Site benchmark: `reprofarm site` on a reproducible.db at Debian scale.
+ *
+ * The input: real source package names and versions from a Sources index
+ * (`--sources FILE` when run directly, $REPROFARM_BENCH_SOURCES, else the
+ * cached bookworm index that the sync benchmark fetches), written into 3
+ * suites x 4 architectures with a year of build history (about 4 builds per
+ * package, suite and architecture, each with its two single-build rows) by
+ * test/harness/farm-data.ts. That DB (about 2.7 GB) is made once and cached
+ * under ~/.cache/reprofarm-bench/; each run works on a copy.
+ *
+ *   full, 3 suites x 4 arches   `site` into an empty site_dir: every page
+ *   full, 1 suite x 1 arch      the same for bookworm/amd64 only, the work the
+ *                               Debian farm's own generator was timed on
+ *   incremental                 one new result recorded (db/builds.ts, as the
+ *                               orchestrator does), then `site`; 5 runs
+ *   simplest approach           `site --full` over the existing site: render
+ *                               and write every page each time
+ *
+ * Each run is `node bin/reprofarm.js --json site` under GNU time (wall, max
+ * RSS). Checks (a failure throws): exit 0, the page counts, and after each
+ * incremental run exactly one package page rendered and it shows the new
+ * result. Goals (MISS only): full render < 60 s and < 1 GB RSS; incremental
+ * < 0.5 s; the 1 x 1 render < 5 s.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { recordBuild } from '../db/builds.js';
+import { openDb } from '../db/index.js';
+import { populateFarm } from '../test/harness/farm-data.js';
+import { buildDist, fmt, machineInfo, median, ROOT, table } from './lib.js';
+import { cacheDir, CheckFailed, obtainSources } from './sync.js';
+
+const SUITES = ['bookworm', 'trixie', 'sid'];
+const ARCHES = ['amd64', 'arm64', 'armhf', 'i386'];
+const BUILDS_PER_PACKAGE = 4;
+const CLI = path.join(ROOT, 'bin', 'reprofarm.js');
+const GOALS = { fullS: 60, fullRssMb: 1024, incrementalS: 0.5, oneSuiteS: 5 };
+const JOBS = Array.from({ length: 8 }, (_, i) => ({ name: `reproducible_build_${i}`, node1: `build${i * 2}`, node2: `build${i * 2 + 1}` }));
+
+interface SiteRun {
+  wallS: number;
+  rssMb: number;
+  json: { mode: string; package_pages: number; status_pages: number; duration_ms: number };
+}
+
+function readPackages(file: string): { name: string; version: string; architecture: string }[] {
+  const text = readFileSync(file, 'utf8');
+  const pk = new Map<string, { name: string; version: string; architecture: string }>();
+  for (const st of text.split(/\n\s*\n/)) {
+    if (/^Extra-Source-Only:\s*yes/im.test(st)) continue;
+    const name = /^Package:\s*(\S+)/m.exec(st)?.[1];
+    const version = /^Version:\s*(\S+)/m.exec(st)?.[1];
+    if (name && version) pk.set(name, { name, version, architecture: /^Architecture:\s*(.*)$/m.exec(st)?.[1]?.trim() ?? 'any' });
+  }
+  return [...pk.values()];
+}
+
+function configText(siteDir: string, suites: string[], arches: string[]): string {
+  const nodes = JOBS.flatMap((j) => [j.node1, j.node2]).map((n) => `  ${n}: { transport: local, workdir: ./state/nodes/${n} }`);
+  const jobs = JOBS.map((j) => `  ${j.name}: { nodes: [${j.node1}, ${j.node2}] }`);
+  return [`state_dir: ./state`, `site_dir: ${siteDir}`, `suites: [${suites.join(', ')}]`, `architectures: [${arches.join(', ')}]`, 'nodes:', ...nodes, 'jobs:', ...jobs, ''].join('\n');
+}
+
+function runSite(dir: string, config: string, extra: string[] = []): SiteRun {
+  const timeFile = path.join(dir, 'time.txt');
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, CLI, '--config', config, '--json', 'site', ...extra], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const wallS = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new CheckFailed(`reprofarm site ${extra.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr.slice(-2000)}`);
+  const rssKb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+  return { wallS, rssMb: rssKb / 1024, json: JSON.parse(r.stdout) as SiteRun['json'] };
+}
+
+async function benchDb(sources: string): Promise<{ db: string; packages: number; made: boolean }> {
+  const packages = readPackages(sources);
+  const key = createHash('sha256').update(readFileSync(sources)).update(JSON.stringify({ SUITES, ARCHES, BUILDS_PER_PACKAGE, v: 1 })).digest('hex').slice(0, 16);
+  const db = path.join(cacheDir(), `site-${key}.db`);
+  if (existsSync(db)) return { db, packages: packages.length, made: false };
+  console.log(`making  a Debian-scale reproducible.db from ${packages.length} source packages (${SUITES.length} suites x ${ARCHES.length} arches, a year of history): takes minutes, once`);
+  const part = `${db}.part-${process.pid}`;
+  const t0 = performance.now();
+  const d = openDb(part);
+  d.sql.pragma('synchronous = OFF');
+  const s = populateFarm(d, { suites: SUITES, arches: ARCHES, packages, buildsPerPackage: BUILDS_PER_PACKAGE, end: '2026-11-20T10:00:00.000Z', days: 365, jobs: JOBS, scheduled: 500 });
+  d.sql.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  d.close();
+  await fs.rm(`${part}-wal`, { force: true });
+  await fs.rm(`${part}-shm`, { force: true });
+  await fs.rename(part, db);
+  console.log(`made    ${s.sources} sources, ${s.builds} builds, ${s.runs} single-build rows, ${s.results} results in ${fmt((performance.now() - t0) / 1000, 0)} s: ${db}`);
+  return { db, packages: packages.length, made: true };
+}
+
+export async function run(opts: { sources?: string } = {}): Promise<void> {
+  buildDist();
+  const src = await obtainSources(opts.sources);
+  const { db: cached, packages } = await benchDb(src.file);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reprofarm-bench-site-'));
+  try {
+    await fs.mkdir(path.join(dir, 'state'));
+    const dbPath = path.join(dir, 'state', 'reproducible.db');
+    console.log(`copy    ${cached} (${fmt((await fs.stat(cached)).size / 2 ** 30, 1)} GiB)`);
+    await fs.copyFile(cached, dbPath);
+    const full = path.join(dir, 'full.yaml');
+    await fs.writeFile(full, configText('./public', SUITES, ARCHES));
+    const one = path.join(dir, 'one.yaml');
+    await fs.writeFile(one, configText('./public-one', ['bookworm'], ['amd64']));
+
+    // 1. every page of 3 suites x 4 arches into an empty site_dir
+    console.log('run     full render, 3 suites x 4 arches, empty site_dir');
+    const f = runSite(dir, full);
+    if (f.json.mode !== 'full' || f.json.package_pages < packages * SUITES.length * ARCHES.length * 0.99) {
+      throw new CheckFailed(`full render: ${JSON.stringify(f.json)}; expected about ${packages * SUITES.length * ARCHES.length} package pages`);
+    }
+    // 2. bookworm/amd64 only
+    console.log('run     full render, 1 suite x 1 arch, empty site_dir');
+    const o = runSite(dir, one);
+    if (o.json.package_pages !== packages) throw new CheckFailed(`1 x 1 render: ${o.json.package_pages} package pages, expected ${packages}`);
+    // 3. one new result at a time, then an incremental render
+    const inc: SiteRun[] = [];
+    const d = openDb(dbPath);
+    const picks = d.sql.prepare("SELECT package, version FROM results WHERE suite = 'trixie' AND arch = 'arm64' AND build_id IS NOT NULL ORDER BY package LIMIT 5 OFFSET 1000").all() as { package: string; version: string }[];
+    for (const [i, p] of picks.entries()) {
+      const now = new Date(Date.parse('2026-11-21T00:00:00.000Z') + i * 60_000);
+      const id = Number(d.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
+        VALUES ('trixie', 'arm64', ?, ?, 100, 'bench', 'bench', ?, 'reproducible_build_0', ?)`).run(p.package, p.version, now.toISOString(), now.toISOString()).lastInsertRowid);
+      recordBuild(d, { id, suite: 'trixie', arch: 'arm64', package: p.package, version: p.version, priority: 100, reason: 'bench', claimed_by: 'reproducible_build_0', claimed_at: now.toISOString() }, {
+        status: 'FTBR', job: 'reproducible_build_0', node1: 'build0', node2: 'build1', durationS: 100, reason: `bench change ${i}`, report: null,
+        runs: [{ buildNumber: 1, node: 'build0', startedAt: now.toISOString(), durationS: 50, exitCode: 0, result: 'built', variations: { TZ: 'Etc/GMT+12' }, notApplied: {} },
+          { buildNumber: 2, node: 'build1', startedAt: now.toISOString(), durationS: 50, exitCode: 0, result: 'built', variations: { TZ: 'Etc/GMT-14' }, notApplied: {} }],
+      }, now);
+      const r = runSite(dir, full);
+      if (r.json.mode !== 'incremental' || r.json.package_pages !== 1) throw new CheckFailed(`incremental render after one result: ${JSON.stringify(r.json)}`);
+      const page = readFileSync(path.join(dir, 'public', 'rb-pkg', 'trixie', 'arm64', `${p.package}.html`), 'utf8');
+      if (!page.includes(`bench change ${i}`)) throw new CheckFailed(`${p.package}'s page does not show the new result`);
+      inc.push(r);
+    }
+    d.close();
+    // 4. the simplest approach: every page, every time
+    console.log('run     site --full over the existing site (the simplest approach)');
+    const again = runSite(dir, full, ['--full']);
+
+    const incS = median(inc.map((r) => r.wallS));
+    const pagesPerS = f.json.package_pages / f.wallS;
+    console.log('');
+    for (const [k, v] of machineInfo()) console.log(`${k.padEnd(8)} ${v}`);
+    console.log(`input    ${packages} source packages from ${src.file} (${src.origin}); ${SUITES.length} suites x ${ARCHES.length} arches; load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log('');
+    console.log(table(['run', 'pages', 'wall', 'max RSS', 'pages/s'], [
+      ['full, 3 x 4, empty site_dir', String(f.json.package_pages + f.json.status_pages), `${fmt(f.wallS, 1)} s`, `${fmt(f.rssMb, 0)} MB`, fmt(pagesPerS, 0)],
+      ['full, 1 x 1 (bookworm/amd64)', String(o.json.package_pages + o.json.status_pages), `${fmt(o.wallS, 2)} s`, `${fmt(o.rssMb, 0)} MB`, fmt(o.json.package_pages / o.wallS, 0)],
+      ['incremental, 1 new result (median of 5)', `${inc[0]?.json.package_pages ?? 0} + ${inc[0]?.json.status_pages ?? 0}`, `${fmt(incS, 3)} s`, `${fmt(median(inc.map((r) => r.rssMb)), 0)} MB`, ''],
+      ['simplest: --full over the site', String(again.json.package_pages + again.json.status_pages), `${fmt(again.wallS, 1)} s`, `${fmt(again.rssMb, 0)} MB`, ''],
+    ]));
+    console.log('');
+    const goal = (ok: boolean): string => (ok ? 'ok' : 'MISS');
+    console.log(`goal    full render < ${GOALS.fullS} s: ${fmt(f.wallS, 1)} s ${goal(f.wallS < GOALS.fullS)}; < 1 GB RSS: ${fmt(f.rssMb, 0)} MB ${goal(f.rssMb < GOALS.fullRssMb)}`);
+    console.log(`goal    incremental < ${GOALS.incrementalS} s: ${fmt(incS, 3)} s ${goal(incS < GOALS.incrementalS)}; ${fmt(again.wallS / incS, 0)}x faster than rendering everything again`);
+    console.log(`goal    1 suite x 1 arch < ${GOALS.oneSuiteS} s: ${fmt(o.wallS, 2)} s ${goal(o.wallS < GOALS.oneSuiteS)} (the Debian farm's Python generator: 94.6 s package pages + 6.55 s index pages)`);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+function optionValue(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
+  await run({ sources: optionValue(process.argv, '--sources') });
+}
