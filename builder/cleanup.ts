@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Config, NodeConfig } from '../core/config.js';
 import { openTransport } from '../core/connect.js';
 import { SshFileCache } from '../core/ssh-transport.js';
+import type { Claim } from '../db/archive.js';
 import { claimedEntries, requeue, type StaleClaim } from '../db/builds.js';
 import type { FarmDb } from '../db/index.js';
 import { pairFor } from './pairs.js';
@@ -65,36 +66,46 @@ export async function cleanup(config: Config, db: FarmDb, opts: { onLine?: (s: s
       out.kept++;
       continue;
     }
-    const rel = packagePath(c.suite, c.arch, c.package, c.version);
-    const nodes: CleanupResult['stale'][number]['nodes'] = [];
-    for (const node of jobNodes(config, c.claimed_by)) {
-      try {
-        const t = await openTransport(node, { timeoutMs: config.collect.timeout * 1000, files });
-        try {
-          const script = `${node.workdir}/${NODE_SCRIPT}`;
-          // the node's copy may be missing (never built there): then there is nothing of ours to clean but files
-          const has = await t.exec(['sha256sum', script], { timeoutMs: 60_000 });
-          const r = has.code === 0 && has.stdout.toString().startsWith(nodeBuildScript().sha256)
-            ? await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'sh', script, 'cleanup', c.suite, c.arch, c.package, c.version], { timeoutMs: 120_000 })
-            : await t.exec(['rm', '-rf', `${node.workdir}/reproducible-builds/${node.name}/${rel}`, `${node.workdir}/reproducible-builds/pending/${rel}`,
-              `${node.workdir}/reproducible-builds/pending/${rel}.pid`, `${node.workdir}/reproducible-results/${node.name}/${rel}`], { timeoutMs: 120_000 });
-          nodes.push({ node: node.name, ok: r.code === 0, error: r.code === 0 ? null : r.stderr.toString('utf8').trim().slice(0, 300) });
-        } finally {
-          t.close();
-        }
-      } catch (err) {
-        nodes.push({ node: node.name, ok: false, error: err instanceof Error ? err.message : String(err) });
-      }
-      // the main node's side: the work order and any half-fetched results
-      await unlink(join(config.stateDir, 'builds', node.name, rel)).catch(() => undefined);
-      const resultsParent = join(config.stateDir, 'results', node.name, c.suite, c.arch, c.package);
-      for (const f of await readdir(resultsParent).catch(() => [] as string[])) {
-        if (f.startsWith(`${c.version}.tmp-`)) await rm(join(resultsParent, f), { recursive: true, force: true });
-      }
-    }
+    const nodes = await cleanClaimOnNodes(config, c, files);
     out.stale.push({ claim: c, why, nodes });
     opts.onLine?.(`${c.package} ${c.version} ${c.suite}/${c.arch} (claimed by ${c.claimed_by} at ${c.claimed_at}): ${why}; ${nodes.map((n) => `${n.node} ${n.ok ? 'cleaned' : `not cleaned: ${n.error ?? ''}`}`).join(', ')}`);
   }
   out.requeued = requeue(db, out.stale.map((s) => s.claim.id));
   return out;
+}
+
+/**
+ * Clean what a claimed build left on its job's nodes (the running build, its
+ * pending entry, work order and partial results, via node-build.sh cleanup)
+ * and on the main node. Does not touch the claim itself.
+ */
+export async function cleanClaimOnNodes(config: Config, c: Claim, files: SshFileCache = new SshFileCache()): Promise<Array<{ node: string; ok: boolean; error: string | null }>> {
+  const rel = packagePath(c.suite, c.arch, c.package, c.version);
+  const nodes: Array<{ node: string; ok: boolean; error: string | null }> = [];
+  for (const node of jobNodes(config, c.claimed_by)) {
+    try {
+      const t = await openTransport(node, { timeoutMs: config.collect.timeout * 1000, files });
+      try {
+        const script = `${node.workdir}/${NODE_SCRIPT}`;
+        // the node's copy may be missing (never built there): then there is nothing of ours to clean but files
+        const has = await t.exec(['sha256sum', script], { timeoutMs: 60_000 });
+        const r = has.code === 0 && has.stdout.toString().startsWith(nodeBuildScript().sha256)
+          ? await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'sh', script, 'cleanup', c.suite, c.arch, c.package, c.version], { timeoutMs: 120_000 })
+          : await t.exec(['rm', '-rf', `${node.workdir}/reproducible-builds/${node.name}/${rel}`, `${node.workdir}/reproducible-builds/pending/${rel}`,
+            `${node.workdir}/reproducible-builds/pending/${rel}.pid`, `${node.workdir}/reproducible-results/${node.name}/${rel}`], { timeoutMs: 120_000 });
+        nodes.push({ node: node.name, ok: r.code === 0, error: r.code === 0 ? null : r.stderr.toString('utf8').trim().slice(0, 300) });
+      } finally {
+        t.close();
+      }
+    } catch (err) {
+      nodes.push({ node: node.name, ok: false, error: err instanceof Error ? err.message : String(err) });
+    }
+    // the main node's side: the work order and any half-fetched results
+    await unlink(join(config.stateDir, 'builds', node.name, rel)).catch(() => undefined);
+    const resultsParent = join(config.stateDir, 'results', node.name, c.suite, c.arch, c.package);
+    for (const f of await readdir(resultsParent).catch(() => [] as string[])) {
+      if (f.startsWith(`${c.version}.tmp-`)) await rm(join(resultsParent, f), { recursive: true, force: true });
+    }
+  }
+  return nodes;
 }

@@ -48,6 +48,8 @@ export type PairOutcome =
 export interface BuildOptions {
   onEvent?: (e: BuildEvent) => void;
   signal?: AbortSignal;
+  /** called with the claim when `signal` stopped a build, before the claim goes back to the schedule */
+  onAbort?: (claim: Claim) => Promise<unknown>;
   connectTimeoutS?: number;
 }
 
@@ -276,7 +278,9 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
   if (!claim) return { kind: 'idle', reason: `nothing scheduled for ${arch1}` };
   setClaimOwner(db, claim.id, hostname(), process.pid);
   opts.onEvent?.({ type: 'claimed', claim, pair });
-  const giveBack = (reason: string): PairOutcome => {
+  const giveBack = async (reason: string): Promise<PairOutcome> => {
+    // stopped from outside (SIGTERM past the grace period): clean the nodes before the claim goes back
+    if (opts.signal?.aborted && opts.onAbort) await opts.onAbort(claim).catch(() => undefined);
     requeue(db, [claim.id]);
     opts.onEvent?.({ type: 'requeued', claim, reason });
     return { kind: 'requeued', claim, reason };

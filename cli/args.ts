@@ -53,6 +53,12 @@ export const COMMANDS: CommandSpec[] = [
     options: {},
   },
   {
+    name: 'worker',
+    synopsis: 'worker [JOB...]',
+    summary: 'run every configured job (or the named ones) as a build loop, all in this process, until SIGTERM (then finish or abort, clean and unclaim)',
+    options: {},
+  },
+  {
     name: 'cleanup',
     synopsis: 'cleanup',
     summary: 'find stale and interrupted builds, clean them on the main node and on the nodes, give their claims back to the schedule',

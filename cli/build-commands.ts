@@ -4,6 +4,7 @@ import { UsageError } from '../core/errors.js';
 import { dbFile } from '../core/paths.js';
 import { buildNext, type BuildEvent } from '../builder/orchestrator.js';
 import { pairFor } from '../builder/pairs.js';
+import { cleanClaimOnNodes } from '../builder/cleanup.js';
 import { compareArtifacts, describeDifference, readResultDir, runDiffoscope } from '../builder/compare.js';
 import { openDb } from '../db/index.js';
 import type { ParsedArgs } from './args.js';
@@ -39,7 +40,7 @@ export async function runBuild(config: Config, args: ParsedArgs, rep: Reporter):
           break;
       }
     };
-    const out = await buildNext(config, db, pair, { onEvent, signal: ac.signal });
+    const out = await buildNext(config, db, pair, { onEvent, signal: ac.signal, onAbort: (claim) => cleanClaimOnNodes(config, claim) });
     if (out.kind === 'idle') rep.line(`Nothing to build for ${pair.job}: ${out.reason}`);
     if (args.values.json) {
       rep.json(out.kind === 'idle' ? { outcome: 'idle', reason: out.reason } : {

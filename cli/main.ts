@@ -34,6 +34,8 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
         return (await import('./archive-commands.js')).runSchedule(config, args, rep);
       case 'build':
         return await (await import('./build-commands.js')).runBuild(config, args, rep);
+      case 'worker':
+        return await (await import('./worker-command.js')).runWorker(config, args, rep);
       case 'cleanup':
         return await (await import('./build-commands.js')).runCleanup(config, args, rep);
       case 'compare':

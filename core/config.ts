@@ -65,6 +65,16 @@ export interface Config {
   service: ServiceSettings;
   cleanup: { resultsRetentionDays: number };
   site: SiteSettings;
+  worker: WorkerSettings;
+}
+
+export interface WorkerSettings {
+  /** seconds to sleep when nothing is scheduled */
+  idleSleep: number;
+  /** seconds running builds may take to finish after SIGTERM */
+  grace: number;
+  /** the longest wait, seconds, before a job whose nodes failed tries again (it doubles from 30 s) */
+  backoffMax: number;
 }
 
 export interface SiteSettings {
@@ -265,7 +275,7 @@ class Checker {
   }
 }
 
-const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build', 'timers', 'service', 'cleanup', 'site'] as const;
+const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build', 'timers', 'service', 'cleanup', 'site', 'worker'] as const;
 const SSH_NODE_KEYS = ['transport', 'host', 'port', 'user', 'arch', 'identity_file', 'known_hosts', 'workdir', 'offline'] as const;
 const LOCAL_NODE_KEYS = ['transport', 'arch', 'workdir', 'offline'] as const;
 
@@ -448,13 +458,21 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   c.unknownKeys(cleanupObj, 'cleanup', ['results_retention_days']);
   const cleanup = { resultsRetentionDays: c.num(cleanupObj, 'results_retention_days', 'cleanup', 30, 1, 36500, false) };
 
+  const workerObj = c.section(top, 'worker');
+  c.unknownKeys(workerObj, 'worker', ['idle_sleep', 'grace', 'backoff_max']);
+  const worker: WorkerSettings = {
+    idleSleep: c.num(workerObj, 'idle_sleep', 'worker', 60, 0.1, 86400, false),
+    grace: c.num(workerObj, 'grace', 'worker', 240, 0, 7 * 86400, false),
+    backoffMax: c.num(workerObj, 'backoff_max', 'worker', 900, 1, 86400, false),
+  };
+
   if (!mirrorVerify) c.warnings.push('mirror_verify: false: the mirror\'s Release signature will not be checked');
 
   if (c.errors.length > 0) return { config: undefined, errors: c.errors, warnings: c.warnings };
   return {
     config: {
       file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist, build,
-      timers, service, cleanup, site,
+      timers, service, cleanup, site, worker,
     },
     errors: [],
     warnings: c.warnings,

@@ -1,0 +1,142 @@
+/**
+ * `reprofarm worker`: every configured job (node pair) as a build loop, all
+ * in this one process. A loop skips its pair while a node is offline (config)
+ * or unreachable (the last collection), backing off from 30 s, doubling, to
+ * worker.backoff_max; it sleeps worker.idle_sleep when nothing is scheduled.
+ *
+ * Stopping (`stop()`, on SIGTERM): no loop claims again; running builds get
+ * worker.grace seconds to finish; then they are aborted, their nodes are
+ * cleaned (node-build.sh cleanup: processes, pending entries, partial results)
+ * and their claims go back to the schedule. `stop({ now: true })` (a second
+ * signal) skips the grace period.
+ */
+import type { Config, JobConfig, NodeConfig } from '../core/config.js';
+import type { FarmDb } from '../db/index.js';
+import { cleanClaimOnNodes } from './cleanup.js';
+import { buildNext, type Pair, type PairOutcome } from './orchestrator.js';
+
+export type WorkerEvent =
+  | { type: 'start'; jobs: string[] }
+  | { type: 'outcome'; job: string; outcome: PairOutcome }
+  | { type: 'skip'; job: string; why: string; retryInS: number }
+  | { type: 'error'; job: string; message: string; retryInS: number }
+  | { type: 'stopping'; running: number; graceS: number }
+  | { type: 'aborting'; running: number }
+  | { type: 'stopped' };
+
+export interface WorkerHandle {
+  /** resolves when every loop has ended */
+  done: Promise<void>;
+  stop(opts?: { now?: boolean }): void;
+}
+
+export interface WorkerOptions {
+  onEvent?: (e: WorkerEvent) => void;
+  /** injected for tests: health of a node from the DB */
+  health?: (node: string) => string | undefined;
+}
+
+const FIRST_BACKOFF_S = 30;
+
+/** The pairs to run: the named jobs, or every configured job. */
+export function workerPairs(config: Config, names: readonly string[]): Pair[] {
+  const jobs: JobConfig[] = names.length > 0 ? names.map((n) => {
+    const j = config.jobs.get(n);
+    if (!j) throw new Error(`unknown job "${n}"; configured jobs: ${[...config.jobs.keys()].join(', ') || '(none)'}`);
+    return j;
+  }) : [...config.jobs.values()];
+  return jobs.map((j) => ({ job: j.name, node1: config.nodes.get(j.nodes[0]) as NodeConfig, node2: config.nodes.get(j.nodes[1]) as NodeConfig }));
+}
+
+export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], opts: WorkerOptions = {}): WorkerHandle {
+  const emit = opts.onEvent ?? ((): void => undefined);
+  const health = opts.health ?? ((node: string): string | undefined => db.node(node)?.health);
+  let stopping = false;
+  const running = new Set<AbortController>();
+  const sleepers = new Set<() => void>();
+  let graceTimer: NodeJS.Timeout | undefined;
+
+  /** Sleep, cut short by stop(). */
+  const sleep = (s: number): Promise<void> => new Promise((resolve) => {
+    const wake = (): void => {
+      clearTimeout(t);
+      sleepers.delete(wake);
+      resolve();
+    };
+    const t = setTimeout(wake, s * 1000);
+    sleepers.add(wake);
+  });
+
+  const unusable = (pair: Pair): string | undefined => {
+    for (const n of [pair.node1, pair.node2]) {
+      if (n.offline) return `${n.name} is marked offline in the configuration`;
+      if (n.transport !== 'local' && health(n.name) === 'unreachable') return `${n.name} was unreachable at the last collection`;
+    }
+    return undefined;
+  };
+
+  const loop = async (pair: Pair): Promise<void> => {
+    let backoff = FIRST_BACKOFF_S;
+    const later = async (why: string, error: boolean): Promise<void> => {
+      emit(error ? { type: 'error', job: pair.job, message: why, retryInS: backoff } : { type: 'skip', job: pair.job, why, retryInS: backoff });
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, config.worker.backoffMax);
+    };
+    while (!stopping) {
+      const why = unusable(pair);
+      if (why) {
+        await later(why, false);
+        continue;
+      }
+      const ac = new AbortController();
+      running.add(ac);
+      let out: PairOutcome;
+      try {
+        out = await buildNext(config, db, pair, { signal: ac.signal, onAbort: (claim) => cleanClaimOnNodes(config, claim) });
+      } catch (err) {
+        running.delete(ac);
+        if (stopping) break;
+        await later(err instanceof Error ? err.message : String(err), true);
+        continue;
+      }
+      running.delete(ac);
+      if (out.kind !== 'idle') emit({ type: 'outcome', job: pair.job, outcome: out });
+      if (stopping) break;
+      if (out.kind === 'idle') {
+        backoff = FIRST_BACKOFF_S;
+        await sleep(config.worker.idleSleep);
+      } else if (out.kind === 'requeued') {
+        await later(out.reason, true);
+      } else {
+        backoff = FIRST_BACKOFF_S;
+      }
+    }
+  };
+
+  emit({ type: 'start', jobs: pairs.map((p) => p.job) });
+  const done = Promise.all(pairs.map((p) => loop(p))).then(() => {
+    if (graceTimer) clearTimeout(graceTimer);
+    emit({ type: 'stopped' });
+  });
+
+  const abortAll = (): void => {
+    if (running.size > 0) emit({ type: 'aborting', running: running.size });
+    for (const ac of running) ac.abort();
+  };
+
+  return {
+    done,
+    stop(o = {}) {
+      if (!stopping) {
+        stopping = true;
+        for (const wake of [...sleepers]) wake();
+        emit({ type: 'stopping', running: running.size, graceS: o.now ? 0 : config.worker.grace });
+        if (o.now || config.worker.grace === 0) abortAll();
+        else graceTimer = setTimeout(abortAll, config.worker.grace * 1000);
+      } else if (o.now) {
+        if (graceTimer) clearTimeout(graceTimer);
+        abortAll();
+      }
+    },
+  };
+}
