@@ -145,10 +145,12 @@ export function hostDebianArch(): string {
 
 /** The embedded default: two local nodes, no SSH, state under ./state. */
 export function embeddedDefaultYaml(): string {
-  return `# reprofarm's embedded default: two local nodes on this machine, no SSH
+  return `# reprofarm's embedded default: two local nodes on this machine, no SSH, and the
+# quick start's mirror of sample packages (scripts/demo-mirror.sh writes it)
 state_dir: ./state
 site_dir: ./public
 mirror: ./state/mirror
+mirror_keyring: ./state/mirror/demo-archive-keyring.gpg
 suites: [bookworm]
 architectures: [${hostDebianArch()}]
 nodes:

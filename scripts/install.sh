@@ -33,6 +33,11 @@ fi
 
 # npm ci starts from scratch (and compiles better-sqlite3): only when the lock file changed
 if ! cmp -s package-lock.json node_modules/.reprofarm-installed-lock 2>/dev/null; then
+	if [ -L node_modules ]; then
+		# npm ci would empty the folder the link points to
+		echo "install: node_modules is a link to $(readlink node_modules) whose packages do not match package-lock.json: run sh scripts/install.sh where it points" >&2
+		exit 1
+	fi
 	npm ci --no-audit --no-fund
 	cp package-lock.json node_modules/.reprofarm-installed-lock
 else

@@ -1,0 +1,1 @@
+pwd > build/built-in.txt

@@ -1,0 +1,1 @@
+date -u +%Y-%m-%d > build/built-on.txt

@@ -1,0 +1,1 @@
+hostname > build/built-by.txt

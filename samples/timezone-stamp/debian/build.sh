@@ -1,0 +1,1 @@
+printf "%s %s\n" "$(date +%z)" "${LANG:-unset}" > build/zone.txt
