@@ -16,10 +16,10 @@ export interface CommandSpec {
 
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   config: { type: 'string', short: 'c', value: 'FILE', help: 'configuration file (default: $REPROFARM_CONFIG, else ./reprofarm.yaml, else the embedded default)' },
-  json: { type: 'boolean', help: 'machine-readable output on stdout (human output stays on stderr)' },
-  verbose: { type: 'boolean', short: 'v', help: 'more detail on stderr' },
-  quiet: { type: 'boolean', short: 'q', help: 'only problems and the summary on stderr' },
-  help: { type: 'boolean', short: 'h', help: 'show help' },
+  json: { type: 'boolean', help: 'machine-readable output on stdout; human output stays on stderr (default: off)' },
+  verbose: { type: 'boolean', short: 'v', help: 'more detail on stderr (default: off)' },
+  quiet: { type: 'boolean', short: 'q', help: 'only problems and the summary on stderr (default: off)' },
+  help: { type: 'boolean', short: 'h', help: 'show this help (default: off)' },
 };
 
 export const COMMANDS: CommandSpec[] = [
@@ -93,7 +93,7 @@ export const COMMANDS: CommandSpec[] = [
     synopsis: 'jobs --format jjb|systemd|cron [--output DIR]',
     summary: 'job definitions from the configuration: Jenkins Job Builder YAML, systemd units (worker + timers), or a crontab',
     options: {
-      format: { type: 'string', value: 'FORMAT', help: 'jjb, systemd or cron (required)' },
+      format: { type: 'string', value: 'FORMAT', help: 'jjb, systemd or cron (required: no default)' },
       output: { type: 'string', value: 'DIR', help: 'write the files into DIR, one per unit for systemd (default: print them on stdout)' },
     },
   },

@@ -18,6 +18,16 @@ describe('reprofarm CLI', () => {
     expect(c.code).toBe(0);
     expect(c.stdout).toMatch(/--concurrency N .*default: collect\.concurrency, 16/);
     expect(c.stdout).toMatch(/--timeout SEC .*default: collect\.timeout, 30/);
+    // every command's --help: every option (its own and the global ones) says its default
+    const { COMMANDS } = await import('../../cli/args.js');
+    for (const cmd of COMMANDS) {
+      const h = await runCli([cmd.name, '--help']);
+      expect(h.code, cmd.name).toBe(0);
+      const lines = h.stdout.split('\n').filter((l) => /^\s+(-\w, )?--/.test(l));
+      expect(lines.length, cmd.name).toBeGreaterThanOrEqual(Object.keys(cmd.options).length + 5);
+      for (const l of lines) expect(l, `${cmd.name}: ${l}`).toMatch(/default|required/);
+    }
+    for (const cmd of ['site', 'serve', 'worker', 'jobs', 'node-setup', 'backup']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} +\\S`, 'm'));
   });
 
   it('usage errors exit 64 with a suggestion', async () => {
@@ -28,6 +38,9 @@ describe('reprofarm CLI', () => {
       [['collect', '--concurrency', 'many'], /--concurrency many: must be a positive integer/],
       [['collect', '--timeout', '-1'], /--timeout/],
       [['collect', 'no-such-node'], /unknown node "no-such-node"/],
+      [['site', '--ful'], /Unknown option '--ful'; did you mean --full\?/],
+      [['serve', '--port', 'http'], /--port http: must be a port number/],
+      [['wroker'], /unknown command "wroker"; did you mean "worker"\?/],
     ];
     const cwd = newDir();
     for (const [args, re] of cases) {
