@@ -90,6 +90,8 @@ export interface ScheduleRow {
   scheduled_by: string;
   claimed_by: string | null;
   claimed_at: string | null;
+  /** 1 when the package is a current source of the suite (its page exists) */
+  current: number;
 }
 
 export interface NodeSiteRow {
@@ -207,8 +209,10 @@ export class SiteReader {
   }
 
   schedule(suite: string, arch: string): ScheduleRow[] {
-    return this.q(`SELECT package, version, priority, reason, scheduled_at, scheduled_by, claimed_by, claimed_at FROM schedule
-      WHERE suite = ? AND arch = ? ORDER BY claimed_at IS NULL, claimed_at, priority DESC, scheduled_at, package`).all(suite, arch) as ScheduleRow[];
+    return this.q(`SELECT sc.package, sc.version, sc.priority, sc.reason, sc.scheduled_at, sc.scheduled_by, sc.claimed_by, sc.claimed_at,
+        (so.name IS NOT NULL) AS current
+      FROM schedule sc LEFT JOIN sources so ON so.suite = sc.suite AND so.name = sc.package AND so.removed_at IS NULL
+      WHERE sc.suite = ? AND sc.arch = ? ORDER BY sc.claimed_at IS NULL, sc.claimed_at, sc.priority DESC, sc.scheduled_at, sc.package`).all(suite, arch) as ScheduleRow[];
   }
 
   daily(suite: string, arch: string, fromDay: string): DailyRow[] {

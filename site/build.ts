@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import {
   closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { availableParallelism, hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -19,7 +20,7 @@ import type { Config } from '../core/config.js';
 import { ReprofarmError } from '../core/errors.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
-import { SiteReader } from '../db/site.js';
+import { SiteReader, type DailyRow } from '../db/site.js';
 import {
   indexView, nodesView, scheduledView, variationsView, CHART_DAYS,
 } from './model.js';
@@ -147,6 +148,14 @@ export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = 
   }
 }
 
+/** What the dashboard shows of one suite/arch, kept between renders. */
+interface IndexCache {
+  day: string;
+  known: number;
+  counts: [string, number][];
+  daily: DailyRow[];
+}
+
 type Task = { type: 'status'; suite: string; arch: string } | { type: 'batch'; suite: string; arch: string; names: string[] };
 
 interface Unit {
@@ -223,15 +232,35 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
 
     const t0 = performance.now();
     // the small pages, every time: they show the schedule, node health and counts
+    // the dashboard's numbers per suite/arch: computed again only where something changed (or a new day began)
     const inputs = [];
+    const asOfDay = (asOf ?? '1970-01-01').slice(0, 10);
+    const from = new Date(Date.parse(`${asOfDay}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
+    mkdirSync(join(stateDir, 'index'), { recursive: true });
     for (const suite of config.suites) {
-      const known = reader.currentSources(suite);
+      let known: number | undefined;
       for (const arch of config.architectures) {
         const schedule = reader.schedule(suite, arch);
-        w.write(`${suite}/${arch}/index_scheduled.html`, renderer.render('scheduled', scheduledView(suite, arch, schedule, current(suite), asOf)));
+        w.write(`${suite}/${arch}/index_scheduled.html`, renderer.render('scheduled', scheduledView(suite, arch, schedule, asOf)));
         summary.otherPages++;
-        const from = new Date(Date.parse(`${(asOf ?? '1970-01-01').slice(0, 10)}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
-        inputs.push({ suite, arch, known, counts: reader.statusCounts(suite, arch), schedule, daily: reader.daily(suite, arch, from) });
+        const cacheFile = join(stateDir, 'index', `${suite}_${arch}.json`);
+        let cached: IndexCache | undefined;
+        if (!full && !todo.has(key(suite, arch))) {
+          try {
+            const c = JSON.parse(readFileSync(cacheFile, 'utf8')) as IndexCache;
+            if (c.day === asOfDay) cached = c;
+          } catch {
+            cached = undefined;
+          }
+        }
+        if (!cached) {
+          known ??= reader.currentSources(suite);
+          cached = { day: asOfDay, known, counts: [...reader.statusCounts(suite, arch)], daily: reader.daily(suite, arch, from) };
+          const tmp = `${cacheFile}.tmp-${process.pid}`;
+          writeFileSync(tmp, JSON.stringify(cached));
+          renameSync(tmp, cacheFile);
+        }
+        inputs.push({ suite, arch, known: cached.known, counts: new Map(cached.counts), schedule, daily: cached.daily });
       }
     }
     w.write('index.html', renderer.render('index', indexView(inputs, asOf)));
@@ -300,14 +329,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     w.files += await renderOnWorkers(threads, { dbPath: db.path, siteDir, stateDir: config.stateDir, asOf, full, fragmentDir }, tasks, take);
   }
   // reproducible.json from the fragments, in config order
-  const parts: string[] = [];
-  for (const suite of config.suites) {
-    for (const arch of config.architectures) {
-      const f = readFileSync(join(fragmentDir, `${suite}_${arch}.json`), 'utf8');
-      if (f.length > 0) parts.push(f);
-    }
-  }
-  w.write('reproducible.json', `[\n${parts.join(',\n')}\n]\n`);
+  writeJson(w, fragmentDir, config);
   summary.otherPages++;
   if (full) {
     // pages, logs and reports of packages that are no longer there
@@ -409,6 +431,48 @@ async function renderOnWorkers(
     await Promise.all(workers.map((wk) => wk.terminate()));
   }
   return files;
+}
+
+/**
+ * reproducible.json: `[`, the non-empty fragments joined by `,`, `]`. At Debian
+ * scale that is tens of megabytes of which one fragment changed, so the bytes
+ * are joined by `cat` (the kernel copies file to file), not read into this
+ * process; if cat fails, in memory.
+ */
+function writeJson(w: SiteWriter, fragmentDir: string, config: Config): void {
+  const pieces = (dir: string): string[] => {
+    const files: string[] = [join(dir, 'open.txt')];
+    for (const suite of config.suites) {
+      for (const arch of config.architectures) {
+        const f = join(fragmentDir, `${suite}_${arch}.json`);
+        if (statSync(f).size === 0) continue;
+        if (files.length > 1) files.push(join(dir, 'sep.txt'));
+        files.push(f);
+      }
+    }
+    files.push(join(dir, 'close.txt'));
+    return files;
+  };
+  const glue = join(fragmentDir, 'glue');
+  mkdirSync(glue, { recursive: true });
+  for (const [name, text] of [['open.txt', '[\n'], ['sep.txt', ',\n'], ['close.txt', '\n]\n']] as const) {
+    if (!existsSync(join(glue, name)) || readFileSync(join(glue, name), 'utf8') !== text) writeFileSync(join(glue, name), text);
+  }
+  const files = pieces(glue);
+  const tmp = join(fragmentDir, `reproducible.json.tmp-${process.pid}`);
+  const fd = openSync(tmp, 'w');
+  let ok = false;
+  try {
+    ok = spawnSync('cat', ['--', ...files], { stdio: ['ignore', fd, 'ignore'] }).status === 0;
+  } finally {
+    closeSync(fd);
+  }
+  if (ok) {
+    w.move(tmp, 'reproducible.json');
+  } else {
+    rmSync(tmp, { force: true });
+    w.write('reproducible.json', Buffer.concat(files.map((f) => readFileSync(f))));
+  }
 }
 
 /** The worker thread's module: tsc's output in dist/site/ (also when this runs bundled, or from source). */

@@ -144,30 +144,38 @@ export interface StatusPageView extends PageBase {
   cls: string;
   help: string;
   rows: ListingRowView[];
-  others: { status: string; href: string; n: number; current: boolean }[];
+  others: { status: string; href: string; current: boolean }[];
   scheduledHref: string;
 }
 
 /** Every status page of one suite and architecture, from its listing. */
-export function statusPages(suite: string, arch: string, listing: readonly ListRow[]): StatusPageView[] {
+/** A suite/arch's listing split by status, every status present (in the order of STATUSES, then any other). */
+export function groupByStatus(listing: readonly ListRow[]): Map<string, ListRow[]> {
   const by = new Map<string, ListRow[]>(STATUSES.map((s) => [s, []]));
   for (const r of listing) {
     let l = by.get(r.status);
     if (!l) by.set(r.status, (l = []));
     l.push(r);
   }
+  return by;
+}
+
+/** One status page of a suite/arch; `statuses` are all the statuses it links to. */
+export function statusPage(suite: string, arch: string, status: string, rows: readonly ListRow[], statuses: readonly string[]): StatusPageView {
   const root = rootFrom(2);
-  return [...by.keys()].map((status) => {
-    const rows = (by.get(status) ?? []).map((r) => ({
-      package: r.package, href: packageHref(root, suite, arch, r.package), version: r.version, date: fmtDate(r.build_date), dateIso: r.build_date ?? '',
-    }));
-    return {
-      ...pageBase(`${suite}/${arch}: ${status} (${rows.length})`, 2, undefined, ''),
-      suite, arch, status, cls: statusClass(status), help: STATUS_HELP[status] ?? '', rows,
-      others: [...by.keys()].map((s) => ({ status: s, href: statusHref(root, suite, arch, s), n: by.get(s)?.length ?? 0, current: s === status })),
-      scheduledHref: scheduledHref(root, suite, arch),
-    };
-  });
+  return {
+    ...pageBase(`${suite}/${arch}: ${status} (${rows.length})`, 2, undefined, ''),
+    suite, arch, status, cls: statusClass(status), help: STATUS_HELP[status] ?? '',
+    rows: rows.map((r) => ({ package: r.package, href: packageHref(root, suite, arch, r.package), version: r.version, date: fmtDate(r.build_date), dateIso: r.build_date ?? '' })),
+    others: statuses.map((s) => ({ status: s, href: statusHref(root, suite, arch, s), current: s === status })),
+    scheduledHref: scheduledHref(root, suite, arch),
+  };
+}
+
+export function statusPages(suite: string, arch: string, listing: readonly ListRow[]): StatusPageView[] {
+  const by = groupByStatus(listing);
+  const statuses = [...by.keys()];
+  return statuses.map((status) => statusPage(suite, arch, status, by.get(status) ?? [], statuses));
 }
 
 // ---- <SUITE>/<ARCH>/index_scheduled.html -----------------------------------
@@ -180,8 +188,9 @@ export interface ScheduledView extends PageBase {
   statusesHref: string;
 }
 
-export function scheduledView(suite: string, arch: string, rows: readonly ScheduleRow[], current: ReadonlySet<string>, asOf: string | null): ScheduledView {
+export function scheduledView(suite: string, arch: string, rows: readonly ScheduleRow[], asOf: string | null): ScheduledView {
   const root = rootFrom(2);
+  const current = new Set(rows.filter((r) => r.current).map((r) => r.package));
   const href = (p: string): string => (current.has(p) ? packageHref(root, suite, arch, p) : '');
   return {
     ...pageBase(`${suite}/${arch}: scheduled and building`, 2, asOf, ''),

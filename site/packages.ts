@@ -5,9 +5,10 @@
  */
 import { isValidSourceName } from '../archive/version.js';
 import type { SiteReader } from '../db/site.js';
-import { renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jsonFragment, packageView, statusPages } from './model.js';
+import { groupByStatus, jsonFragment, packageView, statusPage } from './model.js';
 import type { Renderer } from './render.js';
 import { publishAssets, pruneAssets, type SiteWriter } from './writer.js';
 
@@ -63,11 +64,32 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
  */
 export function renderStatusUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: string): number {
   const listing = ctx.reader.snapshot(() => ctx.reader.listing(suite, arch));
+  // a page whose rows did not change since the last render is not rendered again (a full render renders all)
+  const hashFile = join(fragmentDir, `${suite}_${arch}.status-hashes.json`);
+  let old: Record<string, string> = {};
+  if (!ctx.full) {
+    try {
+      old = JSON.parse(readFileSync(hashFile, 'utf8')) as Record<string, string>;
+    } catch {
+      old = {};
+    }
+  }
+  const hashes: Record<string, string> = {};
   let n = 0;
-  for (const p of statusPages(suite, arch, listing)) {
-    ctx.writer.write(`${suite}/${arch}/index_${p.status}.html`, ctx.renderer.render('status', p));
+  const by = groupByStatus(listing);
+  const statuses = [...by.keys()];
+  for (const [status, rows] of by) {
+    const h = createHash('sha256');
+    for (const r of rows) h.update(`${r.package}\0${r.version}\0${r.build_date ?? ''}\n`);
+    const digest = h.digest('hex');
+    hashes[status] = digest;
+    if (old[status] === digest && existsSync(ctx.writer.path(`${suite}/${arch}/index_${status}.html`))) continue;
+    ctx.writer.write(`${suite}/${arch}/index_${status}.html`, ctx.renderer.render('status', statusPage(suite, arch, status, rows, statuses)));
     n++;
   }
+  const tmpHash = `${hashFile}.tmp-${process.pid}`;
+  writeFileSync(tmpHash, JSON.stringify(hashes));
+  renameSync(tmpHash, hashFile);
   const fragment = join(fragmentDir, `${suite}_${arch}.json`);
   const tmp = `${fragment}.tmp-${process.pid}-${suite}-${arch}`;
   writeFileSync(tmp, jsonFragment(suite, arch, listing.filter((r) => r.status !== 'untested')));

@@ -68,6 +68,14 @@ export class SiteWriter {
     return true;
   }
 
+  /** Rename a finished file (on the same file system) into place. */
+  move(src: string, rel: string): void {
+    const target = join(this.root, rel);
+    this.ensureDir(dirname(target));
+    renameSync(src, target);
+    this.files++;
+  }
+
   remove(rel: string): boolean {
     try {
       unlinkSync(join(this.root, rel));
