@@ -93,7 +93,7 @@ export const COMMANDS: CommandSpec[] = [
     synopsis: 'jobs --format jjb|systemd|cron [--output DIR]',
     summary: 'job definitions from the configuration: Jenkins Job Builder YAML, systemd units (worker + timers), or a crontab',
     options: {
-      format: { type: 'string', value: 'FORMAT', help: 'jjb, systemd or cron (required: no default)' },
+      format: { type: 'string', value: 'FORMAT', help: 'jjb, systemd or cron (required)' },
       output: { type: 'string', value: 'DIR', help: 'write the files into DIR, one per unit for systemd (default: print them on stdout)' },
     },
   },
