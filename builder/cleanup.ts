@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config, NodeConfig } from '../core/config.js';
 import { openTransport } from '../core/connect.js';
+import { processAlive } from '../core/process.js';
 import { SshFileCache } from '../core/ssh-transport.js';
 import type { Claim } from '../db/archive.js';
 import { claimedEntries, requeue, type StaleClaim } from '../db/builds.js';
@@ -23,15 +24,6 @@ export interface CleanupResult {
   stale: Array<{ claim: StaleClaim; why: string; nodes: Array<{ node: string; ok: boolean; error: string | null }> }>;
   requeued: number;
   kept: number;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Which nodes a claim's job builds on. */
@@ -49,7 +41,7 @@ function jobNodes(config: Config, job: string): NodeConfig[] {
 
 export function staleReason(config: Config, c: StaleClaim, now: number, me: string): string | null {
   const age = (now - Date.parse(c.claimed_at)) / 1000;
-  if (c.claim_host === me && c.claim_pid !== null && !alive(c.claim_pid)) return `its orchestrator (pid ${c.claim_pid}) is gone`;
+  if (c.claim_host === me && c.claim_pid !== null && !processAlive(c.claim_pid)) return `its orchestrator (pid ${c.claim_pid}) is gone`;
   const limit = config.build.timeout1 + config.build.timeout2 + 3600;
   if (age > limit) return `claimed ${Math.round(age / 3600)} h ago, longer than both build timeouts`;
   return null;

@@ -18,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { ReprofarmError } from '../core/errors.js';
+import { processAlive } from '../core/process.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
 import { SiteReader, type DailyRow } from '../db/site.js';
@@ -85,15 +86,6 @@ function readState(file: string): SiteState | undefined {
     // missing or unreadable: render everything
   }
   return undefined;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** One site render at a time per site_dir; a lock left by a dead process on this host is taken over. */
