@@ -348,6 +348,8 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   writeFileSync(tmp, `${JSON.stringify(next)}\n`);
   renameSync(tmp, stateFile);
   w.dispose();
+  // worker threads' temporary folders (empty unless a write failed half-way; a terminated thread may leave one)
+  for (const e of readdirSync(stateDir)) if (e.startsWith(`tmp-${process.pid}-`)) rmSync(join(stateDir, e), { recursive: true, force: true });
   summary.files = w.files;
   summary.durationMs = performance.now() - started;
   return summary;

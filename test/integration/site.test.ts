@@ -160,6 +160,8 @@ describe('reprofarm site', () => {
       db.close();
     }
     expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-threads')))).toEqual([]);
+    // no temporary folders left behind by the threads
+    expect(readdirSync(join(f.dir, 'public-threads', '.reprofarm')).filter((e) => e.startsWith('tmp-'))).toEqual([]);
   });
 
   it('lets one render run at a time, and takes over the lock of a dead one', async () => {
