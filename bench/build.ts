@@ -45,13 +45,12 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { NodeConfig } from '../core/config.js';
 import { connectSsh } from '../core/ssh-transport.js';
 import { createTestMirror, type MirrorServer, type TestMirror } from '../test/harness/mirror.js';
 import { SSHD, startSshFarm, type SshFarm } from '../test/harness/sshd.js';
 import {
-  buildDist, fmt, machineCpuSeconds, machineInfo, median, parseTimes, ROOT, shArgs, table, type Measured,
+  buildDist, CheckFailed, envInts, fmt, machineCpuSeconds, machineInfo, type Measured, median, parseTimes, ROOT, runIfMain, shArgs, table,
 } from './lib.js';
 
 const SUITE = 'bookworm';
@@ -67,7 +66,7 @@ interface Size {
   runs: number;
 }
 
-const RUNS = envInts('REPROFARM_BENCH_BUILD_RUNS', [5, 3, 3]);
+const RUNS = envInts('REPROFARM_BENCH_BUILD_RUNS', [5, 3, 3], 0, 100);
 const SIZES: readonly Size[] = [
   { key: 'tiny', label: '1 KiB', bytes: 1024, runs: RUNS[0] ?? 5 },
   { key: 'mb1', label: '1 MiB', bytes: MiB, runs: RUNS[1] ?? 3 },
@@ -76,18 +75,6 @@ const SIZES: readonly Size[] = [
 const IDLE_RUNS = 3;
 
 const GOALS = { tinyOverheadS: 1 };
-
-class CheckFailed extends Error {
-  override name = 'CheckFailed';
-}
-
-function envInts(name: string, dflt: number[]): number[] {
-  const raw = process.env[name];
-  if (!raw) return dflt;
-  const xs = raw.split(',').map((x) => Number(x.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 0 || x > 100)) throw new CheckFailed(`${name}=${raw}: expected comma-separated integers 0..100`);
-  return xs;
-}
 
 function tail(text: string, lines = 20): string {
   const t = text.trim();
@@ -714,11 +701,4 @@ export async function run(): Promise<void> {
 }
 
 // `npx tsx bench/build.ts`: this benchmark alone
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  try {
-    await run();
-  } catch (err) {
-    console.error(`\n[build] FAILED: ${err instanceof Error ? (err.name === 'CheckFailed' ? err.message : (err.stack ?? err.message)) : String(err)}`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain('build', import.meta.url, run);

@@ -25,14 +25,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openDb } from '../db/index.js';
-import { buildDist, fmt, machineCpuSeconds, machineInfo, median, ROOT, table } from './lib.js';
+import { buildDist, CheckFailed, envInts, fmt, machineCpuSeconds, machineInfo, median, ROOT, table } from './lib.js';
 
 const SCHEDULED = 30_000;
 const ARCH = 'amd64';
 const SUITE = 'bookworm';
 /** the headline figure first, then the comparisons ($REPROFARM_BENCH_CLAIMS_PROCS, e.g. "150,16,1") */
-const PROCESS_COUNTS = envInts('REPROFARM_BENCH_CLAIMS_PROCS', [150, 16, 1]);
-const ROUNDS = envInts('REPROFARM_BENCH_CLAIMS_ROUNDS', [3])[0] ?? 3;
+const PROCESS_COUNTS = envInts('REPROFARM_BENCH_CLAIMS_PROCS', [150, 16, 1], 1, 1000);
+const ROUNDS = envInts('REPROFARM_BENCH_CLAIMS_ROUNDS', [3], 1, 1000)[0] ?? 3;
 /**
  * how often a waiting worker looks for the start file: 150 processes polling
  * every 2 ms kept 2 cores busy and made starting them take 90-150 s; the
@@ -45,18 +45,6 @@ const READY_TIMEOUT_MS = 120_000;
 const RUN_TIMEOUT_MS = 600_000;
 
 const GOALS = { lockErrors: 0, doubleClaims: 0 };
-
-class CheckFailed extends Error {
-  override name = 'CheckFailed';
-}
-
-function envInts(name: string, dflt: number[]): number[] {
-  const raw = process.env[name];
-  if (!raw) return dflt;
-  const xs = raw.split(',').map((x) => Number(x.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1 || x > 1000)) throw new CheckFailed(`${name}=${raw}: expected comma-separated integers 1..1000`);
-  return xs;
-}
 
 /**
  * The worker. argv: DB ARCH JOB START_FILE. stdout: "ready\n" once the DB is

@@ -20,9 +20,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { opensshArgs, SSH, startSshFarm, type SshFarm } from '../test/harness/sshd.js';
-import {
-  buildDist, fmt, machineInfo, median, ROOT, runMeasured, shArgs, shQuote, table, type Measured,
-} from './lib.js';
+import { buildDist, CheckFailed, fmt, machineInfo, type Measured, median, ROOT, runMeasured, shArgs, shQuote, table } from './lib.js';
 
 const NODES = 32;
 const CONCURRENCY = 16;
@@ -55,10 +53,6 @@ interface Approach {
 interface RunContext {
   startedAtMs: number;
   maxCollectionId: number;
-}
-
-class CheckFailed extends Error {
-  override name = 'CheckFailed';
 }
 
 function tail(text: string, lines = 20): string {

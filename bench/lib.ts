@@ -14,7 +14,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { shQuote } from '../core/shell.js';
 
 export { shQuote };
@@ -169,4 +169,39 @@ export function fmt(x: number, digits = 2): string {
 
 export function shArgs(words: readonly string[]): string {
   return words.map(shQuote).join(' ');
+}
+
+/** A failed correctness check: its message is the whole story (bench/run.ts prints no stack for it). */
+export class CheckFailed extends Error {
+  override name = 'CheckFailed';
+}
+
+/** `$NAME` as comma-separated integers in min..max, else `dflt`. */
+export function envInts(name: string, dflt: number[], min: number, max: number): number[] {
+  const raw = process.env[name];
+  if (!raw) return dflt;
+  const xs = raw.split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < min || x > max)) throw new CheckFailed(`${name}=${raw}: expected comma-separated integers ${min}..${max}`);
+  return xs;
+}
+
+/** The value of `--name VALUE` or `--name=VALUE` in argv. */
+export function optionValue(argv: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === name) return argv[i + 1];
+    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+/** Run a benchmark module's `run` when that module is the script node was started with (`npx tsx bench/NAME.ts`). */
+export async function runIfMain(name: string, moduleUrl: string, run: () => Promise<void>): Promise<void> {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(path.resolve(process.argv[1])).href) return;
+  try {
+    await run();
+  } catch (err) {
+    console.error(`\n[${name}] FAILED: ${err instanceof Error ? (err.name === 'CheckFailed' ? err.message : (err.stack ?? err.message)) : String(err)}`);
+    process.exitCode = 1;
+  }
 }

@@ -31,8 +31,8 @@ import path from 'node:path';
 import { recordBuild } from '../db/builds.js';
 import { openDb } from '../db/index.js';
 import { populateFarm } from '../test/harness/farm-data.js';
-import { buildDist, fmt, machineInfo, median, ROOT, table } from './lib.js';
-import { cacheDir, CheckFailed, obtainSources } from './sync.js';
+import { buildDist, CheckFailed, fmt, machineInfo, median, optionValue, ROOT, runIfMain, table } from './lib.js';
+import { cacheDir, obtainSources } from './sync.js';
 
 const SUITES = ['bookworm', 'trixie', 'sid'];
 const ARCHES = ['amd64', 'arm64', 'armhf', 'i386'];
@@ -166,11 +166,5 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
   }
 }
 
-function optionValue(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
-if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
-  await run({ sources: optionValue(process.argv, '--sources') });
-}
+// `npx tsx bench/site.ts [--sources FILE]`: this benchmark alone, with options
+await runIfMain('site', import.meta.url, () => run({ sources: optionValue(process.argv.slice(2), '--sources') }));

@@ -33,9 +33,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { createTestMirror, releaseText, runTool, type TestMirror } from '../test/harness/mirror.js';
-import { buildDist, fmt, machineInfo, median, ROOT, runMeasured, shArgs, table, type Measured } from './lib.js';
+import {
+  buildDist, CheckFailed, fmt, machineInfo, type Measured, median, optionValue, ROOT, runIfMain, runMeasured, shArgs, table,
+} from './lib.js';
 
 const SUITE = 'bookworm';
 const ARCHES = ['amd64', 'arm64', 'armhf', 'i386'] as const;
@@ -54,10 +55,6 @@ const GOALS = {
   resyncWallS: 2,
 };
 
-export class CheckFailed extends Error {
-  override name = 'CheckFailed';
-}
-
 function tail(text: string, lines = 20): string {
   const t = text.trim();
   if (!t) return '(empty)';
@@ -71,15 +68,6 @@ function tail(text: string, lines = 20): string {
 export function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'reprofarm-bench');
-}
-
-function optionValue(argv: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (a === name) return argv[i + 1];
-    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
-  }
-  return undefined;
 }
 
 const DOWNLOAD_ADVICE =
@@ -546,11 +534,4 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
 }
 
 // `npx tsx bench/sync.ts [--sources FILE]`: this benchmark alone, with options
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  try {
-    await run();
-  } catch (err) {
-    console.error(`\n[sync] FAILED: ${err instanceof Error ? (err.name === 'CheckFailed' ? err.message : (err.stack ?? err.message)) : String(err)}`);
-    process.exitCode = 1;
-  }
-}
+await runIfMain('sync', import.meta.url, run);
