@@ -11,6 +11,7 @@
  * signal) skips the grace period.
  */
 import type { Config, JobConfig, NodeConfig } from '../core/config.js';
+import { UsageError } from '../core/errors.js';
 import type { FarmDb } from '../db/index.js';
 import { cleanClaimOnNodes } from './cleanup.js';
 import { buildNext, type Pair, type PairOutcome } from './orchestrator.js';
@@ -42,7 +43,7 @@ const FIRST_BACKOFF_S = 30;
 export function workerPairs(config: Config, names: readonly string[]): Pair[] {
   const jobs: JobConfig[] = names.length > 0 ? names.map((n) => {
     const j = config.jobs.get(n);
-    if (!j) throw new Error(`unknown job "${n}"; configured jobs: ${[...config.jobs.keys()].join(', ') || '(none)'}`);
+    if (!j) throw new UsageError(`unknown job "${n}"; configured jobs: ${[...config.jobs.keys()].join(', ') || '(none)'}`);
     return j;
   }) : [...config.jobs.values()];
   return jobs.map((j) => ({ job: j.name, node1: config.nodes.get(j.nodes[0]) as NodeConfig, node2: config.nodes.get(j.nodes[1]) as NodeConfig }));

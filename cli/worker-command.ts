@@ -43,12 +43,7 @@ function logLine(e: WorkerEvent): { level: 3 | 4 | 6; text: string } {
 }
 
 export async function runWorker(config: Config, args: ParsedArgs, rep: Reporter): Promise<number> {
-  let pairs;
-  try {
-    pairs = workerPairs(config, args.positionals);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const pairs = workerPairs(config, args.positionals);
   if (pairs.length === 0) throw new UsageError('no jobs configured', { advice: 'add a jobs: section (a job is a pair of nodes) to the configuration' });
   const db = openDb(dbFile(config.stateDir));
   const journald = Boolean(process.env.JOURNAL_STREAM);

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync,
+  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, hostname } from 'node:os';
@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
+import { writeFileAtomicSync } from '../core/atomic.js';
 import { ReprofarmError } from '../core/errors.js';
 import { processAlive } from '../core/process.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
@@ -192,15 +193,9 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     const asOf = reader.asOf();
 
     const todo = new Map<string, Unit>();
-    const currentBySuite = new Map<string, Set<string>>();
-    const current = (suite: string): Set<string> => {
-      let s = currentBySuite.get(suite);
-      if (!s) currentBySuite.set(suite, (s = new Set(reader.sourceNames(suite))));
-      return s;
-    };
     if (full) {
       for (const suite of config.suites) {
-        const names = [...current(suite)];
+        const names = reader.sourceNames(suite);
         for (const arch of config.architectures) todo.set(key(suite, arch), { suite, arch, names });
       }
     } else {
@@ -248,9 +243,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
         if (!cached) {
           known ??= reader.currentSources(suite);
           cached = { day: asOfDay, known, counts: [...reader.statusCounts(suite, arch)], daily: reader.daily(suite, arch, from) };
-          const tmp = `${cacheFile}.tmp-${process.pid}`;
-          writeFileSync(tmp, JSON.stringify(cached));
-          renameSync(tmp, cacheFile);
+          writeFileAtomicSync(cacheFile, JSON.stringify(cached));
         }
         inputs.push({ suite, arch, known: cached.known, counts: new Map(cached.counts), schedule, daily: cached.daily });
       }
@@ -344,9 +337,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   // 3. remember how far this render got
   reader.markRendered(summary.seq);
   const next: SiteState = { version: 1, templates, settings, seq: summary.seq };
-  const tmp = `${stateFile}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(next)}\n`);
-  renameSync(tmp, stateFile);
+  writeFileAtomicSync(stateFile, `${JSON.stringify(next)}\n`);
   w.dispose();
   // worker threads' temporary folders (empty unless a write failed half-way; a terminated thread may leave one)
   for (const e of readdirSync(stateDir)) if (e.startsWith(`tmp-${process.pid}-`)) rmSync(join(stateDir, e), { recursive: true, force: true });
@@ -503,13 +494,13 @@ function removeUnconfigured(w: SiteWriter, config: Config): void {
     }
     for (const suite of entries) {
       const dir = w.path(`${top}/${suite}`);
-      if (top === '.' && !config.suites.includes(suite)) continue; // only suite folders at the root are ours
       if (!statSync(dir).isDirectory()) continue;
-      if (!suites.has(suite)) {
-        if (top !== '.') rmSync(dir, { recursive: true, force: true });
-        continue;
+      if (suites.has(suite)) {
+        for (const arch of readdirSync(dir)) if (!arches.has(arch)) rmSync(join(dir, arch), { recursive: true, force: true });
+      } else if (top !== '.') {
+        // a suite no longer configured; at the site's root only the configured suites' folders are known to be ours
+        rmSync(dir, { recursive: true, force: true });
       }
-      for (const arch of readdirSync(dir)) if (!arches.has(arch)) rmSync(join(dir, arch), { recursive: true, force: true });
     }
   }
 }

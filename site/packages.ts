@@ -4,9 +4,10 @@
  * for small (incremental) renders and by the worker threads of a full one.
  */
 import { isValidSourceName } from '../archive/version.js';
+import { writeFileAtomicSync } from '../core/atomic.js';
 import type { SiteReader } from '../db/site.js';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { groupByStatus, jsonFragment, packageView, statusPage } from './model.js';
 import type { Renderer } from './render.js';
@@ -87,12 +88,8 @@ export function renderStatusUnit(ctx: BatchContext, suite: string, arch: string,
     ctx.writer.write(`${suite}/${arch}/index_${status}.html`, ctx.renderer.render('status', statusPage(suite, arch, status, rows, statuses)));
     n++;
   }
-  const tmpHash = `${hashFile}.tmp-${process.pid}`;
-  writeFileSync(tmpHash, JSON.stringify(hashes));
-  renameSync(tmpHash, hashFile);
+  writeFileAtomicSync(hashFile, JSON.stringify(hashes));
   const fragment = join(fragmentDir, `${suite}_${arch}.json`);
-  const tmp = `${fragment}.tmp-${process.pid}-${suite}-${arch}`;
-  writeFileSync(tmp, jsonFragment(suite, arch, listing.filter((r) => r.status !== 'untested')));
-  renameSync(tmp, fragment);
+  writeFileAtomicSync(fragment, jsonFragment(suite, arch, listing.filter((r) => r.status !== 'untested')));
   return n;
 }
