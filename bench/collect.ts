@@ -20,11 +20,11 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { opensshArgs, SSH, startSshFarm, type SshFarm } from '../test/harness/sshd.js';
-import { buildDist, CheckFailed, fmt, machineInfo, type Measured, median, ROOT, runMeasured, shArgs, shQuote, table } from './lib.js';
+import { buildDist, CheckFailed, fmt, machineInfo, type Measured, median, ROOT, runMeasured, shArgs, shQuote, table, waitForQuiet } from './lib.js';
 
 const NODES = 32;
 const CONCURRENCY = 16;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const PSSH = '/usr/bin/parallel-ssh';
 /** The one workdir argument the sequential loop and pssh pass to info.sh (see workdirNote). */
 const SHARED_WORKDIR = '/tmp';
@@ -249,9 +249,11 @@ export async function run(): Promise<void> {
     const list = approaches(farm, tmp);
     const results = new Map<ApproachName, Measured[]>(list.map((a) => [a.name, []]));
     const stderrSeen = new Set<string>();
-    console.log(`\nruns (${ROUNDS} rounds, round-robin; CPU = user+sys of the approach's process tree on the main side):`);
+    console.log(`\nruns (${ROUNDS} rounds, round-robin, each started once the machine is quiet; CPU = user+sys of the approach's process tree on the main side):`);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const a of list) {
+        // each run starts on a quiet machine: the previous run's sshd children and writeback have settled
+        await waitForQuiet();
         const ctx = a.before?.(round) ?? { startedAtMs: Date.now(), maxCollectionId: 0 };
         const m = await runMeasured(a.script(round));
         await a.check(round, m, ctx);

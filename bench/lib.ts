@@ -46,6 +46,24 @@ export function machineCpuSeconds(): number {
   return (at(0) + at(1) + at(2) + at(5) + at(6)) / clockTicks();
 }
 
+/**
+ * Wait until the machine is quiet: the busy share of all CPUs stays under
+ * `maxBusy` for one `windowMs` window (the previous run's sshd children,
+ * writeback and the like have settled), or `maxWaitMs` passed. Every run of a
+ * comparison then starts from the same state. Returns the seconds waited.
+ */
+export async function waitForQuiet(maxBusy = 0.15, windowMs = 300, maxWaitMs = 15_000): Promise<number> {
+  const cpus = os.cpus().length || 1;
+  const t0 = performance.now();
+  for (;;) {
+    const busy0 = machineCpuSeconds();
+    const w0 = performance.now();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const share = (machineCpuSeconds() - busy0) / (((performance.now() - w0) / 1000) * cpus);
+    if (share < maxBusy || performance.now() - t0 > maxWaitMs) return (performance.now() - t0) / 1000;
+  }
+}
+
 export interface Measured {
   /** wall time from spawn to exit and closed output, seconds */
   wallS: number;
