@@ -400,8 +400,10 @@ interface ProfileSummary {
   execs: number;
   sftpSessions: number;
   nodeBuildS: [number, number];
-  /** node-build.sh's own time: its exec minus the command */
+  /** node-build.sh's own time: its exec minus the command (build 2: resume2 only) */
   scriptS: [number, number];
+  /** node-build.sh prepare2 on node 2, while build 1 ran (off the critical path) */
+  prepare2S: number;
   /** after node-build.sh until "build N done": SHA256SUMS, the gets, rm, reading status */
   fetchS: [number, number];
   /** the other execs (sha256sum of the script, mkdir, mv, cat, rm) */
@@ -427,7 +429,9 @@ function profile(run: BuildRun, cmds: NodeCommand[], print: boolean): ProfileSum
     console.log(`    +${fmt(run.m.wallS, 3).padStart(7)} s  main  process exited`);
   }
   const execs = cmds.filter((c) => c.endMs !== null);
-  const nb = (n: 1 | 2): NodeCommand | undefined => execs.find((c) => c.node === run.nodes[n - 1] && / sh \S*node-build\.sh [12] /.test(c.command));
+  // build 2's node-build.sh on the critical path is `resume2` (its `prepare2` ran during build 1), or `2` when not prepared
+  const nb = (n: 1 | 2): NodeCommand | undefined => execs.find((c) => c.node === run.nodes[n - 1] && / sh \S*node-build\.sh (?:resume)?[12] /.test(c.command));
+  const prep = execs.find((c) => c.node === run.nodes[1] && / sh \S*node-build\.sh prepare2 /.test(c.command));
   const done = (n: 1 | 2): number => run.m.lines.find((l) => new RegExp(`^ {2}build ${n} on \\S+: built in `).test(l.text))?.atS ?? NaN;
   const nbS = (n: 1 | 2): number => {
     const c = nb(n);
@@ -437,11 +441,12 @@ function profile(run: BuildRun, cmds: NodeCommand[], print: boolean): ProfileSum
     const c = nb(n);
     return c?.endMs ? done(n) - rel(c.endMs) : NaN;
   };
-  const small = execs.filter((c) => !/node-build\.sh [12] /.test(c.command));
+  const small = execs.filter((c) => !/node-build\.sh (?:prepare|resume)?[12] /.test(c.command));
   return {
     size: run.size, run, execs: execs.length, sftpSessions: cmds.length - execs.length,
     nodeBuildS: [nbS(1), nbS(2)],
     scriptS: [nbS(1) - run.cmd1S, nbS(2) - run.cmd2S],
+    prepare2S: prep?.endMs ? (prep.endMs - prep.startMs) / 1000 : NaN,
     fetchS: [fetch(1), fetch(2)],
     smallExecS: small.reduce((s, c) => s + ((c.endMs ?? c.startMs) - c.startMs) / 1000, 0),
     smallExecs: small.length,
@@ -676,12 +681,14 @@ export async function run(): Promise<void> {
       const cmds = [...await readWrapperLog('p1', wrapLog('p1')), ...await readWrapperLog('p2', wrapLog('p2'))];
       summaries.push(profile(r, cmds, s === tiny));
     }
-    console.log('\nprofile summary (seconds; script = node-build.sh\'s own time outside the command; fetch = node-build.sh end to "build N done":');
-    console.log('cat SHA256SUMS, one SFTP get per file, SHA256 on the main side, rename, rm -rf on the node; small execs = every other command):');
-    console.log(table(['artifact', 'wall', 'overhead', 'execs', 'sftp', 'small execs s', 'script 1', 'script 2', 'fetch 1', 'fetch 2', 'main-side rest'], summaries.map((p) => {
+    console.log('\nprofile summary (seconds; script = node-build.sh\'s own time outside the command, for build 2 its resume2 half only;');
+    console.log('prepare 2 = node-build.sh prepare2 on n2 (download, checks, unpack), run during build 1 and not on the critical path;');
+    console.log('fetch = node-build.sh end to "build N done": cat SHA256SUMS, one SFTP get per file, SHA256 on the main side, rename,');
+    console.log('rm -rf on the node; small execs = every other command):');
+    console.log(table(['artifact', 'wall', 'overhead', 'execs', 'sftp', 'small execs s', 'script 1', 'prepare 2', 'script 2', 'fetch 1', 'fetch 2', 'main-side rest'], summaries.map((p) => {
       const nodeSide = p.scriptS[0] + p.scriptS[1] + p.fetchS[0] + p.fetchS[1] + p.smallExecS;
       return [p.size.label, fmt(p.run.m.wallS), fmt(p.run.overheadS), String(p.execs), String(p.sftpSessions), `${fmt(p.smallExecS)} (${p.smallExecs})`,
-        fmt(p.scriptS[0]), fmt(p.scriptS[1]), fmt(p.fetchS[0]), fmt(p.fetchS[1]), fmt(p.run.overheadS - nodeSide)];
+        fmt(p.scriptS[0]), fmt(p.prepare2S), fmt(p.scriptS[1]), fmt(p.fetchS[0]), fmt(p.fetchS[1]), fmt(p.run.overheadS - nodeSide)];
     })));
     console.log('(main-side rest = overhead - script - fetch - small execs: node start-up, DB, .dsc, connecting, the gaps between round trips)');
 

@@ -84,7 +84,8 @@ export async function cleanClaimOnNodes(config: Config, c: Claim, files: SshFile
         const r = has.code === 0 && has.stdout.toString().startsWith(nodeBuildScript().sha256)
           ? await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'sh', script, 'cleanup', c.suite, c.arch, c.package, c.version], { timeoutMs: 120_000 })
           : await t.exec(['rm', '-rf', `${node.workdir}/reproducible-builds/${node.name}/${rel}`, `${node.workdir}/reproducible-builds/pending/${rel}`,
-            `${node.workdir}/reproducible-builds/pending/${rel}.pid`, `${node.workdir}/reproducible-results/${node.name}/${rel}`], { timeoutMs: 120_000 });
+            `${node.workdir}/reproducible-builds/pending/${rel}.pid`, `${node.workdir}/reproducible-builds/pending/${rel}.prepared`,
+            `${node.workdir}/reproducible-builds/pending/${rel}.resumed`, `${node.workdir}/reproducible-results/${node.name}/${rel}`], { timeoutMs: 120_000 });
         nodes.push({ node: node.name, ok: r.code === 0, error: r.code === 0 ? null : r.stderr.toString('utf8').trim().slice(0, 300) });
       } finally {
         t.close();

@@ -1,13 +1,22 @@
 #!/bin/sh
 # reprofarm node build script: one build of one source package on this node.
 #   REPROFARM_NODE=NODE REPROFARM_WORKDIR=DIR node-build.sh 1|2 SUITE ARCH PKG VERSION
+#   REPROFARM_NODE=NODE REPROFARM_WORKDIR=DIR node-build.sh prepare1|prepare2 SUITE ARCH PKG VERSION
+#   REPROFARM_NODE=NODE REPROFARM_WORKDIR=DIR node-build.sh resume1|resume2 SUITE ARCH PKG VERSION
 #   REPROFARM_NODE=NODE REPROFARM_WORKDIR=DIR node-build.sh cleanup SUITE ARCH PKG VERSION
 # Runs on build nodes (POSIX sh, coreutils, dpkg-dev, curl or wget; never
 # Node.js). It takes its work order at once (rename into pending/, so it is
 # built only once and a stale build is visible), downloads the .dsc and its
 # files, checks them against the work order and the .dsc, builds under the
 # variations of this build number, and leaves artifacts, SHA256SUMS, build.log
-# and a status file in reproducible-results/NODE/SUITE/ARCH/PKG/VERSION/.
+# and a status file in reproducible-results/NODE/SUITE/ARCH/PKG/VERSION/. When it
+# wrote a status file, it prints that directory's SHA256SUMS on standard output.
+#
+# `prepareN` does the first half only: it takes the work order, downloads,
+# checks and unpacks, and leaves PENDING.prepared; `resumeN` takes that marker
+# (a rename: one resume only) and does the second half. The orchestrator
+# prepares build 2 while build 1 runs, so downloading and unpacking the sources
+# on node 2 costs no time; the build command itself still runs after build 1.
 #
 # `cleanup` stops a build of that package still running on this node (every
 # process of its session), and removes its work order, pending entry, sources,
@@ -17,7 +26,7 @@
 # version of itself (the orchestrator's), and exits 99 before reading anything
 # when it is not: the orchestrator then installs its copy and runs it again.
 #
-# Exit codes: 0 built (or cleaned), 2 usage, 70 work order missing or already taken,
+# Exit codes: 0 built (or cleaned, or prepared), 2 usage, 70 work order (or prepared build) missing or already taken,
 # 71 source not downloadable (E404), 72 checksum mismatch (source-mismatch),
 # 73 build failed (FTBFS), 74 build timed out, 75 other error, 99 stale script.
 set -u
@@ -36,7 +45,7 @@ EX_TIMEOUT=74
 EX_ERROR=75
 
 say() { printf 'node-build: %s\n' "$*" >&2; }
-usage() { say "$*"; say "usage: node-build.sh 1|2 SUITE ARCH PKG VERSION (with REPROFARM_NODE and REPROFARM_WORKDIR set)"; exit "$EX_USAGE"; }
+usage() { say "$*"; say "usage: node-build.sh 1|2|prepare1|prepare2|resume1|resume2|cleanup SUITE ARCH PKG VERSION (with REPROFARM_NODE and REPROFARM_WORKDIR set)"; exit "$EX_USAGE"; }
 
 [ $# -eq 5 ] || usage "expected 5 arguments, got $#"
 BUILD=$1 SUITE=$2 ARCH=$3 PKG=$4 VERSION=$5
@@ -44,7 +53,14 @@ NODE=${REPROFARM_NODE:-}
 WORKDIR=${REPROFARM_WORKDIR:-}
 
 # everything below becomes a path: refuse anything but the characters Debian allows
-case $BUILD in 1|2|cleanup) ;; *) usage "build number must be 1, 2 or cleanup" ;; esac
+# PHASE: all (download, unpack, build), prepare (the first half), resume (the second)
+PHASE=all
+case $BUILD in
+	1|2|cleanup) ;;
+	prepare1|prepare2) PHASE=prepare BUILD=${BUILD#prepare} ;;
+	resume1|resume2) PHASE=resume BUILD=${BUILD#resume} ;;
+	*) usage "build number must be 1, 2, prepare1, prepare2, resume1, resume2 or cleanup" ;;
+esac
 case $SUITE in ''|*[!a-z0-9.+-]*|[!a-z0-9]*) usage "bad suite name" ;; esac
 case $ARCH in ''|*[!a-z0-9-]*|[!a-z0-9]*) usage "bad architecture" ;; esac
 case $PKG in ''|?|*[!a-z0-9.+-]*|[!a-z0-9]*) usage "bad source package name" ;; esac
@@ -76,16 +92,30 @@ if [ "$BUILD" = cleanup ]; then
 			done
 		fi
 	fi
-	rm -rf "$ORDER" "$PENDING" "$PENDING.pid" "$RESULTS" \
+	rm -rf "$ORDER" "$PENDING" "$PENDING.pid" "$PENDING.prepared" "$PENDING.resumed" "$RESULTS" \
 		"$WORKDIR/reproducible-builds/sources/1/$REL" "$WORKDIR/reproducible-builds/sources/2/$REL" \
 		"$WORKDIR/build/1st/$PKG-$V" "$WORKDIR/build/2/$PKG-$V"
 	exit 0
 fi
 
+PREPARE_S=0 files=''
+if [ "$PHASE" = resume ]; then
+	# 1'. take the prepared build: a rename, so that only one build ever resumes it
+	if ! mv "$PENDING.prepared" "$PENDING.resumed" 2>/dev/null; then
+		say "no prepared build at $PENDING.prepared (never prepared, or already resumed?)"
+		exit "$EX_TAKEN"
+	fi
+	while IFS= read -r line || [ -n "$line" ]; do
+		case $line in
+			PREPARE_S=*) PREPARE_S=${line#*=} ;;
+			FILES=*) files=${line#*=} ;;
+		esac
+	done < "$PENDING.resumed"
+	case $PREPARE_S in ''|*[!0-9]*) PREPARE_S=0 ;; esac
 # 0. with REPROFARM_ORDER_STDIN=1 the work order arrives on standard input (one
 # round trip less than copying it first): put it in its place, whole, first
 # (read by the shell, not cat: one process less)
-if [ "${REPROFARM_ORDER_STDIN:-}" = 1 ]; then
+elif [ "${REPROFARM_ORDER_STDIN:-}" = 1 ]; then
 	mkdir -p "${ORDER%/*}" "${PENDING%/*}" || exit "$EX_ERROR"
 	if ! { while IFS= read -r line || [ -n "$line" ]; do printf '%s\n' "$line"; done > "$ORDER.tmp.$$" && mv -f "$ORDER.tmp.$$" "$ORDER"; }; then
 		rm -f "$ORDER.tmp.$$"
@@ -96,7 +126,7 @@ else
 fi
 
 # 1. take the work order: a rename, so that only one build ever starts from it
-if ! mv "$ORDER" "$PENDING" 2>/dev/null; then
+if [ "$PHASE" != resume ] && ! mv "$ORDER" "$PENDING" 2>/dev/null; then
 	say "work order $ORDER is missing (already taken by another build?)"
 	exit "$EX_TAKEN"
 fi
@@ -125,9 +155,9 @@ done < "$PENDING"
 
 finish_pending() {
 	if [ "$BUILD" = 2 ]; then
-		rm -rf "$PENDING" "$PENDING.pid" "${SRC:-/nonexistent}" "${DIR:-/nonexistent}" "${PARENT:-/nonexistent}"
+		rm -rf "$PENDING" "$PENDING.pid" "$PENDING.resumed" "${SRC:-/nonexistent}" "${DIR:-/nonexistent}" "${PARENT:-/nonexistent}"
 	else
-		rm -rf "$PENDING" "$PENDING.pid" "${SRC:-/nonexistent}" "${DIR:-/nonexistent}"
+		rm -rf "$PENDING" "$PENDING.pid" "$PENDING.resumed" "${SRC:-/nonexistent}" "${DIR:-/nonexistent}"
 	fi
 }
 fail() { # code why
@@ -140,7 +170,7 @@ fail() { # code why
 		*) token=error ;;
 	esac
 	REASON=$2
-	write_status "$1" "$token"
+	write_status "$1" "$token" && print_sums
 	finish_pending
 	exit "$1"
 }
@@ -169,7 +199,7 @@ write_status() { # exit-code result
 	end=${END:-$(date +%s)}
 	{
 		printf 'BUILD=%s\nNODE=%s\nSOURCE=%s\nVERSION=%s\nSUITE=%s\nARCH=%s\n' "$BUILD" "$NODE" "$PKG" "$VERSION" "$SUITE" "$ARCH"
-		printf 'EXIT_CODE=%s\nRESULT=%s\nSTART=%s\nDURATION=%s\n' "$1" "$2" "$START" "$(( end - START ))"
+		printf 'EXIT_CODE=%s\nRESULT=%s\nSTART=%s\nDURATION=%s\n' "$1" "$2" "$START" "$(( end - START + PREPARE_S ))"
 		if [ -n "${BUILD_COMMAND_MS:-}" ]; then printf 'BUILD_COMMAND_MS=%s\n' "$BUILD_COMMAND_MS"; fi
 		if [ -n "${REASON:-}" ]; then printf 'REASON=%s\n' "$REASON" | tr '\n' ' ' | sed 's/ $//'; echo; fi
 		printf '%s%s' "$VARS" "$NOT_APPLIED"
@@ -183,6 +213,11 @@ write_status() { # exit-code result
 		done
 		sha256sum -- "$@" > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
 	)
+}
+
+# SHA256SUMS on standard output too (nothing else goes there): the orchestrator needs no round trip to read it
+print_sums() {
+	while IFS= read -r _l; do printf '%s\n' "$_l"; done < "$RESULTS/SHA256SUMS"
 }
 
 ncpu=$NUM_CPU
@@ -279,9 +314,6 @@ fi
 
 # 3. sources: the .dsc must match the work order, every other file the .dsc
 SRC="$WORKDIR/reproducible-builds/sources/$BUILD/$REL"
-# results, sources and the build tree start empty (one rm, one mkdir)
-rm -rf "$RESULTS" "$SRC" "$DIR"
-mkdir -p "$RESULTS" "$SRC" "$PARENT" || exit "$EX_ERROR"
 fetch() { # URL DEST
 	case $1 in
 		file://*) cp -- "${1#file://}" "$2" 2>/dev/null ;;
@@ -300,6 +332,13 @@ fetch() { # URL DEST
 	esac
 }
 sha256() { _s=$(sha256sum -- "$1") && printf '%s' "${_s%% *}"; }
+
+if [ "$PHASE" = resume ]; then
+	if [ ! -d "$DIR" ] || [ ! -d "$RESULTS" ]; then fail "$EX_ERROR" "the prepared build tree $DIR or its results directory is missing"; fi
+else
+# results, sources and the build tree start empty (one rm, one mkdir)
+rm -rf "$RESULTS" "$SRC" "$DIR"
+mkdir -p "$RESULTS" "$SRC" "$PARENT" || exit "$EX_ERROR"
 
 DSC_NAME=${DSC_URL##*/}
 case $DSC_NAME in *.dsc) ;; *) fail "$EX_USAGE" "DSC_URL does not name a .dsc" ;; esac
@@ -333,10 +372,21 @@ for f in $files; do
 	[ "$got" = "$sum" ] || fail "$EX_MISMATCH" "source-mismatch: $name has SHA256 $got, $DSC_NAME says $sum"
 done
 
-# 4. unpack and build
-if ! dpkg-source -x "$SRC/$DSC_NAME" "$DIR" > "$RESULTS/build.log" 2>&1; then
+# 4. unpack (--no-check: every file's SHA256 was checked above, the .dsc's against the work order, which the
+# main node took from the signed Sources index; dpkg-source need not run gpgv and hash them again)
+if ! dpkg-source --no-check -x "$SRC/$DSC_NAME" "$DIR" > "$RESULTS/build.log" 2>&1; then
 	fail "$EX_FTBFS" "dpkg-source -x failed"
 fi
+fi
+if [ "$PHASE" = prepare ]; then
+	# what resume needs: the source files (dpkg-source leaves links to them beside the tree) and the time spent so far
+	now=$(date +%s)
+	{ printf 'FILES=%s\nPREPARE_S=%s\n' "$files" "$(( now - START ))" > "$PENDING.prepared.tmp" && mv -f "$PENDING.prepared.tmp" "$PENDING.prepared"; } ||
+		fail "$EX_ERROR" "cannot write $PENDING.prepared"
+	exit 0
+fi
+
+# 5. build
 set -- env -i "PATH=$PATH_V" "HOME=$HOME_V" "TZ=$TZ_V" "LANG=$LANG_V" "LANGUAGE=$LANGUAGE_V" \
 	"DEB_BUILD_OPTIONS=parallel=$PARALLEL_V" "NO_FAKE_STAT=1" "USER=${USER:-unknown}" "LOGNAME=${LOGNAME:-unknown}"
 [ -n "$LC_ALL_V" ] && set -- "$@" "LC_ALL=$LC_ALL_V"
@@ -374,7 +424,7 @@ if [ "$rc" -ne 0 ]; then
 	fail "$EX_FTBFS" "FTBFS: the build exited with $rc"
 fi
 
-# 5. artifacts: what the .changes names (.deb, .udeb, .ddeb, .buildinfo), plus the .changes
+# 6. artifacts: what the .changes names (.deb, .udeb, .ddeb, .buildinfo), plus the .changes
 changes=''
 for c in "$PARENT/${PKG}_${V}_"*.changes; do
 	[ -f "$c" ] && changes=$c && break
@@ -406,5 +456,6 @@ for f in $files; do set -- "$@" "$PARENT/${f#*:}"; done
 [ "$BUILD" = 2 ] && set -- "$@" "$PARENT"
 rm -rf -- "$@"
 write_status 0 built || exit "$EX_ERROR"
+print_sums
 finish_pending
 exit 0

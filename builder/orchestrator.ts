@@ -3,7 +3,8 @@
  * next scheduled package for the pair's architecture, fetch only its .dsc and
  * pin its SHA256 in a work order, copy the order to node 1, run build 1 there,
  * fetch the results and check them against their SHA256SUMS, the same for
- * build 2 on node 2, compare, record in one transaction. A node that cannot be
+ * build 2 on node 2 (whose sources are downloaded and unpacked while build 1
+ * runs), compare, record in one transaction. A node that cannot be
  * reached gives the claim back: no schedule entry is lost.
  */
 import { createHash } from 'node:crypto';
@@ -18,7 +19,7 @@ import { ReprofarmError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
 import { SshFileCache } from '../core/ssh-transport.js';
 import type { Status } from '../core/statuses.js';
-import { TransportError, type Transport } from '../core/transport.js';
+import { TransportError, type ExecResult, type Transport } from '../core/transport.js';
 import { openMirror } from '../archive/mirror.js';
 import { claimNext, type Claim } from '../db/archive.js';
 import { recordBuild, requeue, setClaimOwner, type BuildRunRecord } from '../db/builds.js';
@@ -35,6 +36,8 @@ export interface Pair {
 export type BuildEvent =
   | { type: 'claimed'; claim: Claim; pair: Pair }
   | { type: 'build-start'; n: 1 | 2; node: string; claim: Claim }
+  /** build n's sources are being downloaded, checked and unpacked on its node ahead of its turn */
+  | { type: 'prepare-start'; n: 1 | 2; node: string; claim: Claim }
   | { type: 'build-done'; n: 1 | 2; node: string; result: string; durationS: number }
   | { type: 'retry'; what: string }
   | { type: 'recorded'; claim: Claim; status: Status; reason: string | null; durationS: number }
@@ -79,17 +82,26 @@ class NodeUnusable extends ReprofarmError {}
 
 /** A node connection that reconnects once when it drops. */
 class NodeLink {
-  private t: Transport | undefined;
+  /** the connection, or the connecting: callers at the same moment share one */
+  private t: Promise<Transport> | undefined;
   /** commands started without waiting for them (removing fetched results): settled before the next one */
   private background: Array<Promise<unknown>> = [];
   constructor(readonly node: NodeConfig, private readonly timeoutMs: number, private readonly files: SshFileCache, private readonly signal?: AbortSignal) {}
-  async get(): Promise<Transport> {
-    this.t ??= await openTransport(this.node, { timeoutMs: this.timeoutMs, files: this.files, ...(this.signal ? { signal: this.signal } : {}) });
+  get(): Promise<Transport> {
+    if (!this.t) {
+      const connecting = openTransport(this.node, { timeoutMs: this.timeoutMs, files: this.files, ...(this.signal ? { signal: this.signal } : {}) });
+      this.t = connecting;
+      // a failed attempt is not kept: the next caller connects anew
+      connecting.catch(() => {
+        if (this.t === connecting) this.t = undefined;
+      });
+    }
     return this.t;
   }
   reset(): void {
-    this.t?.close();
+    const t = this.t;
     this.t = undefined;
+    void t?.then((x) => x.close(), () => undefined);
   }
   /** run `op` on this node without waiting for it; its outcome does not matter */
   later(op: (t: Transport) => Promise<unknown>): void {
@@ -104,14 +116,20 @@ class NodeLink {
   close(): void {
     this.reset();
   }
-  /** run `op`; when the connection drops, reconnect and run it once more */
+  /**
+   * Run `op`; when the connection drops, reconnect and run it once more. Operations
+   * running side by side on the dropped connection reconnect once, together.
+   */
   async retrying<T>(what: string, op: (t: Transport) => Promise<T>, onRetry?: (what: string) => void): Promise<T> {
+    const first = this.get();
     try {
-      return await op(await this.get());
+      return await op(await first);
     } catch (err) {
       if (!(err instanceof TransportError) || err.kind !== 'dropped') throw err;
-      onRetry?.(what);
-      this.reset();
+      if (this.t === first) {
+        onRetry?.(what);
+        this.reset();
+      }
       return await op(await this.get());
     }
   }
@@ -162,19 +180,40 @@ interface RunOutcome {
 }
 
 /** Fetch a node's results into `dest` (replaced whole), checking every file against SHA256SUMS. */
-async function fetchResults(link: NodeLink, remoteDir: string, dest: string, onRetry: (w: string) => void): Promise<void> {
-  const sumsText = await link.retrying('reading SHA256SUMS', async (t) => checkedExec(t, ['cat', `${remoteDir}/SHA256SUMS`], 'reading SHA256SUMS'), onRetry);
-  const sums = parseSha256Sums(sumsText);
-  if (typeof sums === 'string') throw new NodeUnusable(`${link.node.name}: ${sums}`);
+/** SHA256SUMS as node-build.sh printed it, when it did (it names the status file); else undefined */
+function printedSums(stdout: Buffer): Array<{ sha256: string; name: string }> | undefined {
+  const sums = parseSha256Sums(stdout.toString('utf8'));
+  return typeof sums !== 'string' && sums.some((s) => s.name === 'status') ? sums : undefined;
+}
+
+/** Files fetched at once from one node: SFTP requests overlap, and a large artifact does not hold up the small ones. */
+const FETCH_PARALLEL = 4;
+
+async function fetchResults(link: NodeLink, remoteDir: string, dest: string, onRetry: (w: string) => void, printed?: Array<{ sha256: string; name: string }>): Promise<void> {
+  let sums = printed;
+  if (!sums) {
+    const sumsText = await link.retrying('reading SHA256SUMS', async (t) => checkedExec(t, ['cat', `${remoteDir}/SHA256SUMS`], 'reading SHA256SUMS'), onRetry);
+    const parsed = parseSha256Sums(sumsText);
+    if (typeof parsed === 'string') throw new NodeUnusable(`${link.node.name}: ${parsed}`);
+    sums = parsed;
+  }
   const tmp = `${dest}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {
-    for (const { sha256: want, name } of sums) {
+    const queue = [...sums];
+    const one = async ({ sha256: want, name }: { sha256: string; name: string }): Promise<void> => {
       await link.retrying(`fetching ${name}`, (t) => t.get(`${remoteDir}/${name}`, join(tmp, name)), onRetry);
       const got = sha256(await readFile(join(tmp, name)));
       if (got !== want) throw new NodeUnusable(`${name} from ${link.node.name} does not match its SHA256SUMS (got ${got}, want ${want}): the transfer or the node altered it`);
-    }
+    };
+    const lanes = Array.from({ length: Math.min(FETCH_PARALLEL, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await one(next);
+    });
+    // every lane ends before the temporary folder may go; the first failure is the one reported
+    const settled = await Promise.allSettled(lanes);
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
     await rm(dest, { recursive: true, force: true });
     await mkdir(dirname(dest), { recursive: true });
     await rename(tmp, dest);
@@ -194,37 +233,110 @@ function splitVariations(status: Map<string, string>): { variations: Record<stri
   return { variations, notApplied };
 }
 
-async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, pair: Pair, dsc: { url: string; sha256: string }, opts: BuildOptions, numCpu?: string): Promise<RunOutcome> {
-  const node = link.node;
+/** Whether two nodes are (or may be) one machine's one workdir: build 1's and build 2's pending entries would collide. */
+function sharesWorkdir(a: NodeConfig, b: NodeConfig): boolean {
+  if (a.workdir !== b.workdir) return false;
+  return a.name === b.name || a.transport === b.transport && a.host.toLowerCase() === b.host.toLowerCase();
+}
+
+function workOrderFor(config: Config, n: 1 | 2, node: NodeConfig, claim: Claim, pair: Pair, dsc: { url: string; sha256: string }, numCpu?: string): { file: string; text: string } {
   const rel = packagePath(claim.suite, claim.arch, claim.package, claim.version);
-  const orderFile = join(config.stateDir, 'builds', node.name, rel);
-  await writeFileAtomic(orderFile, formatWorkOrder({
-    SOURCE: claim.package, VERSION: claim.version, SUITE: claim.suite, ARCH: claim.arch, DSC_URL: dsc.url, DSC_SHA256: dsc.sha256,
-    BUILD: n === 1 ? '1' : '2', JOB: pair.job, NODE: node.name, BUILD_COMMAND: config.build.command,
-    TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
-    ...(numCpu ? { NUM_CPU: numCpu } : {}),
-  }));
+  return {
+    file: join(config.stateDir, 'builds', node.name, rel),
+    text: formatWorkOrder({
+      SOURCE: claim.package, VERSION: claim.version, SUITE: claim.suite, ARCH: claim.arch, DSC_URL: dsc.url, DSC_SHA256: dsc.sha256,
+      BUILD: n === 1 ? '1' : '2', JOB: pair.job, NODE: node.name, BUILD_COMMAND: config.build.command,
+      TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
+      ...(numCpu ? { NUM_CPU: numCpu } : {}),
+    }),
+  };
+}
+
+function buildTimeoutS(config: Config, n: 1 | 2): number {
+  return (n === 1 ? config.build.timeout1 : config.build.timeout2) + 120;
+}
+
+/**
+ * Run node-build.sh MODE for the claim on the link's node, the work order on
+ * stdin when there is one. The node's copy of the script is checked in the
+ * same round trip, and installed when it is stale.
+ */
+async function runNodeScript(link: NodeLink, mode: string, claim: Claim, order: Buffer | null, timeoutS: number, opts: BuildOptions): Promise<ExecResult> {
+  const node = link.node;
   // the previous build's clean-up on this node is done before anything else starts there
   await link.settle();
   const t = await link.get();
   if (node.transport === 'local') await mkdir(node.workdir, { recursive: true });
   const script = `${node.workdir}/${NODE_SCRIPT}`;
-  opts.onEvent?.({ type: 'build-start', n, node: node.name, claim });
-  const startedAt = new Date().toISOString();
-  const t0 = performance.now();
-  const timeoutS = (n === 1 ? config.build.timeout1 : config.build.timeout2) + 120;
-  // the work order travels on stdin: node-build.sh puts it in place, then takes it into pending/;
-  // the node's copy of the script is checked in the same round trip, and installed when it is stale
-  const argv = withScriptCheck(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'REPROFARM_ORDER_STDIN=1', 'sh', script, String(n), claim.suite, claim.arch, claim.package, claim.version]);
-  const order = await readFile(orderFile);
-  const execOpts = { stdin: order, timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024 };
+  const argv = withScriptCheck(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`,
+    ...(order ? ['REPROFARM_ORDER_STDIN=1'] : []), 'sh', script, mode, claim.suite, claim.arch, claim.package, claim.version]);
+  const execOpts = { ...(order ? { stdin: order } : {}), timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024 };
   let r = await t.exec(argv, execOpts);
   // stale: the script said so, or the shell could not open a copy that is not there yet
   const missing = (r.code === 2 || r.code === 127) && r.stderr.toString('utf8').includes(script) && !r.stderr.toString('utf8').includes('node-build:');
   if (r.code === SCRIPT_STALE || missing) {
-    await installNodeScript(t, node);
-    r = await t.exec(argv, execOpts);
+    await link.retrying('copying node-build.sh', (lt) => installNodeScript(lt, node), opts.onEvent ? (what) => opts.onEvent?.({ type: 'retry', what: `${what} to ${node.name}` }) : undefined);
+    r = await (await link.get()).exec(argv, execOpts);
   }
+  return r;
+}
+
+/** Build n's first half (work order, download, checks, unpack), started now, awaited by runBuild. */
+interface Prepared {
+  n: 1 | 2;
+  startedAt: string;
+  t0: number;
+  run: Promise<ExecResult>;
+  /** resumed by runBuild (else it must be cleaned from the node) */
+  consumed: boolean;
+}
+
+async function prepareBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, pair: Pair, dsc: { url: string; sha256: string }, opts: BuildOptions, numCpu?: string): Promise<Prepared> {
+  const order = workOrderFor(config, n, link.node, claim, pair, dsc, numCpu);
+  await writeFileAtomic(order.file, order.text);
+  opts.onEvent?.({ type: 'prepare-start', n, node: link.node.name, claim });
+  const run = runNodeScript(link, `prepare${n}`, claim, Buffer.from(order.text), buildTimeoutS(config, n), opts);
+  // awaited (and its failure handled) when build n's turn comes, or by discardPrepared
+  run.catch(() => undefined);
+  return { n, startedAt: new Date().toISOString(), t0: performance.now(), run, consumed: false };
+}
+
+/** Build n was prepared but will not run: once the preparation ended, clean it from the node (without waiting). */
+function discardPrepared(config: Config, link: NodeLink, claim: Claim, prepared: Prepared | undefined): void {
+  if (!prepared || prepared.consumed) return;
+  prepared.consumed = true;
+  const node = link.node;
+  link.later(async (t) => {
+    await prepared.run.catch(() => undefined);
+    await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'sh', `${node.workdir}/${NODE_SCRIPT}`, 'cleanup',
+      claim.suite, claim.arch, claim.package, claim.version], { timeoutMs: 120_000 });
+    await unlink(join(config.stateDir, 'builds', node.name, packagePath(claim.suite, claim.arch, claim.package, claim.version))).catch(() => undefined);
+  });
+}
+
+async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, pair: Pair, dsc: { url: string; sha256: string }, opts: BuildOptions, numCpu?: string, prepared?: Prepared): Promise<RunOutcome> {
+  const node = link.node;
+  const rel = packagePath(claim.suite, claim.arch, claim.package, claim.version);
+  const orderFile = join(config.stateDir, 'builds', node.name, rel);
+  let startedAt = new Date().toISOString();
+  let t0 = performance.now();
+  let r: ExecResult;
+  if (prepared) {
+    prepared.consumed = true;
+    startedAt = prepared.startedAt;
+    t0 = prepared.t0;
+    const p = await prepared.run;
+    opts.onEvent?.({ type: 'build-start', n, node: node.name, claim });
+    // a preparation that failed (E404, source-mismatch, unpacking) is this build's outcome; its status is on the node
+    r = p.code === 0 ? await runNodeScript(link, `resume${n}`, claim, null, buildTimeoutS(config, n), opts) : p;
+  } else {
+    const order = workOrderFor(config, n, node, claim, pair, dsc, numCpu);
+    await writeFileAtomic(order.file, order.text);
+    opts.onEvent?.({ type: 'build-start', n, node: node.name, claim });
+    // the work order travels on stdin: node-build.sh puts it in place, then takes it into pending/
+    r = await runNodeScript(link, String(n), claim, Buffer.from(order.text), buildTimeoutS(config, n), opts);
+  }
+  const timeoutS = buildTimeoutS(config, n);
   if (r.timedOut) throw new NodeUnusable(`build ${n} on ${node.name} did not end within ${timeoutS} s`);
   if (r.code === null) throw new NodeUnusable(`build ${n} on ${node.name} was stopped (${r.signal ?? 'aborted'})`);
   const result = EXIT[r.code];
@@ -233,7 +345,7 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   }
   const dest = join(config.stateDir, 'results', node.name, rel);
   const remoteResults = `${node.workdir}/reproducible-results/${node.name}/${rel}`;
-  await fetchResults(link, remoteResults, dest, (what) => opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }));
+  await fetchResults(link, remoteResults, dest, (what) => opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }), printedSums(r.stdout));
   // removing them on the node overlaps with what follows (build 2, comparing, recording)
   link.later((lt) => lt.exec(['rm', '-rf', remoteResults], { timeoutMs: 60_000 }));
   const status = parseKeyValues(await readFile(join(dest, 'status'), 'utf8'));
@@ -336,14 +448,24 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
     const runs: BuildRunRecord[] = [];
     let b1: RunOutcome;
     let b2: RunOutcome;
+    // node 2 downloads, checks and unpacks while build 1 runs; its build command still runs after build 1.
+    // Not when both builds share one machine's workdir: their pending entries would be the same path.
+    let prep2: Prepared | undefined;
     try {
+      if (!sharesWorkdir(pair.node1, pair.node2)) prep2 = await prepareBuild(config, 2, link2, claim, pair, dsc, opts, cpus2);
       b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts, cpus1);
       runs.push(b1.record);
-      if (b1.result !== 'built') return record(failureStatus(b1.result), failureReason(b1, pair.node1.name), runs);
-      b2 = await runBuild(config, 2, link2, claim, pair, dsc, opts, cpus2);
+      if (b1.result !== 'built') {
+        discardPrepared(config, link2, claim, prep2);
+        return record(failureStatus(b1.result), failureReason(b1, pair.node1.name), runs);
+      }
+      b2 = await runBuild(config, 2, link2, claim, pair, dsc, opts, cpus2, prep2);
       runs.push(b2.record);
       if (b2.result !== 'built') return record(failureStatus(b2.result), failureReason(b2, pair.node2.name), runs);
     } catch (err) {
+      // cleaned before the claim goes back: another worker may take it at once
+      discardPrepared(config, link2, claim, prep2);
+      await link2.settle();
       if (err instanceof NodeUnusable || err instanceof TransportError) return giveBack(err.message);
       throw err;
     }

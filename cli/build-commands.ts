@@ -23,6 +23,9 @@ export async function runBuild(config: Config, args: ParsedArgs, rep: Reporter):
         case 'claimed':
           rep.line(`${e.claim.package} ${e.claim.version} ${e.claim.suite}/${e.claim.arch}: claimed by ${e.pair.job} (${e.claim.reason}, priority ${e.claim.priority})`);
           break;
+        case 'prepare-start':
+          rep.verbose(`  build ${e.n} on ${e.node}: downloading and unpacking the sources meanwhile`);
+          break;
         case 'build-start':
           rep.verbose(`  build ${e.n} on ${e.node}...`);
           break;

@@ -316,22 +316,47 @@ export class SshTransport implements Transport {
 
   private sftp(): Promise<SFTPWrapper> {
     this.sftpPromise ??= new Promise<SFTPWrapper>((res, rej) => {
-      this.client.sftp((err, sftp) => (err ? rej(new TransportError('other', `SFTP to ${this.cfg.name} failed: ${err.message}`, { cause: err })) : res(sftp)));
+      this.client.sftp((err, sftp) => {
+        if (!err) {
+          // a session that ends (the node's sftp-server or the connection gone) is not reused
+          sftp.on('close', () => {
+            this.sftpPromise = undefined;
+          });
+          res(sftp);
+          return;
+        }
+        this.sftpPromise = undefined;
+        void this.sftpError(`SFTP to ${this.cfg.name} failed`, err).then(rej);
+      });
     });
     return this.sftpPromise;
+  }
+
+  /**
+   * An SFTP failure: `dropped` when the connection or the SFTP session went away
+   * under it (ssh2 then fails the open requests with "No response from server",
+   * and the connection's close may come a moment later), so that the caller can
+   * reconnect and retry; `other` for what the node answered (no such file...).
+   */
+  private async sftpError(what: string, err: Error): Promise<TransportError> {
+    const lost = /No response from server|Channel (?:not open|closed)|Not connected|ECONNRESET|EPIPE/i.test(err.message);
+    if (lost && !this.closed) await new Promise((r) => setTimeout(r, 50));
+    return this.closed || lost
+      ? new TransportError('dropped', `connection to ${this.cfg.name} was lost during a file transfer (${what})`, { cause: err })
+      : new TransportError('other', `${what}: ${err.message}`, { cause: err });
   }
 
   async put(localPath: string, remotePath: string): Promise<void> {
     const sftp = await this.sftp();
     await new Promise<void>((res, rej) => {
-      sftp.fastPut(localPath, remotePath, (err) => (err ? rej(new TransportError('other', `copying ${localPath} to ${this.cfg.name}:${remotePath} failed: ${err.message}`, { cause: err })) : res()));
+      sftp.fastPut(localPath, remotePath, (err) => (err ? void this.sftpError(`copying ${localPath} to ${this.cfg.name}:${remotePath} failed`, err).then(rej) : res()));
     });
   }
 
   async get(remotePath: string, localPath: string): Promise<void> {
     const sftp = await this.sftp();
     await new Promise<void>((res, rej) => {
-      sftp.fastGet(remotePath, localPath, (err) => (err ? rej(new TransportError('other', `copying ${this.cfg.name}:${remotePath} to ${localPath} failed: ${err.message}`, { cause: err })) : res()));
+      sftp.fastGet(remotePath, localPath, (err) => (err ? void this.sftpError(`copying ${this.cfg.name}:${remotePath} to ${localPath} failed`, err).then(rej) : res()));
     });
   }
 

@@ -8,13 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createTestMirror, type MirrorServer, type TestMirror } from '../harness/mirror.js';
 import { startSshFarm, type SshFarm } from '../harness/sshd.js';
-import { BIN, runCli } from '../helpers/cli.js';
+import { BIN, ROOT, runCli } from '../helpers/cli.js';
 
 let mirror: TestMirror;
 let server: MirrorServer;
@@ -46,7 +46,6 @@ beforeAll(async () => {
     const f = join(dir, `${name}.sh`);
     writeFileSync(f, [
       '#!/bin/sh',
-      'case "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac',
       `marker=/tmp/rf-dropped-${name}-${process.pid}-${Date.now()}`,
       `case "$SSH_ORIGINAL_COMMAND" in ${trigger})`,
       `  if ${once ? '[ ! -e "$marker" ]' : 'true'}; then`,
@@ -61,6 +60,7 @@ beforeAll(async () => {
       '    done',
       '  fi ;;',
       'esac',
+      'case "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac',
       'exec sh -c "$SSH_ORIGINAL_COMMAND"',
       '',
     ].join('\n'), { mode: 0o755 });
@@ -69,11 +69,16 @@ beforeAll(async () => {
   farm = await startSshFarm({
     nodes: [
       { name: 'n1' }, { name: 'n2' },
-      { name: 'drop-once', forceCommand: wrapper('drop-once', '"cat "*SHA256SUMS', true) },
-      { name: 'drop-always', forceCommand: wrapper('drop-always', '"cat "*SHA256SUMS', false) },
+      // the SFTP session that fetches the results (node-build.sh is put in place below: no SFTP session copies it)
+      { name: 'drop-once', forceCommand: wrapper('drop-once', 'internal-sftp|*sftp-server', true) },
+      { name: 'drop-always', forceCommand: wrapper('drop-always', 'internal-sftp|*sftp-server', false) },
       { name: 'drop-build', forceCommand: wrapper('drop-build', '*node-build.sh*', true) },
     ],
   });
+  for (const n of ['drop-once', 'drop-always']) {
+    mkdirSync(join(farm.node(n).workdir, 'bin'), { recursive: true });
+    copyFileSync(join(ROOT, 'builder', 'node-build.sh'), join(farm.node(n).workdir, 'bin', 'reprofarm-node-build.sh'));
+  }
   const node = (name: string): string => {
     const n = farm.node(name);
     return [`  ${name}:`, `    host: ${n.host}`, `    port: ${n.port}`, `    user: ${farm.user}`, '    arch: amd64',
@@ -153,9 +158,14 @@ async function killDuring(pkg: string, stage: () => boolean, stageName: string):
 }
 
 describe('interrupted orchestrators and cleanup', () => {
-  it('SIGKILL during build 1, then cleanup', async () => {
+  it('SIGKILL during build 1 (build 2 prepared on n2 meanwhile), then cleanup', async () => {
     const pending = join(farm.node('n1').workdir, 'reproducible-builds', 'pending', 'bookworm', 'amd64', 'slow-first', '1.0');
-    await killDuring('slow-first', () => existsSync(pending) && nodeProcesses(/^sleep 60$/).length > 0, 'build 1 running on n1');
+    const prepared = join(farm.node('n2').workdir, 'reproducible-builds', 'pending', 'bookworm', 'amd64', 'slow-first', '1.0.prepared');
+    const tree2 = join(farm.node('n2').workdir, 'build', '2', 'slow-first-1.0', '2nd');
+    await killDuring('slow-first', () => existsSync(pending) && nodeProcesses(/^sleep 60$/).length > 0 && existsSync(prepared) && existsSync(tree2),
+      'build 1 running on n1, build 2 prepared on n2');
+    expect(existsSync(prepared), 'n2 prepared marker').toBe(false);
+    expect(existsSync(tree2), 'n2 unpacked tree').toBe(false);
   }, 180_000);
 
   it('SIGKILL during the result transfer, then cleanup: no half-written result', async () => {
@@ -218,7 +228,8 @@ describe('dropped connections and changed build dependencies', () => {
     await scheduleOnly('quick-a');
     const r = await runCli(['--config', cfg, '--json', 'build', 'drop-once', 'n2']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/retrying reading SHA256SUMS from drop-once/);
+    // one retry, however many files were being fetched side by side
+    expect(r.stderr.match(/retrying fetching \S+ from drop-once/g), r.stderr).toHaveLength(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ package: 'quick-a', status: 'reproducible' });
   }, 120_000);
 
@@ -226,7 +237,7 @@ describe('dropped connections and changed build dependencies', () => {
     await scheduleOnly('quick-b');
     const r = await runCli(['--config', cfg, 'build', 'drop-always', 'n2']);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/quick-b 1\.0: given back to the schedule: connection to drop-always was lost while a command ran/);
+    expect(r.stderr).toMatch(/quick-b 1\.0: given back to the schedule: connection to drop-always was lost during a file transfer/);
     expect(existsSync(join(dir, 'state', 'results', 'drop-always', 'bookworm', 'amd64', 'quick-b', '1.0'))).toBe(false);
     const d = db();
     expect(d.prepare("SELECT claimed_at FROM schedule WHERE package = 'quick-b'").get()).toEqual({ claimed_at: null });

@@ -127,11 +127,12 @@ describe('reprofarm build NODE1 NODE2 over real sshd', () => {
     expect(d.prepare('SELECT COUNT(*) AS n FROM schedule').get()).toEqual({ n: 0 });
     expect(d.prepare('SELECT COUNT(*) AS n FROM builds').get()).toEqual({ n: PACKAGES.length });
     d.close();
-    // nothing left behind on the nodes: no pending entries, no work orders
+    // nothing left behind on the nodes: no pending entries or prepared builds, no work orders, no build trees
+    // (n2 prepared the FTBFS package's build 2 while build 1 failed: that was cleaned too)
     for (const n of ['n1', 'n2']) {
       const w = farm.node(n).workdir;
       const { execFileSync } = await import('node:child_process');
-      const left = execFileSync('find', [join(w, 'reproducible-builds'), '-type', 'f'], { encoding: 'utf8' });
+      const left = execFileSync('find', [join(w, 'reproducible-builds'), join(w, 'build'), '-type', 'f'], { encoding: 'utf8' });
       expect(left.split('\n').filter(Boolean).map((f) => f.slice(w.length)), n).toEqual([]);
     }
     // history is kept: build one package again
