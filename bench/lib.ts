@@ -214,8 +214,35 @@ export function optionValue(argv: readonly string[], name: string): string | und
 }
 
 /** Run a benchmark module's `run` when that module is the script node was started with (`npx tsx bench/NAME.ts`). */
+/**
+ * Environment variables that make every Node.js start slower and have nothing
+ * to do with reprofarm: unset for the benchmarks' child processes, with a
+ * note of what each cost on this machine. NODE_EXTRA_CA_CERTS (some sandboxes
+ * set it) makes Node read and parse a CA bundle at every start; the
+ * benchmarks' mirrors are plain HTTP on loopback and need no CA.
+ */
+export function scrubNodeStartupEnv(): void {
+  const name = 'NODE_EXTRA_CA_CERTS';
+  const value = process.env[name];
+  if (!value) return;
+  const startMs = (env: NodeJS.ProcessEnv): number => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      spawnSync(process.execPath, ['-e', '0'], { env });
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  };
+  const withIt = startMs(process.env);
+  delete process.env[name];
+  const without = startMs(process.env);
+  console.log(`env     ${name}=${value} unset for the benchmarks: every Node.js start read it (node -e 0: ${withIt.toFixed(0)} ms with it, ${without.toFixed(0)} ms without)`);
+}
+
 export async function runIfMain(name: string, moduleUrl: string, run: () => Promise<void>): Promise<void> {
   if (!process.argv[1] || moduleUrl !== pathToFileURL(path.resolve(process.argv[1])).href) return;
+  scrubNodeStartupEnv();
   try {
     await run();
   } catch (err) {

@@ -29,6 +29,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 64;
   }
   const selected = argv.length > 0 ? BENCHMARKS.filter((b) => argv.includes(b.name)) : BENCHMARKS;
+  (await import('./lib.js')).scrubNodeStartupEnv();
   const failed: string[] = [];
   for (const b of selected) {
     const t0 = performance.now();

@@ -98,7 +98,8 @@ if [ "$BUILD" = cleanup ]; then
 	exit 0
 fi
 
-PREPARE_S=0 files=''
+# PROBED_*: what prepare found out about this node (resume need not ask again)
+PREPARE_S=0 files='' PROBED_LOCALE='' PROBED_UNSHARE=''
 if [ "$PHASE" = resume ]; then
 	# 1'. take the prepared build: a rename, so that only one build ever resumes it
 	if ! mv "$PENDING.prepared" "$PENDING.resumed" 2>/dev/null; then
@@ -109,6 +110,8 @@ if [ "$PHASE" = resume ]; then
 		case $line in
 			PREPARE_S=*) PREPARE_S=${line#*=} ;;
 			FILES=*) files=${line#*=} ;;
+			PROBED_LOCALE=yes|PROBED_LOCALE=no) PROBED_LOCALE=${line#*=} ;;
+			PROBED_UNSHARE=yes|PROBED_UNSHARE=no) PROBED_UNSHARE=${line#*=} ;;
 		esac
 	done < "$PENDING.resumed"
 	case $PREPARE_S in ''|*[!0-9]*) PREPARE_S=0 ;; esac
@@ -266,7 +269,11 @@ case $LANG_V in
 			*UTF-8*) want="${LANG_V%%UTF-8*}utf8${LANG_V#*UTF-8}" ;;
 			*) want=$LANG_V ;;
 		esac
-		if ! locale -a 2>/dev/null | grep -qx -- "$want"; then
+		if [ -z "$PROBED_LOCALE" ]; then
+			PROBED_LOCALE=no
+			locale -a 2>/dev/null | grep -qx -- "$want" && PROBED_LOCALE=yes
+		fi
+		if [ "$PROBED_LOCALE" = no ]; then
 			not_applied LOCALE "$LANG_V is not installed on this node (locale -a), programs fall back to C"
 		fi
 		;;
@@ -283,7 +290,11 @@ node_hostname() {
 # hostname and domain name: both builds run in their own user and UTS namespace
 # (as uid 0 inside it), so the only difference between them is the names
 USE_UNSHARE=no
-if command -v unshare >/dev/null 2>&1 && unshare -r --uts true 2>/dev/null; then
+if [ -z "$PROBED_UNSHARE" ]; then
+	PROBED_UNSHARE=no
+	command -v unshare >/dev/null 2>&1 && unshare -r --uts true 2>/dev/null && PROBED_UNSHARE=yes
+fi
+if [ "$PROBED_UNSHARE" = yes ]; then
 	USE_UNSHARE=yes
 	if [ -n "$HOST_V" ]; then
 		var HOSTNAME "$HOST_V"
@@ -319,10 +330,11 @@ fetch() { # URL DEST
 		file://*) cp -- "${1#file://}" "$2" 2>/dev/null ;;
 		/*) cp -- "$1" "$2" 2>/dev/null ;;
 		http://*|https://*)
-			if command -v curl >/dev/null 2>&1; then
-				curl -fsS --max-time 900 -o "$2" -- "$1"
-			elif command -v wget >/dev/null 2>&1; then
+			# wget first: it starts in half the time curl takes (libcurl links every protocol)
+			if command -v wget >/dev/null 2>&1; then
 				wget -q -T 900 -O "$2" -- "$1"
+			elif command -v curl >/dev/null 2>&1; then
+				curl -fsS --max-time 900 -o "$2" -- "$1"
 			else
 				say "neither curl nor wget is installed"
 				return 1
@@ -381,7 +393,8 @@ fi
 if [ "$PHASE" = prepare ]; then
 	# what resume needs: the source files (dpkg-source leaves links to them beside the tree) and the time spent so far
 	now=$(date +%s)
-	{ printf 'FILES=%s\nPREPARE_S=%s\n' "$files" "$(( now - START ))" > "$PENDING.prepared.tmp" && mv -f "$PENDING.prepared.tmp" "$PENDING.prepared"; } ||
+	{ printf 'FILES=%s\nPREPARE_S=%s\nPROBED_LOCALE=%s\nPROBED_UNSHARE=%s\n' "$files" "$(( now - START ))" "$PROBED_LOCALE" "$PROBED_UNSHARE" > "$PENDING.prepared.tmp" &&
+		mv -f "$PENDING.prepared.tmp" "$PENDING.prepared"; } ||
 		fail "$EX_ERROR" "cannot write $PENDING.prepared"
 	exit 0
 fi

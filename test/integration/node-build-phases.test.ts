@@ -71,7 +71,8 @@ describe('node-build.sh prepare and resume', () => {
     expect(p.code, p.stderr).toBe(0);
     expect(existsSync(join(work, 'reproducible-builds', 'n9', REL)), 'work order taken').toBe(false);
     expect(existsSync(pending())).toBe(true);
-    expect(readFileSync(`${pending()}.prepared`, 'utf8')).toMatch(/^FILES=.*tiny_1\.0\.tar\.xz\nPREPARE_S=\d+\n$/);
+    // the sources for resume's clean-up, the time so far, and what the node's probes found (resume does not ask again)
+    expect(readFileSync(`${pending()}.prepared`, 'utf8')).toMatch(/^FILES=.*tiny_1\.0\.tar\.xz\nPREPARE_S=\d+\nPROBED_LOCALE=(yes|no)\nPROBED_UNSHARE=(yes|no)\n$/);
     expect(existsSync(join(tree(), 'debian', 'control'))).toBe(true);
     expect(existsSync(join(results(), 'status')), 'no status before the build').toBe(false);
     // the order is gone: preparing again finds nothing to take
