@@ -54,6 +54,8 @@ export interface BuildOptions {
   /** called with the claim when `signal` stopped a build, before the claim goes back to the schedule */
   onAbort?: (claim: Claim) => Promise<unknown>;
   connectTimeoutS?: number;
+  /** keep the connections to the pair's nodes open for the next build (else they are closed at the end) */
+  connections?: NodeConnections;
 }
 
 /** node-build.sh exit codes (see the script's header) */
@@ -84,15 +86,26 @@ class NodeUnusable extends ReprofarmError {}
 class NodeLink {
   /** the connection, or the connecting: callers at the same moment share one */
   private t: Promise<Transport> | undefined;
+  /** the connection once made */
+  private current: Transport | undefined;
   /** commands started without waiting for them (removing fetched results): settled before the next one */
   private background: Array<Promise<unknown>> = [];
-  constructor(readonly node: NodeConfig, private readonly timeoutMs: number, private readonly files: SshFileCache, private readonly signal?: AbortSignal) {}
+  constructor(readonly node: NodeConfig, private timeoutMs: number, private readonly files: SshFileCache, private signal?: AbortSignal) {}
+  /** a kept link's settings for the next build */
+  use(timeoutMs: number, signal: AbortSignal | undefined): void {
+    this.timeoutMs = timeoutMs;
+    this.signal = signal;
+  }
   get(): Promise<Transport> {
+    // a kept connection that dropped while nobody used it is made anew
+    if (this.current && !this.current.isOpen()) this.reset();
     if (!this.t) {
       const connecting = openTransport(this.node, { timeoutMs: this.timeoutMs, files: this.files, ...(this.signal ? { signal: this.signal } : {}) });
       this.t = connecting;
-      // a failed attempt is not kept: the next caller connects anew
-      connecting.catch(() => {
+      connecting.then((x) => {
+        if (this.t === connecting) this.current = x;
+      }, () => {
+        // a failed attempt is not kept: the next caller connects anew
         if (this.t === connecting) this.t = undefined;
       });
     }
@@ -101,6 +114,7 @@ class NodeLink {
   reset(): void {
     const t = this.t;
     this.t = undefined;
+    this.current = undefined;
     void t?.then((x) => x.close(), () => undefined);
   }
   /** run `op` on this node without waiting for it; its outcome does not matter */
@@ -132,6 +146,38 @@ class NodeLink {
       }
       return await op(await this.get());
     }
+  }
+}
+
+/**
+ * Connections kept open from one build to the next, one per node (the
+ * worker's): a pair's builds after the first need no SSH handshake. A
+ * connection that dropped is made anew when next used; one whose build was
+ * given back is closed (the node may be in trouble).
+ */
+export class NodeConnections {
+  private readonly links = new Map<string, NodeLink>();
+  private readonly files = new SshFileCache();
+  link(node: NodeConfig, timeoutMs: number, signal: AbortSignal | undefined): NodeLink {
+    let l = this.links.get(node.name);
+    if (!l || l.node !== node) {
+      l?.close();
+      l = new NodeLink(node, timeoutMs, this.files, signal);
+      this.links.set(node.name, l);
+    }
+    l.use(timeoutMs, signal);
+    return l;
+  }
+  drop(node: string): void {
+    this.links.get(node)?.close();
+    this.links.delete(node);
+  }
+  /** wait for what the links still run in the background, then close them */
+  async close(): Promise<void> {
+    const links = [...this.links.values()];
+    this.links.clear();
+    await Promise.all(links.map((l) => l.settle()));
+    for (const l of links) l.close();
   }
 }
 
@@ -397,7 +443,9 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
     opts.onEvent?.({ type: 'requeued', claim, reason });
     return { kind: 'requeued', claim, reason };
   };
+  let recorded = false;
   const record = (status: Status, reason: string | null, runs: BuildRunRecord[], report: string | null = null): PairOutcome => {
+    recorded = true;
     const durationS = (performance.now() - t0) / 1000;
     const buildId = recordBuild(db, claim, { status, job: pair.job, node1: pair.node1.name, node2: pair.node2.name, durationS, reason, report, runs });
     opts.onEvent?.({ type: 'recorded', claim, status, reason, durationS });
@@ -409,10 +457,11 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
   if (!src) return giveBack(`${claim.package} ${claim.version} is no longer in ${claim.suite}; run reprofarm sync`);
 
   // connect to both nodes while the .dsc is fetched; wait for both, so that no connection is left opening
-  const files = new SshFileCache();
   const timeoutMs = (opts.connectTimeoutS ?? config.collect.timeout) * 1000;
-  const link1 = new NodeLink(pair.node1, timeoutMs, files, opts.signal);
-  const link2 = new NodeLink(pair.node2, timeoutMs, files, opts.signal);
+  const kept = opts.connections;
+  const files = new SshFileCache();
+  const link1 = kept ? kept.link(pair.node1, timeoutMs, opts.signal) : new NodeLink(pair.node1, timeoutMs, files, opts.signal);
+  const link2 = kept ? kept.link(pair.node2, timeoutMs, opts.signal) : new NodeLink(pair.node2, timeoutMs, files, opts.signal);
   const connecting = Promise.allSettled([link1.get(), link2.get()]);
   try {
     // only the .dsc: its SHA256 goes into the work order, the node fetches the rest
@@ -503,7 +552,13 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
     return record('FTBR', reason, runs, report);
   } finally {
     await Promise.all([link1.settle(), link2.settle()]);
-    link1.close();
-    link2.close();
+    if (!kept) {
+      link1.close();
+      link2.close();
+    } else if (!recorded) {
+      // given back, stopped or failed: the next build on this pair connects anew
+      kept.drop(pair.node1.name);
+      kept.drop(pair.node2.name);
+    }
   }
 }

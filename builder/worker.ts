@@ -14,7 +14,7 @@ import type { Config, JobConfig, NodeConfig } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
 import type { FarmDb } from '../db/index.js';
 import { cleanClaimOnNodes } from './cleanup.js';
-import { buildNext, type Pair, type PairOutcome } from './orchestrator.js';
+import { buildNext, NodeConnections, type Pair, type PairOutcome } from './orchestrator.js';
 
 export type WorkerEvent =
   | { type: 'start'; jobs: string[] }
@@ -78,39 +78,46 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
 
   const loop = async (pair: Pair): Promise<void> => {
     let backoff = FIRST_BACKOFF_S;
+    // the pair's SSH connections stay open from one build to the next; closed when the loop idles or ends
+    const connections = new NodeConnections();
     const later = async (why: string, error: boolean): Promise<void> => {
       emit(error ? { type: 'error', job: pair.job, message: why, retryInS: backoff } : { type: 'skip', job: pair.job, why, retryInS: backoff });
       await sleep(backoff);
       backoff = Math.min(backoff * 2, config.worker.backoffMax);
     };
-    while (!stopping) {
-      const why = unusable(pair);
-      if (why) {
-        await later(why, false);
-        continue;
-      }
-      const ac = new AbortController();
-      running.add(ac);
-      let out: PairOutcome;
-      try {
-        out = await buildNext(config, db, pair, { signal: ac.signal, onAbort: (claim) => cleanClaimOnNodes(config, claim) });
-      } catch (err) {
+    try {
+      while (!stopping) {
+        const why = unusable(pair);
+        if (why) {
+          await later(why, false);
+          continue;
+        }
+        const ac = new AbortController();
+        running.add(ac);
+        let out: PairOutcome;
+        try {
+          out = await buildNext(config, db, pair, { signal: ac.signal, onAbort: (claim) => cleanClaimOnNodes(config, claim), connections });
+        } catch (err) {
+          running.delete(ac);
+          if (stopping) break;
+          await later(err instanceof Error ? err.message : String(err), true);
+          continue;
+        }
         running.delete(ac);
+        if (out.kind !== 'idle') emit({ type: 'outcome', job: pair.job, outcome: out });
         if (stopping) break;
-        await later(err instanceof Error ? err.message : String(err), true);
-        continue;
+        if (out.kind === 'idle') {
+          backoff = FIRST_BACKOFF_S;
+          await connections.close();
+          await sleep(config.worker.idleSleep);
+        } else if (out.kind === 'requeued') {
+          await later(out.reason, true);
+        } else {
+          backoff = FIRST_BACKOFF_S;
+        }
       }
-      running.delete(ac);
-      if (out.kind !== 'idle') emit({ type: 'outcome', job: pair.job, outcome: out });
-      if (stopping) break;
-      if (out.kind === 'idle') {
-        backoff = FIRST_BACKOFF_S;
-        await sleep(config.worker.idleSleep);
-      } else if (out.kind === 'requeued') {
-        await later(out.reason, true);
-      } else {
-        backoff = FIRST_BACKOFF_S;
-      }
+    } finally {
+      await connections.close();
     }
   };
 

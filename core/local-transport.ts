@@ -84,5 +84,9 @@ export class LocalTransport implements Transport {
     await copyFile(remotePath, localPath);
   }
 
+  isOpen(): boolean {
+    return true;
+  }
+
   close(): void {}
 }

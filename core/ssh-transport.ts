@@ -228,6 +228,10 @@ export class SshTransport implements Transport {
     return this.cfg.name;
   }
 
+  isOpen(): boolean {
+    return !this.closed;
+  }
+
   exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const started = performance.now();
     const cap = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;

@@ -36,6 +36,8 @@ export interface Transport {
   put(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }): Promise<void>;
   /** copy a file from the node */
   get(remotePath: string, localPath: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** false once the connection is gone (closed here, or dropped): a kept connection is then made anew */
+  isOpen(): boolean;
   close(): void;
 }
 

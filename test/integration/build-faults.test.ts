@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -269,5 +269,71 @@ describe('dropped connections and changed build dependencies', () => {
     expect(d.prepare("SELECT COUNT(*) AS n FROM builds WHERE package = 'quick-b'").get()).toEqual({ n: 1 });
     expect(d.prepare("SELECT claimed_at FROM schedule WHERE package = 'quick-b'").get()).toEqual({ claimed_at: null });
     d.close();
+  }, 180_000);
+
+  it('kept connections (the worker\'s) carry the next build, and one that dropped while idle is made anew', async () => {
+    const { loadConfig } = await import('../../core/config.js');
+    const { openDb } = await import('../../db/index.js');
+    const { buildNext, NodeConnections } = await import('../../builder/orchestrator.js');
+    const { config } = loadConfig({ path: cfg });
+    const farmDb = openDb(join(dir, 'state', 'reproducible.db'));
+    const pair = { job: 'pair', node1: config.nodes.get('n1')!, node2: config.nodes.get('n2')! };
+    // /proc/net/tcp rows: [local "ADDR:PORT", remote "ADDR:PORT", state, inode], ports in hex
+    const tcp = (): Array<{ local: number; remote: number; state: string; inode: string }> => readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
+      .map((l) => l.trim().split(/\s+/)).filter((f) => f.length > 9)
+      .map((f) => ({ local: parseInt(f[1]!.split(':')[1]!, 16), remote: parseInt(f[2]!.split(':')[1]!, 16), state: f[3]!, inode: f[9]! }));
+    const socketsOf = (pid: string): Set<string> => {
+      const out = new Set<string>();
+      for (const fd of (() => { try { return readdirSync(`/proc/${pid}/fd`); } catch { return []; } })()) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (m?.[1]) out.add(m[1]);
+        } catch {
+          // closed meanwhile
+        }
+      }
+      return out;
+    };
+    // this process's established connections to a node's sshd: their local ports
+    const conns = (port: number): number[] => {
+      const mine = socketsOf('self');
+      return tcp().filter((r) => r.state === '01' && r.remote === port && mine.has(r.inode)).map((r) => r.local);
+    };
+    // the node side of one of those connections goes away, as when the node's sshd restarts: kill the sshd processes holding it
+    const dropOnNode = (port: number, localPort: number): void => {
+      const inodes = new Set(tcp().filter((r) => r.local === port && r.remote === localPort).map((r) => r.inode));
+      for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+        if ([...socketsOf(pid)].some((i) => inodes.has(i))) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // gone already
+          }
+        }
+      }
+    };
+    const connections = new NodeConnections();
+    try {
+      await scheduleOnly('quick-a');
+      const first = await buildNext(config, farmDb, pair, { connections });
+      expect(first).toMatchObject({ kind: 'recorded', status: 'reproducible' });
+      const open1 = conns(farm.node('n1').port);
+      expect(open1, 'one connection to n1 stays open').toHaveLength(1);
+      await scheduleOnly('quick-b');
+      const second = await buildNext(config, farmDb, pair, { connections });
+      expect(second).toMatchObject({ kind: 'recorded', status: 'reproducible' });
+      // the same connection: the same local port towards n1, and no other
+      expect(conns(farm.node('n1').port), 'the kept connection to n1').toEqual(open1);
+      // n1's side of the kept connection goes away (the node's sshd restarted, say): the next build connects anew
+      for (const local of open1) dropOnNode(farm.node('n1').port, local);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(conns(farm.node('n1').port), 'the dropped connection is gone').toEqual([]);
+      await scheduleOnly('quick-a');
+      const third = await buildNext(config, farmDb, pair, { connections });
+      expect(third).toMatchObject({ kind: 'recorded', status: 'reproducible' });
+    } finally {
+      await connections.close();
+      farmDb.close();
+    }
   }, 180_000);
 });
