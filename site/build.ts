@@ -24,7 +24,7 @@ import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
 import { SiteReader, type DailyRow } from '../db/site.js';
 import {
-  indexView, nodesView, scheduledView, variationsView, CHART_DAYS,
+  indexView, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type UnitCharts,
 } from './model.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js';
 import { renderPackageBatch, renderStatusUnit, type BatchResult } from './packages.js';
@@ -147,6 +147,8 @@ interface IndexCache {
   known: number;
   counts: [string, number][];
   daily: DailyRow[];
+  /** the dashboard's charts of this suite/arch, made from `daily` for `day` */
+  charts?: UnitCharts;
 }
 
 type Task = { type: 'status'; suite: string; arch: string } | { type: 'batch'; suite: string; arch: string; names: string[] };
@@ -242,10 +244,11 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
         }
         if (!cached) {
           known ??= reader.currentSources(suite);
-          cached = { day: asOfDay, known, counts: [...reader.statusCounts(suite, arch)], daily: reader.daily(suite, arch, from) };
+          const daily = reader.daily(suite, arch, from);
+          cached = { day: asOfDay, known, counts: [...reader.statusCounts(suite, arch)], daily, charts: unitCharts(daily, asOf) };
           writeFileAtomicSync(cacheFile, JSON.stringify(cached));
         }
-        inputs.push({ suite, arch, known: cached.known, counts: new Map(cached.counts), schedule, daily: cached.daily });
+        inputs.push({ suite, arch, known: cached.known, counts: new Map(cached.counts), schedule, daily: cached.daily, ...(cached.charts ? { charts: cached.charts } : {}) });
       }
     }
     w.write('index.html', renderer.render('index', indexView(inputs, asOf)));

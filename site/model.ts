@@ -98,13 +98,25 @@ export interface SuiteArchInput {
   counts: ReadonlyMap<string, number>;
   schedule: readonly ScheduleRow[];
   daily: Parameters<typeof buildsPerDay>[0];
+  /** the two charts as made before from the same daily rows and day (the site builder caches them) */
+  charts?: UnitCharts;
+}
+
+export interface UnitCharts {
+  builds: BarsChart;
+  share: LineChart;
+}
+
+/** A suite/arch's two dashboard charts: builds per day by status, and the reproducible share. */
+export function unitCharts(daily: SuiteArchInput['daily'], asOf: string | null): UnitCharts {
+  const days = dayRange((asOf ?? '1970-01-01').slice(0, 10), CHART_DAYS);
+  return { builds: buildsPerDay(daily, days, STATUSES), share: reproducibleShare(daily, days) };
 }
 
 export const CHART_DAYS = 365;
 
 export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null): IndexView {
   const base = pageBase('Reproducible builds: dashboard', 0, asOf, 'index');
-  const days = dayRange((asOf ?? '1970-01-01').slice(0, 10), CHART_DAYS);
   const sections = inputs.map((i) => {
     let tested = 0;
     for (const [s, n] of i.counts) if (s !== 'untested') tested += n;
@@ -120,8 +132,7 @@ export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null
       suite: i.suite, arch: i.arch, total, rows, building, waiting: i.schedule.length - building,
       scheduledHref: scheduledHref(base.root, i.suite, i.arch),
       reproduciblePct: percent(counts.get('reproducible') ?? 0, total),
-      builds: buildsPerDay(i.daily, days, STATUSES),
-      share: reproducibleShare(i.daily, days),
+      ...(i.charts ?? unitCharts(i.daily, asOf)),
     };
   });
   return { ...base, sections };
