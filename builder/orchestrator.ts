@@ -368,10 +368,11 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   let t0 = performance.now();
   let r: ExecResult;
   if (prepared) {
-    prepared.consumed = true;
     startedAt = prepared.startedAt;
     t0 = prepared.t0;
+    // a preparation that could not finish (the connection dropped) is still cleaned from the node by discardPrepared
     const p = await prepared.run;
+    prepared.consumed = true;
     opts.onEvent?.({ type: 'build-start', n, node: node.name, claim });
     // a preparation that failed (E404, source-mismatch, unpacking) is this build's outcome; its status is on the node
     r = p.code === 0 ? await runNodeScript(link, `resume${n}`, claim, null, buildTimeoutS(config, n), opts) : p;

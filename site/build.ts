@@ -24,7 +24,7 @@ import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
 import { SiteReader, type DailyRow } from '../db/site.js';
 import {
-  indexView, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type UnitCharts,
+  indexView, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type ChartsHtml,
 } from './model.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js';
 import { renderPackageBatch, renderStatusUnit, type BatchResult } from './packages.js';
@@ -147,8 +147,8 @@ interface IndexCache {
   known: number;
   counts: [string, number][];
   daily: DailyRow[];
-  /** the dashboard's charts of this suite/arch, made from `daily` for `day` */
-  charts?: UnitCharts;
+  /** the dashboard's two charts of this suite/arch, rendered from `daily` for `day` */
+  chartsHtml?: ChartsHtml;
 }
 
 type Task = { type: 'status'; suite: string; arch: string } | { type: 'batch'; suite: string; arch: string; names: string[] };
@@ -245,10 +245,12 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
         if (!cached) {
           known ??= reader.currentSources(suite);
           const daily = reader.daily(suite, arch, from);
-          cached = { day: asOfDay, known, counts: [...reader.statusCounts(suite, arch)], daily, charts: unitCharts(daily, asOf) };
+          const charts = unitCharts(daily, asOf);
+          const chartsHtml = { share: renderer.chart('chart-share', charts.share), builds: renderer.chart('chart-bars', charts.builds) };
+          cached = { day: asOfDay, known, counts: [...reader.statusCounts(suite, arch)], daily, chartsHtml };
           writeFileAtomicSync(cacheFile, JSON.stringify(cached));
         }
-        inputs.push({ suite, arch, known: cached.known, counts: new Map(cached.counts), schedule, daily: cached.daily, ...(cached.charts ? { charts: cached.charts } : {}) });
+        inputs.push({ suite, arch, known: cached.known, counts: new Map(cached.counts), schedule, daily: cached.daily, ...(cached.chartsHtml ? { chartsHtml: cached.chartsHtml } : {}) });
       }
     }
     w.write('index.html', renderer.render('index', indexView(inputs, asOf)));

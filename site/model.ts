@@ -83,8 +83,10 @@ export interface SuiteArchSummary {
   building: number;
   scheduledHref: string;
   reproduciblePct: string;
-  builds: BarsChart;
-  share: LineChart;
+  /** the charts' geometry, or the charts already rendered */
+  builds?: BarsChart;
+  share?: LineChart;
+  chartsHtml?: ChartsHtml;
 }
 
 export interface IndexView extends PageBase {
@@ -98,8 +100,13 @@ export interface SuiteArchInput {
   counts: ReadonlyMap<string, number>;
   schedule: readonly ScheduleRow[];
   daily: Parameters<typeof buildsPerDay>[0];
-  /** the two charts as made before from the same daily rows and day (the site builder caches them) */
-  charts?: UnitCharts;
+  /** the two charts, already rendered from the same daily rows and day (the site builder caches them) */
+  chartsHtml?: ChartsHtml;
+}
+
+export interface ChartsHtml {
+  share: string;
+  builds: string;
 }
 
 export interface UnitCharts {
@@ -132,7 +139,7 @@ export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null
       suite: i.suite, arch: i.arch, total, rows, building, waiting: i.schedule.length - building,
       scheduledHref: scheduledHref(base.root, i.suite, i.arch),
       reproduciblePct: percent(counts.get('reproducible') ?? 0, total),
-      ...(i.charts ?? unitCharts(i.daily, asOf)),
+      ...(i.chartsHtml ? { chartsHtml: i.chartsHtml } : unitCharts(i.daily, asOf)),
     };
   });
   return { ...base, sections };

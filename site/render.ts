@@ -25,6 +25,11 @@ export class Renderer {
   render(name: TemplateName, data: object): string {
     return this.eta.render(`./${name}`, data);
   }
+
+  /** One of the dashboard's chart partials on its own (the site builder caches them per suite/arch). */
+  chart(name: 'chart-share' | 'chart-bars', data: object): string {
+    return this.eta.render(`./${name}`, data);
+  }
 }
 
 /** A hash of every template and static file: when it changes, every page is rendered again. */

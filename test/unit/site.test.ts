@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PackageData, RunRow } from '../../db/site.js';
 import { buildsPerDay, dayRange, reproducibleShare } from '../../site/charts.js';
 import { fmtDate, fmtDuration, fmtOffset, percent } from '../../site/format.js';
-import { indexView, nodesView, packageView, statusPages, variationsView, type JobInput } from '../../site/model.js';
+import { indexView, nodesView, packageView, statusPages, unitCharts, variationsView, type JobInput } from '../../site/model.js';
 import { Renderer } from '../../site/render.js';
 
 const EVIL = '<script>alert("x")</script>';
@@ -138,6 +138,19 @@ describe('Eta templates', () => {
     const v = r.render('variations', variationsView([{ name: 'j<b>', node1: 'n1', node2: 'n2', facts1: { at: '2026-11-20T10:00:00.000Z', offset: 0, facts }, facts2: undefined, runs: [] }], ['HOSTNAME'], 100, null, 3600));
     expect(v).not.toMatch(/<script>alert|<img src=x|<b>/);
     expect(v).toContain('&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
+  });
+  it('the dashboard with its charts rendered beforehand (the cached way) is byte for byte the one rendered whole', () => {
+    const daily = [
+      { day: '2026-11-19', status: 'reproducible', n: 5 }, { day: '2026-11-19', status: 'FTBR', n: 2 },
+      { day: '2026-11-20', status: 'FTBFS', n: 1 }, { day: '2026-11-20', status: 'reproducible', n: 3 },
+    ];
+    const asOf = '2026-11-20T10:00:00.000Z';
+    const input = { suite: 'bookworm', arch: 'amd64', known: 10, counts: new Map([['reproducible', 6], ['FTBR', 2]]), schedule: [], daily };
+    const g = unitCharts(daily, asOf);
+    const chartsHtml = { share: r.chart('chart-share', g.share), builds: r.chart('chart-bars', g.builds) };
+    const whole = r.render('index', indexView([input, { ...input, arch: 'arm64' }], asOf));
+    expect(whole).toContain('<rect');
+    expect(r.render('index', indexView([{ ...input, chartsHtml }, { ...input, arch: 'arm64', chartsHtml }], asOf))).toBe(whole);
   });
   it('render every page kind into a whole document', () => {
     const pages = [
