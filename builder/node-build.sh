@@ -140,9 +140,25 @@ set -- ${stat##*) }
 echo "${4:-$$}" > "$PENDING.pid"
 
 W_SOURCE='' W_VERSION='' W_SUITE='' W_ARCH='' W_BUILD='' DSC_URL='' DSC_SHA256='' BUILD_COMMAND='' TIMEOUT='' NUM_CPU=''
+# the job's own variations (V_<KEY> lines; "-" = not set by the job)
+O_TZ=- O_DATE=- O_LANG=- O_LC_ALL=- O_LANGUAGE=- O_TERM=- O_COLUMNS=- O_UMASK=- O_HOME=- O_PATH=- O_CAPTURE=- O_HOST=- O_DOMAIN=- O_PARALLEL=-
 while IFS= read -r line || [ -n "$line" ]; do
 	val=${line#*=}
 	case $line in
+		V_TZ=*) O_TZ=$val ;;
+		V_DATE=*) O_DATE=$val ;;
+		V_LANG=*) O_LANG=$val ;;
+		V_LC_ALL=*) O_LC_ALL=$val ;;
+		V_LANGUAGE=*) O_LANGUAGE=$val ;;
+		V_TERM=*) O_TERM=$val ;;
+		V_COLUMNS=*) O_COLUMNS=$val ;;
+		V_UMASK=*) O_UMASK=$val ;;
+		V_HOME=*) O_HOME=$val ;;
+		V_PATH=*) O_PATH=$val ;;
+		V_CAPTURE_ENVIRONMENT=*) O_CAPTURE=$val ;;
+		V_HOSTNAME=*) O_HOST=$val ;;
+		V_DOMAINNAME=*) O_DOMAIN=$val ;;
+		V_PARALLEL=*) O_PARALLEL=$val ;;
 		SOURCE=*) W_SOURCE=$val ;;
 		VERSION=*) W_VERSION=$val ;;
 		SUITE=*) W_SUITE=$val ;;
@@ -239,6 +255,28 @@ else
 	PARALLEL_V=$(( ncpu + 1 )) FAKETIME_V='+398 days +6 hours +23 minutes'
 	PARENT="$ROOT/2/$PKG-$V"
 	DIR="$PARENT/2nd"
+fi
+# the job's own variations over the defaults: each value checked again here (the main node checked them in the configuration)
+bad_variation() { say "work order variation $1 has a value this script does not accept"; finish_pending; exit "$EX_USAGE"; }
+no_dotdot() { case $2 in *..*) bad_variation "$1" ;; esac; }
+case $O_TZ in -) ;; ''|*[!A-Za-z0-9/_+-]*) bad_variation TZ ;; *) TZ_V=$O_TZ ;; esac
+case $O_DATE in -) ;; real) FAKETIME_V='' ;; ''|*[!A-Za-z0-9@:+\ -]*) bad_variation DATE ;; *) FAKETIME_V=$O_DATE ;; esac
+case $O_LANG in -) ;; ''|*[!A-Za-z0-9_.@-]*) bad_variation LANG ;; *) LANG_V=$O_LANG ;; esac
+case $O_LC_ALL in -) ;; unset) LC_ALL_V='' ;; ''|*[!A-Za-z0-9_.@-]*) bad_variation LC_ALL ;; *) LC_ALL_V=$O_LC_ALL ;; esac
+case $O_LANGUAGE in -) ;; ''|*[!A-Za-z0-9_.@:-]*) bad_variation LANGUAGE ;; *) LANGUAGE_V=$O_LANGUAGE ;; esac
+case $O_TERM in -) ;; unset) TERM_V='' ;; ''|*[!A-Za-z0-9._+-]*) bad_variation TERM ;; *) TERM_V=$O_TERM ;; esac
+case $O_COLUMNS in -) ;; unset) COLUMNS_V='' ;; ''|*[!0-9]*) bad_variation COLUMNS ;; *) COLUMNS_V=$O_COLUMNS ;; esac
+case $O_UMASK in -) ;; 0[0-7][0-7][0-7]) UMASK_V=$O_UMASK ;; *) bad_variation UMASK ;; esac
+case $O_HOME in -) ;; /*) case $O_HOME in *[!A-Za-z0-9._/+-]*) bad_variation HOME ;; esac; no_dotdot HOME "$O_HOME"; HOME_V=$O_HOME ;; *) bad_variation HOME ;; esac
+case $O_PATH in -) ;; /*) case $O_PATH in *[!A-Za-z0-9._/+:-]*) bad_variation PATH ;; esac; no_dotdot PATH "$O_PATH"; PATH_V=$O_PATH ;; *) bad_variation PATH ;; esac
+case $O_CAPTURE in -) ;; unset) CAPTURE_V='' ;; ''|*[!A-Za-z0-9\ ._+-]*) bad_variation CAPTURE_ENVIRONMENT ;; *) CAPTURE_V=$O_CAPTURE ;; esac
+case $O_HOST in -) ;; node) HOST_V='' ;; ''|*[!A-Za-z0-9-]*|-*) bad_variation HOSTNAME ;; *) HOST_V=$O_HOST ;; esac
+case $O_DOMAIN in -) ;; node) DOMAIN_V='' ;; ''|*[!A-Za-z0-9.-]*|-*) bad_variation DOMAINNAME ;; *) DOMAIN_V=$O_DOMAIN ;; esac
+case $O_PARALLEL in -) ;; node) PARALLEL_V=$ncpu ;; node+1) PARALLEL_V=$(( ncpu + 1 )) ;; ''|*[!0-9]*) bad_variation PARALLEL ;; *) PARALLEL_V=$O_PARALLEL ;; esac
+# a domain name of its own needs a host name of its own too (both are set in the build's UTS namespace)
+if [ -z "$HOST_V" ] && [ -n "$DOMAIN_V" ]; then
+	[ -r /proc/sys/kernel/hostname ] && IFS= read -r HOST_V < /proc/sys/kernel/hostname
+	[ -n "$HOST_V" ] || HOST_V=$(hostname 2>/dev/null) || HOST_V=''
 fi
 var TZ "$TZ_V"
 var LANG "$LANG_V"

@@ -294,6 +294,7 @@ function workOrderFor(config: Config, n: 1 | 2, node: NodeConfig, claim: Claim, 
       BUILD: n === 1 ? '1' : '2', JOB: pair.job, NODE: node.name, BUILD_COMMAND: config.build.command,
       TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
       ...(numCpu ? { NUM_CPU: numCpu } : {}),
+      variations: config.jobs.get(pair.job)?.variations[n === 1 ? 'build1' : 'build2'] ?? {},
     }),
   };
 }

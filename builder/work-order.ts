@@ -13,17 +13,24 @@ export interface WorkOrder {
   TIMEOUT: string;
   /** the node's CPU count (its collected NUM_CPU fact): node-build.sh then needs no nproc */
   NUM_CPU?: string;
+  /** the job's variations for this build that differ from the defaults (config.ts VARIATION_KEYS), as V_<KEY> lines */
+  variations?: Readonly<Record<string, string>>;
 }
 
-const ORDER: ReadonlyArray<keyof WorkOrder> = ['SOURCE', 'VERSION', 'SUITE', 'ARCH', 'DSC_URL', 'DSC_SHA256', 'BUILD', 'JOB', 'NODE', 'BUILD_COMMAND', 'TIMEOUT', 'NUM_CPU'];
+const ORDER: ReadonlyArray<Exclude<keyof WorkOrder, 'variations'>> = ['SOURCE', 'VERSION', 'SUITE', 'ARCH', 'DSC_URL', 'DSC_SHA256', 'BUILD', 'JOB', 'NODE', 'BUILD_COMMAND', 'TIMEOUT', 'NUM_CPU'];
 
 export function formatWorkOrder(w: WorkOrder): string {
   const keys = ORDER.filter((k) => w[k] !== undefined);
-  for (const k of keys) {
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(w[k] ?? '')) throw new Error(`work order ${k} contains a control character`);
+  const lines: Array<[string, string]> = keys.map((k) => [k, w[k] ?? '']);
+  for (const [k, v] of Object.entries(w.variations ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!/^[A-Z][A-Z_]*$/.test(k)) throw new Error(`work order variation ${JSON.stringify(k)} is not a variation name`);
+    lines.push([`V_${k}`, v]);
   }
-  return keys.map((k) => `${k}=${w[k]}\n`).join('');
+  for (const [k, v] of lines) {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(v)) throw new Error(`work order ${k} contains a control character`);
+  }
+  return lines.map(([k, v]) => `${k}=${v}\n`).join('');
 }
 
 /** Relative path of a package version under builds/<NODE>/, results/<NODE>/ and the node's dirs. */

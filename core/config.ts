@@ -33,7 +33,34 @@ export interface NodeConfig {
 export interface JobConfig {
   name: string;
   nodes: [string, string];
+  /** variations that differ from the defaults, per build (keys as in VARIATION_KEYS) */
+  variations: { build1: Record<string, string>; build2: Record<string, string> };
 }
+
+/**
+ * The variations a job may set for build 1 and build 2 (`jobs.<NAME>.variations.build1|build2`),
+ * each with the pattern its value must match. node-build.sh checks them again on the node.
+ * `unset` leaves a variable out of the build's environment; HOSTNAME and DOMAINNAME `node`
+ * keep the node's own; PARALLEL `node` is the node's CPU count, `node+1` one more; DATE
+ * `real` is the real clock, else a faketime time specification.
+ */
+export const VARIATION_KEYS: Readonly<Record<string, { re: RegExp; what: string }>> = {
+  TZ: { re: /^[A-Za-z0-9/_+-]{1,64}$/, what: 'a time zone like Etc/GMT-14 or Europe/Tallinn' },
+  DATE: { re: /^(real|@\d{1,12}|\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d)?|([+-]\d{1,6} (year|month|week|day|hour|minute|second)s?)( [+-]\d{1,6} (year|month|week|day|hour|minute|second)s?){0,5})$/,
+    what: '"real", "@EPOCH", "YYYY-MM-DD[ HH:MM:SS]" or offsets like "+398 days +6 hours"' },
+  LANG: { re: /^[A-Za-z0-9_.@-]{1,64}$/, what: 'a locale like C or et_EE.UTF-8' },
+  LC_ALL: { re: /^(unset|[A-Za-z0-9_.@-]{1,64})$/, what: 'a locale, or "unset"' },
+  LANGUAGE: { re: /^[A-Za-z0-9_.@:-]{1,128}$/, what: 'a list like et_EE:et' },
+  TERM: { re: /^(unset|[A-Za-z0-9._+-]{1,32})$/, what: 'a terminal type like linux, or "unset"' },
+  COLUMNS: { re: /^(unset|[1-9]\d{0,3})$/, what: 'a number of columns, or "unset"' },
+  UMASK: { re: /^0[0-7]{3}$/, what: 'an octal umask like 0022' },
+  HOME: { re: /^\/(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/+-]{0,200}$/, what: 'an absolute path without ".."' },
+  PATH: { re: /^\/(?!.*(^|[/:])\.\.([/:]|$))[A-Za-z0-9._/+:-]{0,500}$/, what: 'a PATH of absolute directories' },
+  CAPTURE_ENVIRONMENT: { re: /^(unset|[A-Za-z0-9 ._+-]{1,100})$/, what: 'letters, digits, spaces and . _ + -, or "unset"' },
+  HOSTNAME: { re: /^(node|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)$/, what: 'a host name label, or "node" (the node\'s own)' },
+  DOMAINNAME: { re: /^(node|[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?)$/, what: 'a domain name, or "node" (the node\'s own)' },
+  PARALLEL: { re: /^(node|node\+1|[1-9]\d{0,3})$/, what: '"node", "node+1" or a number of jobs' },
+};
 
 export interface HealthThresholds {
   minFreeDiskMb: number;
@@ -174,6 +201,31 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function jobVariations(c: Checker, v: unknown, p: string): JobConfig['variations'] {
+  const out: JobConfig['variations'] = { build1: {}, build2: {} };
+  if (v === undefined || v === null) return out;
+  if (!isObj(v)) {
+    c.err(p, `must be a mapping like { build2: { TZ: Etc/GMT-13 } }, got ${describe(v)}`);
+    return out;
+  }
+  c.unknownKeys(v, p, ['build1', 'build2']);
+  for (const b of ['build1', 'build2'] as const) {
+    const m = v[b];
+    if (m === undefined || m === null) continue;
+    if (!isObj(m)) {
+      c.err(`${p}.${b}`, `must be a mapping of variations like { TZ: Etc/GMT-13 }, got ${describe(m)}`);
+      continue;
+    }
+    c.unknownKeys(m, `${p}.${b}`, Object.keys(VARIATION_KEYS));
+    for (const [k, rule] of Object.entries(VARIATION_KEYS)) {
+      if (m[k] === undefined) continue;
+      const s = c.str(m, k, `${p}.${b}`, '', rule.re, rule.what);
+      if (s) out[b][k] = s;
+    }
+  }
+  return out;
 }
 
 class Checker {
@@ -370,7 +422,8 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
       c.err(p, `must be a mapping like { nodes: [NODE1, NODE2] }, got ${describe(v)}`);
       continue;
     }
-    c.unknownKeys(v, p, ['nodes']);
+    c.unknownKeys(v, p, ['nodes', 'variations']);
+    const variations = jobVariations(c, v.variations, `${p}.variations`);
     const pair = v.nodes;
     if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((n) => typeof n === 'string')) {
       c.err(`${p}.nodes`, `must list exactly two node names, got ${describe(pair)}`);
@@ -388,7 +441,7 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
       c.err(`${p}.nodes`, `both builds on "${a}": a job needs two different nodes`);
       ok = false;
     }
-    if (ok) jobs.set(name, { name, nodes: [a, b] });
+    if (ok) jobs.set(name, { name, nodes: [a, b], variations });
   }
 
   const collectObj = c.section(top, 'collect');

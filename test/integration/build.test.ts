@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createTestMirror, type MirrorServer, type SourcePackageSpec, type TestMirror } from '../harness/mirror.js';
@@ -235,4 +235,37 @@ describe('other modes and sources', () => {
     expect(readFileSync(`${prefix}.diffoscope.txt`, 'utf8')).toMatch(/i-capture-the-hostname/);
     expect((await runCli(['compare', h1])).code).toBe(64);
   }, 180_000);
+
+  it("a job's own variations replace the defaults, are applied and recorded; build 2 keeping the node's host name makes embed-hostname reproducible", async () => {
+    const own = join(dir, 'own-variations.yaml');
+    writeFileSync(own, readFileSync(cfg, 'utf8').replace('  reproducible_build_amd64_1: { nodes: [n1, n2] }', [
+      '  reproducible_build_amd64_1:',
+      '    nodes: [n1, n2]',
+      '    variations:',
+      "      build1: { UMASK: '0027', PARALLEL: 3, COLUMNS: 100 }",
+      '      build2: { HOSTNAME: node, DOMAINNAME: node, TZ: Etc/GMT+12, DATE: real, LC_ALL: unset }',
+    ].join('\n')));
+    for (const p of ['embed-hostname', 'embed-tz']) {
+      expect((await runCli(['--config', own, 'schedule', 'bookworm', 'amd64', p])).code).toBe(0);
+      const r = await runCli(['--config', own, '--json', 'build', 'n1', 'n2']);
+      expect(r.code, r.stderr).toBe(0);
+      // both nodes are this machine: with its own host name and build 1's time zone in build 2, nothing differs
+      expect(JSON.parse(r.stdout), p).toMatchObject({ package: p, status: 'reproducible' });
+    }
+    const d = db();
+    const runs = d.prepare(`SELECT r.build_number, r.variations FROM build_runs r JOIN builds b ON b.id = r.build_id
+      WHERE b.package = 'embed-hostname' ORDER BY b.id DESC, r.build_number LIMIT 2`).all() as Array<{ build_number: number; variations: string }>;
+    d.close();
+    const v1 = JSON.parse(runs[0]!.variations) as Record<string, string>;
+    const v2 = JSON.parse(runs[1]!.variations) as Record<string, string>;
+    expect(v1).toMatchObject({ UMASK: '0027', PARALLEL: '3', COLUMNS: '100', TZ: 'Etc/GMT+12' });
+    expect(v2).toMatchObject({ TZ: 'Etc/GMT+12', DATE: 'real clock', LC_ALL: 'unset', HOSTNAME: hostname(), LANG: 'et_EE.UTF-8' });
+    // a value the configuration does not accept is refused before anything runs, with its key path
+    const bad = join(dir, 'bad-variations.yaml');
+    writeFileSync(bad, readFileSync(own, 'utf8').replace("UMASK: '0027'", 'UMASK: "0027; rm -rf /"').replace('TZ: Etc/GMT+12', 'TZE: Etc/GMT+12'));
+    const refused = await runCli(['--config', bad, 'build', 'n1', 'n2']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/jobs\.reproducible_build_amd64_1\.variations\.build1\.UMASK: "0027; rm -rf \/" is not an octal umask/);
+    expect(refused.stderr).toMatch(/jobs\.reproducible_build_amd64_1\.variations\.build2\.TZE: unknown key \(did you mean "TZ"\?\)/);
+  }, 300_000);
 });

@@ -93,6 +93,16 @@ describe('node-build.sh prepare and resume', () => {
     expect(again.stderr).toMatch(/no prepared build at .*1\.0\.prepared/);
   });
 
+  it("checks a job's variations again on the node: a value it does not accept stops the build before anything is downloaded", () => {
+    mkdirSync(join(work, 'reproducible-builds', 'n9', 'bookworm', 'amd64', 'tiny'), { recursive: true });
+    writeFileSync(join(work, 'reproducible-builds', 'n9', REL), `${order}V_UMASK=0999\nV_TZ=Etc/GMT-13\n`);
+    const r = run('2');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/work order variation UMASK has a value this script does not accept/);
+    expect(existsSync(pending()), 'pending entry removed').toBe(false);
+    expect(existsSync(join(work, 'reproducible-builds', 'sources', '2', REL)), 'nothing downloaded').toBe(false);
+  });
+
   it('cleanup removes a prepared build that never resumed', () => {
     placeOrder();
     expect(run('prepare2').code).toBe(0);

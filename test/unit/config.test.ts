@@ -101,6 +101,25 @@ collect: { concurrency: 0, timeout: fast }
     expect(e).toContain('nodes.a.identity_file: missing; this key is required');
   });
 
+  it("a job's own variations: each key checked against its pattern, unknown keys named, the rest kept", () => {
+    const nodes = 'nodes:\n  a: { transport: local }\n  b: { transport: local }\n';
+    const ok = parseConfig(`${nodes}jobs:\n  j:\n    nodes: [a, b]\n    variations:\n      build1: { TZ: Etc/GMT+11, PARALLEL: 3 }\n      build2: { DATE: '+400 days +2 hours', HOSTNAME: node, UMASK: '0027', LC_ALL: unset }\n`, 't', '/w', null);
+    expect(ok.errors).toEqual([]);
+    expect(ok.config!.jobs.get('j')!.variations).toEqual({
+      build1: { TZ: 'Etc/GMT+11', PARALLEL: '3' },
+      build2: { DATE: '+400 days +2 hours', HOSTNAME: 'node', UMASK: '0027', LC_ALL: 'unset' },
+    });
+    expect(parseConfig(`${nodes}jobs:\n  j: { nodes: [a, b] }\n`, 't', '/w', null).config!.jobs.get('j')!.variations).toEqual({ build1: {}, build2: {} });
+    const e = errorsOf(`${nodes}jobs:\n  j:\n    nodes: [a, b]\n    variations:\n      build3: {}\n      build1: { UMASK: 0022, HOSTNAME: 'a;b', DATE: 'tomorrow', PATH: '/usr/bin:/../etc', HOMe: /x }\n`);
+    expect(e).toContain('jobs.j.variations.build3: unknown key (did you mean "build1"?); known keys here: build1, build2');
+    // YAML reads an unquoted 0022 as the number 22
+    expect(e).toContain('jobs.j.variations.build1.UMASK: "22" is not an octal umask like 0022');
+    expect(e).toContain('jobs.j.variations.build1.HOSTNAME: "a;b" is not a host name label, or "node" (the node\'s own)');
+    expect(e.some((x) => x.startsWith('jobs.j.variations.build1.DATE: "tomorrow" is not'))).toBe(true);
+    expect(e.some((x) => x.startsWith('jobs.j.variations.build1.PATH: "/usr/bin:/../etc" is not'))).toBe(true);
+    expect(e.some((x) => x.startsWith('jobs.j.variations.build1.HOMe: unknown key (did you mean "HOME"?)'))).toBe(true);
+  });
+
   it('the embedded default is valid: two local nodes and a job', () => {
     const r = parseConfig(embeddedDefaultYaml(), 'embedded', '/w', null);
     expect(r.errors).toEqual([]);
