@@ -18,7 +18,7 @@
  *                               and write every page each time
  *
  * Each run is `node bin/reprofarm.js --json site` under GNU time (wall, max
- * RSS). Checks (a failure throws): exit 0, the page counts, and after each
+ * RSS), started after `sync` once the machine is quiet (lib.ts waitForQuiet). Checks (a failure throws): exit 0, the page counts, and after each
  * incremental run exactly one package page rendered and it shows the new
  * result. Goals (MISS only): full render < 60 s and < 1 GB RSS; incremental
  * < 0.5 s; the 1 x 1 render < 5 s.
@@ -31,7 +31,7 @@ import path from 'node:path';
 import { recordBuild } from '../db/builds.js';
 import { openDb } from '../db/index.js';
 import { populateFarm } from '../test/harness/farm-data.js';
-import { buildDist, CheckFailed, fmt, machineInfo, median, optionValue, ROOT, runIfMain, table } from './lib.js';
+import { buildDist, CheckFailed, fmt, machineInfo, median, optionValue, ROOT, runIfMain, table, waitForQuiet } from './lib.js';
 import { cacheDir, obtainSources } from './sync.js';
 
 const SUITES = ['bookworm', 'trixie', 'sid'];
@@ -63,6 +63,17 @@ function configText(siteDir: string, suites: string[], arches: string[]): string
   const nodes = JOBS.flatMap((j) => [j.node1, j.node2]).map((n) => `  ${n}: { transport: local, workdir: ./state/nodes/${n} }`);
   const jobs = JOBS.map((j) => `  ${j.name}: { nodes: [${j.node1}, ${j.node2}] }`);
   return [`state_dir: ./state`, `site_dir: ${siteDir}`, `suites: [${suites.join(', ')}]`, `architectures: [${arches.join(', ')}]`, 'nodes:', ...nodes, 'jobs:', ...jobs, ''].join('\n');
+}
+
+/**
+ * Each timed run starts with what the set-up wrote on disk (the 2.7 GB copy, the
+ * previous run's pages) flushed, and the machine quiet: the render is measured,
+ * not the writeback of what came before it.
+ */
+async function runSiteQuiet(dir: string, config: string, extra: string[] = []): Promise<SiteRun> {
+  spawnSync('sync');
+  await waitForQuiet();
+  return runSite(dir, config, extra);
 }
 
 function runSite(dir: string, config: string, extra: string[] = []): SiteRun {
@@ -112,13 +123,13 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
 
     // 1. every page of 3 suites x 4 arches into an empty site_dir
     console.log('run     full render, 3 suites x 4 arches, empty site_dir');
-    const f = runSite(dir, full);
+    const f = await runSiteQuiet(dir, full);
     if (f.json.mode !== 'full' || f.json.package_pages < packages * SUITES.length * ARCHES.length * 0.99) {
       throw new CheckFailed(`full render: ${JSON.stringify(f.json)}; expected about ${packages * SUITES.length * ARCHES.length} package pages`);
     }
     // 2. bookworm/amd64 only
     console.log('run     full render, 1 suite x 1 arch, empty site_dir');
-    const o = runSite(dir, one);
+    const o = await runSiteQuiet(dir, one);
     if (o.json.package_pages !== packages) throw new CheckFailed(`1 x 1 render: ${o.json.package_pages} package pages, expected ${packages}`);
     // 3. one new result at a time, then an incremental render
     const inc: SiteRun[] = [];
@@ -133,7 +144,7 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
         runs: [{ buildNumber: 1, node: 'build0', startedAt: now.toISOString(), durationS: 50, exitCode: 0, result: 'built', variations: { TZ: 'Etc/GMT+12' }, notApplied: {} },
           { buildNumber: 2, node: 'build1', startedAt: now.toISOString(), durationS: 50, exitCode: 0, result: 'built', variations: { TZ: 'Etc/GMT-14' }, notApplied: {} }],
       }, now);
-      const r = runSite(dir, full);
+      const r = await runSiteQuiet(dir, full);
       if (r.json.mode !== 'incremental' || r.json.package_pages !== 1) throw new CheckFailed(`incremental render after one result: ${JSON.stringify(r.json)}`);
       const page = readFileSync(path.join(dir, 'public', 'rb-pkg', 'trixie', 'arm64', `${p.package}.html`), 'utf8');
       if (!page.includes(`bench change ${i}`)) throw new CheckFailed(`${p.package}'s page does not show the new result`);
@@ -142,7 +153,7 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     d.close();
     // 4. the simplest approach: every page, every time
     console.log('run     site --full over the existing site (the simplest approach)');
-    const again = runSite(dir, full, ['--full']);
+    const again = await runSiteQuiet(dir, full, ['--full']);
 
     const incS = median(inc.map((r) => r.wallS));
     const pagesPerS = f.json.package_pages / f.wallS;
