@@ -17,7 +17,7 @@ import type { Claim } from '../db/archive.js';
 import { claimedEntries, requeue, type StaleClaim } from '../db/builds.js';
 import type { FarmDb } from '../db/index.js';
 import { pairFor } from './pairs.js';
-import { NODE_SCRIPT, nodeBuildScript } from './orchestrator.js';
+import { NODE_SCRIPT, nodeBuildScript, nodeScriptArgv } from './orchestrator.js';
 import { packagePath } from './work-order.js';
 
 export interface CleanupResult {
@@ -82,7 +82,7 @@ export async function cleanClaimOnNodes(config: Config, c: Claim, files: SshFile
         // the node's copy may be missing (never built there): then there is nothing of ours to clean but files
         const has = await t.exec(['sha256sum', script], { timeoutMs: 60_000 });
         const r = has.code === 0 && has.stdout.toString().startsWith(nodeBuildScript().sha256)
-          ? await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'sh', script, 'cleanup', c.suite, c.arch, c.package, c.version], { timeoutMs: 120_000 })
+          ? await t.exec(nodeScriptArgv(node, 'cleanup', c), { timeoutMs: 120_000 })
           : await t.exec(['rm', '-rf', `${node.workdir}/reproducible-builds/${node.name}/${rel}`, `${node.workdir}/reproducible-builds/pending/${rel}`,
             `${node.workdir}/reproducible-builds/pending/${rel}.pid`, `${node.workdir}/reproducible-builds/pending/${rel}.prepared`,
             `${node.workdir}/reproducible-builds/pending/${rel}.resumed`, `${node.workdir}/reproducible-results/${node.name}/${rel}`], { timeoutMs: 120_000 });

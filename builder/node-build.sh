@@ -383,50 +383,55 @@ fetch() { # URL DEST
 }
 sha256() { _s=$(sha256sum -- "$1") && printf '%s' "${_s%% *}"; }
 
+# the sources of this build: fetched, checked and unpacked (all but resume)
+prepare_sources() {
+	# results, sources and the build tree start empty (one rm, one mkdir)
+	rm -rf "$RESULTS" "$SRC" "$DIR"
+	mkdir -p "$RESULTS" "$SRC" "$PARENT" || exit "$EX_ERROR"
+
+	DSC_NAME=${DSC_URL##*/}
+	case $DSC_NAME in *.dsc) ;; *) fail "$EX_USAGE" "DSC_URL does not name a .dsc" ;; esac
+	case $DSC_NAME in *[!A-Za-z0-9.+~_-]*) fail "$EX_USAGE" "odd .dsc file name" ;; esac
+	BASE_URL=${DSC_URL%/*}
+	fetch "$DSC_URL" "$SRC/$DSC_NAME" || fail "$EX_E404" "E404: cannot download $DSC_URL"
+	got=$(sha256 "$SRC/$DSC_NAME")
+	[ "$got" = "$DSC_SHA256" ] || fail "$EX_MISMATCH" "source-mismatch: $DSC_NAME has SHA256 $got, the work order says $DSC_SHA256"
+
+	in_sums=no
+	files=''
+	while IFS= read -r line; do
+		case $line in
+			Checksums-Sha256:*) in_sums=yes; continue ;;
+			' '*) ;;
+			*) in_sums=no; continue ;;
+		esac
+		[ "$in_sums" = yes ] || continue
+		# shellcheck disable=SC2086
+		set -- $line
+		[ $# -eq 3 ] || continue
+		case $3 in ''|*[!A-Za-z0-9.+~_-]*|.*) fail "$EX_MISMATCH" "source-mismatch: odd file name in $DSC_NAME" ;; esac
+		case $1 in *[!0-9a-f]*) fail "$EX_MISMATCH" "source-mismatch: bad checksum in $DSC_NAME" ;; esac
+		files="$files $1:$3"
+	done < "$SRC/$DSC_NAME"
+	[ -n "$files" ] || fail "$EX_MISMATCH" "source-mismatch: $DSC_NAME lists no Checksums-Sha256"
+	for f in $files; do
+		sum=${f%%:*} name=${f#*:}
+		fetch "$BASE_URL/$name" "$SRC/$name" || fail "$EX_E404" "E404: cannot download $BASE_URL/$name"
+		got=$(sha256 "$SRC/$name")
+		[ "$got" = "$sum" ] || fail "$EX_MISMATCH" "source-mismatch: $name has SHA256 $got, $DSC_NAME says $sum"
+	done
+
+	# 4. unpack (--no-check: every file's SHA256 was checked above, the .dsc's against the work order, which the
+	# main node took from the signed Sources index; dpkg-source need not run gpgv and hash them again)
+	if ! dpkg-source --no-check -x "$SRC/$DSC_NAME" "$DIR" > "$RESULTS/build.log" 2>&1; then
+		fail "$EX_FTBFS" "dpkg-source -x failed"
+	fi
+}
+
 if [ "$PHASE" = resume ]; then
 	if [ ! -d "$DIR" ] || [ ! -d "$RESULTS" ]; then fail "$EX_ERROR" "the prepared build tree $DIR or its results directory is missing"; fi
 else
-# results, sources and the build tree start empty (one rm, one mkdir)
-rm -rf "$RESULTS" "$SRC" "$DIR"
-mkdir -p "$RESULTS" "$SRC" "$PARENT" || exit "$EX_ERROR"
-
-DSC_NAME=${DSC_URL##*/}
-case $DSC_NAME in *.dsc) ;; *) fail "$EX_USAGE" "DSC_URL does not name a .dsc" ;; esac
-case $DSC_NAME in *[!A-Za-z0-9.+~_-]*) fail "$EX_USAGE" "odd .dsc file name" ;; esac
-BASE_URL=${DSC_URL%/*}
-fetch "$DSC_URL" "$SRC/$DSC_NAME" || fail "$EX_E404" "E404: cannot download $DSC_URL"
-got=$(sha256 "$SRC/$DSC_NAME")
-[ "$got" = "$DSC_SHA256" ] || fail "$EX_MISMATCH" "source-mismatch: $DSC_NAME has SHA256 $got, the work order says $DSC_SHA256"
-
-in_sums=no
-files=''
-while IFS= read -r line; do
-	case $line in
-		Checksums-Sha256:*) in_sums=yes; continue ;;
-		' '*) ;;
-		*) in_sums=no; continue ;;
-	esac
-	[ "$in_sums" = yes ] || continue
-	# shellcheck disable=SC2086
-	set -- $line
-	[ $# -eq 3 ] || continue
-	case $3 in ''|*[!A-Za-z0-9.+~_-]*|.*) fail "$EX_MISMATCH" "source-mismatch: odd file name in $DSC_NAME" ;; esac
-	case $1 in *[!0-9a-f]*) fail "$EX_MISMATCH" "source-mismatch: bad checksum in $DSC_NAME" ;; esac
-	files="$files $1:$3"
-done < "$SRC/$DSC_NAME"
-[ -n "$files" ] || fail "$EX_MISMATCH" "source-mismatch: $DSC_NAME lists no Checksums-Sha256"
-for f in $files; do
-	sum=${f%%:*} name=${f#*:}
-	fetch "$BASE_URL/$name" "$SRC/$name" || fail "$EX_E404" "E404: cannot download $BASE_URL/$name"
-	got=$(sha256 "$SRC/$name")
-	[ "$got" = "$sum" ] || fail "$EX_MISMATCH" "source-mismatch: $name has SHA256 $got, $DSC_NAME says $sum"
-done
-
-# 4. unpack (--no-check: every file's SHA256 was checked above, the .dsc's against the work order, which the
-# main node took from the signed Sources index; dpkg-source need not run gpgv and hash them again)
-if ! dpkg-source --no-check -x "$SRC/$DSC_NAME" "$DIR" > "$RESULTS/build.log" 2>&1; then
-	fail "$EX_FTBFS" "dpkg-source -x failed"
-fi
+	prepare_sources
 fi
 if [ "$PHASE" = prepare ]; then
 	# what resume needs: the source files (dpkg-source leaves links to them beside the tree) and the time spent so far

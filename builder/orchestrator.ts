@@ -225,7 +225,6 @@ interface RunOutcome {
   record: BuildRunRecord;
 }
 
-/** Fetch a node's results into `dest` (replaced whole), checking every file against SHA256SUMS. */
 /** SHA256SUMS as node-build.sh printed it, when it did (it names the status file); else undefined */
 function printedSums(stdout: Buffer): Array<{ sha256: string; name: string }> | undefined {
   const sums = parseSha256Sums(stdout.toString('utf8'));
@@ -235,6 +234,7 @@ function printedSums(stdout: Buffer): Array<{ sha256: string; name: string }> | 
 /** Files fetched at once from one node: SFTP requests overlap, and a large artifact does not hold up the small ones. */
 const FETCH_PARALLEL = 4;
 
+/** Fetch a node's results into `dest` (replaced whole), checking every file against SHA256SUMS. */
 async function fetchResults(link: NodeLink, remoteDir: string, dest: string, onRetry: (w: string) => void, printed?: Array<{ sha256: string; name: string }>): Promise<void> {
   let sums = printed;
   if (!sums) {
@@ -303,6 +303,11 @@ function buildTimeoutS(config: Config, n: 1 | 2): number {
   return (n === 1 ? config.build.timeout1 : config.build.timeout2) + 120;
 }
 
+/** `env REPROFARM_NODE=... REPROFARM_WORKDIR=... [ENV...] sh WORKDIR/bin/reprofarm-node-build.sh MODE SUITE ARCH PKG VERSION` */
+export function nodeScriptArgv(node: NodeConfig, mode: string, c: Pick<Claim, 'suite' | 'arch' | 'package' | 'version'>, env: readonly string[] = []): string[] {
+  return ['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, ...env, 'sh', `${node.workdir}/${NODE_SCRIPT}`, mode, c.suite, c.arch, c.package, c.version];
+}
+
 /**
  * Run node-build.sh MODE for the claim on the link's node, the work order on
  * stdin when there is one. The node's copy of the script is checked in the
@@ -315,8 +320,7 @@ async function runNodeScript(link: NodeLink, mode: string, claim: Claim, order: 
   const t = await link.get();
   if (node.transport === 'local') await mkdir(node.workdir, { recursive: true });
   const script = `${node.workdir}/${NODE_SCRIPT}`;
-  const argv = withScriptCheck(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`,
-    ...(order ? ['REPROFARM_ORDER_STDIN=1'] : []), 'sh', script, mode, claim.suite, claim.arch, claim.package, claim.version]);
+  const argv = withScriptCheck(nodeScriptArgv(node, mode, claim, order ? ['REPROFARM_ORDER_STDIN=1'] : []));
   const execOpts = { ...(order ? { stdin: order } : {}), timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024 };
   let r = await t.exec(argv, execOpts);
   // stale: the script said so, or the shell could not open a copy that is not there yet
@@ -330,7 +334,6 @@ async function runNodeScript(link: NodeLink, mode: string, claim: Claim, order: 
 
 /** Build n's first half (work order, download, checks, unpack), started now, awaited by runBuild. */
 interface Prepared {
-  n: 1 | 2;
   startedAt: string;
   t0: number;
   run: Promise<ExecResult>;
@@ -345,7 +348,7 @@ async function prepareBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Cla
   const run = runNodeScript(link, `prepare${n}`, claim, Buffer.from(order.text), buildTimeoutS(config, n), opts);
   // awaited (and its failure handled) when build n's turn comes, or by discardPrepared
   run.catch(() => undefined);
-  return { n, startedAt: new Date().toISOString(), t0: performance.now(), run, consumed: false };
+  return { startedAt: new Date().toISOString(), t0: performance.now(), run, consumed: false };
 }
 
 /** Build n was prepared but will not run: once the preparation ended, clean it from the node (without waiting). */
@@ -355,8 +358,7 @@ function discardPrepared(config: Config, link: NodeLink, claim: Claim, prepared:
   const node = link.node;
   link.later(async (t) => {
     await prepared.run.catch(() => undefined);
-    await t.exec(['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, 'sh', `${node.workdir}/${NODE_SCRIPT}`, 'cleanup',
-      claim.suite, claim.arch, claim.package, claim.version], { timeoutMs: 120_000 });
+    await t.exec(nodeScriptArgv(node, 'cleanup', claim), { timeoutMs: 120_000 });
     await unlink(join(config.stateDir, 'builds', node.name, packagePath(claim.suite, claim.arch, claim.package, claim.version))).catch(() => undefined);
   });
 }
@@ -365,6 +367,7 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   const node = link.node;
   const rel = packagePath(claim.suite, claim.arch, claim.package, claim.version);
   const orderFile = join(config.stateDir, 'builds', node.name, rel);
+  const timeoutS = buildTimeoutS(config, n);
   let startedAt = new Date().toISOString();
   let t0 = performance.now();
   let r: ExecResult;
@@ -376,15 +379,14 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
     prepared.consumed = true;
     opts.onEvent?.({ type: 'build-start', n, node: node.name, claim });
     // a preparation that failed (E404, source-mismatch, unpacking) is this build's outcome; its status is on the node
-    r = p.code === 0 ? await runNodeScript(link, `resume${n}`, claim, null, buildTimeoutS(config, n), opts) : p;
+    r = p.code === 0 ? await runNodeScript(link, `resume${n}`, claim, null, timeoutS, opts) : p;
   } else {
     const order = workOrderFor(config, n, node, claim, pair, dsc, numCpu);
     await writeFileAtomic(order.file, order.text);
     opts.onEvent?.({ type: 'build-start', n, node: node.name, claim });
     // the work order travels on stdin: node-build.sh puts it in place, then takes it into pending/
-    r = await runNodeScript(link, String(n), claim, Buffer.from(order.text), buildTimeoutS(config, n), opts);
+    r = await runNodeScript(link, String(n), claim, Buffer.from(order.text), timeoutS, opts);
   }
-  const timeoutS = buildTimeoutS(config, n);
   if (r.timedOut) throw new NodeUnusable(`build ${n} on ${node.name} did not end within ${timeoutS} s`);
   if (r.code === null) throw new NodeUnusable(`build ${n} on ${node.name} was stopped (${r.signal ?? 'aborted'})`);
   const result = EXIT[r.code];

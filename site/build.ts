@@ -22,7 +22,7 @@ import { ReprofarmError } from '../core/errors.js';
 import { processAlive } from '../core/process.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
-import { SiteReader, type DailyRow } from '../db/site.js';
+import { SiteReader } from '../db/site.js';
 import {
   indexView, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type ChartsHtml,
 } from './model.js';
@@ -146,9 +146,8 @@ interface IndexCache {
   day: string;
   known: number;
   counts: [string, number][];
-  daily: DailyRow[];
-  /** the dashboard's two charts of this suite/arch, rendered from `daily` for `day` */
-  chartsHtml?: ChartsHtml;
+  /** the dashboard's two charts of this suite/arch, rendered from its daily builds for `day` */
+  chartsHtml: ChartsHtml;
 }
 
 type Task = { type: 'status'; suite: string; arch: string } | { type: 'batch'; suite: string; arch: string; names: string[] };
@@ -236,21 +235,21 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
         let cached: IndexCache | undefined;
         if (!full && !todo.has(key(suite, arch))) {
           try {
-            const c = JSON.parse(readFileSync(cacheFile, 'utf8')) as IndexCache;
-            if (c.day === asOfDay) cached = c;
+            // (a cache an older reprofarm wrote has no charts: made again)
+            const c = JSON.parse(readFileSync(cacheFile, 'utf8')) as Partial<IndexCache>;
+            if (c.day === asOfDay && c.chartsHtml && c.counts && c.known !== undefined) cached = c as IndexCache;
           } catch {
             cached = undefined;
           }
         }
         if (!cached) {
           known ??= reader.currentSources(suite);
-          const daily = reader.daily(suite, arch, from);
-          const charts = unitCharts(daily, asOf);
+          const charts = unitCharts(reader.daily(suite, arch, from), asOf);
           const chartsHtml = { share: renderer.chart('chart-share', charts.share), builds: renderer.chart('chart-bars', charts.builds) };
-          cached = { day: asOfDay, known, counts: [...reader.statusCounts(suite, arch)], daily, chartsHtml };
+          cached = { day: asOfDay, known, counts: [...reader.statusCounts(suite, arch)], chartsHtml };
           writeFileAtomicSync(cacheFile, JSON.stringify(cached));
         }
-        inputs.push({ suite, arch, known: cached.known, counts: new Map(cached.counts), schedule, daily: cached.daily, ...(cached.chartsHtml ? { chartsHtml: cached.chartsHtml } : {}) });
+        inputs.push({ suite, arch, known: cached.known, counts: new Map(cached.counts), schedule, chartsHtml: cached.chartsHtml });
       }
     }
     w.write('index.html', renderer.render('index', indexView(inputs, asOf)));

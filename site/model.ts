@@ -99,8 +99,8 @@ export interface SuiteArchInput {
   known: number;
   counts: ReadonlyMap<string, number>;
   schedule: readonly ScheduleRow[];
-  daily: Parameters<typeof buildsPerDay>[0];
-  /** the two charts, already rendered from the same daily rows and day (the site builder caches them) */
+  /** the daily builds the two charts are drawn from, or the charts already rendered (the site builder caches them) */
+  daily?: Parameters<typeof buildsPerDay>[0];
   chartsHtml?: ChartsHtml;
 }
 
@@ -115,7 +115,7 @@ export interface UnitCharts {
 }
 
 /** A suite/arch's two dashboard charts: builds per day by status, and the reproducible share. */
-export function unitCharts(daily: SuiteArchInput['daily'], asOf: string | null): UnitCharts {
+export function unitCharts(daily: Parameters<typeof buildsPerDay>[0], asOf: string | null): UnitCharts {
   const days = dayRange((asOf ?? '1970-01-01').slice(0, 10), CHART_DAYS);
   return { builds: buildsPerDay(daily, days, STATUSES), share: reproducibleShare(daily, days) };
 }
@@ -139,7 +139,7 @@ export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null
       suite: i.suite, arch: i.arch, total, rows, building, waiting: i.schedule.length - building,
       scheduledHref: scheduledHref(base.root, i.suite, i.arch),
       reproduciblePct: percent(counts.get('reproducible') ?? 0, total),
-      ...(i.chartsHtml ? { chartsHtml: i.chartsHtml } : unitCharts(i.daily, asOf)),
+      ...(i.chartsHtml ? { chartsHtml: i.chartsHtml } : unitCharts(i.daily ?? [], asOf)),
     };
   });
   return { ...base, sections };

@@ -18,6 +18,7 @@ export class SiteWriter {
   /** temporary files are made in a small folder of their own, then renamed into place (same file system) */
   private readonly tmpDir: string;
   private seq = 0;
+  private readonly sourceDirs = new Map<string, boolean>();
 
   constructor(readonly root: string) {
     this.tmpDir = join(root, '.reprofarm', `tmp-${process.pid}-${threadId}`);
@@ -50,6 +51,21 @@ export class SiteWriter {
     writeFileSync(tmp, data);
     renameSync(tmp, target);
     this.files++;
+  }
+
+  /**
+   * Whether a folder files are copied in from exists, asked once per writer (one
+   * writer per render and thread): a node's results folder for a suite/arch it
+   * never built costs no stat per package. A folder that appears during the
+   * render is seen by the next one, which renders those packages again anyway.
+   */
+  sourceDirExists(dir: string): boolean {
+    let e = this.sourceDirs.get(dir);
+    if (e === undefined) {
+      e = statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+      this.sourceDirs.set(dir, e);
+    }
+    return e;
   }
 
   /** Copy a file in (atomically), unless the target already has the same size and is newer. */
@@ -87,22 +103,6 @@ export class SiteWriter {
 }
 
 
-/**
- * Whether a results folder (state_dir/results/NODE/SUITE/ARCH) exists, asked
- * once per render: a node that never built a suite/arch costs no stat per
- * package. (A folder that appears during a render is seen by the next one,
- * which renders that package again anyway: its result changed.)
- */
-const resultDirs = new Map<string, boolean>();
-function resultDirExists(dir: string): boolean {
-  let e = resultDirs.get(dir);
-  if (e === undefined) {
-    e = statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
-    resultDirs.set(dir, e);
-  }
-  return e;
-}
-
 /** Files of a package's current build that the site publishes: build logs and diffoscope reports. */
 export function publishAssets(stateDir: string, w: SiteWriter, d: PackageData): PackageAssets {
   const assets: PackageAssets = { logs: new Map(), reportTxt: null, reportHtml: null };
@@ -111,7 +111,7 @@ export function publishAssets(stateDir: string, w: SiteWriter, d: PackageData): 
   const base = `${d.suite}/${d.arch}/${d.source.name}`;
   for (const run of cur.runs) {
     if (!NODE_NAME_RE.test(run.node)) continue;
-    if (!resultDirExists(join(stateDir, 'results', run.node, d.suite, d.arch))) continue;
+    if (!w.sourceDirExists(join(stateDir, 'results', run.node, d.suite, d.arch))) continue;
     const src = join(stateDir, 'results', run.node, d.suite, d.arch, d.source.name, cur.version, 'build.log');
     const rel = `logs/${base}/${cur.id}.build${run.build_number}.txt`;
     if (w.copyIn(src, rel)) assets.logs.set(run.build_number, rel);
