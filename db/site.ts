@@ -1,6 +1,6 @@
 /**
  * What the site builder reads from reproducible.db. Everything here is a
- * read, except the change-log bookkeeping (`markRendered`). The caller wraps a
+ * read, except the change-log bookkeeping (`markRendered`, now and then). The caller wraps a
  * whole render in `snapshot()` so that every page comes from one consistent
  * state of the DB, while builds keep being recorded (WAL readers never block
  * writers).
@@ -178,22 +178,6 @@ export class SiteReader {
     return this.q('SELECT name FROM sources WHERE suite = ? AND removed_at IS NULL ORDER BY name').pluck().all(suite) as string[];
   }
 
-  currentSources(suite: string): number {
-    return (this.q('SELECT COUNT(*) AS n FROM sources WHERE suite = ? AND removed_at IS NULL').get(suite) as { n: number }).n;
-  }
-
-  /** Per status, how many current sources of a suite have that result on an architecture (untested excluded). */
-  statusCounts(suite: string, arch: string): Map<string, number> {
-    const all = this.q('SELECT status, COUNT(*) AS n FROM results WHERE suite = ? AND arch = ? GROUP BY status').all(suite, arch) as { status: string; n: number }[];
-    const removed = this.q(`SELECT r.status, COUNT(*) AS n FROM sources s INDEXED BY sources_removed
-      JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
-      WHERE s.suite = ? AND s.removed_at IS NOT NULL GROUP BY r.status`).all(arch, suite) as { status: string; n: number }[];
-    const out = new Map<string, number>();
-    for (const r of all) out.set(r.status, r.n);
-    for (const r of removed) out.set(r.status, (out.get(r.status) ?? 0) - r.n);
-    return out;
-  }
-
   /** Every current source of a suite with its result on an architecture (untested: no result), by name. */
   listing(suite: string, arch: string): ListRow[] {
     return this.q(`SELECT s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date
@@ -201,18 +185,19 @@ export class SiteReader {
       WHERE s.suite = ? AND s.removed_at IS NULL ORDER BY s.name`).all(arch, suite) as ListRow[];
   }
 
-  /** reproducible.json's rows: current sources that have a result. */
-  jsonRows(suite: string, arch: string): ListRow[] {
-    return this.q(`SELECT r.package, r.version, r.status, r.build_date
-      FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
-      WHERE r.suite = ? AND r.arch = ? ORDER BY r.package`).all(suite, arch) as ListRow[];
+  /** The listing's rows of the named packages (those that are current sources of the suite), by name. */
+  listingOf(suite: string, arch: string, names: readonly string[]): ListRow[] {
+    return this.q(`SELECT s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date
+      FROM sources s LEFT JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
+      WHERE s.suite = ? AND s.removed_at IS NULL AND s.name IN (SELECT value FROM json_each(?)) ORDER BY s.name`).all(arch, suite, JSON.stringify(names)) as ListRow[];
   }
 
-  schedule(suite: string, arch: string): ScheduleRow[] {
-    return this.q(`SELECT sc.package, sc.version, sc.priority, sc.reason, sc.scheduled_at, sc.scheduled_by, sc.claimed_by, sc.claimed_at,
+  /** Every suite/arch's schedule, building first (oldest claim first), then by priority and age. */
+  scheduleAll(): (ScheduleRow & { suite: string; arch: string })[] {
+    return this.q(`SELECT sc.suite, sc.arch, sc.package, sc.version, sc.priority, sc.reason, sc.scheduled_at, sc.scheduled_by, sc.claimed_by, sc.claimed_at,
         (so.name IS NOT NULL) AS current
       FROM schedule sc LEFT JOIN sources so ON so.suite = sc.suite AND so.name = sc.package AND so.removed_at IS NULL
-      WHERE sc.suite = ? AND sc.arch = ? ORDER BY sc.claimed_at IS NULL, sc.claimed_at, sc.priority DESC, sc.scheduled_at, sc.package`).all(suite, arch) as ScheduleRow[];
+      ORDER BY sc.suite, sc.arch, sc.claimed_at IS NULL, sc.claimed_at, sc.priority DESC, sc.scheduled_at, sc.package`).all() as (ScheduleRow & { suite: string; arch: string })[];
   }
 
   daily(suite: string, arch: string, fromDay: string): DailyRow[] {
@@ -293,9 +278,15 @@ export class SiteReader {
     return out;
   }
 
-  /** After a render: remember how far it got and drop the changes it has rendered. */
-  markRendered(seq: number): void {
+  /**
+   * After a render: drop the changes it has rendered, once there are `atLeast`
+   * of them. Most renders write nothing to the DB: a write costs a WAL sync,
+   * and the log costs little to keep for a while.
+   */
+  markRendered(seq: number, atLeast = 1): void {
     const sql = this.db.sql;
+    const oldest = (this.q('SELECT MIN(seq) AS s FROM site_changes').get() as { s: number | null }).s;
+    if (oldest === null || seq - oldest + 1 < atLeast) return;
     sql.transaction(() => {
       sql.prepare('DELETE FROM site_changes WHERE seq <= ?').run(seq);
       sql.prepare(`INSERT INTO site_meta (key, value) VALUES ('pruned_through', ?)

@@ -9,9 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
+  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync,
 } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { availableParallelism, hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -22,14 +21,15 @@ import { ReprofarmError } from '../core/errors.js';
 import { processAlive } from '../core/process.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
-import { SiteReader } from '../db/site.js';
+import { SiteReader, type ScheduleRow } from '../db/site.js';
 import {
   indexView, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type ChartsHtml,
 } from './model.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js';
-import { renderPackageBatch, renderStatusUnit, type BatchResult } from './packages.js';
+import { renderPackageBatch, type BatchResult } from './packages.js';
+import { readUnitState, renderStatusUnit, unitStateFile } from './status-unit.js';
 import { Renderer, templatesDir, templatesHash } from './render.js';
-import { pruneAssets, SiteWriter } from './writer.js';
+import { pruneAssets, SiteWriter, type Piece } from './writer.js';
 
 export type SiteEvent =
   | { type: 'mode'; mode: 'full' | 'incremental'; why: string }
@@ -51,6 +51,8 @@ export interface SiteSummary {
   packagePages: number;
   deletedPages: number;
   statusPages: number;
+  /** suites/arches whose status pages were spliced (a few changed packages), not rendered from the whole listing */
+  splicedUnits: number;
   otherPages: number;
   files: number;
   seq: number;
@@ -141,22 +143,28 @@ export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = 
   }
 }
 
-/** What the dashboard shows of one suite/arch, kept between renders. */
-interface IndexCache {
+/**
+ * The dashboard's two charts of one suite/arch, rendered from its daily
+ * builds for `day` and kept between renders: `<unit>.json` says for which
+ * day, `<unit>.share.html` and `<unit>.builds.html` hold them.
+ */
+interface ChartsCache {
   day: string;
-  known: number;
-  counts: [string, number][];
-  /** the dashboard's two charts of this suite/arch, rendered from its daily builds for `day` */
-  chartsHtml: ChartsHtml;
 }
 
-type Task = { type: 'status'; suite: string; arch: string } | { type: 'batch'; suite: string; arch: string; names: string[] };
+/** Stands for a cached chart when the dashboard is rendered around them (a NUL cannot come out of an escaped template). */
+const chartMark = (i: number): string => `\0chart${i}\0`;
+
+type Task = { type: 'status'; suite: string; arch: string; names: string[] | undefined } | { type: 'batch'; suite: string; arch: string; names: string[] };
 
 interface Unit {
   suite: string;
   arch: string;
   names: string[];
 }
+
+/** The change log is pruned once this many rendered changes are in it (see SiteReader.markRendered). */
+const PRUNE_CHANGES_AT = 10_000;
 
 /** Below this many package pages, rendering inline beats starting worker threads. */
 const WORKER_THRESHOLD = 4000;
@@ -172,10 +180,11 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   const templates = templatesHash();
   const settings = settingsHash(config);
   const summary: SiteSummary = {
-    mode: 'full', why: '', packagePages: 0, deletedPages: 0, statusPages: 0, otherPages: 0, files: 0, seq: 0, durationMs: 0,
+    mode: 'full', why: '', packagePages: 0, deletedPages: 0, statusPages: 0, splicedUnits: 0, otherPages: 0, files: 0, seq: 0, durationMs: 0,
     phasesMs: { packages: 0, other: 0 },
   };
   const key = (s: string, a: string): string => `${s}\0${a}`;
+  const dashboard: { suite: string; arch: string; schedule: ScheduleRow[]; charts: { share: string; builds: string } }[] = [];
 
   // 1. one snapshot: what changed, the status pages, the JSON and the small pages
   const { todo, asOf, full } = reader.snapshot(() => {
@@ -219,40 +228,57 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     }
 
     const t0 = performance.now();
-    // the small pages, every time: they show the schedule, node health and counts
-    // the dashboard's numbers per suite/arch: computed again only where something changed (or a new day began)
-    const inputs = [];
+    // the small pages, every time: they show node health and the variations as of the DB's newest timestamp
+    // the schedule pages: written when their rows changed
+    const scheduleFile = join(stateDir, 'index', 'schedule.json');
+    mkdirSync(join(stateDir, 'index'), { recursive: true });
+    let scheduleHashes: Record<string, string> = {};
+    try {
+      if (!full) scheduleHashes = JSON.parse(readFileSync(scheduleFile, 'utf8')) as Record<string, string>;
+    } catch {
+      scheduleHashes = {};
+    }
+    const schedules = new Map<string, ScheduleRow[]>();
+    for (const r of reader.scheduleAll()) {
+      let l = schedules.get(key(r.suite, r.arch));
+      if (!l) schedules.set(key(r.suite, r.arch), (l = []));
+      l.push(r);
+    }
+    const newHashes: Record<string, string> = {};
+    // the dashboard's charts per suite/arch: drawn again only where something changed (or a new day began)
     const asOfDay = (asOf ?? '1970-01-01').slice(0, 10);
     const from = new Date(Date.parse(`${asOfDay}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
-    mkdirSync(join(stateDir, 'index'), { recursive: true });
     for (const suite of config.suites) {
-      let known: number | undefined;
       for (const arch of config.architectures) {
-        const schedule = reader.schedule(suite, arch);
-        w.write(`${suite}/${arch}/index_scheduled.html`, renderer.render('scheduled', scheduledView(suite, arch, schedule, asOf)));
-        summary.otherPages++;
-        const cacheFile = join(stateDir, 'index', `${suite}_${arch}.json`);
-        let cached: IndexCache | undefined;
+        const schedule = schedules.get(key(suite, arch)) ?? [];
+        const rel = `${suite}/${arch}/index_scheduled.html`;
+        const h = createHash('sha256').update(JSON.stringify(schedule)).digest('hex');
+        newHashes[`${suite}/${arch}`] = h;
+        if (scheduleHashes[`${suite}/${arch}`] !== h || !existsSync(w.path(rel))) {
+          w.write(rel, renderer.render('scheduled', scheduledView(suite, arch, schedule)));
+          summary.otherPages++;
+        }
+        const base = join(stateDir, 'index', `${suite}_${arch}`);
+        const files = { share: `${base}.share.html`, builds: `${base}.builds.html` };
+        let fresh = false;
         if (!full && !todo.has(key(suite, arch))) {
           try {
-            // (a cache an older reprofarm wrote has no charts: made again)
-            const c = JSON.parse(readFileSync(cacheFile, 'utf8')) as Partial<IndexCache>;
-            if (c.day === asOfDay && c.chartsHtml && c.counts && c.known !== undefined) cached = c as IndexCache;
+            const c = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Partial<ChartsCache>;
+            fresh = c.day === asOfDay && existsSync(files.share) && existsSync(files.builds);
           } catch {
-            cached = undefined;
+            fresh = false;
           }
         }
-        if (!cached) {
-          known ??= reader.currentSources(suite);
+        if (!fresh) {
           const charts = unitCharts(reader.daily(suite, arch, from), asOf);
-          const chartsHtml = { share: renderer.chart('chart-share', charts.share), builds: renderer.chart('chart-bars', charts.builds) };
-          cached = { day: asOfDay, known, counts: [...reader.statusCounts(suite, arch)], chartsHtml };
-          writeFileAtomicSync(cacheFile, JSON.stringify(cached));
+          writeFileAtomicSync(files.share, renderer.chart('chart-share', charts.share));
+          writeFileAtomicSync(files.builds, renderer.chart('chart-bars', charts.builds));
+          writeFileAtomicSync(`${base}.json`, JSON.stringify({ day: asOfDay } satisfies ChartsCache));
         }
-        inputs.push({ suite, arch, known: cached.known, counts: new Map(cached.counts), schedule, chartsHtml: cached.chartsHtml });
+        dashboard.push({ suite, arch, schedule, charts: files });
       }
     }
-    w.write('index.html', renderer.render('index', indexView(inputs, asOf)));
+    writeFileAtomicSync(scheduleFile, JSON.stringify(newHashes));
     const configured = [...config.nodes.values()].map((n) => {
       const info = w.copyIn(nodeInformationFile(config.stateDir, n.name), `node-information/${n.name}.txt`) ? `node-information/${n.name}.txt` : null;
       return { name: n.name, transport: n.transport === 'local' ? 'local' : `ssh ${n.user}@${n.host}:${n.port}`, arch: n.arch ?? null, offline: n.offline, info };
@@ -268,7 +294,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
       name: j.name, node1: j.nodes[0], node2: j.nodes[1], facts1: facts(j.nodes[0]), facts2: facts(j.nodes[1]), runs: reader.recentRuns(j.name, config.site.recentBuilds),
     }));
     w.write('variations.html', renderer.render('variations', variationsView(jobs, config.site.varyFacts, config.site.recentBuilds, asOf, config.collect.interval)));
-    summary.otherPages += 3;
+    summary.otherPages += 2;
     summary.otherPages += copyStatic(w);
     if (full) removeUnconfigured(w, config);
     summary.phasesMs.other = performance.now() - t0;
@@ -279,10 +305,12 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   //    and the package pages: inline, or on worker threads when there are many
   const fragmentDir = join(stateDir, 'json');
   mkdirSync(fragmentDir, { recursive: true });
-  const statusUnits: { suite: string; arch: string }[] = [];
+  const statusUnits: { suite: string; arch: string; names: string[] | undefined }[] = [];
   for (const suite of config.suites) {
     for (const arch of config.architectures) {
-      if (full || todo.has(key(suite, arch)) || !existsSync(join(fragmentDir, `${suite}_${arch}.json`))) statusUnits.push({ suite, arch });
+      if (full || todo.has(key(suite, arch)) || !existsSync(join(fragmentDir, `${suite}_${arch}.json`)) || !existsSync(unitStateFile(fragmentDir, suite, arch))) {
+        statusUnits.push({ suite, arch, names: full ? undefined : todo.get(key(suite, arch))?.names });
+      }
     }
   }
 
@@ -296,8 +324,9 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     for (let i = 0; i < u.names.length; i += batch) tasks.push({ type: 'batch', suite: u.suite, arch: u.arch, names: u.names.slice(i, i + batch) });
   }
   let done = 0;
-  const take = (j: Task, r: BatchResult & { statusPages: number }): void => {
+  const take = (j: Task, r: BatchResult & { statusPages: number; spliced: number }): void => {
     summary.statusPages += r.statusPages;
+    summary.splicedUnits += r.spliced;
     if (j.type === 'status') return;
     summary.packagePages += r.pages;
     summary.deletedPages += r.deleted;
@@ -311,15 +340,23 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   if (threads === 0) {
     const ctx = { reader, renderer, writer: w, stateDir: config.stateDir, asOf, full };
     for (const j of tasks) {
-      if (j.type === 'status') take(j, { pages: 0, deleted: 0, written: [], skipped: [], statusPages: renderStatusUnit(ctx, j.suite, j.arch, fragmentDir) });
-      else take(j, { ...renderPackageBatch(ctx, j.suite, j.arch, j.names), statusPages: 0 });
+      if (j.type === 'status') take(j, { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusUnit(ctx, j.suite, j.arch, fragmentDir, j.names) });
+      else take(j, { ...renderPackageBatch(ctx, j.suite, j.arch, j.names), statusPages: 0, spliced: 0 });
     }
   } else {
     w.files += await renderOnWorkers(threads, { dbPath: db.path, siteDir, stateDir: config.stateDir, asOf, full, fragmentDir }, tasks, take);
   }
-  // reproducible.json from the fragments, in config order
+  // the dashboard, with each suite/arch's counts as its status pages have them; reproducible.json from the fragments
+  // (the charts, megabytes of SVG, are streamed in from their cache files at their marks)
+  const chartFiles: string[] = [];
+  const inputs = dashboard.map((d) => {
+    const counts = new Map(Object.entries(readUnitState(unitStateFile(fragmentDir, d.suite, d.arch))?.counts ?? {}));
+    const chartsHtml: ChartsHtml = { share: chartMark(chartFiles.push(d.charts.share) - 1), builds: chartMark(chartFiles.push(d.charts.builds) - 1) };
+    return { suite: d.suite, arch: d.arch, schedule: d.schedule, counts, known: [...counts.values()].reduce((a, b) => a + b, 0), chartsHtml };
+  });
+  w.compose('index.html', renderer.render('index', indexView(inputs, asOf)).split(/\0chart(\d+)\0/).map((part, i) => (i % 2 === 0 ? part : { file: chartFiles[Number(part)] ?? '' })));
   writeJson(w, fragmentDir, config);
-  summary.otherPages++;
+  summary.otherPages += 2;
   if (full) {
     // pages, logs and reports of packages that are no longer there
     for (const u of units) {
@@ -339,7 +376,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   summary.phasesMs.packages = performance.now() - t1;
 
   // 3. remember how far this render got
-  reader.markRendered(summary.seq);
+  reader.markRendered(summary.seq, PRUNE_CHANGES_AT);
   const next: SiteState = { version: 1, templates, settings, seq: summary.seq };
   writeFileAtomicSync(stateFile, `${JSON.stringify(next)}\n`);
   w.dispose();
@@ -360,7 +397,7 @@ async function renderOnWorkers(
   threads: number,
   init: WorkerInit,
   batches: readonly Task[],
-  take: (j: Task, r: BatchResult & { statusPages: number }) => void,
+  take: (j: Task, r: BatchResult & { statusPages: number; spliced: number }) => void,
 ): Promise<number> {
   const queues = new Map<string, number[]>();
   batches.forEach((b, i) => {
@@ -424,44 +461,23 @@ async function renderOnWorkers(
 
 /**
  * reproducible.json: `[`, the non-empty fragments joined by `,`, `]`. At Debian
- * scale that is tens of megabytes of which one fragment changed, so the bytes
- * are joined by `cat` (the kernel copies file to file), not read into this
- * process; if cat fails, in memory.
+ * scale that is tens of megabytes of which one fragment changed: the
+ * fragments are streamed into it, not read into this process.
  */
 function writeJson(w: SiteWriter, fragmentDir: string, config: Config): void {
-  const pieces = (dir: string): string[] => {
-    const files: string[] = [join(dir, 'open.txt')];
-    for (const suite of config.suites) {
-      for (const arch of config.architectures) {
-        const f = join(fragmentDir, `${suite}_${arch}.json`);
-        if (statSync(f).size === 0) continue;
-        if (files.length > 1) files.push(join(dir, 'sep.txt'));
-        files.push(f);
-      }
+  const pieces: Piece[] = ['[\n'];
+  for (const suite of config.suites) {
+    for (const arch of config.architectures) {
+      const file = join(fragmentDir, `${suite}_${arch}.json`);
+      if (statSync(file).size === 0) continue;
+      if (pieces.length > 1) pieces.push(',\n');
+      pieces.push({ file });
     }
-    files.push(join(dir, 'close.txt'));
-    return files;
-  };
-  const glue = join(fragmentDir, 'glue');
-  mkdirSync(glue, { recursive: true });
-  for (const [name, text] of [['open.txt', '[\n'], ['sep.txt', ',\n'], ['close.txt', '\n]\n']] as const) {
-    if (!existsSync(join(glue, name)) || readFileSync(join(glue, name), 'utf8') !== text) writeFileSync(join(glue, name), text);
   }
-  const files = pieces(glue);
-  const tmp = join(fragmentDir, `reproducible.json.tmp-${process.pid}`);
-  const fd = openSync(tmp, 'w');
-  let ok = false;
-  try {
-    ok = spawnSync('cat', ['--', ...files], { stdio: ['ignore', fd, 'ignore'] }).status === 0;
-  } finally {
-    closeSync(fd);
-  }
-  if (ok) {
-    w.move(tmp, 'reproducible.json');
-  } else {
-    rmSync(tmp, { force: true });
-    w.write('reproducible.json', Buffer.concat(files.map((f) => readFileSync(f))));
-  }
+  pieces.push('\n]\n');
+  w.compose('reproducible.json', pieces);
+  // what an older reprofarm joined them with
+  rmSync(join(fragmentDir, 'glue'), { recursive: true, force: true });
 }
 
 /** The worker thread's module: tsc's output in dist/site/ (also when this runs bundled, or from source). */

@@ -55,3 +55,10 @@ export function urlSegment(s: string): string {
 export function statusClass(status: string): string {
   return `st-${status.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
 }
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text for HTML, in an element or a quoted attribute: the same escaping as the templates' `<%= %>`. */
+export function escapeHtml(s: string): string {
+  return /[&<>"']/.test(s) ? s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c) : s;
+}

@@ -6,7 +6,7 @@
 import { STATUSES } from '../core/statuses.js';
 import type { ListRow, NodeBuildStats, NodeSiteRow, PackageData, RunRow, ScheduleRow } from '../db/site.js';
 import { buildsPerDay, dayRange, reproducibleShare, STATUS_COLOURS, type BarsChart, type LineChart } from './charts.js';
-import { fmtDate, fmtDuration, fmtOffset, percent, rootFrom, statusClass, urlSegment } from './format.js';
+import { escapeHtml, fmtDate, fmtDuration, fmtOffset, percent, rootFrom, statusClass, urlSegment } from './format.js';
 
 export interface NavLink {
   href: string;
@@ -147,26 +147,20 @@ export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null
 
 // ---- <SUITE>/<ARCH>/index_<STATUS>.html ------------------------------------
 
-export interface ListingRowView {
-  package: string;
-  href: string;
-  version: string;
-  date: string;
-  dateIso: string;
-}
-
 export interface StatusPageView extends PageBase {
   suite: string;
   arch: string;
   status: string;
   cls: string;
   help: string;
-  rows: ListingRowView[];
+  /** how many packages have this status */
+  count: number;
+  /** the table's rows, already escaped (statusRowHtml): one line per package, sorted by name */
+  rowsHtml: string;
   others: { status: string; href: string; current: boolean }[];
   scheduledHref: string;
 }
 
-/** Every status page of one suite and architecture, from its listing. */
 /** A suite/arch's listing split by status, every status present (in the order of STATUSES, then any other). */
 export function groupByStatus(listing: readonly ListRow[]): Map<string, ListRow[]> {
   const by = new Map<string, ListRow[]>(STATUSES.map((s) => [s, []]));
@@ -178,16 +172,30 @@ export function groupByStatus(listing: readonly ListRow[]): Map<string, ListRow[
   return by;
 }
 
-/** One status page of a suite/arch; `statuses` are all the statuses it links to. */
-export function statusPage(suite: string, arch: string, status: string, rows: readonly ListRow[], statuses: readonly string[]): StatusPageView {
+/**
+ * One row of a status page: a single line, escaped here rather than in the
+ * template, so that an incremental render can replace a package's line in the
+ * page it rendered before (site/status-unit.ts) and get the bytes a full
+ * render would.
+ */
+export function statusRowHtml(suite: string, arch: string, r: ListRow): string {
+  return `<tr><td><a href="${escapeHtml(packageHref(rootFrom(2), suite, arch, r.package))}">${escapeHtml(r.package)}</a></td>`
+    + `<td>${escapeHtml(r.version)}</td><td data-sort="${escapeHtml(r.build_date ?? '')}">${escapeHtml(fmtDate(r.build_date))}</td></tr>\n`;
+}
+
+/** One status page of a suite/arch from its rows' lines; `statuses` are all the statuses it links to. */
+export function statusPageOf(suite: string, arch: string, status: string, count: number, rowsHtml: string, statuses: readonly string[]): StatusPageView {
   const root = rootFrom(2);
   return {
-    ...pageBase(`${suite}/${arch}: ${status} (${rows.length})`, 2, undefined, ''),
-    suite, arch, status, cls: statusClass(status), help: STATUS_HELP[status] ?? '',
-    rows: rows.map((r) => ({ package: r.package, href: packageHref(root, suite, arch, r.package), version: r.version, date: fmtDate(r.build_date), dateIso: r.build_date ?? '' })),
+    ...pageBase(`${suite}/${arch}: ${status} (${count})`, 2, undefined, ''),
+    suite, arch, status, cls: statusClass(status), help: STATUS_HELP[status] ?? '', count, rowsHtml,
     others: statuses.map((s) => ({ status: s, href: statusHref(root, suite, arch, s), current: s === status })),
     scheduledHref: scheduledHref(root, suite, arch),
   };
+}
+
+export function statusPage(suite: string, arch: string, status: string, rows: readonly ListRow[], statuses: readonly string[]): StatusPageView {
+  return statusPageOf(suite, arch, status, rows.length, rows.map((r) => statusRowHtml(suite, arch, r)).join(''), statuses);
 }
 
 export function statusPages(suite: string, arch: string, listing: readonly ListRow[]): StatusPageView[] {
@@ -206,12 +214,13 @@ export interface ScheduledView extends PageBase {
   statusesHref: string;
 }
 
-export function scheduledView(suite: string, arch: string, rows: readonly ScheduleRow[], asOf: string | null): ScheduledView {
+/** A suite/arch's schedule. It shows no "as of": it is written again only when its rows change. */
+export function scheduledView(suite: string, arch: string, rows: readonly ScheduleRow[]): ScheduledView {
   const root = rootFrom(2);
   const current = new Set(rows.filter((r) => r.current).map((r) => r.package));
   const href = (p: string): string => (current.has(p) ? packageHref(root, suite, arch, p) : '');
   return {
-    ...pageBase(`${suite}/${arch}: scheduled and building`, 2, asOf, ''),
+    ...pageBase(`${suite}/${arch}: scheduled and building`, 2, undefined, ''),
     suite, arch,
     building: rows.filter((r) => r.claimed_at !== null).map((r) => ({ package: r.package, href: href(r.package), version: r.version, job: r.claimed_by ?? '', since: fmtDate(r.claimed_at) })),
     waiting: rows.filter((r) => r.claimed_at === null).map((r) => ({
@@ -522,7 +531,12 @@ export function variationsView(jobs: readonly JobInput[], varyFacts: readonly st
 
 // ---- reproducible.json ---------------------------------------------------------------
 
-/** One suite and architecture's part of reproducible.json: objects joined by commas, no brackets. */
+/** One row of reproducible.json. */
+export function jsonRow(suite: string, arch: string, r: ListRow): string {
+  return JSON.stringify({ package: r.package, version: r.version, suite, architecture: arch, status: r.status, build_date: r.build_date });
+}
+
+/** One suite and architecture's part of reproducible.json: one row per line, joined by commas, no brackets. */
 export function jsonFragment(suite: string, arch: string, rows: readonly ListRow[]): string {
-  return rows.map((r) => JSON.stringify({ package: r.package, version: r.version, suite, architecture: arch, status: r.status, build_date: r.build_date })).join(',\n');
+  return rows.map((r) => jsonRow(suite, arch, r)).join(',\n');
 }

@@ -5,7 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
-import { renderPackageBatch, renderStatusUnit } from './packages.js';
+import { renderPackageBatch } from './packages.js';
+import { renderStatusUnit } from './status-unit.js';
 import { Renderer } from './render.js';
 import { SiteWriter } from './writer.js';
 
@@ -21,11 +22,11 @@ export interface WorkerInit {
 
 export type WorkerRequest =
   | { type: 'batch'; id: number; suite: string; arch: string; names: string[] }
-  | { type: 'status'; id: number; suite: string; arch: string }
+  | { type: 'status'; id: number; suite: string; arch: string; names?: string[] }
   | { type: 'stop' };
 
 export type WorkerReply =
-  | { type: 'done'; id: number; pages: number; statusPages: number; deleted: number; written: [string, number | null][]; skipped: string[]; files: number }
+  | { type: 'done'; id: number; pages: number; statusPages: number; spliced: number; deleted: number; written: [string, number | null][]; skipped: string[]; files: number }
   | { type: 'error'; id: number; message: string };
 
 const init = workerData as WorkerInit;
@@ -43,8 +44,8 @@ if (port) {
     try {
       const before = ctx.writer.files;
       const r = m.type === 'status'
-        ? { pages: 0, deleted: 0, written: [], skipped: [], statusPages: renderStatusUnit(ctx, m.suite, m.arch, init.fragmentDir) }
-        : { ...renderPackageBatch(ctx, m.suite, m.arch, m.names), statusPages: 0 };
+        ? { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusUnit(ctx, m.suite, m.arch, init.fragmentDir, m.names) }
+        : { ...renderPackageBatch(ctx, m.suite, m.arch, m.names), statusPages: 0, spliced: 0 };
       port.postMessage({ type: 'done', id: m.id, ...r, files: ctx.writer.files - before } satisfies WorkerReply);
     } catch (err) {
       port.postMessage({ type: 'error', id: m.id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies WorkerReply);

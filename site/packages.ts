@@ -4,12 +4,8 @@
  * for small (incremental) renders and by the worker threads of a full one.
  */
 import { isValidSourceName } from '../archive/version.js';
-import { writeFileAtomicSync } from '../core/atomic.js';
 import type { SiteReader } from '../db/site.js';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { groupByStatus, jsonFragment, packageView, statusPage } from './model.js';
+import { packageView } from './model.js';
 import type { Renderer } from './render.js';
 import { publishAssets, pruneAssets, type SiteWriter } from './writer.js';
 
@@ -56,40 +52,4 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
     pruneAssets(ctx.writer, suite, arch, n, null);
   }
   return out;
-}
-
-/**
- * One suite and architecture's status pages (`index_<STATUS>.html`) and its
- * part of reproducible.json (a fragment file in `fragmentDir`). Returns the
- * number of pages.
- */
-export function renderStatusUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: string): number {
-  const listing = ctx.reader.snapshot(() => ctx.reader.listing(suite, arch));
-  // a page whose rows did not change since the last render is not rendered again (a full render renders all)
-  const hashFile = join(fragmentDir, `${suite}_${arch}.status-hashes.json`);
-  let old: Record<string, string> = {};
-  if (!ctx.full) {
-    try {
-      old = JSON.parse(readFileSync(hashFile, 'utf8')) as Record<string, string>;
-    } catch {
-      old = {};
-    }
-  }
-  const hashes: Record<string, string> = {};
-  let n = 0;
-  const by = groupByStatus(listing);
-  const statuses = [...by.keys()];
-  for (const [status, rows] of by) {
-    const h = createHash('sha256');
-    for (const r of rows) h.update(`${r.package}\0${r.version}\0${r.build_date ?? ''}\n`);
-    const digest = h.digest('hex');
-    hashes[status] = digest;
-    if (old[status] === digest && existsSync(ctx.writer.path(`${suite}/${arch}/index_${status}.html`))) continue;
-    ctx.writer.write(`${suite}/${arch}/index_${status}.html`, ctx.renderer.render('status', statusPage(suite, arch, status, rows, statuses)));
-    n++;
-  }
-  writeFileAtomicSync(hashFile, JSON.stringify(hashes));
-  const fragment = join(fragmentDir, `${suite}_${arch}.json`);
-  writeFileAtomicSync(fragment, jsonFragment(suite, arch, listing.filter((r) => r.status !== 'untested')));
-  return n;
 }

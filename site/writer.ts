@@ -3,13 +3,77 @@
  * (a browser never sees half a page), build logs and diffoscope reports
  * copied in from state_dir.
  */
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync, copyFileSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync, writevSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { NODE_NAME_RE } from '../core/config.js';
 import { isValidVersion } from '../archive/version.js';
 import type { PackageData } from '../db/site.js';
 import type { PackageAssets } from './model.js';
+
+/** A part of a file being composed: text (written as UTF-8), bytes, or the whole of another file. */
+export type Piece = string | Uint8Array | { file: string };
+
+/** A file written beside its target, not yet renamed over it. */
+export interface PendingFile {
+  commit(): void;
+  discard(): void;
+}
+
+/*
+ * Two buffers, allocated once per thread and used again: on some machines
+ * (virtual machines with paravirtual page tables) touching fresh memory costs
+ * more than reading a file. `stream` carries bytes from file to file; `hold`
+ * holds one whole file being spliced.
+ */
+let stream: Buffer | undefined;
+let hold: Buffer | undefined;
+
+/**
+ * A whole file in a buffer this module uses again: the bytes are valid until
+ * the next call. `room` bytes after them are free for the caller's use.
+ * Undefined when the file does not exist.
+ */
+export function readHeld(file: string, room = 0): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (!hold || hold.length < size + room) hold = Buffer.allocUnsafeSlow(Math.max(size + room, (hold?.length ?? 0) * 2, 1 << 20));
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, hold, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return hold.subarray(0, off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, bufs: Uint8Array[]): void {
+  // at most 1024 buffers per writev (IOV_MAX); a short write goes on where it stopped
+  for (let i = 0; i < bufs.length; i += 1024) {
+    const group = bufs.slice(i, i + 1024);
+    let n = writevSync(fd, group);
+    for (const b of group) {
+      if (n >= b.length) {
+        n -= b.length;
+        continue;
+      }
+      let off = n;
+      while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+      n = 0;
+    }
+  }
+}
 
 /** Writes files atomically under the site root, creating folders once. */
 export class SiteWriter {
@@ -51,6 +115,55 @@ export class SiteWriter {
     writeFileSync(tmp, data);
     renameSync(tmp, target);
     this.files++;
+  }
+
+  /** Write a file from its pieces, atomically. */
+  compose(rel: string, pieces: readonly Piece[]): void {
+    this.prepare(rel, pieces).commit();
+  }
+
+  /**
+   * Write a file from its pieces beside its target; `commit` renames it into
+   * place, `discard` removes it. Other files are streamed in through one
+   * buffer: nothing here holds a whole file in memory. A `bookkeeping` file
+   * (the builder's own, under .reprofarm) is not counted as written.
+   */
+  prepare(rel: string, pieces: readonly Piece[], opts: { bookkeeping?: boolean } = {}): PendingFile {
+    const target = join(this.root, rel);
+    this.ensureDir(dirname(target));
+    const tmp = this.tmp();
+    const fd = openSync(tmp, 'w');
+    try {
+      let batch: Uint8Array[] = [];
+      for (const p of pieces) {
+        if (typeof p === 'string') batch.push(Buffer.from(p));
+        else if (p instanceof Uint8Array) batch.push(p);
+        else {
+          writeAll(fd, batch);
+          batch = [];
+          stream ??= Buffer.allocUnsafeSlow(1 << 20);
+          const src = openSync(p.file, 'r');
+          try {
+            for (let n = readSync(src, stream, 0, stream.length, null); n > 0; n = readSync(src, stream, 0, stream.length, null)) writeAll(fd, [stream.subarray(0, n)]);
+          } finally {
+            closeSync(src);
+          }
+        }
+      }
+      writeAll(fd, batch);
+    } catch (err) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    closeSync(fd);
+    return {
+      commit: (): void => {
+        renameSync(tmp, target);
+        if (!opts.bookkeeping) this.files++;
+      },
+      discard: (): void => rmSync(tmp, { force: true }),
+    };
   }
 
   /**

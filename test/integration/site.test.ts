@@ -42,6 +42,7 @@ interface SiteJson {
   why: string;
   package_pages: number;
   status_pages: number;
+  status_units_spliced: number;
   removed: number;
 }
 
@@ -111,7 +112,7 @@ describe('reprofarm site', () => {
     }, now);
     db.close();
     const s = await site(f);
-    expect(s, s.why).toMatchObject({ mode: 'incremental', package_pages: 1 });
+    expect(s, s.why).toMatchObject({ mode: 'incremental', package_pages: 1, status_units_spliced: 1 });
     // only the status pages whose rows changed: the package's old status and FTBFS
     expect(s.status_pages).toBeGreaterThanOrEqual(1);
     expect(s.status_pages).toBeLessThanOrEqual(2);
@@ -128,12 +129,39 @@ describe('reprofarm site', () => {
     db.sql.prepare("UPDATE sources SET removed_at = '2026-11-21T09:00:00.000Z' WHERE suite = 'bookworm' AND name = 'perl'").run();
     db.close();
     const s = await site(f);
-    expect(s).toMatchObject({ mode: 'incremental', package_pages: 0, removed: 2 });
+    expect(s).toMatchObject({ mode: 'incremental', package_pages: 0, removed: 2, status_units_spliced: 2 });
     expect(existsSync(join(f.siteDir, 'rb-pkg', 'bookworm', 'amd64', 'perl.html'))).toBe(false);
     expect(existsSync(join(f.siteDir, 'rb-pkg', 'trixie', 'amd64', 'perl.html'))).toBe(true);
     const cfg = otherSite(f, 'public-full-2');
     expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
     expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-2')))).toEqual([]);
+  });
+
+  it('splices every kind of change into the status pages and the JSON as a full render writes them', async () => {
+    const db = openDb(f.dbPath);
+    const at = (m: number): string => new Date(Date.parse('2026-11-21T10:00:00.000Z') + m * 60_000).toISOString();
+    const statuses = ['reproducible', 'FTBR', 'FTBFS', 'depwait', 'timeout', 'E404'];
+    FIXTURE_PACKAGES.slice(0, 6).forEach((p, i) => {
+      const [suite, arch] = [['bookworm', 'amd64'], ['trixie', 'arm64'], ['bookworm', 'arm64']][i % 3] as [string, string];
+      const id = Number(db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
+        VALUES (?, ?, ?, ?, 100, 'manual', 'test', ?, 'reproducible_build_1', ?)`).run(suite, arch, p.name, p.version, at(i), at(i)).lastInsertRowid);
+      recordBuild(db, { id, suite, arch, package: p.name, version: p.version, priority: 100, reason: 'manual', claimed_by: 'reproducible_build_1', claimed_at: at(i) }, {
+        status: statuses[i] as 'FTBR', job: 'reproducible_build_1', node1: 'node-a', node2: 'node-b', durationS: 10, reason: `change ${i}`, report: null,
+        runs: [{ buildNumber: 1, node: 'node-a', startedAt: at(i), durationS: 5, exitCode: 0, result: 'built', variations: {}, notApplied: {} }],
+      }, new Date(at(i)));
+    });
+    // a new source (untested everywhere, first in the listing), a new version, a result gone
+    db.sql.prepare(`INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen)
+      VALUES ('trixie', '0ad', '1.0-1', 'any', 'pool/main/0/0ad', '0ad_1.0-1.dsc', ?, 1, ?, ?)`).run('0'.repeat(64), at(10), at(10));
+    db.sql.prepare("UPDATE sources SET version = '99.0-1', version_seen = ? WHERE suite = 'trixie' AND name = 'util-linux'").run(at(11));
+    db.sql.prepare("DELETE FROM results WHERE suite = 'trixie' AND arch = 'amd64' AND package = 'zlib'").run();
+    db.close();
+    const s = await site(f);
+    expect(s, s.why).toMatchObject({ mode: 'incremental', status_units_spliced: 4 });
+    expect(readFileSync(join(f.siteDir, 'trixie', 'amd64', 'index_untested.html'), 'utf8')).toMatch(/>0ad<\/a>[^]*>zlib<\/a>/);
+    const cfg = otherSite(f, 'public-full-3');
+    expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
+    expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-3')))).toEqual([]);
   });
 
   it('renders everything again when the configuration changed, or with --full', async () => {

@@ -4,6 +4,8 @@ import { buildsPerDay, dayRange, reproducibleShare } from '../../site/charts.js'
 import { fmtDate, fmtDuration, fmtOffset, percent } from '../../site/format.js';
 import { indexView, nodesView, packageView, statusPages, unitCharts, variationsView, type JobInput } from '../../site/model.js';
 import { Renderer } from '../../site/render.js';
+import { spliceLines } from '../../site/status-unit.js';
+import { statusRowHtml } from '../../site/model.js';
 
 const EVIL = '<script>alert("x")</script>';
 
@@ -92,7 +94,9 @@ describe('view models', () => {
       { package: 'b', version: '1', status: 'untested', build_date: null },
     ]);
     expect(pages).toHaveLength(10);
-    expect(pages.find((p) => p.status === 'untested')?.rows.map((r) => r.href)).toEqual(['../../rb-pkg/sid/arm64/b.html']);
+    const untested = pages.find((p) => p.status === 'untested');
+    expect(untested?.count).toBe(1);
+    expect(untested?.rowsHtml).toBe('<tr><td><a href="../../rb-pkg/sid/arm64/b.html">b</a></td><td>1</td><td data-sort="">—</td></tr>\n');
   });
   it('shows what each build applied and what it could not', () => {
     const v = packageView(pkg(), { logs: new Map([[1, 'logs/bookworm/amd64/hello/7.build1.txt']]), reportTxt: null, reportHtml: null });
@@ -169,5 +173,51 @@ describe('Eta templates', () => {
     const a = r.render('package', packageView(pkg(), { logs: new Map(), reportTxt: null, reportHtml: null }));
     const b = new Renderer().render('package', packageView(pkg(), { logs: new Map(), reportTxt: null, reportHtml: null }));
     expect(a).toBe(b);
+  });
+});
+
+describe('splicing a status page\'s rows', () => {
+  const row = (name: string, version: string): string => statusRowHtml('sid', 'amd64', { package: name, version, status: 'FTBR', build_date: '2026-11-20T10:00:00.000Z' });
+  const key = (line: Buffer): string => /">([^<]*)<\/a>/.exec(line.toString())?.[1]?.replace(/&amp;/g, '&') ?? '';
+  const splice = (text: string, keys: string[], lines: Map<string, string>): { text: string; delta: number; changed: boolean } => {
+    const r = spliceLines(Buffer.from(text), keys, new Map([...lines].map(([k, v]) => [k, Buffer.from(v)])), key);
+    return { text: Buffer.concat(r.pieces).toString(), delta: r.delta, changed: r.changed };
+  };
+  // byte order (SQLite's BINARY), as the listing sorts: '+' < '-' < '.' < digits < letters
+  const sorted = (names: Iterable<string>): string[] => [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+  it('gives the lines a full render would, whatever is removed, replaced or added', () => {
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = 'ab+-.0z';
+    const name = (): string => Array.from({ length: 1 + rand(4) }, () => alphabet[rand(alphabet.length)]).join('');
+    for (let round = 0; round < 300; round++) {
+      const page = new Map<string, string>();
+      for (let i = rand(30); i > 0; i--) page.set(name(), String(rand(9)));
+      const text = sorted(page.keys()).map((n) => row(n, page.get(n) ?? '')).join('');
+      const keys = Array.from({ length: rand(8) }, name);
+      if (keys[0] !== undefined) keys.push(keys[0]);
+      const lines = new Map<string, string>();
+      for (const k of keys) {
+        if (rand(2) === 0) {
+          const v = `${rand(9)}&new`;
+          lines.set(k, row(k, v));
+          page.set(k, v);
+        } else page.delete(k);
+      }
+      const want = sorted(page.keys()).map((n) => row(n, page.get(n) ?? '')).join('');
+      const got = splice(text, keys, lines);
+      expect(got.text, `round ${round}`).toBe(want);
+      expect(got.delta).toBe(want.split('\n').length - text.split('\n').length);
+      expect(got.changed).toBe(want !== text);
+    }
+  });
+  it('leaves a page whose packages did not change as it was', () => {
+    const text = ['a', 'b', 'c'].map((n) => row(n, '1')).join('');
+    expect(splice(text, ['zz', 'b0'], new Map())).toEqual({ text, delta: 0, changed: false });
+    expect(splice(text, ['b'], new Map([['b', row('b', '1')]]))).toEqual({ text, delta: 0, changed: false });
   });
 });
