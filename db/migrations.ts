@@ -204,4 +204,58 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX builds_job ON builds (job, id);
     `,
   },
+  {
+    version: 5,
+    name: 'site: schedule versions, builds per node and hour',
+    sql: `
+      -- per suite/arch, a number that moves with every change to its schedule:
+      -- the site reads a schedule again only when its number moved
+      CREATE TABLE schedule_versions (
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (suite, arch)
+      ) WITHOUT ROWID;
+      INSERT INTO schedule_versions (suite, arch, version) SELECT suite, arch, 1 FROM schedule GROUP BY suite, arch;
+      CREATE TRIGGER schedule_versions_insert AFTER INSERT ON schedule BEGIN
+        INSERT INTO schedule_versions (suite, arch, version) VALUES (NEW.suite, NEW.arch, 1)
+          ON CONFLICT (suite, arch) DO UPDATE SET version = version + 1;
+      END;
+      CREATE TRIGGER schedule_versions_update AFTER UPDATE ON schedule BEGIN
+        INSERT INTO schedule_versions (suite, arch, version) VALUES (OLD.suite, OLD.arch, 1)
+          ON CONFLICT (suite, arch) DO UPDATE SET version = version + 1;
+        INSERT INTO schedule_versions (suite, arch, version) VALUES (NEW.suite, NEW.arch, 1)
+          ON CONFLICT (suite, arch) DO UPDATE SET version = version + 1;
+      END;
+      CREATE TRIGGER schedule_versions_delete AFTER DELETE ON schedule BEGIN
+        INSERT INTO schedule_versions (suite, arch, version) VALUES (OLD.suite, OLD.arch, 1)
+          ON CONFLICT (suite, arch) DO UPDATE SET version = version + 1;
+      END;
+      -- single builds per node and hour (YYYY-MM-DDTHH of started_at), kept by
+      -- the DB itself: node health counts a week of builds without reading them
+      CREATE TABLE node_hours (
+        hour TEXT NOT NULL,
+        node TEXT NOT NULL,
+        runs INTEGER NOT NULL,
+        duration REAL NOT NULL,         -- seconds, summed
+        PRIMARY KEY (hour, node)
+      ) WITHOUT ROWID;
+      INSERT INTO node_hours (hour, node, runs, duration)
+        SELECT substr(started_at, 1, 13), node, COUNT(*), SUM(duration) FROM build_runs GROUP BY 1, 2;
+      CREATE TRIGGER node_hours_insert AFTER INSERT ON build_runs BEGIN
+        INSERT INTO node_hours (hour, node, runs, duration) VALUES (substr(NEW.started_at, 1, 13), NEW.node, 1, NEW.duration)
+          ON CONFLICT (hour, node) DO UPDATE SET runs = runs + 1, duration = duration + excluded.duration;
+      END;
+      CREATE TRIGGER node_hours_delete AFTER DELETE ON build_runs BEGIN
+        UPDATE node_hours SET runs = runs - 1, duration = duration - OLD.duration WHERE hour = substr(OLD.started_at, 1, 13) AND node = OLD.node;
+        DELETE FROM node_hours WHERE hour = substr(OLD.started_at, 1, 13) AND node = OLD.node AND runs <= 0;
+      END;
+      CREATE TRIGGER node_hours_update AFTER UPDATE OF node, started_at, duration ON build_runs BEGIN
+        UPDATE node_hours SET runs = runs - 1, duration = duration - OLD.duration WHERE hour = substr(OLD.started_at, 1, 13) AND node = OLD.node;
+        DELETE FROM node_hours WHERE hour = substr(OLD.started_at, 1, 13) AND node = OLD.node AND runs <= 0;
+        INSERT INTO node_hours (hour, node, runs, duration) VALUES (substr(NEW.started_at, 1, 13), NEW.node, 1, NEW.duration)
+          ON CONFLICT (hour, node) DO UPDATE SET runs = runs + 1, duration = duration + excluded.duration;
+      END;
+    `,
+  },
 ];

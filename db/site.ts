@@ -192,12 +192,18 @@ export class SiteReader {
       WHERE s.suite = ? AND s.removed_at IS NULL AND s.name IN (SELECT value FROM json_each(?)) ORDER BY s.name`).all(arch, suite, JSON.stringify(names)) as ListRow[];
   }
 
-  /** Every suite/arch's schedule, building first (oldest claim first), then by priority and age. */
-  scheduleAll(): (ScheduleRow & { suite: string; arch: string })[] {
-    return this.q(`SELECT sc.suite, sc.arch, sc.package, sc.version, sc.priority, sc.reason, sc.scheduled_at, sc.scheduled_by, sc.claimed_by, sc.claimed_at,
+  /** A suite/arch's schedule: building first (oldest claim first), then by priority and age. */
+  schedule(suite: string, arch: string): ScheduleRow[] {
+    return this.q(`SELECT sc.package, sc.version, sc.priority, sc.reason, sc.scheduled_at, sc.scheduled_by, sc.claimed_by, sc.claimed_at,
         (so.name IS NOT NULL) AS current
       FROM schedule sc LEFT JOIN sources so ON so.suite = sc.suite AND so.name = sc.package AND so.removed_at IS NULL
-      ORDER BY sc.suite, sc.arch, sc.claimed_at IS NULL, sc.claimed_at, sc.priority DESC, sc.scheduled_at, sc.package`).all() as (ScheduleRow & { suite: string; arch: string })[];
+      WHERE sc.suite = ? AND sc.arch = ? ORDER BY sc.claimed_at IS NULL, sc.claimed_at, sc.priority DESC, sc.scheduled_at, sc.package`).all(suite, arch) as ScheduleRow[];
+  }
+
+  /** Per suite/arch (`suite\0arch`), a number that moves whenever its schedule changes. */
+  scheduleVersions(): Map<string, number> {
+    const rows = this.q('SELECT suite, arch, version FROM schedule_versions').all() as { suite: string; arch: string; version: number }[];
+    return new Map(rows.map((r) => [`${r.suite}\0${r.arch}`, r.version]));
   }
 
   daily(suite: string, arch: string, fromDay: string): DailyRow[] {
@@ -216,13 +222,24 @@ export class SiteReader {
     return { at: c.started_at, facts: new Map(rows.map((r) => [r.key, r.value])) };
   }
 
-  /** Builds per node in the 24 h before `asOf`, and the average single-build duration over 7 days. */
+  /**
+   * Single builds per node started in the 24 h before `asOf`, and their
+   * average duration over 7 days: whole hours from node_hours, the hour each
+   * window begins in from the runs themselves (started_at is ISO 8601 UTC).
+   */
   nodeBuildStats(asOf: string): NodeBuildStats[] {
     const t = Date.parse(asOf);
     const day = new Date(t - 86_400_000).toISOString();
     const week = new Date(t - 7 * 86_400_000).toISOString();
-    return this.q(`SELECT node, SUM(started_at > ?) AS builds_24h, AVG(duration) AS avg_duration_7d, COUNT(*) AS builds_7d
-      FROM build_runs INDEXED BY build_runs_started WHERE started_at > ? GROUP BY node ORDER BY node`).all(day, week) as NodeBuildStats[];
+    const hour = (iso: string): string => iso.slice(0, 13);
+    const nextHour = (iso: string): string => new Date(Date.parse(`${hour(iso)}:00:00.000Z`) + 3_600_000).toISOString().slice(0, 13);
+    return this.q(`SELECT node, SUM(b24) AS builds_24h, SUM(d7) / SUM(n7) AS avg_duration_7d, SUM(n7) AS builds_7d FROM (
+        SELECT node, CASE WHEN hour > @dayHour THEN runs ELSE 0 END AS b24, runs AS n7, duration AS d7 FROM node_hours WHERE hour > @weekHour
+        UNION ALL SELECT node, 1, 0, 0 FROM build_runs INDEXED BY build_runs_started WHERE started_at > @day AND started_at < @dayNext
+        UNION ALL SELECT node, 0, 1, duration FROM build_runs INDEXED BY build_runs_started WHERE started_at > @week AND started_at < @weekNext)
+      GROUP BY node HAVING SUM(n7) > 0 ORDER BY node`).all({
+      day, week, dayHour: hour(day), weekHour: hour(week), dayNext: nextHour(day), weekNext: nextHour(week),
+    }) as NodeBuildStats[];
   }
 
   /** A job's newest builds' single runs, newest first. */

@@ -21,7 +21,7 @@ import { ReprofarmError } from '../core/errors.js';
 import { processAlive } from '../core/process.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
-import { SiteReader, type ScheduleRow } from '../db/site.js';
+import { SiteReader } from '../db/site.js';
 import {
   indexView, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type ChartsHtml,
 } from './model.js';
@@ -152,6 +152,16 @@ interface ChartsCache {
   day: string;
 }
 
+/** What the last render saw of a suite/arch's schedule. */
+interface ScheduleState {
+  /** schedule_versions.version */
+  version: number;
+  /** of the rows its page shows */
+  hash: string;
+  building: number;
+  waiting: number;
+}
+
 /** Stands for a cached chart when the dashboard is rendered around them (a NUL cannot come out of an escaped template). */
 const chartMark = (i: number): string => `\0chart${i}\0`;
 
@@ -184,7 +194,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     phasesMs: { packages: 0, other: 0 },
   };
   const key = (s: string, a: string): string => `${s}\0${a}`;
-  const dashboard: { suite: string; arch: string; schedule: ScheduleRow[]; charts: { share: string; builds: string } }[] = [];
+  const dashboard: { suite: string; arch: string; building: number; waiting: number; charts: { share: string; builds: string } }[] = [];
 
   // 1. one snapshot: what changed, the status pages, the JSON and the small pages
   const { todo, asOf, full } = reader.snapshot(() => {
@@ -229,35 +239,37 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
 
     const t0 = performance.now();
     // the small pages, every time: they show node health and the variations as of the DB's newest timestamp
-    // the schedule pages: written when their rows changed
+    // the schedule pages: read again when the DB's version of that schedule moved (or a package of
+    // that suite/arch changed: whether it has a page to link to), written when their rows changed
     const scheduleFile = join(stateDir, 'index', 'schedule.json');
     mkdirSync(join(stateDir, 'index'), { recursive: true });
-    let scheduleHashes: Record<string, string> = {};
+    let scheduleState: Record<string, ScheduleState> = {};
     try {
-      if (!full) scheduleHashes = JSON.parse(readFileSync(scheduleFile, 'utf8')) as Record<string, string>;
+      if (!full) scheduleState = JSON.parse(readFileSync(scheduleFile, 'utf8')) as Record<string, ScheduleState>;
     } catch {
-      scheduleHashes = {};
+      scheduleState = {};
     }
-    const schedules = new Map<string, ScheduleRow[]>();
-    for (const r of reader.scheduleAll()) {
-      let l = schedules.get(key(r.suite, r.arch));
-      if (!l) schedules.set(key(r.suite, r.arch), (l = []));
-      l.push(r);
-    }
-    const newHashes: Record<string, string> = {};
+    const versions = reader.scheduleVersions();
+    const newScheduleState: Record<string, ScheduleState> = {};
     // the dashboard's charts per suite/arch: drawn again only where something changed (or a new day began)
     const asOfDay = (asOf ?? '1970-01-01').slice(0, 10);
     const from = new Date(Date.parse(`${asOfDay}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
     for (const suite of config.suites) {
       for (const arch of config.architectures) {
-        const schedule = schedules.get(key(suite, arch)) ?? [];
         const rel = `${suite}/${arch}/index_scheduled.html`;
-        const h = createHash('sha256').update(JSON.stringify(schedule)).digest('hex');
-        newHashes[`${suite}/${arch}`] = h;
-        if (scheduleHashes[`${suite}/${arch}`] !== h || !existsSync(w.path(rel))) {
-          w.write(rel, renderer.render('scheduled', scheduledView(suite, arch, schedule)));
-          summary.otherPages++;
+        const version = versions.get(key(suite, arch)) ?? 0;
+        let sched = scheduleState[`${suite}/${arch}`];
+        if (!sched || sched.version !== version || todo.has(key(suite, arch)) || !existsSync(w.path(rel))) {
+          const rows = reader.schedule(suite, arch);
+          const hash = createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+          const building = rows.filter((r) => r.claimed_at !== null).length;
+          if (sched?.hash !== hash || !existsSync(w.path(rel))) {
+            w.write(rel, renderer.render('scheduled', scheduledView(suite, arch, rows)));
+            summary.otherPages++;
+          }
+          sched = { version, hash, building, waiting: rows.length - building };
         }
+        newScheduleState[`${suite}/${arch}`] = sched;
         const base = join(stateDir, 'index', `${suite}_${arch}`);
         const files = { share: `${base}.share.html`, builds: `${base}.builds.html` };
         let fresh = false;
@@ -275,10 +287,10 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
           writeFileAtomicSync(files.builds, renderer.chart('chart-bars', charts.builds));
           writeFileAtomicSync(`${base}.json`, JSON.stringify({ day: asOfDay } satisfies ChartsCache));
         }
-        dashboard.push({ suite, arch, schedule, charts: files });
+        dashboard.push({ suite, arch, building: sched.building, waiting: sched.waiting, charts: files });
       }
     }
-    writeFileAtomicSync(scheduleFile, JSON.stringify(newHashes));
+    writeFileAtomicSync(scheduleFile, JSON.stringify(newScheduleState));
     const configured = [...config.nodes.values()].map((n) => {
       const info = w.copyIn(nodeInformationFile(config.stateDir, n.name), `node-information/${n.name}.txt`) ? `node-information/${n.name}.txt` : null;
       return { name: n.name, transport: n.transport === 'local' ? 'local' : `ssh ${n.user}@${n.host}:${n.port}`, arch: n.arch ?? null, offline: n.offline, info };
@@ -352,7 +364,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   const inputs = dashboard.map((d) => {
     const counts = new Map(Object.entries(readUnitState(unitStateFile(fragmentDir, d.suite, d.arch))?.counts ?? {}));
     const chartsHtml: ChartsHtml = { share: chartMark(chartFiles.push(d.charts.share) - 1), builds: chartMark(chartFiles.push(d.charts.builds) - 1) };
-    return { suite: d.suite, arch: d.arch, schedule: d.schedule, counts, known: [...counts.values()].reduce((a, b) => a + b, 0), chartsHtml };
+    return { suite: d.suite, arch: d.arch, building: d.building, waiting: d.waiting, counts, known: [...counts.values()].reduce((a, b) => a + b, 0), chartsHtml };
   });
   w.compose('index.html', renderer.render('index', indexView(inputs, asOf)).split(/\0chart(\d+)\0/).map((part, i) => (i % 2 === 0 ? part : { file: chartFiles[Number(part)] ?? '' })));
   writeJson(w, fragmentDir, config);

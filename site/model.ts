@@ -98,7 +98,9 @@ export interface SuiteArchInput {
   arch: string;
   known: number;
   counts: ReadonlyMap<string, number>;
-  schedule: readonly ScheduleRow[];
+  /** packages being built now, and waiting in the schedule */
+  building: number;
+  waiting: number;
   /** the daily builds the two charts are drawn from, or the charts already rendered (the site builder caches them) */
   daily?: Parameters<typeof buildsPerDay>[0];
   chartsHtml?: ChartsHtml;
@@ -134,9 +136,8 @@ export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null
       status: s, cls: statusClass(s), n: counts.get(s) ?? 0, pct: percent(counts.get(s) ?? 0, total),
       href: statusHref(base.root, i.suite, i.arch, s), help: STATUS_HELP[s] ?? '', colour: STATUS_COLOURS[s] ?? '#888888',
     }));
-    const building = i.schedule.filter((r) => r.claimed_at !== null).length;
     return {
-      suite: i.suite, arch: i.arch, total, rows, building, waiting: i.schedule.length - building,
+      suite: i.suite, arch: i.arch, total, rows, building: i.building, waiting: i.waiting,
       scheduledHref: scheduledHref(base.root, i.suite, i.arch),
       reproduciblePct: percent(counts.get('reproducible') ?? 0, total),
       ...(i.chartsHtml ? { chartsHtml: i.chartsHtml } : unitCharts(i.daily ?? [], asOf)),

@@ -164,6 +164,22 @@ describe('reprofarm site', () => {
     expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-3')))).toEqual([]);
   });
 
+  it('writes a schedule page again when its schedule changed, and only then', async () => {
+    const db = openDb(f.dbPath);
+    db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at)
+      VALUES ('bookworm', 'arm64', 'hello', '5.5-3', 7, 'manual', 'test', '2026-11-21T11:00:00.000Z')`).run();
+    db.close();
+    const page = join(f.siteDir, 'bookworm', 'arm64', 'index_scheduled.html');
+    const other = statSync(join(f.siteDir, 'trixie', 'arm64', 'index_scheduled.html')).mtimeMs;
+    const s = await site(f);
+    expect(s, s.why).toMatchObject({ mode: 'incremental', package_pages: 0 });
+    expect(readFileSync(page, 'utf8')).toMatch(/>hello<\/a><\/td><td>5\.5-3<\/td><td class="num">7<\/td><td>manual<\/td>/);
+    expect(statSync(join(f.siteDir, 'trixie', 'arm64', 'index_scheduled.html')).mtimeMs).toBe(other);
+    const cfg = otherSite(f, 'public-full-4');
+    expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
+    expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-4')))).toEqual([]);
+  });
+
   it('renders everything again when the configuration changed, or with --full', async () => {
     expect(await site(f)).toMatchObject({ mode: 'incremental', package_pages: 0, status_pages: 0 });
     expect(await site(f, '--full')).toMatchObject({ mode: 'full', why: '--full' });

@@ -82,7 +82,7 @@ describe('charts', () => {
 
 describe('view models', () => {
   it('counts untested packages from the known sources and links every status page', () => {
-    const v = indexView([{ suite: 'bookworm', arch: 'amd64', known: 10, counts: new Map([['reproducible', 6], ['FTBR', 2]]), schedule: [], daily: [] }], '2026-11-20T10:00:00.000Z');
+    const v = indexView([{ suite: 'bookworm', arch: 'amd64', known: 10, counts: new Map([['reproducible', 6], ['FTBR', 2]]), building: 1, waiting: 2, daily: [] }], '2026-11-20T10:00:00.000Z');
     const s = v.sections[0];
     expect(s?.rows.find((r) => r.status === 'untested')?.n).toBe(2);
     expect(s?.reproduciblePct).toBe('60.0%');
@@ -149,7 +149,7 @@ describe('Eta templates', () => {
       { day: '2026-11-20', status: 'FTBFS', n: 1 }, { day: '2026-11-20', status: 'reproducible', n: 3 },
     ];
     const asOf = '2026-11-20T10:00:00.000Z';
-    const input = { suite: 'bookworm', arch: 'amd64', known: 10, counts: new Map([['reproducible', 6], ['FTBR', 2]]), schedule: [], daily };
+    const input = { suite: 'bookworm', arch: 'amd64', known: 10, counts: new Map([['reproducible', 6], ['FTBR', 2]]), building: 1, waiting: 2, daily };
     const g = unitCharts(daily, asOf);
     const chartsHtml = { share: r.chart('chart-share', g.share), builds: r.chart('chart-bars', g.builds) };
     const whole = r.render('index', indexView([input, { ...input, arch: 'arm64' }], asOf));
