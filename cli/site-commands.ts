@@ -5,7 +5,6 @@ import { UsageError } from '../core/errors.js';
 import { dbFile } from '../core/paths.js';
 import { openDb } from '../db/index.js';
 import { buildSite, type SiteEvent } from '../site/build.js';
-import { serveSite } from '../site/serve.js';
 import type { ParsedArgs } from './args.js';
 import { termSafe, type Reporter } from './output.js';
 
@@ -43,6 +42,8 @@ export async function runServe(config: Config, args: ParsedArgs, rep: Reporter):
   if (!existsSync(join(config.siteDir, 'index.html'))) {
     throw new UsageError(`${config.siteDir} has no index.html`, { advice: 'run reprofarm site first' });
   }
+  // (loaded here: node:http is not needed to render)
+  const { serveSite } = await import('../site/serve.js');
   const h = await serveSite(config.siteDir, port);
   rep.line(`Serving ${config.siteDir} on ${h.url} (Ctrl-C to stop)`, true);
   if (args.values.json) rep.json({ url: h.url, site_dir: config.siteDir });

@@ -320,7 +320,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   const statusUnits: { suite: string; arch: string; names: string[] | undefined }[] = [];
   for (const suite of config.suites) {
     for (const arch of config.architectures) {
-      if (full || todo.has(key(suite, arch)) || !existsSync(join(fragmentDir, `${suite}_${arch}.json`)) || !existsSync(unitStateFile(fragmentDir, suite, arch))) {
+      if (full || todo.has(key(suite, arch)) || !existsSync(join(fragmentDir, `${suite}_${arch}.json`)) || !readUnitState(unitStateFile(fragmentDir, suite, arch))) {
         statusUnits.push({ suite, arch, names: full ? undefined : todo.get(key(suite, arch))?.names });
       }
     }

@@ -13,21 +13,24 @@
  * this code wrote (missing, edited, an older layout), it falls back to the
  * listing.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import { STATUSES } from '../core/statuses.js';
 import { groupByStatus, jsonFragment, jsonRow, statusPageOf, statusRowHtml } from './model.js';
 import type { BatchContext } from './packages.js';
-import { readHeld, type PendingFile } from './writer.js';
+import type { PendingFile, Piece } from './writer.js';
 
 /** Above this many changed packages in one suite/arch, reading the whole listing is cheaper than splicing. */
 export const SPLICE_LIMIT = 500;
 
 export interface UnitState {
-  version: 1;
+  version: 2;
   /** packages per status (untested included): the rows of each status page */
   counts: Record<string, number>;
+  /** the byte size each status page was written with: a page of another size is not spliced */
+  sizes: Record<string, number>;
+  fragmentSize: number;
 }
 
 export function unitStateFile(fragmentDir: string, suite: string, arch: string): string {
@@ -37,7 +40,7 @@ export function unitStateFile(fragmentDir: string, suite: string, arch: string):
 export function readUnitState(file: string): UnitState | undefined {
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<UnitState>;
-    if (v.version === 1 && v.counts && typeof v.counts === 'object') return v as UnitState;
+    if (v.version === 2 && v.counts && v.sizes && typeof v.fragmentSize === 'number') return v as UnitState;
   } catch {
     // missing or unreadable: the listing is read again
   }
@@ -52,26 +55,89 @@ function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-interface Edit {
-  key: string;
-  at: number;
-  /** the end of the line replaced, or `at` when the key was not there */
-  end: number;
-  line: Uint8Array | undefined;
-}
-
 const NL = 0x0a;
 
-/** In `text` (lines ending in '\n', sorted by key), where the line of `key` is, or where it would go. */
-function locate(text: Buffer, key: string, keyOf: (line: Buffer) => string): { at: number; end: number } {
-  let lo = 0;
-  let hi = text.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const start = mid === 0 ? 0 : text.lastIndexOf(NL, mid - 1) + 1;
-    const nl = text.indexOf(NL, start);
+/** Lines (each ending in '\n') in a buffer or in a part of a file, read a window at a time. */
+export interface LineSource {
+  readonly length: number;
+  /** the line around position `p` (0 <= p < length): where it starts and where its '\n' is */
+  lineAt(p: number): { start: number; nl: number };
+  bytes(start: number, end: number): Buffer;
+}
+
+export class BufferLines implements LineSource {
+  constructor(private readonly b: Buffer) {}
+
+  get length(): number {
+    return this.b.length;
+  }
+
+  lineAt(p: number): { start: number; nl: number } {
+    const start = p === 0 ? 0 : this.b.lastIndexOf(NL, p - 1) + 1;
+    const nl = this.b.indexOf(NL, start);
     if (nl < 0) throw new NotSpliceable('a line without its newline');
-    const c = compareNames(keyOf(text.subarray(start, nl)), key);
+    return { start, nl };
+  }
+
+  bytes(start: number, end: number): Buffer {
+    return this.b.subarray(start, end);
+  }
+}
+
+/**
+ * `length` bytes of an open file from `offset`, then `suffix` (bytes the file
+ * does not have): a binary search reads a few kilobytes, not the file.
+ */
+export class FileLines implements LineSource {
+  readonly length: number;
+  private window = Buffer.alloc(0);
+  private wStart = 0;
+
+  constructor(private readonly fd: number, private readonly offset: number, private readonly fileLength: number, private readonly suffix = Buffer.alloc(0)) {
+    this.length = fileLength + suffix.length;
+  }
+
+  private load(start: number, end: number): void {
+    start = Math.max(0, start);
+    end = Math.min(this.length, end);
+    if (start >= this.wStart && end <= this.wStart + this.window.length) return;
+    const b = Buffer.allocUnsafe(end - start);
+    const fromFile = Math.max(0, Math.min(end, this.fileLength) - start);
+    let off = 0;
+    while (off < fromFile) {
+      const n = readSync(this.fd, b, off, fromFile - off, this.offset + start + off);
+      if (n === 0) throw new NotSpliceable('a file shorter than it was');
+      off += n;
+    }
+    if (end > this.fileLength) this.suffix.copy(b, fromFile, Math.max(0, start - this.fileLength), end - this.fileLength);
+    this.window = b;
+    this.wStart = start;
+  }
+
+  lineAt(p: number): { start: number; nl: number } {
+    for (let reach = 4096; ; reach *= 4) {
+      this.load(p - reach, p + reach);
+      const rel = p - this.wStart;
+      const back = rel === 0 ? -1 : this.window.lastIndexOf(NL, rel - 1);
+      const fwd = this.window.indexOf(NL, rel);
+      if ((back >= 0 || this.wStart === 0) && fwd >= 0) return { start: this.wStart + back + 1, nl: this.wStart + fwd };
+      if (this.wStart === 0 && this.window.length === this.length) throw new NotSpliceable('a line without its newline');
+    }
+  }
+
+  bytes(start: number, end: number): Buffer {
+    this.load(start, end);
+    return this.window.subarray(start - this.wStart, end - this.wStart);
+  }
+}
+
+/** In `src` (lines sorted by key), where the line of `key` is, or where it would go. */
+function locate(src: LineSource, key: string, keyOf: (line: Buffer) => string): { at: number; end: number } {
+  let lo = 0;
+  let hi = src.length;
+  while (lo < hi) {
+    const { start, nl } = src.lineAt((lo + hi) >>> 1);
+    const c = compareNames(keyOf(src.bytes(start, nl)), key);
     if (c < 0) lo = nl + 1;
     else if (c > 0) hi = start;
     else return { at: start, end: nl + 1 };
@@ -79,49 +145,48 @@ function locate(text: Buffer, key: string, keyOf: (line: Buffer) => string): { a
   return { at: lo, end: lo };
 }
 
+/** A part of the source kept as it was. */
+export interface Kept {
+  start: number;
+  end: number;
+}
+
 /**
- * Replace the lines of `keys` in `text`: a key's line is removed where it is
+ * Replace the lines of `keys` in `src`: a key's line is removed where it is
  * and its new line (from `lines`, if any) put in its place by order. Keys are
  * byte strings (see `bytes`): compared by character code, they compare as
- * UTF-8 bytes. Returns the new text as pieces (parts of `text` and new lines)
- * and how many lines it gained (negative: lost).
+ * UTF-8 bytes. Returns the new text as pieces (parts of `src` kept, new
+ * lines), how many lines it gained (negative: lost), and whether it changed.
  */
 export function spliceLines(
-  text: Buffer, keys: readonly string[], lines: ReadonlyMap<string, Uint8Array>, keyOf: (line: Buffer) => string,
-): { pieces: Uint8Array[]; delta: number; changed: boolean } {
-  const edits: Edit[] = [];
+  src: LineSource, keys: readonly string[], lines: ReadonlyMap<string, Uint8Array>, keyOf: (line: Buffer) => string,
+): { pieces: (Kept | Uint8Array)[]; delta: number; changed: boolean } {
+  const edits: { key: string; at: number; end: number; line: Uint8Array | undefined }[] = [];
   let delta = 0;
   for (const key of new Set(keys)) {
-    const { at, end } = locate(text, key, keyOf);
+    const { at, end } = locate(src, key, keyOf);
     const line = lines.get(key);
     if (end === at && line === undefined) continue;
-    if (line !== undefined && end > at && text.subarray(at, end).equals(line)) continue;
+    if (line !== undefined && end > at && src.bytes(at, end).equals(line)) continue;
     edits.push({ key, at, end, line });
     delta += (line === undefined ? 0 : 1) - (end > at ? 1 : 0);
   }
-  if (edits.length === 0) return { pieces: [text], delta: 0, changed: false };
+  if (edits.length === 0) return { pieces: src.length > 0 ? [{ start: 0, end: src.length }] : [], delta: 0, changed: false };
   edits.sort((a, b) => a.at - b.at || compareNames(a.key, b.key));
-  const pieces: Uint8Array[] = [];
+  const pieces: (Kept | Uint8Array)[] = [];
   let pos = 0;
   for (const e of edits) {
-    if (e.at > pos) pieces.push(text.subarray(pos, e.at));
+    if (e.at > pos) pieces.push({ start: pos, end: e.at });
     if (e.line) pieces.push(e.line);
     pos = Math.max(pos, e.end);
   }
-  if (pos < text.length) pieces.push(text.subarray(pos));
+  if (pos < src.length) pieces.push({ start: pos, end: src.length });
   return { pieces, delta, changed: true };
 }
 
 const TBODY = '<tbody>\n';
-
-/** A status page's rows: the lines between `<tbody>` and `</tbody>` (none for an empty page). */
-function rowsOf(html: Buffer): Buffer {
-  const start = html.indexOf(TBODY);
-  if (start < 0) return html.subarray(0, 0);
-  const end = html.indexOf('</tbody>', start);
-  if (end < 0) throw new NotSpliceable('a table without its end');
-  return html.subarray(start + TBODY.length, end);
-}
+const TBODY_END = '</tbody>';
+const COMMA_NL = Buffer.from(',\n');
 
 const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
 
@@ -146,12 +211,6 @@ function jsonKey(line: Buffer): string {
   return v.package;
 }
 
-function lineCount(text: Buffer): number {
-  let n = 0;
-  for (let i = text.indexOf(NL); i >= 0; i = text.indexOf(NL, i + 1)) n++;
-  return n;
-}
-
 function pagePath(suite: string, arch: string, status: string): string {
   return `${suite}/${arch}/index_${status}.html`;
 }
@@ -172,8 +231,8 @@ export function renderStatusUnit(ctx: BatchContext, suite: string, arch: string,
   return { statusPages: listUnit(ctx, suite, arch, fragmentDir), spliced: 0 };
 }
 
-function writeCounts(fragmentDir: string, suite: string, arch: string, counts: Record<string, number>): void {
-  writeFileAtomicSync(unitStateFile(fragmentDir, suite, arch), JSON.stringify({ version: 1, counts } satisfies UnitState));
+function writeState(fragmentDir: string, suite: string, arch: string, state: Omit<UnitState, 'version'>): void {
+  writeFileAtomicSync(unitStateFile(fragmentDir, suite, arch), JSON.stringify({ version: 2, ...state } satisfies UnitState));
 }
 
 function listUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: string): number {
@@ -181,18 +240,21 @@ function listUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: s
   const by = groupByStatus(listing);
   const statuses = [...by.keys()];
   const counts: Record<string, number> = {};
+  const sizes: Record<string, number> = {};
   let n = 0;
   for (const [status, rows] of by) {
     counts[status] = rows.length;
     const html = Buffer.from(ctx.renderer.render('status', statusPageOf(suite, arch, status, rows.length, rows.map((r) => statusRowHtml(suite, arch, r)).join(''), statuses)));
     const rel = pagePath(suite, arch, status);
+    sizes[status] = html.length;
     // a page whose bytes did not change is not written again (a full render writes all)
     if (!ctx.full && readIfExists(ctx.writer.path(rel))?.equals(html)) continue;
     ctx.writer.write(rel, html);
     n++;
   }
-  writeFileAtomicSync(join(fragmentDir, `${suite}_${arch}.json`), jsonFragment(suite, arch, listing.filter((r) => r.status !== 'untested')));
-  writeCounts(fragmentDir, suite, arch, counts);
+  const fragment = Buffer.from(jsonFragment(suite, arch, listing.filter((r) => r.status !== 'untested')));
+  writeFileAtomicSync(join(fragmentDir, `${suite}_${arch}.json`), fragment);
+  writeState(fragmentDir, suite, arch, { counts, sizes, fragmentSize: fragment.length });
   // what an older reprofarm kept to the same end
   rmSync(join(fragmentDir, `${suite}_${arch}.status-hashes.json`), { force: true });
   return n;
@@ -204,6 +266,34 @@ function readIfExists(file: string): Buffer | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Splice a reproducible.json fragment: rows joined by ',\n'. `src` is the
+ * fragment (`size` bytes) followed by a ',\n' it does not have, so that every
+ * row is a line ending in ',\n'; the result drops the last row's again.
+ * Pieces are new rows and parts of the fragment file (never of the suffix).
+ */
+export function spliceFragment(src: LineSource, size: number, keys: readonly string[], lines: ReadonlyMap<string, Uint8Array>): { pieces: (Kept | Uint8Array)[]; changed: boolean } {
+  const spliced = spliceLines(src, keys, lines, jsonKey);
+  if (!spliced.changed) return { pieces: [], changed: false };
+  const pieces: (Kept | Uint8Array)[] = [];
+  for (const p of spliced.pieces) {
+    if (p instanceof Uint8Array) pieces.push(p);
+    else {
+      if (Math.min(p.end, size) > p.start) pieces.push({ start: p.start, end: Math.min(p.end, size) });
+      // (whole: a line never begins inside the last line's ',\n')
+      if (p.end > size) pieces.push(COMMA_NL);
+    }
+  }
+  // the text ends in its last line's ',\n': it goes (every piece that can be last ends with a whole line)
+  const last = pieces.pop();
+  if (last === undefined || last === COMMA_NL) {
+    // nothing left, or the old last line's, which the file does not have
+  } else if (last instanceof Uint8Array && last.length >= 2) pieces.push(last.subarray(0, last.length - 2));
+  else if (!(last instanceof Uint8Array) && last.end - last.start >= 2) pieces.push({ start: last.start, end: last.end - 2 });
+  else throw new NotSpliceable('a fragment that does not end in a row');
+  return { pieces, changed: true };
 }
 
 /**
@@ -219,54 +309,94 @@ function bytes(s: string): string {
 /** Stands for the rows when a page is rendered around them: a NUL cannot come out of an escaped template. */
 const ROWS = '\0rows\0';
 
+/** An open file of the last render, of the size it was written with. */
+function openAsWritten(file: string, size: number | undefined): number {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    throw new NotSpliceable(`${file} is missing`);
+  }
+  if (fstatSync(fd).size !== size) {
+    closeSync(fd);
+    throw new NotSpliceable(`${file} is not the size it was written with`);
+  }
+  return fd;
+}
+
+/** Where a status page's rows are: between `<tbody>` and `</tbody>` (none in a page without a table). */
+function rowsRegion(fd: number, size: number): { start: number; end: number } {
+  const headLen = Math.min(size, 65_536);
+  const head = Buffer.allocUnsafe(headLen);
+  readSync(fd, head, 0, headLen, 0);
+  const t = head.indexOf(TBODY);
+  if (t < 0) return { start: 0, end: 0 };
+  const tailLen = Math.min(size, 65_536);
+  const tail = Buffer.allocUnsafe(tailLen);
+  readSync(fd, tail, 0, tailLen, size - tailLen);
+  const e = tail.lastIndexOf(TBODY_END);
+  if (e < 0) throw new NotSpliceable('a table without its end');
+  return { start: t + TBODY.length, end: size - tailLen + e };
+}
+
 function spliceUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: string, changed: readonly string[]): number {
-  const fragmentFile = join(fragmentDir, `${suite}_${arch}.json`);
   const state = readUnitState(unitStateFile(fragmentDir, suite, arch));
-  if (!state) throw new NotSpliceable('no counts from the last render');
+  if (!state) throw new NotSpliceable('no state from the last render');
   const fresh = ctx.reader.snapshot(() => ctx.reader.listingOf(suite, arch, changed));
   const known = new Set<string>(STATUSES);
   for (const r of fresh) if (!known.has(r.status)) throw new NotSpliceable(`a status this code has no page for: ${r.status}`);
   const keys = changed.map(bytes);
   const counts: Record<string, number> = {};
-  // every page is spliced into a file beside it before any is renamed into place:
-  // a page this code cannot read falls back to the listing with nothing half done
+  const sizes: Record<string, number> = {};
+  // every page is spliced into a file beside it before any is renamed into place: a page
+  // that is not what this code wrote falls back to the listing with nothing half done
   const pending: PendingFile[] = [];
+  const fds: number[] = [];
   let pages = 0;
+  let fragmentSize = state.fragmentSize;
   try {
     for (const status of STATUSES) {
-      const html = readHeld(ctx.writer.path(pagePath(suite, arch, status)));
-      if (html === undefined) throw new NotSpliceable(`no ${status} page`);
-      const rows = rowsOf(html);
-      // the page must hold the rows the last render counted: else it is not the page this code wrote
+      const file = ctx.writer.path(pagePath(suite, arch, status));
+      const size = state.sizes[status];
+      const fd = openAsWritten(file, size);
+      fds.push(fd);
       const before = state.counts[status] ?? 0;
-      if (lineCount(rows) !== before) throw new NotSpliceable(`the ${status} page does not have the rows last counted`);
+      const region = rowsRegion(fd, size ?? 0);
       const lines = new Map(fresh.filter((r) => r.status === status).map((r) => [bytes(r.package), Buffer.from(statusRowHtml(suite, arch, r))]));
-      const spliced = spliceLines(rows, keys, lines, rowKey);
+      const spliced = spliceLines(new FileLines(fd, region.start, region.end - region.start), keys, lines, rowKey);
       counts[status] = before + spliced.delta;
+      sizes[status] = size ?? 0;
       if (!spliced.changed) continue;
       const around = ctx.renderer.render('status', statusPageOf(suite, arch, status, before + spliced.delta, ROWS, STATUSES));
       const at = around.indexOf(ROWS);
-      pending.push(ctx.writer.prepare(pagePath(suite, arch, status), [around.slice(0, at), ...spliced.pieces, around.slice(at + ROWS.length)]));
+      const rows = spliced.pieces.map((p) => (p instanceof Uint8Array ? p : { file, start: region.start + p.start, end: region.start + p.end }));
+      const pieces: Piece[] = at < 0 ? [around] : [around.slice(0, at), ...rows, around.slice(at + ROWS.length)];
+      if (at < 0 && rows.length > 0) throw new NotSpliceable('rows for a page without a table');
+      const p = ctx.writer.prepare(pagePath(suite, arch, status), pieces);
+      sizes[status] = p.size;
+      pending.push(p);
       pages++;
     }
-    // the fragment: rows joined by ',\n', spliced as lines that all end in ',\n' (two bytes of room after it)
-    const old = readHeld(fragmentFile, 2);
-    if (old === undefined) throw new NotSpliceable('no fragment from the last render');
-    const text = Buffer.from(old.buffer, old.byteOffset, old.length === 0 ? 0 : old.length + 2);
-    if (old.length > 0) text.write(',\n', old.length, 'latin1');
+    // the fragment: rows joined by ',\n', spliced as lines that all end in ',\n' (the last one's is not in the file)
+    const fragmentFile = join(fragmentDir, `${suite}_${arch}.json`);
+    const size = state.fragmentSize;
+    const fd = openAsWritten(fragmentFile, size);
+    fds.push(fd);
     const jsonLines = new Map(fresh.filter((r) => r.status !== 'untested').map((r) => [bytes(r.package), Buffer.from(`${jsonRow(suite, arch, r)},\n`)]));
-    const spliced = spliceLines(text, keys, jsonLines, jsonKey);
+    const spliced = spliceFragment(new FileLines(fd, 0, size, size > 0 ? COMMA_NL : undefined), size, keys, jsonLines);
     if (spliced.changed) {
-      const pieces = spliced.pieces.filter((p) => p.length > 0);
-      const last = pieces.pop();
-      if (last) pieces.push(last.subarray(0, last.length - 2));
-      pending.push(ctx.writer.prepare(relative(ctx.writer.root, fragmentFile), pieces, { bookkeeping: true }));
+      const pieces = spliced.pieces.map((p) => (p instanceof Uint8Array ? p : { file: fragmentFile, ...p }));
+      const p = ctx.writer.prepare(relative(ctx.writer.root, fragmentFile), pieces, { bookkeeping: true });
+      fragmentSize = p.size;
+      pending.push(p);
     }
   } catch (err) {
     for (const p of pending) p.discard();
     throw err;
+  } finally {
+    for (const fd of fds) closeSync(fd);
   }
   for (const p of pending) p.commit();
-  writeCounts(fragmentDir, suite, arch, counts);
+  writeState(fragmentDir, suite, arch, { counts, sizes, fragmentSize });
   return pages;
 }

@@ -13,52 +13,27 @@ import { isValidVersion } from '../archive/version.js';
 import type { PackageData } from '../db/site.js';
 import type { PackageAssets } from './model.js';
 
-/** A part of a file being composed: text (written as UTF-8), bytes, or the whole of another file. */
-export type Piece = string | Uint8Array | { file: string };
+/** A part of a file being composed: text (written as UTF-8), bytes, or another file (from `start` to `end`, else whole). */
+export type Piece = string | Uint8Array | { file: string; start?: number; end?: number };
 
 /** A file written beside its target, not yet renamed over it. */
 export interface PendingFile {
+  /** bytes written */
+  size: number;
   commit(): void;
   discard(): void;
 }
 
 /*
- * Two buffers, allocated once per thread and used again: on some machines
+ * A buffer allocated once per thread and used again: on some machines
  * (virtual machines with paravirtual page tables) touching fresh memory costs
- * more than reading a file. `stream` carries bytes from file to file; `hold`
- * holds one whole file being spliced.
+ * more than reading a file. `stream` carries bytes from file to file.
  */
 let stream: Buffer | undefined;
-let hold: Buffer | undefined;
 
-/**
- * A whole file in a buffer this module uses again: the bytes are valid until
- * the next call. `room` bytes after them are free for the caller's use.
- * Undefined when the file does not exist.
- */
-export function readHeld(file: string, room = 0): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (!hold || hold.length < size + room) hold = Buffer.allocUnsafeSlow(Math.max(size + room, (hold?.length ?? 0) * 2, 1 << 20));
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, hold, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return hold.subarray(0, off);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function writeAll(fd: number, bufs: Uint8Array[]): void {
+function writeAll(fd: number, bufs: Uint8Array[]): number {
+  let total = 0;
+  for (const b of bufs) total += b.length;
   // at most 1024 buffers per writev (IOV_MAX); a short write goes on where it stopped
   for (let i = 0; i < bufs.length; i += 1024) {
     const group = bufs.slice(i, i + 1024);
@@ -73,6 +48,26 @@ function writeAll(fd: number, bufs: Uint8Array[]): void {
       n = 0;
     }
   }
+  return total;
+}
+
+/** Append `file`'s bytes from `start` to `end` (or its end) to `fd`, through the stream buffer. */
+function copyRange(fd: number, file: string, start: number, end: number | undefined): number {
+  stream ??= Buffer.allocUnsafeSlow(1 << 20);
+  const src = openSync(file, 'r');
+  let pos = start;
+  try {
+    const stop = end ?? fstatSync(src).size;
+    while (pos < stop) {
+      const n = readSync(src, stream, 0, Math.min(stream.length, stop - pos), pos);
+      if (n === 0) throw new Error(`${file} ended at ${pos} bytes, before ${stop}`);
+      writeAll(fd, [stream.subarray(0, n)]);
+      pos += n;
+    }
+  } finally {
+    closeSync(src);
+  }
+  return pos - start;
 }
 
 /** Writes files atomically under the site root, creating folders once. */
@@ -133,24 +128,19 @@ export class SiteWriter {
     this.ensureDir(dirname(target));
     const tmp = this.tmp();
     const fd = openSync(tmp, 'w');
+    let size = 0;
     try {
       let batch: Uint8Array[] = [];
       for (const p of pieces) {
         if (typeof p === 'string') batch.push(Buffer.from(p));
         else if (p instanceof Uint8Array) batch.push(p);
         else {
-          writeAll(fd, batch);
+          size += writeAll(fd, batch);
           batch = [];
-          stream ??= Buffer.allocUnsafeSlow(1 << 20);
-          const src = openSync(p.file, 'r');
-          try {
-            for (let n = readSync(src, stream, 0, stream.length, null); n > 0; n = readSync(src, stream, 0, stream.length, null)) writeAll(fd, [stream.subarray(0, n)]);
-          } finally {
-            closeSync(src);
-          }
+          size += copyRange(fd, p.file, p.start ?? 0, p.end);
         }
       }
-      writeAll(fd, batch);
+      size += writeAll(fd, batch);
     } catch (err) {
       closeSync(fd);
       rmSync(tmp, { force: true });
@@ -158,6 +148,7 @@ export class SiteWriter {
     }
     closeSync(fd);
     return {
+      size,
       commit: (): void => {
         renameSync(tmp, target);
         if (!opts.bookkeeping) this.files++;

@@ -155,9 +155,15 @@ describe('reprofarm site', () => {
       VALUES ('trixie', '0ad', '1.0-1', 'any', 'pool/main/0/0ad', '0ad_1.0-1.dsc', ?, 1, ?, ?)`).run('0'.repeat(64), at(10), at(10));
     db.sql.prepare("UPDATE sources SET version = '99.0-1', version_seen = ? WHERE suite = 'trixie' AND name = 'util-linux'").run(at(11));
     db.sql.prepare("DELETE FROM results WHERE suite = 'trixie' AND arch = 'amd64' AND package = 'zlib'").run();
+    // a page's only row leaves it, and a page without rows gets one
+    const only = db.sql.prepare("SELECT package FROM results WHERE suite = 'bookworm' AND arch = 'arm64' AND status = 'NFU'").pluck().all();
+    expect(only).toEqual(['python3.11']);
+    db.sql.prepare("UPDATE results SET status = 'blacklisted' WHERE suite = 'bookworm' AND arch = 'arm64' AND package = 'python3.11'").run();
     db.close();
     const s = await site(f);
     expect(s, s.why).toMatchObject({ mode: 'incremental', status_units_spliced: 4 });
+    expect(readFileSync(join(f.siteDir, 'bookworm', 'arm64', 'index_NFU.html'), 'utf8')).toContain('<p>None.</p>');
+    expect(readFileSync(join(f.siteDir, 'bookworm', 'arm64', 'index_blacklisted.html'), 'utf8')).toContain('>python3.11</a>');
     expect(readFileSync(join(f.siteDir, 'trixie', 'amd64', 'index_untested.html'), 'utf8')).toMatch(/>0ad<\/a>[^]*>zlib<\/a>/);
     const cfg = otherSite(f, 'public-full-3');
     expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);

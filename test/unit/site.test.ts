@@ -1,11 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { PackageData, RunRow } from '../../db/site.js';
 import { buildsPerDay, dayRange, reproducibleShare } from '../../site/charts.js';
 import { fmtDate, fmtDuration, fmtOffset, percent } from '../../site/format.js';
 import { indexView, nodesView, packageView, statusPages, unitCharts, variationsView, type JobInput } from '../../site/model.js';
 import { Renderer } from '../../site/render.js';
-import { spliceLines } from '../../site/status-unit.js';
-import { statusRowHtml } from '../../site/model.js';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BufferLines, FileLines, spliceFragment, spliceLines, type LineSource } from '../../site/status-unit.js';
+import { jsonFragment, jsonRow, statusRowHtml } from '../../site/model.js';
 
 const EVIL = '<script>alert("x")</script>';
 
@@ -179,10 +182,28 @@ describe('Eta templates', () => {
 describe('splicing a status page\'s rows', () => {
   const row = (name: string, version: string): string => statusRowHtml('sid', 'amd64', { package: name, version, status: 'FTBR', build_date: '2026-11-20T10:00:00.000Z' });
   const key = (line: Buffer): string => /">([^<]*)<\/a>/.exec(line.toString())?.[1]?.replace(/&amp;/g, '&') ?? '';
-  const splice = (text: string, keys: string[], lines: Map<string, string>): { text: string; delta: number; changed: boolean } => {
-    const r = spliceLines(Buffer.from(text), keys, new Map([...lines].map(([k, v]) => [k, Buffer.from(v)])), key);
-    return { text: Buffer.concat(r.pieces).toString(), delta: r.delta, changed: r.changed };
+  // through a buffer, and through a file read a window at a time
+  const dir = mkdtempSync(join(tmpdir(), 'reprofarm-splice-'));
+  const sources: [string, (text: Buffer) => { src: LineSource; done: () => void }][] = [
+    ['buffer', (text) => ({ src: new BufferLines(text), done: (): void => undefined })],
+    ['file', (text) => {
+      writeFileSync(join(dir, 'page'), Buffer.concat([Buffer.from('head\n'), text, Buffer.from('tail')]));
+      const fd = openSync(join(dir, 'page'), 'r');
+      return { src: new FileLines(fd, 5, text.length), done: (): void => closeSync(fd) };
+    }],
+  ];
+  const splice = (text: string, keys: string[], lines: Map<string, string>, how = 0): { text: string; delta: number; changed: boolean } => {
+    const b = Buffer.from(text);
+    const [, open] = sources[how] as (typeof sources)[number];
+    const { src, done } = open(b);
+    try {
+      const r = spliceLines(src, keys, new Map([...lines].map(([k, v]) => [k, Buffer.from(v)])), key);
+      return { text: Buffer.concat(r.pieces.map((p) => (p instanceof Uint8Array ? p : b.subarray(p.start, p.end)))).toString(), delta: r.delta, changed: r.changed };
+    } finally {
+      done();
+    }
   };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   // byte order (SQLite's BINARY), as the listing sorts: '+' < '-' < '.' < digits < letters
   const sorted = (names: Iterable<string>): string[] => [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 
@@ -209,10 +230,39 @@ describe('splicing a status page\'s rows', () => {
         } else page.delete(k);
       }
       const want = sorted(page.keys()).map((n) => row(n, page.get(n) ?? '')).join('');
-      const got = splice(text, keys, lines);
-      expect(got.text, `round ${round}`).toBe(want);
-      expect(got.delta).toBe(want.split('\n').length - text.split('\n').length);
-      expect(got.changed).toBe(want !== text);
+      for (const how of [0, 1]) {
+        const got = splice(text, keys, lines, how);
+        expect(got.text, `round ${round}, ${sources[how]?.[0] ?? ''}`).toBe(want);
+        expect(got.delta).toBe(want.split('\n').length - text.split('\n').length);
+        expect(got.changed).toBe(want !== text);
+      }
+    }
+  });
+  it('gives the reproducible.json fragment a full render would, its last row without a comma', () => {
+    let seed = 9;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const rowOf = (name: string, v: string): { package: string; version: string; status: string; build_date: string } => ({ package: name, version: v, status: 'FTBR', build_date: '2026-11-20T10:00:00.000Z' });
+    for (let round = 0; round < 300; round++) {
+      const m = new Map<string, string>();
+      for (let i = rand(6); i > 0; i--) m.set(`p${rand(9)}`, String(rand(9)));
+      const text = Buffer.from(jsonFragment('sid', 'amd64', sorted(m.keys()).map((n) => rowOf(n, m.get(n) ?? ''))));
+      const keys = Array.from({ length: rand(4) }, () => `p${rand(9)}`);
+      const lines = new Map<string, Buffer>();
+      for (const k of keys) {
+        if (rand(2) === 0) {
+          m.set(k, `${rand(9)}x`);
+          lines.set(k, Buffer.from(`${jsonRow('sid', 'amd64', rowOf(k, m.get(k) ?? ''))},\n`));
+        } else m.delete(k);
+      }
+      const want = jsonFragment('sid', 'amd64', sorted(m.keys()).map((n) => rowOf(n, m.get(n) ?? '')));
+      const src = new BufferLines(text.length > 0 ? Buffer.concat([text, Buffer.from(',\n')]) : text);
+      const r = spliceFragment(src, text.length, keys, lines);
+      const got = r.changed ? Buffer.concat(r.pieces.map((p) => (p instanceof Uint8Array ? p : text.subarray(p.start, p.end)))).toString() : text.toString();
+      expect(got, `round ${round}`).toBe(want);
+      for (const p of r.pieces) if (!(p instanceof Uint8Array)) expect(p.end).toBeLessThanOrEqual(text.length);
     }
   });
   it('leaves a page whose packages did not change as it was', () => {
