@@ -23,7 +23,7 @@ import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
 import {
-  indexView, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type ChartsHtml,
+  indexView, lastChartDay, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type ChartsHtml,
 } from './model.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js';
 import { renderPackageBatch, type BatchResult } from './packages.js';
@@ -145,11 +145,14 @@ export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = 
 
 /**
  * The dashboard's two charts of one suite/arch, rendered from its daily
- * builds for `day` and kept between renders: `<unit>.json` says for which
- * day, `<unit>.share.html` and `<unit>.builds.html` hold them.
+ * builds and kept between renders: `<unit>.json` says of which days and how
+ * many builds they had, `<unit>.share.html` and `<unit>.builds.html` hold them.
  */
 interface ChartsCache {
-  day: string;
+  /** the last day they show */
+  to: string;
+  /** how many builds those days had (daily_builds only grows) */
+  builds: number;
 }
 
 /** What the last render saw of a suite/arch's schedule. */
@@ -251,9 +254,9 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     }
     const versions = reader.scheduleVersions();
     const newScheduleState: Record<string, ScheduleState> = {};
-    // the dashboard's charts per suite/arch: drawn again only where something changed (or a new day began)
-    const asOfDay = (asOf ?? '1970-01-01').slice(0, 10);
-    const from = new Date(Date.parse(`${asOfDay}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
+    // the dashboard's charts per suite/arch: drawn again when a new day began, or the days they show got a build
+    // (they show whole days up to yesterday: the cache holds for the day)
+    const from = new Date(Date.parse(`${lastChartDay(asOf)}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
     for (const suite of config.suites) {
       for (const arch of config.architectures) {
         const rel = `${suite}/${arch}/index_scheduled.html`;
@@ -272,11 +275,13 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
         newScheduleState[`${suite}/${arch}`] = sched;
         const base = join(stateDir, 'index', `${suite}_${arch}`);
         const files = { share: `${base}.share.html`, builds: `${base}.builds.html` };
+        const to = lastChartDay(asOf);
+        const builds = reader.dailyTotal(suite, arch, from, to);
         let fresh = false;
-        if (!full && !todo.has(key(suite, arch))) {
+        if (!full) {
           try {
             const c = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Partial<ChartsCache>;
-            fresh = c.day === asOfDay && existsSync(files.share) && existsSync(files.builds);
+            fresh = c.to === to && c.builds === builds && existsSync(files.share) && existsSync(files.builds);
           } catch {
             fresh = false;
           }
@@ -285,7 +290,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
           const charts = unitCharts(reader.daily(suite, arch, from), asOf);
           writeFileAtomicSync(files.share, renderer.chart('chart-share', charts.share));
           writeFileAtomicSync(files.builds, renderer.chart('chart-bars', charts.builds));
-          writeFileAtomicSync(`${base}.json`, JSON.stringify({ day: asOfDay } satisfies ChartsCache));
+          writeFileAtomicSync(`${base}.json`, JSON.stringify({ to, builds } satisfies ChartsCache));
         }
         dashboard.push({ suite, arch, building: sched.building, waiting: sched.waiting, charts: files });
       }

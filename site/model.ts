@@ -116,10 +116,23 @@ export interface UnitCharts {
   share: LineChart;
 }
 
-/** A suite/arch's two dashboard charts: builds per day by status, and the reproducible share. */
+/** The last day the charts show: the day before the DB's newest timestamp (whole days only). */
+export function lastChartDay(asOf: string | null): string {
+  return new Date(Date.parse(`${(asOf ?? '1970-01-02').slice(0, 10)}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * A suite/arch's two dashboard charts: builds per day by status, and the
+ * reproducible share, over the CHART_DAYS whole days before the DB's newest
+ * timestamp's day (a day still going on would show a partial bar; and so the
+ * charts change once a day, not with every build).
+ */
 export function unitCharts(daily: Parameters<typeof buildsPerDay>[0], asOf: string | null): UnitCharts {
-  const days = dayRange((asOf ?? '1970-01-01').slice(0, 10), CHART_DAYS);
-  return { builds: buildsPerDay(daily, days, STATUSES), share: reproducibleShare(daily, days) };
+  const days = dayRange(lastChartDay(asOf), CHART_DAYS);
+  const first = days[0] ?? '';
+  const last = days[days.length - 1] ?? '';
+  const inRange = daily.filter((r) => r.day >= first && r.day <= last);
+  return { builds: buildsPerDay(inRange, days, STATUSES), share: reproducibleShare(inRange, days) };
 }
 
 export const CHART_DAYS = 365;

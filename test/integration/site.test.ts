@@ -186,6 +186,24 @@ describe('reprofarm site', () => {
     expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-4')))).toEqual([]);
   });
 
+  it('draws the charts again when the days they show get a build, even one recorded late', async () => {
+    const db = openDb(f.dbPath);
+    const late = new Date('2026-11-19T12:00:00.000Z');
+    const id = Number(db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
+      VALUES ('trixie', 'amd64', 'acl', '0:0.0~rc1-1', 100, 'manual', 'test', ?, 'reproducible_build_2', ?)`).run(late.toISOString(), late.toISOString()).lastInsertRowid);
+    recordBuild(db, { id, suite: 'trixie', arch: 'amd64', package: 'acl', version: '0:0.0~rc1-1', priority: 100, reason: 'manual', claimed_by: 'reproducible_build_2', claimed_at: late.toISOString() }, {
+      status: 'FTBFS', job: 'reproducible_build_2', node1: 'node-c', node2: 'node-d', durationS: 9, reason: 'late', report: null,
+      runs: [{ buildNumber: 1, node: 'node-c', startedAt: late.toISOString(), durationS: 9, exitCode: 2, result: 'FTBFS', variations: {}, notApplied: {} }],
+    }, late);
+    db.close();
+    const before = readFileSync(join(f.siteDir, 'index.html'), 'utf8');
+    expect((await site(f)).mode).toBe('incremental');
+    expect(readFileSync(join(f.siteDir, 'index.html'), 'utf8')).not.toBe(before);
+    const cfg = otherSite(f, 'public-full-5');
+    expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
+    expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-5')))).toEqual([]);
+  });
+
   it('renders everything again when the configuration changed, or with --full', async () => {
     expect(await site(f)).toMatchObject({ mode: 'incremental', package_pages: 0, status_pages: 0 });
     expect(await site(f, '--full')).toMatchObject({ mode: 'full', why: '--full' });
