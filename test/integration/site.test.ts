@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUSES } from '../../core/statuses.js';
-import { openDb } from '../../db/index.js';
+import { openDb, type FarmDb } from '../../db/index.js';
 import { recordBuild } from '../../db/builds.js';
 import { serveSite, type ServeHandle } from '../../site/serve.js';
 import { createSiteFixture, FIXTURE_PACKAGES, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
@@ -59,6 +59,17 @@ function otherSite(f: SiteFixture, name: string, edit: (text: string) => string 
   return cfg;
 }
 
+/** A build of one package claimed and recorded as the orchestrator does, at `when`, with one single build on node-a. */
+function recordAt(db: FarmDb, b: { suite: string; arch: string; package: string; version: string; status: string; reason: string; when: Date; exitCode?: number; variations?: Record<string, string> }): void {
+  const at = b.when.toISOString();
+  const id = Number(db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
+    VALUES (?, ?, ?, ?, 100, 'manual', 'test', ?, 'reproducible_build_1', ?)`).run(b.suite, b.arch, b.package, b.version, at, at).lastInsertRowid);
+  recordBuild(db, { id, suite: b.suite, arch: b.arch, package: b.package, version: b.version, priority: 100, reason: 'manual', claimed_by: 'reproducible_build_1', claimed_at: at }, {
+    status: b.status as 'FTBR', job: 'reproducible_build_1', node1: 'node-a', node2: 'node-b', durationS: 61, reason: b.reason, report: null,
+    runs: [{ buildNumber: 1, node: 'node-a', startedAt: at, durationS: 60, exitCode: b.exitCode ?? 0, result: b.status === 'FTBFS' ? 'FTBFS' : 'built', variations: b.variations ?? {}, notApplied: {} }],
+  }, b.when);
+}
+
 describe('reprofarm site', () => {
   let f: SiteFixture;
   beforeAll(() => {
@@ -103,13 +114,7 @@ describe('reprofarm site', () => {
 
   it('after a new result, renders only that package and the status pages it moved between, and equals a full render', async () => {
     const db = openDb(f.dbPath);
-    const now = new Date('2026-11-21T08:00:00.000Z');
-    const id = Number(db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
-      VALUES ('trixie', 'arm64', 'zlib', '11.11-3', 100, 'manual', 'test', ?, 'reproducible_build_1', ?)`).run(now.toISOString(), now.toISOString()).lastInsertRowid);
-    recordBuild(db, { id, suite: 'trixie', arch: 'arm64', package: 'zlib', version: '11.11-3', priority: 100, reason: 'manual', claimed_by: 'reproducible_build_1', claimed_at: now.toISOString() }, {
-      status: 'FTBFS', job: 'reproducible_build_1', node1: 'node-a', node2: 'node-b', durationS: 61, reason: 'build 1 failed (exit 2)', report: null,
-      runs: [{ buildNumber: 1, node: 'node-a', startedAt: now.toISOString(), durationS: 60, exitCode: 2, result: 'FTBFS', variations: { TZ: 'Etc/GMT+12' }, notApplied: {} }],
-    }, now);
+    recordAt(db, { suite: 'trixie', arch: 'arm64', package: 'zlib', version: '11.11-3', status: 'FTBFS', reason: 'build 1 failed (exit 2)', when: new Date('2026-11-21T08:00:00.000Z'), exitCode: 2, variations: { TZ: 'Etc/GMT+12' } });
     db.close();
     const s = await site(f);
     expect(s, s.why).toMatchObject({ mode: 'incremental', package_pages: 1, status_units_spliced: 1 });
@@ -143,12 +148,7 @@ describe('reprofarm site', () => {
     const statuses = ['reproducible', 'FTBR', 'FTBFS', 'depwait', 'timeout', 'E404'];
     FIXTURE_PACKAGES.slice(0, 6).forEach((p, i) => {
       const [suite, arch] = [['bookworm', 'amd64'], ['trixie', 'arm64'], ['bookworm', 'arm64']][i % 3] as [string, string];
-      const id = Number(db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
-        VALUES (?, ?, ?, ?, 100, 'manual', 'test', ?, 'reproducible_build_1', ?)`).run(suite, arch, p.name, p.version, at(i), at(i)).lastInsertRowid);
-      recordBuild(db, { id, suite, arch, package: p.name, version: p.version, priority: 100, reason: 'manual', claimed_by: 'reproducible_build_1', claimed_at: at(i) }, {
-        status: statuses[i] as 'FTBR', job: 'reproducible_build_1', node1: 'node-a', node2: 'node-b', durationS: 10, reason: `change ${i}`, report: null,
-        runs: [{ buildNumber: 1, node: 'node-a', startedAt: at(i), durationS: 5, exitCode: 0, result: 'built', variations: {}, notApplied: {} }],
-      }, new Date(at(i)));
+      recordAt(db, { suite, arch, package: p.name, version: p.version, status: statuses[i] ?? 'FTBR', reason: `change ${i}`, when: new Date(at(i)) });
     });
     // a new source (untested everywhere, first in the listing), a new version, a result gone
     db.sql.prepare(`INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen)
@@ -188,13 +188,7 @@ describe('reprofarm site', () => {
 
   it('draws the charts again when the days they show get a build, even one recorded late', async () => {
     const db = openDb(f.dbPath);
-    const late = new Date('2026-11-19T12:00:00.000Z');
-    const id = Number(db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
-      VALUES ('trixie', 'amd64', 'acl', '0:0.0~rc1-1', 100, 'manual', 'test', ?, 'reproducible_build_2', ?)`).run(late.toISOString(), late.toISOString()).lastInsertRowid);
-    recordBuild(db, { id, suite: 'trixie', arch: 'amd64', package: 'acl', version: '0:0.0~rc1-1', priority: 100, reason: 'manual', claimed_by: 'reproducible_build_2', claimed_at: late.toISOString() }, {
-      status: 'FTBFS', job: 'reproducible_build_2', node1: 'node-c', node2: 'node-d', durationS: 9, reason: 'late', report: null,
-      runs: [{ buildNumber: 1, node: 'node-c', startedAt: late.toISOString(), durationS: 9, exitCode: 2, result: 'FTBFS', variations: {}, notApplied: {} }],
-    }, late);
+    recordAt(db, { suite: 'trixie', arch: 'amd64', package: 'acl', version: '1:0.0~rc1-1', status: 'FTBFS', reason: 'late', when: new Date('2026-11-19T12:00:00.000Z'), exitCode: 2 });
     db.close();
     const before = readFileSync(join(f.siteDir, 'index.html'), 'utf8');
     expect((await site(f)).mode).toBe('incremental');
