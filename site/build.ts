@@ -136,9 +136,11 @@ export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = 
   const siteDir = config.siteDir;
   const stateDir = join(siteDir, STATE_DIR);
   const unlock = lock(stateDir);
+  const pool: PoolWorker[] = [];
   try {
-    return await render(config, db, opts, siteDir, stateDir, started);
+    return await render(config, db, opts, siteDir, stateDir, started, pool);
   } finally {
+    await Promise.all(pool.map((p) => p.worker.terminate()));
     unlock();
   }
 }
@@ -182,7 +184,7 @@ const PRUNE_CHANGES_AT = 10_000;
 /** Below this many package pages, rendering inline beats starting worker threads. */
 const WORKER_THRESHOLD = 4000;
 
-async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, stateDir: string, started: number): Promise<SiteSummary> {
+async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: string, stateDir: string, started: number, pool: PoolWorker[]): Promise<SiteSummary> {
   const emit = opts.onEvent ?? ((): void => undefined);
   const batch = opts.batch ?? 250;
   const reader = new SiteReader(db);
@@ -239,6 +241,12 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
         todo.set(k, { suite, arch, names: [...s].sort() });
       }
     }
+
+    // worker threads for many pages start now: they load and open the DB while the small pages are rendered
+    const pages = [...todo.values()].reduce((n, u) => n + u.names.length, 0);
+    const threads = opts.threads ?? (pages >= WORKER_THRESHOLD ? Math.max(1, Math.min(availableParallelism(), 4)) : 0);
+    const fragmentDir = join(stateDir, 'json');
+    for (let i = 0; i < threads; i++) pool.push(startWorker({ dbPath: db.path, siteDir, stateDir: config.stateDir, asOf, full, fragmentDir }));
 
     const t0 = performance.now();
     // the small pages, every time: they show node health and the variations as of the DB's newest timestamp
@@ -353,15 +361,14 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     done += j.names.length;
     emit({ type: 'progress', done, total });
   };
-  const threads = opts.threads ?? (total >= WORKER_THRESHOLD ? Math.max(1, Math.min(availableParallelism(), 4)) : 0);
-  if (threads === 0) {
+  if (pool.length === 0) {
     const ctx = { reader, renderer, writer: w, stateDir: config.stateDir, asOf, full };
     for (const j of tasks) {
       if (j.type === 'status') take(j, { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusUnit(ctx, j.suite, j.arch, fragmentDir, j.names) });
       else take(j, { ...renderPackageBatch(ctx, j.suite, j.arch, j.names), statusPages: 0, spliced: 0 });
     }
   } else {
-    w.files += await renderOnWorkers(threads, { dbPath: db.path, siteDir, stateDir: config.stateDir, asOf, full, fragmentDir }, tasks, take);
+    w.files += await renderOnWorkers(pool, tasks, take);
   }
   // the dashboard, with each suite/arch's counts as its status pages have them; reproducible.json from the fragments
   // (the charts, megabytes of SVG, are streamed in from their cache files at their marks)
@@ -410,9 +417,22 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
  * file system serialises creating files in one folder. Returns the files
  * the workers wrote.
  */
+interface PoolWorker {
+  worker: Worker;
+  /** an error it raised before it was given work */
+  failed?: Error;
+}
+
+function startWorker(init: WorkerInit): PoolWorker {
+  const p: PoolWorker = { worker: new Worker(workerFile(), { workerData: init }) };
+  p.worker.once('error', (err) => {
+    p.failed = err;
+  });
+  return p;
+}
+
 async function renderOnWorkers(
-  threads: number,
-  init: WorkerInit,
+  pool: readonly PoolWorker[],
   batches: readonly Task[],
   take: (j: Task, r: BatchResult & { statusPages: number; spliced: number }) => void,
 ): Promise<number> {
@@ -435,44 +455,41 @@ async function renderOnWorkers(
     return queues.get(best)?.shift();
   };
   let files = 0;
-  const workers: Worker[] = [];
-  try {
-    await Promise.all(Array.from({ length: Math.min(threads, batches.length) }, () => new Promise<void>((resolve, reject) => {
-      const worker = new Worker(workerFile(), { workerData: init });
-      workers.push(worker);
-      const send = (): void => {
-        const id = pick();
-        const j = id === undefined ? undefined : batches[id];
-        if (id === undefined || !j) {
-          worker.postMessage({ type: 'stop' } satisfies WorkerRequest);
-          resolve();
-          return;
-        }
-        worker.postMessage({ ...j, id } satisfies WorkerRequest);
-      };
-      worker.on('message', (m: WorkerReply) => {
-        const j = batches[m.id];
-        if (m.type === 'error') {
-          reject(new Error(`site worker failed on a batch of ${j?.suite ?? '?'}/${j?.arch ?? '?'}: ${m.message}`));
-          return;
-        }
-        files += m.files;
-        if (j) {
-          const k = `${j.suite}/${j.arch}`;
-          busy.set(k, (busy.get(k) ?? 1) - 1);
-          take(j, m);
-        }
-        send();
-      });
-      worker.once('error', reject);
-      worker.once('exit', (code) => {
-        if (code !== 0) reject(new Error(`site worker exited with code ${code}`));
-      });
+  await Promise.all(pool.map(({ worker, failed }) => new Promise<void>((resolve, reject) => {
+    if (failed) {
+      reject(failed);
+      return;
+    }
+    const send = (): void => {
+      const id = pick();
+      const j = id === undefined ? undefined : batches[id];
+      if (id === undefined || !j) {
+        worker.postMessage({ type: 'stop' } satisfies WorkerRequest);
+        resolve();
+        return;
+      }
+      worker.postMessage({ ...j, id } satisfies WorkerRequest);
+    };
+    worker.on('message', (m: WorkerReply) => {
+      const j = batches[m.id];
+      if (m.type === 'error') {
+        reject(new Error(`site worker failed on a batch of ${j?.suite ?? '?'}/${j?.arch ?? '?'}: ${m.message}`));
+        return;
+      }
+      files += m.files;
+      if (j) {
+        const k = `${j.suite}/${j.arch}`;
+        busy.set(k, (busy.get(k) ?? 1) - 1);
+        take(j, m);
+      }
       send();
-    })));
-  } finally {
-    await Promise.all(workers.map((wk) => wk.terminate()));
-  }
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`site worker exited with code ${code}`));
+    });
+    send();
+  })));
   return files;
 }
 
