@@ -262,8 +262,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     }
     const versions = reader.scheduleVersions();
     const newScheduleState: Record<string, ScheduleState> = {};
-    // the dashboard's charts per suite/arch: drawn again when a new day began, or the days they show got a build
-    // (they show whole days up to yesterday: the cache holds for the day)
+    // the dashboard's charts per suite/arch: drawn again when a new day began, or the days they show got a build (a late one too)
     const from = new Date(Date.parse(`${lastChartDay(asOf)}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
     for (const suite of config.suites) {
       for (const arch of config.architectures) {

@@ -116,16 +116,15 @@ export interface UnitCharts {
   share: LineChart;
 }
 
-/** The last day the charts show: the day before the DB's newest timestamp (whole days only). */
+/** The last day the charts show: the day of the DB's newest timestamp (so far). */
 export function lastChartDay(asOf: string | null): string {
-  return new Date(Date.parse(`${(asOf ?? '1970-01-02').slice(0, 10)}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  return (asOf ?? '1970-01-01').slice(0, 10);
 }
 
 /**
  * A suite/arch's two dashboard charts: builds per day by status, and the
- * reproducible share, over the CHART_DAYS whole days before the DB's newest
- * timestamp's day (a day still going on would show a partial bar; and so the
- * charts change once a day, not with every build).
+ * reproducible share, over the CHART_DAYS days up to the DB's newest
+ * timestamp's day (that one so far).
  */
 export function unitCharts(daily: Parameters<typeof buildsPerDay>[0], asOf: string | null): UnitCharts {
   const days = dayRange(lastChartDay(asOf), CHART_DAYS);
