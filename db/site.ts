@@ -206,11 +206,6 @@ export class SiteReader {
     return new Map(rows.map((r) => [`${r.suite}\0${r.arch}`, r.version]));
   }
 
-  /** How many builds a suite/arch had from one day to another (both included). */
-  dailyTotal(suite: string, arch: string, fromDay: string, toDay: string): number {
-    return (this.q('SELECT COALESCE(SUM(n), 0) AS n FROM daily_builds WHERE suite = ? AND arch = ? AND day >= ? AND day <= ?').get(suite, arch, fromDay, toDay) as { n: number }).n;
-  }
-
   daily(suite: string, arch: string, fromDay: string): DailyRow[] {
     return this.q('SELECT day, status, n FROM daily_builds WHERE suite = ? AND arch = ? AND day >= ? ORDER BY day, status').all(suite, arch, fromDay) as DailyRow[];
   }

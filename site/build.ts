@@ -29,7 +29,7 @@ import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js
 import { renderPackageBatch, type BatchResult } from './packages.js';
 import { readUnitState, renderStatusUnit, unitStateFile } from './status-unit.js';
 import { Renderer, templatesDir, templatesHash } from './render.js';
-import { pruneAssets, SiteWriter, type Piece } from './writer.js';
+import { emptyTrash, pruneAssets, SiteWriter, type Piece } from './writer.js';
 
 export type SiteEvent =
   | { type: 'mode'; mode: 'full' | 'incremental'; why: string }
@@ -137,24 +137,26 @@ export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = 
   const stateDir = join(siteDir, STATE_DIR);
   const unlock = lock(stateDir);
   const pool: PoolWorker[] = [];
+  // what the last render replaced is freed meanwhile
+  const freeing = emptyTrash(siteDir);
   try {
     return await render(config, db, opts, siteDir, stateDir, started, pool);
   } finally {
     await Promise.all(pool.map((p) => p.worker.terminate()));
+    await freeing.catch(() => undefined);
     unlock();
   }
 }
 
 /**
  * The dashboard's two charts of one suite/arch, rendered from its daily
- * builds and kept between renders: `<unit>.json` says of which days and how
- * many builds they had, `<unit>.share.html` and `<unit>.builds.html` hold them.
+ * builds and kept between renders (until a result of the suite/arch changes
+ * or a day begins): `<unit>.json` says up to which day, `<unit>.share.html`
+ * and `<unit>.builds.html` hold them.
  */
 interface ChartsCache {
   /** the last day they show */
   to: string;
-  /** how many builds those days had (daily_builds only grows) */
-  builds: number;
 }
 
 /** What the last render saw of a suite/arch's schedule. */
@@ -262,7 +264,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     }
     const versions = reader.scheduleVersions();
     const newScheduleState: Record<string, ScheduleState> = {};
-    // the dashboard's charts per suite/arch: drawn again when a new day began, or the days they show got a build (a late one too)
+    // the dashboard's charts per suite/arch: drawn again where a result changed, or when a new day began
     const from = new Date(Date.parse(`${lastChartDay(asOf)}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
     for (const suite of config.suites) {
       for (const arch of config.architectures) {
@@ -283,12 +285,12 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
         const base = join(stateDir, 'index', `${suite}_${arch}`);
         const files = { share: `${base}.share.html`, builds: `${base}.builds.html` };
         const to = lastChartDay(asOf);
-        const builds = reader.dailyTotal(suite, arch, from, to);
         let fresh = false;
-        if (!full) {
+        // (a build recorded late into the charts' days changed a result of this suite/arch too)
+        if (!full && !todo.has(key(suite, arch))) {
           try {
             const c = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Partial<ChartsCache>;
-            fresh = c.to === to && c.builds === builds && existsSync(files.share) && existsSync(files.builds);
+            fresh = c.to === to && existsSync(files.share) && existsSync(files.builds);
           } catch {
             fresh = false;
           }
@@ -297,7 +299,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
           const charts = unitCharts(reader.daily(suite, arch, from), asOf);
           writeFileAtomicSync(files.share, renderer.chart('chart-share', charts.share));
           writeFileAtomicSync(files.builds, renderer.chart('chart-bars', charts.builds));
-          writeFileAtomicSync(`${base}.json`, JSON.stringify({ to, builds } satisfies ChartsCache));
+          writeFileAtomicSync(`${base}.json`, JSON.stringify({ to } satisfies ChartsCache));
         }
         dashboard.push({ suite, arch, building: sched.building, waiting: sched.waiting, charts: files });
       }

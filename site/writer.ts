@@ -4,8 +4,9 @@
  * copied in from state_dir.
  */
 import {
-  closeSync, copyFileSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync, writevSync,
+  closeSync, copyFileSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync, writevSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { NODE_NAME_RE } from '../core/config.js';
@@ -70,6 +71,27 @@ function copyRange(fd: number, file: string, start: number, end: number | undefi
   return pos - start;
 }
 
+/** Files of at least this size are freed by the next render (SiteWriter.keepOld). */
+const BIG_FILE = 1 << 20;
+
+function trashDir(root: string): string {
+  return join(root, '.reprofarm', 'trash');
+}
+
+/**
+ * Free what an earlier render replaced, in the background (the thread pool):
+ * the returned promise settles when all is gone.
+ */
+export function emptyTrash(root: string): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(trashDir(root));
+  } catch {
+    return Promise.resolve();
+  }
+  return Promise.all(names.map((n) => rm(join(trashDir(root), n), { force: true }))).then(() => undefined);
+}
+
 /** Writes files atomically under the site root, creating folders once. */
 export class SiteWriter {
   files = 0;
@@ -79,8 +101,11 @@ export class SiteWriter {
   private seq = 0;
   private readonly sourceDirs = new Map<string, boolean>();
 
+  private readonly trashDir: string;
+
   constructor(readonly root: string) {
     this.tmpDir = join(root, '.reprofarm', `tmp-${process.pid}-${threadId}`);
+    this.trashDir = trashDir(root);
   }
 
   private tmp(): string {
@@ -150,11 +175,29 @@ export class SiteWriter {
     return {
       size,
       commit: (): void => {
+        this.keepOld(target);
         renameSync(tmp, target);
         if (!opts.bookkeeping) this.files++;
       },
       discard: (): void => rmSync(tmp, { force: true }),
     };
+  }
+
+  /**
+   * A big file about to be replaced keeps a second name in the trash folder:
+   * the rename over it does not free its blocks (on a file system that
+   * discards freed blocks, tens of milliseconds for tens of megabytes). The
+   * next render frees them while it works (`emptyTrash`).
+   */
+  private keepOld(target: string): void {
+    const old = statSync(target, { throwIfNoEntry: false });
+    if (!old || old.size < BIG_FILE) return;
+    try {
+      this.ensureDir(this.trashDir);
+      linkSync(target, join(this.trashDir, `${process.pid}-${threadId}-${this.seq++}`));
+    } catch {
+      // then the rename frees it
+    }
   }
 
   /**

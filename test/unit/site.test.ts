@@ -4,7 +4,8 @@ import { buildsPerDay, dayRange, reproducibleShare } from '../../site/charts.js'
 import { fmtDate, fmtDuration, fmtOffset, percent } from '../../site/format.js';
 import { indexView, nodesView, packageView, statusPages, unitCharts, variationsView, type JobInput } from '../../site/model.js';
 import { Renderer } from '../../site/render.js';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { emptyTrash, SiteWriter } from '../../site/writer.js';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BufferLines, FileLines, spliceFragment, spliceLines, type LineSource } from '../../site/status-unit.js';
@@ -269,5 +270,29 @@ describe('splicing a status page\'s rows', () => {
     const text = ['a', 'b', 'c'].map((n) => row(n, '1')).join('');
     expect(splice(text, ['zz', 'b0'], new Map())).toEqual({ text, delta: 0, changed: false });
     expect(splice(text, ['b'], new Map([['b', row('b', '1')]]))).toEqual({ text, delta: 0, changed: false });
+  });
+});
+
+describe('the site writer', () => {
+  it('keeps a big file it replaced in the trash for the next render to free, and frees it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'reprofarm-writer-'));
+    try {
+      const w = new SiteWriter(root);
+      const big = 'x'.repeat(1_200_000);
+      w.compose('reproducible.json', ['[', big, ']']);
+      w.compose('reproducible.json', ['[', { file: join(root, 'reproducible.json'), start: 1, end: 11 }, ']']);
+      w.compose('small.html', ['a']);
+      w.compose('small.html', ['b']);
+      expect(readFileSync(join(root, 'reproducible.json'), 'utf8')).toBe(`[${'x'.repeat(10)}]`);
+      const trash = join(root, '.reprofarm', 'trash');
+      const kept = readdirSync(trash);
+      expect(kept).toHaveLength(1);
+      expect(statSync(join(trash, kept[0] ?? '')).size).toBe(1_200_002);
+      await emptyTrash(root);
+      expect(readdirSync(trash)).toEqual([]);
+      w.dispose();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
