@@ -9,12 +9,12 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync,
+  closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync,
 } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import { ReprofarmError } from '../core/errors.js';
@@ -172,7 +172,7 @@ interface ScheduleState {
 /** Stands for a cached chart when the dashboard is rendered around them (a NUL cannot come out of an escaped template). */
 const chartMark = (i: number): string => `\0chart${i}\0`;
 
-type Task = { type: 'status'; suite: string; arch: string; names: string[] | undefined } | { type: 'batch'; suite: string; arch: string; names: string[] };
+type Task = { type: 'status'; suite: string; arch: string; names: string[] | undefined } | { type: 'batch'; suite: string; arch: string; names: string[]; stage?: string };
 
 interface Unit {
   suite: string;
@@ -323,6 +323,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     summary.otherPages += 2;
     summary.otherPages += copyStatic(w);
     if (full) removeUnconfigured(w, config);
+    removeStaging(w);
     summary.phasesMs.other = performance.now() - t0;
     return { todo, asOf, full };
   });
@@ -345,9 +346,15 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   const total = units.reduce((n, u) => n + u.names.length, 0);
   const builds = new Map<string, Map<string, number | null>>();
   const tasks: Task[] = statusUnits.map((u) => ({ type: 'status', ...u }));
+  // a full render fills a package folder that does not exist yet under another name, then renames it
+  // into place: one rename, not one per page (pages appear all at once)
+  const staged = new Map<string, { dir: string; left: number }>();
   for (const u of units) {
     builds.set(key(u.suite, u.arch), new Map());
-    for (let i = 0; i < u.names.length; i += batch) tasks.push({ type: 'batch', suite: u.suite, arch: u.arch, names: u.names.slice(i, i + batch) });
+    const final = w.path(`rb-pkg/${u.suite}/${u.arch}`);
+    if (full && u.names.length > 0 && !existsSync(final)) staged.set(key(u.suite, u.arch), { dir: stagingDir(final), left: Math.ceil(u.names.length / batch) });
+    const stage = staged.get(key(u.suite, u.arch))?.dir;
+    for (let i = 0; i < u.names.length; i += batch) tasks.push({ type: 'batch', suite: u.suite, arch: u.arch, names: u.names.slice(i, i + batch), ...(stage ? { stage } : {}) });
   }
   let done = 0;
   const take = (j: Task, r: BatchResult & { statusPages: number; spliced: number }): void => {
@@ -361,12 +368,14 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     for (const n of r.skipped) emit({ type: 'skipped', what: `package ${JSON.stringify(n)} in ${j.suite}`, why: 'not a valid source package name' });
     done += j.names.length;
     emit({ type: 'progress', done, total });
+    const st = staged.get(key(j.suite, j.arch));
+    if (st && --st.left === 0) unstage(st.dir, w.path(`rb-pkg/${j.suite}/${j.arch}`));
   };
   if (pool.length === 0) {
     const ctx = { reader, renderer, writer: w, stateDir: config.stateDir, asOf, full };
     for (const j of tasks) {
       if (j.type === 'status') take(j, { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusUnit(ctx, j.suite, j.arch, fragmentDir, j.names) });
-      else take(j, { ...renderPackageBatch(ctx, j.suite, j.arch, j.names), statusPages: 0, spliced: 0 });
+      else take(j, { ...renderPackageBatch(ctx, j.suite, j.arch, j.names, j.stage), statusPages: 0, spliced: 0 });
     }
   } else {
     w.files += await renderOnWorkers(pool, tasks, take);
@@ -534,6 +543,43 @@ function removeStale(w: SiteWriter, rel: string, keep: ReadonlySet<string>, ext:
     if (w.remove(`${rel}/${e}`)) n++;
   }
   return n;
+}
+
+/** Where a full render fills a package folder that does not exist yet (a dot name: neither served nor crawled). */
+function stagingDir(final: string): string {
+  return join(dirname(final), `.${basename(final)}.staging`);
+}
+
+/** Put a filled staging folder in place; should the folder have appeared meanwhile, file by file. */
+function unstage(dir: string, final: string): void {
+  try {
+    renameSync(dir, final);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+  }
+  for (const f of readdirSync(dir)) renameSync(join(dir, f), join(final, f));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Staging folders a render that did not finish left behind (the lock is held: none is in use). */
+function removeStaging(w: SiteWriter): void {
+  let suites: string[];
+  try {
+    suites = readdirSync(w.path('rb-pkg'));
+  } catch {
+    return;
+  }
+  for (const suite of suites) {
+    let entries: string[];
+    try {
+      entries = readdirSync(w.path(`rb-pkg/${suite}`));
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (e.startsWith('.') && e.endsWith('.staging')) rmSync(w.path(`rb-pkg/${suite}/${e}`), { recursive: true, force: true });
+  }
 }
 
 /** After a full render: drop the pages of suites and architectures no longer configured. */

@@ -21,7 +21,7 @@ export interface WorkerInit {
 }
 
 export type WorkerRequest =
-  | { type: 'batch'; id: number; suite: string; arch: string; names: string[] }
+  | { type: 'batch'; id: number; suite: string; arch: string; names: string[]; stage?: string }
   | { type: 'status'; id: number; suite: string; arch: string; names?: string[] }
   | { type: 'stop' };
 
@@ -45,7 +45,7 @@ if (port) {
       const before = ctx.writer.files;
       const r = m.type === 'status'
         ? { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusUnit(ctx, m.suite, m.arch, init.fragmentDir, m.names) }
-        : { ...renderPackageBatch(ctx, m.suite, m.arch, m.names), statusPages: 0, spliced: 0 };
+        : { ...renderPackageBatch(ctx, m.suite, m.arch, m.names, m.stage), statusPages: 0, spliced: 0 };
       port.postMessage({ type: 'done', id: m.id, ...r, files: ctx.writer.files - before } satisfies WorkerReply);
     } catch (err) {
       port.postMessage({ type: 'error', id: m.id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies WorkerReply);

@@ -27,7 +27,13 @@ export interface BatchResult {
   skipped: string[];
 }
 
-export function renderPackageBatch(ctx: BatchContext, suite: string, arch: string, names: readonly string[]): BatchResult {
+/**
+ * Render a batch of package pages. `stage`: a folder (not yet visible) that a
+ * full render fills in place of `rb-pkg/<suite>/<arch>/`, which did not
+ * exist: pages are written straight into it, and it is renamed into place
+ * when all its batches are done.
+ */
+export function renderPackageBatch(ctx: BatchContext, suite: string, arch: string, names: readonly string[], stage?: string): BatchResult {
   const out: BatchResult = { pages: 0, deleted: 0, written: [], skipped: [] };
   const valid = names.filter((n) => {
     if (isValidSourceName(n)) return true;
@@ -38,7 +44,9 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
   const done = new Set<string>();
   for (const d of data) {
     const assets = publishAssets(ctx.stateDir, ctx.writer, d);
-    ctx.writer.write(`rb-pkg/${suite}/${arch}/${d.source.name}.html`, ctx.renderer.render('package', packageView(d, assets)));
+    const html = ctx.renderer.render('package', packageView(d, assets));
+    if (stage) ctx.writer.writeStaged(stage, `${d.source.name}.html`, html);
+    else ctx.writer.write(`rb-pkg/${suite}/${arch}/${d.source.name}.html`, html);
     const id = d.current?.id ?? null;
     if (!ctx.full) pruneAssets(ctx.writer, suite, arch, d.source.name, id);
     out.written.push([d.source.name, id]);

@@ -137,6 +137,13 @@ export class SiteWriter {
     this.files++;
   }
 
+  /** Write a file into a folder no browser sees yet (see renderPackageBatch): no temporary name. */
+  writeStaged(dir: string, name: string, data: string | Buffer): void {
+    this.ensureDir(dir);
+    writeFileSync(join(dir, name), data);
+    this.files++;
+  }
+
   /** Write a file from its pieces, atomically. */
   compose(rel: string, pieces: readonly Piece[]): void {
     this.prepare(rel, pieces).commit();

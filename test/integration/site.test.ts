@@ -4,7 +4,7 @@
  * ones, removals, the lock, and the small server.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,8 @@ describe('reprofarm site', () => {
         for (const p of FIXTURE_PACKAGES) expect(existsSync(join(f.siteDir, 'rb-pkg', suite, arch, `${p.name}.html`)), p.name).toBe(true);
       }
     }
+    // the package folders were filled under another name and renamed into place: nothing of that is left
+    expect(readdirSync(join(f.siteDir, 'rb-pkg', 'bookworm')).sort()).toEqual(['amd64', 'arm64']);
     const json = JSON.parse(readFileSync(join(f.siteDir, 'reproducible.json'), 'utf8')) as Record<string, unknown>[];
     expect(json.length).toBeGreaterThan(40);
     for (const o of json) expect(Object.keys(o).sort()).toEqual(['architecture', 'build_date', 'package', 'status', 'suite', 'version']);
@@ -196,6 +198,14 @@ describe('reprofarm site', () => {
     const cfg = otherSite(f, 'public-full-5');
     expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
     expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-5')))).toEqual([]);
+  });
+
+  it('removes a package folder a render that did not finish left half filled', async () => {
+    const left = join(f.siteDir, 'rb-pkg', 'trixie', '.amd64.staging');
+    mkdirSync(left, { recursive: true });
+    writeFileSync(join(left, 'acl.html'), 'half');
+    expect((await site(f)).mode).toBe('incremental');
+    expect(existsSync(left)).toBe(false);
   });
 
   it('renders everything again when the configuration changed, or with --full', async () => {
