@@ -3,9 +3,12 @@
  * renders them and writes `site_dir`. Incremental by default: package pages
  * are rendered for the packages the DB's change log names since the last
  * run, plus the status pages and JSON of the suites and architectures they
- * belong to, plus every small page (dashboard, nodes, variations, schedule).
- * Every file is written beside its target and renamed over it, so a browser
- * never sees half a page. Bookkeeping lives in `<site_dir>/.reprofarm/`.
+ * belong to (spliced when few changed: status-unit.ts), the schedule pages
+ * whose schedule changed, and the dashboard, nodes and variations pages.
+ * Every file is written beside its target and renamed over it (or, in a full
+ * render, a new package folder is filled under another name and renamed
+ * once), so a browser never sees half a page. Bookkeeping lives in
+ * `<site_dir>/.reprofarm/`.
  */
 import { createHash } from 'node:crypto';
 import {
