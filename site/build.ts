@@ -206,8 +206,10 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   const key = (s: string, a: string): string => `${s}\0${a}`;
   const dashboard: { suite: string; arch: string; building: number; waiting: number; charts: { share: string; builds: string } }[] = [];
 
+  const fragmentDir = join(stateDir, 'json');
+
   // 1. one snapshot: what changed, the status pages, the JSON and the small pages
-  const { todo, asOf, full } = reader.snapshot(() => {
+  const { todo, asOf, full, total } = reader.snapshot(() => {
     const seq = reader.changeSeq();
     summary.seq = seq;
     let why = '';
@@ -250,7 +252,6 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     // worker threads for many pages start now: they load and open the DB while the small pages are rendered
     const pages = [...todo.values()].reduce((n, u) => n + u.names.length, 0);
     const threads = opts.threads ?? (pages >= WORKER_THRESHOLD ? Math.max(1, Math.min(availableParallelism(), 4)) : 0);
-    const fragmentDir = join(stateDir, 'json');
     for (let i = 0; i < threads; i++) pool.push(startWorker({ dbPath: db.path, siteDir, stateDir: config.stateDir, asOf, full, fragmentDir }));
 
     const t0 = performance.now();
@@ -328,12 +329,11 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     if (full) removeUnconfigured(w, config);
     removeStaging(w);
     summary.phasesMs.other = performance.now() - t0;
-    return { todo, asOf, full };
+    return { todo, asOf, full, total: pages };
   });
 
   // 2. status pages and JSON fragments of every suite/arch whose packages changed (all on a full render),
   //    and the package pages: inline, or on worker threads when there are many
-  const fragmentDir = join(stateDir, 'json');
   mkdirSync(fragmentDir, { recursive: true });
   const statusUnits: { suite: string; arch: string; names: string[] | undefined }[] = [];
   for (const suite of config.suites) {
@@ -346,7 +346,6 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
 
   const t1 = performance.now();
   const units = [...todo.values()];
-  const total = units.reduce((n, u) => n + u.names.length, 0);
   const builds = new Map<string, Map<string, number | null>>();
   const tasks: Task[] = statusUnits.map((u) => ({ type: 'status', ...u }));
   // a full render fills a package folder that does not exist yet under another name, then renames it
@@ -424,12 +423,6 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   return summary;
 }
 
-/**
- * Hand batches to `threads` workers, one at a time each, until all are done.
- * Two workers are kept out of the same suite/arch folder when possible: a
- * file system serialises creating files in one folder. Returns the files
- * the workers wrote.
- */
 interface PoolWorker {
   worker: Worker;
   /** an error it raised before it was given work */
@@ -444,6 +437,12 @@ function startWorker(init: WorkerInit): PoolWorker {
   return p;
 }
 
+/**
+ * Hand batches to the pool's workers, one at a time each, until all are done.
+ * Two workers are kept out of the same suite/arch folder when possible: a
+ * file system serialises creating files in one folder. Returns the files
+ * the workers wrote.
+ */
 async function renderOnWorkers(
   pool: readonly PoolWorker[],
   batches: readonly Task[],

@@ -128,10 +128,7 @@ export function lastChartDay(asOf: string | null): string {
  */
 export function unitCharts(daily: Parameters<typeof buildsPerDay>[0], asOf: string | null): UnitCharts {
   const days = dayRange(lastChartDay(asOf), CHART_DAYS);
-  const first = days[0] ?? '';
-  const last = days[days.length - 1] ?? '';
-  const inRange = daily.filter((r) => r.day >= first && r.day <= last);
-  return { builds: buildsPerDay(inRange, days, STATUSES), share: reproducibleShare(inRange, days) };
+  return { builds: buildsPerDay(daily, days, STATUSES), share: reproducibleShare(daily, days) };
 }
 
 export const CHART_DAYS = 365;

@@ -17,12 +17,12 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync } from '
 import { join, relative } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import { STATUSES } from '../core/statuses.js';
-import { groupByStatus, jsonFragment, jsonRow, statusPageOf, statusRowHtml } from './model.js';
+import { groupByStatus, jsonFragment, jsonRow, statusPage, statusPageOf, statusRowHtml } from './model.js';
 import type { BatchContext } from './packages.js';
 import type { PendingFile, Piece } from './writer.js';
 
 /** Above this many changed packages in one suite/arch, reading the whole listing is cheaper than splicing. */
-export const SPLICE_LIMIT = 500;
+const SPLICE_LIMIT = 500;
 
 export interface UnitState {
   version: 2;
@@ -244,7 +244,7 @@ function listUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: s
   let n = 0;
   for (const [status, rows] of by) {
     counts[status] = rows.length;
-    const html = Buffer.from(ctx.renderer.render('status', statusPageOf(suite, arch, status, rows.length, rows.map((r) => statusRowHtml(suite, arch, r)).join(''), statuses)));
+    const html = Buffer.from(ctx.renderer.render('status', statusPage(suite, arch, status, rows, statuses)));
     const rel = pagePath(suite, arch, status);
     sizes[status] = html.length;
     // a page whose bytes did not change is not written again (a full render writes all)
