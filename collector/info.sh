@@ -4,7 +4,8 @@
 #   sh -s -- WORKDIR < info.sh
 # A fact that is not set on the node is printed as "unset". Kept cheap: it runs
 # on every node at every collection, so it reads /proc instead of forking where
-# it can.
+# it can, and runs each program it needs with `$(exec ...)`: a command
+# substitution then costs one process, not a subshell that forks again.
 set -u
 
 WORKDIR=${1:-/srv/workspace}
@@ -46,7 +47,8 @@ LC_ALL=C
 export LC_ALL
 
 if command -v dpkg >/dev/null 2>&1; then
-	kv ARCH "$(dpkg --print-architecture 2>/dev/null || echo unset)"
+	arch=$(exec dpkg --print-architecture 2>/dev/null)
+	kv ARCH "${arch:-unset}"
 else
 	kv ARCH unset
 fi
@@ -68,7 +70,8 @@ if [ -r /sys/devices/system/cpu/online ]; then
 	[ "$num_cpu" -gt 0 ] || num_cpu=''
 fi
 if [ -z "$num_cpu" ]; then
-	num_cpu=$(nproc 2>/dev/null || echo unset)
+	num_cpu=$(exec nproc 2>/dev/null)
+	num_cpu=${num_cpu:-unset}
 fi
 kv NUM_CPU "$num_cpu"
 
@@ -91,21 +94,27 @@ osrelease='unset'
 [ -r /proc/sys/kernel/ostype ] && IFS= read -r ostype < /proc/sys/kernel/ostype
 [ -r /proc/sys/kernel/osrelease ] && IFS= read -r osrelease < /proc/sys/kernel/osrelease
 if [ "$ostype" = unset ]; then
-	kv KERNEL "$(uname -sr 2>/dev/null || echo unset)"
+	kernel=$(exec uname -sr 2>/dev/null)
+	kv KERNEL "${kernel:-unset}"
 else
 	kv KERNEL "$ostype $osrelease"
 fi
 filefact KERNEL_VERSION /proc/sys/kernel/version
 
 # one date call: ISO 8601 UTC, and seconds since the epoch (with nanoseconds on GNU)
-now=$(date -u '+%Y-%m-%dT%H:%M:%SZ %s.%N' 2>/dev/null || echo 'unset unset')
+now=$(exec date -u '+%Y-%m-%dT%H:%M:%SZ %s.%N' 2>/dev/null)
+case $now in
+	*' '*) ;;
+	*) now='unset unset' ;;
+esac
 kv DATETIME "${now%% *}"
 kv EPOCH "${now#* }"
 
 if [ -r /proc/sys/kernel/hostname ]; then
 	filefact HOSTNAME /proc/sys/kernel/hostname
 else
-	kv HOSTNAME "$(hostname 2>/dev/null || echo unset)"
+	host=$(exec hostname 2>/dev/null)
+	kv HOSTNAME "${host:-unset}"
 fi
 filefact DOMAINNAME /proc/sys/kernel/domainname
 
@@ -129,7 +138,7 @@ kv WORKDIR "$WORKDIR"
 if [ -d "$WORKDIR" ]; then
 	kv WORKDIR_EXISTS yes
 	# available blocks, block size, free inodes, in one call
-	fs=$(stat -f -c '%a %S %d' "$WORKDIR" 2>/dev/null || echo '')
+	fs=$(exec stat -f -c '%a %S %d' "$WORKDIR" 2>/dev/null)
 	if [ -n "$fs" ]; then
 		# shellcheck disable=SC2086
 		set -- $fs
