@@ -4,7 +4,7 @@
  * for small (incremental) renders and by the worker threads of a full one.
  */
 import { isValidSourceName } from '../archive/version.js';
-import type { SiteReader } from '../db/site.js';
+import type { PackageData, SiteReader } from '../db/site.js';
 import { packageView } from './model.js';
 import type { Renderer } from './render.js';
 import { publishAssets, pruneAssets, type SiteWriter } from './writer.js';
@@ -40,9 +40,14 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
     out.skipped.push(n);
     return false;
   });
-  const data = ctx.reader.snapshot(() => ctx.reader.packages(suite, arch, valid));
+  const data: (PackageData | undefined)[] = ctx.reader.snapshot(() => ctx.reader.packages(suite, arch, valid));
   const done = new Set<string>();
-  for (const d of data) {
+  for (let i = 0; i < data.length; i++) {
+    const d = data[i];
+    if (!d) continue;
+    // a package's rows are let go once it is rendered, not at the end of the batch: a
+    // scavenge during the batch then copies (and promotes) only the packages still to come
+    data[i] = undefined;
     const assets = publishAssets(ctx.stateDir, ctx.writer, d);
     const html = ctx.renderer.render('package', packageView(d, assets));
     if (stage) ctx.writer.writeStaged(stage, `${d.source.name}.html`, html);
