@@ -12,6 +12,8 @@
  *   full, 3 suites x 4 arches   `site` into an empty site_dir: every page
  *   full, 1 suite x 1 arch      the same for bookworm/amd64 only, the work the
  *                               Debian farm's own generator was timed on
+ *                               (each 3 times, in turn, into sites of their
+ *                               own; the goals take the median run)
  *   incremental                 one new result recorded (db/builds.ts, as the
  *                               orchestrator does), then `site`; 5 runs
  *   simplest approach           `site --full` over the existing site: render
@@ -39,6 +41,16 @@ const ARCHES = ['amd64', 'arm64', 'armhf', 'i386'];
 const BUILDS_PER_PACKAGE = 4;
 const CLI = path.join(ROOT, 'bin', 'reprofarm.js');
 const GOALS = { fullS: 60, fullRssMb: 1024, incrementalS: 0.5, oneSuiteS: 5 };
+/** Runs of each full render (3 x 4, 1 x 1); their goals take the median run. */
+const RENDERS = 3;
+
+/** The run with the median wall time (of an odd number of runs). */
+function medianRun(runs: readonly SiteRun[]): SiteRun {
+  const sorted = [...runs].sort((a, b) => a.wallS - b.wallS);
+  const m = sorted[Math.floor(sorted.length / 2)];
+  if (!m) throw new Error('no runs');
+  return m;
+}
 const JOBS = Array.from({ length: 8 }, (_, i) => ({ name: `reproducible_build_${i}`, node1: `build${i * 2}`, node2: `build${i * 2 + 1}` }));
 
 interface SiteRun {
@@ -122,21 +134,31 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     const dbPath = path.join(dir, 'state', 'reproducible.db');
     console.log(`copy    ${cached} (${fmt((await fs.stat(cached)).size / 2 ** 30, 1)} GiB)`);
     await fs.copyFile(cached, dbPath);
-    const full = path.join(dir, 'full.yaml');
-    await fs.writeFile(full, configText('./public', SUITES, ARCHES));
-    const one = path.join(dir, 'one.yaml');
-    await fs.writeFile(one, configText('./public-one', ['bookworm'], ['amd64']));
-
-    // 1. every page of 3 suites x 4 arches into an empty site_dir
-    console.log('run     full render, 3 suites x 4 arches, empty site_dir');
-    const f = await runSiteQuiet(dir, full);
-    if (f.json.mode !== 'full' || f.json.package_pages < packages * SUITES.length * ARCHES.length * 0.99) {
-      throw new CheckFailed(`full render: ${JSON.stringify(f.json)}; expected about ${packages * SUITES.length * ARCHES.length} package pages`);
+    // 1. and 2. every page of 3 suites x 4 arches, and of bookworm/amd64 only, each into an empty
+    // site_dir of its own, RENDERS times in turn: the goals take the median run. No site is removed
+    // before the end: freshly deleted inodes slow down creating files on ext4 for a while.
+    const fulls: SiteRun[] = [];
+    const ones: SiteRun[] = [];
+    let full = '';
+    for (let i = 1; i <= RENDERS; i++) {
+      const fullConfig = path.join(dir, `full-${i}.yaml`);
+      await fs.writeFile(fullConfig, configText(`./public-${i}`, SUITES, ARCHES));
+      if (i === 1) full = fullConfig;
+      console.log(`run     full render, 3 suites x 4 arches, empty site_dir (${i} of ${RENDERS})`);
+      const f = await runSiteQuiet(dir, fullConfig);
+      if (f.json.mode !== 'full' || f.json.package_pages < packages * SUITES.length * ARCHES.length * 0.99) {
+        throw new CheckFailed(`full render: ${JSON.stringify(f.json)}; expected about ${packages * SUITES.length * ARCHES.length} package pages`);
+      }
+      fulls.push(f);
+      const oneConfig = path.join(dir, `one-${i}.yaml`);
+      await fs.writeFile(oneConfig, configText(`./public-one-${i}`, ['bookworm'], ['amd64']));
+      console.log(`run     full render, 1 suite x 1 arch, empty site_dir (${i} of ${RENDERS})`);
+      const o = await runSiteQuiet(dir, oneConfig);
+      if (o.json.package_pages !== packages) throw new CheckFailed(`1 x 1 render: ${o.json.package_pages} package pages, expected ${packages}`);
+      ones.push(o);
     }
-    // 2. bookworm/amd64 only
-    console.log('run     full render, 1 suite x 1 arch, empty site_dir');
-    const o = await runSiteQuiet(dir, one);
-    if (o.json.package_pages !== packages) throw new CheckFailed(`1 x 1 render: ${o.json.package_pages} package pages, expected ${packages}`);
+    const f = medianRun(fulls);
+    const o = medianRun(ones);
     // 3. one new result at a time, then an incremental render
     const inc: SiteRun[] = [];
     const d = openDb(dbPath);
@@ -152,7 +174,7 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
       }, now);
       const r = await runSiteQuiet(dir, full);
       if (r.json.mode !== 'incremental' || r.json.package_pages !== 1) throw new CheckFailed(`incremental render after one result: ${JSON.stringify(r.json)}`);
-      const page = readFileSync(path.join(dir, 'public', 'rb-pkg', 'trixie', 'arm64', `${p.package}.html`), 'utf8');
+      const page = readFileSync(path.join(dir, 'public-1', 'rb-pkg', 'trixie', 'arm64', `${p.package}.html`), 'utf8');
       if (!page.includes(`bench change ${i}`)) throw new CheckFailed(`${p.package}'s page does not show the new result`);
       inc.push(r);
     }
@@ -163,21 +185,25 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
 
     const incS = median(inc.map((r) => r.wallS));
     const pagesPerS = f.json.package_pages / f.wallS;
+    // the largest of the runs, not the median: the memory goal holds for every run
+    const fullRss = Math.max(...fulls.map((r) => r.rssMb));
     console.log('');
     for (const [k, v] of machineInfo()) console.log(`${k.padEnd(8)} ${v}`);
     console.log(`input    ${packages} source packages from ${src.file} (${src.origin}); ${SUITES.length} suites x ${ARCHES.length} arches; load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     console.log('');
     console.log(table(['run', 'pages', 'wall', 'max RSS', 'pages/s'], [
-      ['full, 3 x 4, empty site_dir', String(f.json.package_pages + f.json.status_pages), `${fmt(f.wallS, 1)} s`, `${fmt(f.rssMb, 0)} MB`, fmt(pagesPerS, 0)],
-      ['full, 1 x 1 (bookworm/amd64)', String(o.json.package_pages + o.json.status_pages), `${fmt(o.wallS, 2)} s`, `${fmt(o.rssMb, 0)} MB`, fmt(o.json.package_pages / o.wallS, 0)],
+      [`full, 3 x 4, empty site_dir (median of ${RENDERS})`, String(f.json.package_pages + f.json.status_pages), `${fmt(f.wallS, 1)} s`, `${fmt(fullRss, 0)} MB`, fmt(pagesPerS, 0)],
+      [`full, 1 x 1 (bookworm/amd64) (median of ${RENDERS})`, String(o.json.package_pages + o.json.status_pages), `${fmt(o.wallS, 2)} s`, `${fmt(Math.max(...ones.map((r) => r.rssMb)), 0)} MB`, fmt(o.json.package_pages / o.wallS, 0)],
       ['incremental, 1 new result (median of 5)', `${inc[0]?.json.package_pages ?? 0} + ${inc[0]?.json.status_pages ?? 0}`, `${fmt(incS, 3)} s`, `${fmt(median(inc.map((r) => r.rssMb)), 0)} MB`, ''],
       ['simplest: --full over the site', String(again.json.package_pages + again.json.status_pages), `${fmt(again.wallS, 1)} s`, `${fmt(again.rssMb, 0)} MB`, ''],
     ]));
     console.log('');
     const goal = (ok: boolean): string => (ok ? 'ok' : 'MISS');
-    console.log(`goal    full render < ${GOALS.fullS} s: ${fmt(f.wallS, 1)} s ${goal(f.wallS < GOALS.fullS)}; < 1 GB RSS: ${fmt(f.rssMb, 0)} MB ${goal(f.rssMb < GOALS.fullRssMb)}`);
+    console.log(`goal    full render < ${GOALS.fullS} s: ${fmt(f.wallS, 1)} s ${goal(f.wallS < GOALS.fullS)} (runs: ${fulls.map((r) => fmt(r.wallS, 1)).join(', ')} s); ` +
+      `< 1 GB RSS: ${fmt(fullRss, 0)} MB ${goal(fullRss < GOALS.fullRssMb)} (the largest run)`);
     console.log(`goal    incremental < ${GOALS.incrementalS} s: ${fmt(incS, 3)} s ${goal(incS < GOALS.incrementalS)} (runs: ${inc.map((r) => fmt(r.wallS, 3)).join(', ')} s; the first one's new day redraws every chart); ${fmt(again.wallS / incS, 0)}x faster than rendering everything again`);
-    console.log(`goal    1 suite x 1 arch < ${GOALS.oneSuiteS} s: ${fmt(o.wallS, 2)} s ${goal(o.wallS < GOALS.oneSuiteS)} (the Debian farm's Python generator: 94.6 s package pages + 6.55 s index pages)`);
+    console.log(`goal    1 suite x 1 arch < ${GOALS.oneSuiteS} s: ${fmt(o.wallS, 2)} s ${goal(o.wallS < GOALS.oneSuiteS)} (runs: ${ones.map((r) => fmt(r.wallS, 2)).join(', ')} s; ` +
+      'the Debian farm\'s Python generator: 94.6 s package pages + 6.55 s index pages)');
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
