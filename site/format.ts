@@ -53,8 +53,15 @@ export function urlSegment(s: string): string {
 
 /** CSS class for a status: letters, digits and dashes only. */
 export function statusClass(status: string): string {
-  return `st-${status.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
+  let cls = statusClasses.get(status);
+  if (cls === undefined) {
+    cls = `st-${status.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
+    // a page shows a handful of statuses, thousands of times: remember them (a bounded few)
+    if (statusClasses.size < 64) statusClasses.set(status, cls);
+  }
+  return cls;
 }
+const statusClasses = new Map<string, string>();
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

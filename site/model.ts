@@ -309,7 +309,7 @@ export function packageView(d: PackageData, assets: PackageAssets): PackageView 
     return {
       n: run.build_number, node: run.node, nodeHref: `${root}nodes.html#node-${urlSegment(run.node)}`,
       startedAt: fmtDate(run.started_at), duration: fmtDuration(run.duration), exitCode: run.exit_code === null ? '—' : String(run.exit_code), result: run.result,
-      variations: orderVariations(Object.keys(vars)).map((k) => ({ key: k, value: vars[k] ?? '' })),
+      variations: orderedKeys(Object.keys(vars)).map((k) => ({ key: k, value: vars[k] ?? '' })),
       notApplied: Object.keys(na).sort().map((k) => ({ key: k, why: na[k] ?? '' })),
       logHref: log ? root + log : null,
     };
@@ -411,6 +411,24 @@ export function orderVariations(keys: Iterable<string>): string[] {
   const seen = new Set(keys);
   const known: readonly string[] = VARIATION_ORDER;
   return [...known.filter((k) => seen.has(k)), ...[...seen].filter((k) => !known.includes(k)).sort()];
+}
+
+/**
+ * orderVariations of one build's keys, remembered by their sequence: nearly
+ * every build records the same keys in the same order, and a package page
+ * orders them twice. Callers must not change the array they get.
+ */
+const orderCache = new Map<string, readonly string[]>();
+const ORDER_CACHE_MAX = 1000;
+function orderedKeys(keys: string[]): readonly string[] {
+  const sig = keys.join('\0');
+  let order = orderCache.get(sig);
+  if (!order) {
+    order = orderVariations(keys);
+    if (orderCache.size >= ORDER_CACHE_MAX) orderCache.clear();
+    orderCache.set(sig, order);
+  }
+  return order;
 }
 
 export interface FactRowView {

@@ -109,6 +109,19 @@ describe('view models', () => {
     expect(v.runs[1]?.notApplied).toEqual([{ key: 'DATE', why: 'faketime is not installed' }]);
     expect(v.runs[0]?.variations.map((x) => x.key)).toEqual(['TZ', 'HOSTNAME']);
   });
+  it('orders each build\'s variations by the table, unknown keys after, however many pages share a key set', () => {
+    const page = (a: Record<string, string>, b: Record<string, string>): string[][] => {
+      const p = pkg();
+      const cur = p.current;
+      if (!cur) throw new Error('no current build');
+      const v = packageView({ ...p, current: { ...cur, runs: [run(1, a), run(2, b)] } }, { logs: new Map(), reportTxt: null, reportHtml: null });
+      return v.runs.map((r) => r.variations.map((x) => x.key));
+    };
+    for (let i = 0; i < 3; i++) {
+      expect(page({ ZZZ: '1', HOSTNAME: 'h', TZ: 'A', AAA: '2' }, { TZ: 'B' })).toEqual([['TZ', 'HOSTNAME', 'AAA', 'ZZZ'], ['TZ']]);
+      expect(page({ TZ: 'A', HOSTNAME: 'h', ZZZ: '1', AAA: '2' }, { UMASK: '0002', TZ: 'B' })).toEqual([['TZ', 'HOSTNAME', 'AAA', 'ZZZ'], ['TZ', 'UMASK']]);
+    }
+  });
   it('marks stale node facts against the DB\'s newest timestamp, not the wall clock', () => {
     const rows = [
       { name: 'fresh', health: 'ok', health_reason: null, last_attempt_at: '2026-11-20T09:30:00.000Z', last_collected_at: '2026-11-20T09:30:00.000Z', clock_offset_s: 0, arch: 'amd64' },
