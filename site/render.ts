@@ -20,6 +20,19 @@ export class Renderer {
 
   constructor(readonly dir: string = templatesDir()) {
     this.eta = new Eta({ views: dir, cache: true, autoEscape: true, autoTrim: false, useWith: false });
+    // Eta resolves (and checks) a template's path on every render, layouts included: tens of
+    // thousands of times for the same few names. Each answer is remembered, errors are not.
+    const resolve = this.eta.resolvePath.bind(this.eta);
+    const resolved = new Map<string, string>();
+    this.eta.resolvePath = (template: string, options?: { filepath?: string }): string => {
+      const key = `${options?.filepath ?? ''}\0${template}`;
+      let file = resolved.get(key);
+      if (file === undefined) {
+        file = resolve(template, options);
+        resolved.set(key, file);
+      }
+      return file;
+    };
   }
 
   render(name: TemplateName, data: object): string {
