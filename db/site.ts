@@ -121,6 +121,7 @@ export const HISTORY_LIMIT = 100;
 
 export class SiteReader {
   private readonly stmts = new Map<string, Stmt>();
+  private readonly rawStmts = new Map<string, Stmt>();
 
   constructor(readonly db: FarmDb) {}
 
@@ -129,6 +130,20 @@ export class SiteReader {
     if (!s) {
       s = this.db.sql.prepare<unknown[], unknown>(sql);
       this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /**
+   * A statement whose rows come as arrays (better-sqlite3's raw mode): for the
+   * hundreds of thousands of rows of a full render, building the objects in
+   * JavaScript costs about a quarter less than better-sqlite3 building them.
+   */
+  private raw(sql: string): Stmt {
+    let s = this.rawStmts.get(sql);
+    if (!s) {
+      s = this.db.sql.prepare<unknown[], unknown>(sql).raw(true);
+      this.rawStmts.set(sql, s);
     }
     return s;
   }
@@ -260,10 +275,20 @@ export class SiteReader {
       WHERE suite = ? AND removed_at IS NULL AND name IN (SELECT value FROM json_each(?))`).all(suite, list) as SourceRow[];
     const results = this.q(`SELECT package, version, status, build_date, node1, node2, job, build_duration, build_id FROM results
       WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?))`).all(suite, arch, list) as ResultRow[];
-    const history = this.q(`SELECT id, package, version, status, build_date, job, node1, node2, duration, reason, report FROM builds
-      WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY package, build_date DESC, id DESC`).all(suite, arch, list) as BuildRow[];
-    const runs = this.q(`SELECT br.* FROM results r JOIN build_runs br ON br.build_id = r.build_id
-      WHERE r.suite = ? AND r.arch = ? AND r.package IN (SELECT value FROM json_each(?)) ORDER BY br.build_id, br.build_number`).all(suite, arch, list) as RunRow[];
+    const history = (this.raw(`SELECT id, package, version, status, build_date, job, node1, node2, duration, reason, report FROM builds
+      WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY package, build_date DESC, id DESC`).all(suite, arch, list) as unknown[][])
+      .map((r): BuildRow => ({
+        id: r[0] as number, package: r[1] as string, version: r[2] as string, status: r[3] as string, build_date: r[4] as string,
+        job: r[5] as string | null, node1: r[6] as string | null, node2: r[7] as string | null, duration: r[8] as number | null,
+        reason: r[9] as string | null, report: r[10] as string | null,
+      }));
+    const runs = (this.raw(`SELECT br.build_id, br.build_number, br.node, br.started_at, br.duration, br.exit_code, br.result, br.variations, br.not_applied
+      FROM results r JOIN build_runs br ON br.build_id = r.build_id
+      WHERE r.suite = ? AND r.arch = ? AND r.package IN (SELECT value FROM json_each(?)) ORDER BY br.build_id, br.build_number`).all(suite, arch, list) as unknown[][])
+      .map((r): RunRow => ({
+        build_id: r[0] as number, build_number: r[1] as number, node: r[2] as string, started_at: r[3] as string, duration: r[4] as number,
+        exit_code: r[5] as number | null, result: r[6] as string, variations: r[7] as string, not_applied: r[8] as string,
+      }));
     const src = new Map(sources.map((s) => [s.name, s]));
     const res = new Map(results.map((r) => [r.package, r]));
     const hist = new Map<string, BuildRow[]>();
