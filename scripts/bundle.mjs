@@ -1,4 +1,4 @@
-// Bundle the CLI into dist/bundle/ (run by `npm run build` and the prepare
+// Bundle the CLI (and the site worker thread) into dist/bundle/ (run by `npm run build` and the prepare
 // script, after tsc): bin/reprofarm.js loads these few files instead of some
 // forty modules, which is most of what a short command like `collect` spends
 // before its first connection.
@@ -35,7 +35,8 @@ const requireExternals = {
 await rm(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { main: 'cli/main.ts' },
+  // the site render's worker threads load their own entry, sharing chunks with the CLI's
+  entryPoints: { main: 'cli/main.ts', 'package-worker': 'site/package-worker.ts' },
   outdir,
   bundle: true,
   splitting: true,

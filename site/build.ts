@@ -526,9 +526,12 @@ function writeJson(w: SiteWriter, fragmentDir: string, config: Config): void {
   rmSync(join(fragmentDir, 'glue'), { recursive: true, force: true });
 }
 
-/** The worker thread's module: tsc's output in dist/site/ (also when this runs bundled, or from source). */
+/**
+ * The worker thread's module: its bundled entry in dist/bundle/ (scripts/bundle.mjs; a few
+ * files to load instead of some thirty modules), also when this runs from source.
+ */
 function workerFile(): URL {
-  return pathToFileURL(join(projectRoot(), 'dist', 'site', 'package-worker.js'));
+  return pathToFileURL(join(projectRoot(), 'dist', 'bundle', 'package-worker.js'));
 }
 
 /** After a full render: delete files in `rel` (one folder) that were not written. */
