@@ -270,12 +270,20 @@ describe('claims', () => {
     w.close();
     const total = 404;
     const workers = 6;
+    // every worker opens the DB, says it is ready, and starts claiming when the go file appears
+    const go = join(dir, 'go');
+    let ready = 0;
     const outs = await Promise.all(Array.from({ length: workers }, (_, i) => new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'claimer.ts'), join(dir, 'state', 'reproducible.db'), 'amd64', `job${i}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'claimer.ts'), join(dir, 'state', 'reproducible.db'), 'amd64', `job${i}`, go], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
+      let err = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+        if (d.includes('ready') && ++ready === workers) writeFileSync(go, '');
+      });
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`claimer exited ${code}`))));
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`claimer exited ${code}: ${err}`))));
     })));
     const claimed = outs.flatMap((o) => o.split('\n').filter(Boolean));
     expect(claimed).toHaveLength(total);
