@@ -178,7 +178,7 @@ describe('Eta templates', () => {
       r.render('index', indexView([], null)),
       r.render('nodes', nodesView([], [], [], null, 3600)),
       r.render('variations', variationsView([], [], 100, null, 3600)),
-      r.render('status', statusPages('sid', 'amd64', [])[0] as object),
+      r.render('status', statusPages('sid', 'amd64', [])[0]!),
     ];
     for (const p of pages) {
       expect(p).toMatch(/^<!DOCTYPE html>/);
