@@ -258,6 +258,18 @@ export class SiteReader {
     }) as NodeBuildStats[];
   }
 
+  /**
+   * Which builds a job's newest `limit` are, in a few bytes: the newest id,
+   * the oldest id and how many. The runs of a build never change once
+   * recorded, and ids only grow (the newest build is never pruned), so the
+   * same window means the same runs.
+   */
+  recentWindow(job: string, limit: number): string {
+    const w = this.q(`SELECT COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi FROM (
+        SELECT id FROM builds INDEXED BY builds_job WHERE job = ? ORDER BY id DESC LIMIT ?)`).get(job, limit) as { n: number; lo: number | null; hi: number | null };
+    return `${w.n}:${w.lo ?? 0}:${w.hi ?? 0}`;
+  }
+
   /** A job's newest builds' single runs, newest first. */
   recentRuns(job: string, limit: number): RunRow[] {
     return this.q(`SELECT br.* FROM build_runs br WHERE br.build_id IN (

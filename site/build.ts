@@ -26,7 +26,7 @@ import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
 import {
-  indexView, lastChartDay, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type ChartsHtml,
+  indexView, jobVariations, lastChartDay, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type JobVariations, type ChartsHtml,
 } from './model.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js';
 import { renderPackageBatch, type BatchResult } from './packages.js';
@@ -161,6 +161,15 @@ interface ChartsCache {
   /** the last day they show */
   to: string;
 }
+
+/** Each job's variation rows as the last render made them (variations.html), by the window of builds they are of. */
+interface VariationsCache {
+  /** raised when jobVariations' output changes shape or meaning */
+  version: number;
+  recent: number;
+  jobs: Record<string, { window: string; summary: JobVariations }>;
+}
+const VARIATIONS_CACHE_VERSION = 1;
 
 /** What the last render saw of a suite/arch's schedule. */
 interface ScheduleState {
@@ -320,9 +329,31 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
       const f = reader.latestFacts(node);
       return f ? { ...f, offset: offsets.get(node) ?? null } : undefined;
     };
-    const jobs = [...config.jobs.values()].map((j) => ({
-      name: j.name, node1: j.nodes[0], node2: j.nodes[1], facts1: facts(j.nodes[0]), facts2: facts(j.nodes[1]), runs: reader.recentRuns(j.name, config.site.recentBuilds),
-    }));
+    // each job's variation rows are kept from the last render, and made again only when its recent builds are others
+    const recent = config.site.recentBuilds;
+    const variationsFile = join(stateDir, 'index', 'variations.json');
+    let kept: VariationsCache['jobs'] = {};
+    try {
+      const c = JSON.parse(readFileSync(variationsFile, 'utf8')) as Partial<VariationsCache>;
+      if (!full && c.version === VARIATIONS_CACHE_VERSION && c.recent === recent && c.jobs) kept = c.jobs;
+    } catch {
+      kept = {};
+    }
+    const nowKept: VariationsCache['jobs'] = {};
+    let cacheChanged = false;
+    const jobs = [...config.jobs.values()].map((j) => {
+      const window = reader.recentWindow(j.name, recent);
+      let k = kept[j.name];
+      if (k?.window !== window) {
+        k = { window, summary: jobVariations(reader.recentRuns(j.name, recent)) };
+        cacheChanged = true;
+      }
+      nowKept[j.name] = k;
+      return { name: j.name, node1: j.nodes[0], node2: j.nodes[1], facts1: facts(j.nodes[0]), facts2: facts(j.nodes[1]), summary: k.summary };
+    });
+    if (cacheChanged || Object.keys(kept).length !== jobs.length) {
+      writeFileAtomicSync(variationsFile, JSON.stringify({ version: VARIATIONS_CACHE_VERSION, recent, jobs: nowKept } satisfies VariationsCache));
+    }
     w.write('variations.html', renderer.render('variations', variationsView(jobs, config.site.varyFacts, config.site.recentBuilds, asOf, config.collect.interval)));
     summary.otherPages += 2;
     summary.otherPages += copyStatic(w);

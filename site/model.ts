@@ -490,7 +490,76 @@ export interface JobInput {
   node2: string;
   facts1: { at: string; facts: ReadonlyMap<string, string>; offset: number | null } | undefined;
   facts2: { at: string; facts: ReadonlyMap<string, string>; offset: number | null } | undefined;
-  runs: readonly RunRow[];
+  /** the job's recent builds' runs, newest first; or what jobVariations made of them */
+  runs?: readonly RunRow[];
+  summary?: JobVariations;
+}
+
+/** A job's variations over its recent builds: a function of their runs alone, so it can be kept from one render to the next. */
+export interface JobVariations {
+  variations: VariationRowView[];
+  flags: string[];
+  /** how many builds the runs are of */
+  builds: number;
+}
+
+function jsonMap(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const [k, v] of Object.entries(parseJsonObject(text))) m.set(k, v);
+  return m;
+}
+
+/** The variation rows of a job's recent runs (newest first): the latest values of build 1 and 2, how often each was applied, and why not. */
+export function jobVariations(runs: readonly RunRow[]): JobVariations {
+  const builds = new Set<number>();
+  const parsed: { n: number; v: Map<string, string>; na: Map<string, string> }[] = [];
+  for (const r of runs) {
+    builds.add(r.build_id);
+    if (r.build_number === 1 || r.build_number === 2) parsed.push({ n: r.build_number, v: jsonMap(r.variations), na: jsonMap(r.not_applied) });
+  }
+  const count = [0, 0];
+  const applied = new Map<string, [number, number]>();
+  // variation -> why not -> how many runs (build 1's runs first, then build 2's: ties are broken by the text)
+  const reasons = new Map<string, Map<string, number>>();
+  let latest1: (typeof parsed)[number] | undefined;
+  let latest2: (typeof parsed)[number] | undefined;
+  for (const r of parsed) {
+    const i = r.n - 1;
+    count[i] = (count[i] ?? 0) + 1;
+    if (r.n === 1) latest1 ??= r;
+    else latest2 ??= r;
+    for (const k of r.v.keys()) {
+      let a = applied.get(k);
+      if (!a) applied.set(k, (a = [0, 0]));
+      if (!r.na.has(k)) a[i === 0 ? 0 : 1]++;
+    }
+    for (const [k, why] of r.na) {
+      if (!applied.has(k)) applied.set(k, [0, 0]);
+      let m = reasons.get(k);
+      if (!m) reasons.set(k, (m = new Map<string, number>()));
+      m.set(why, (m.get(why) ?? 0) + 1);
+    }
+  }
+  const n1 = count[0] ?? 0;
+  const n2 = count[1] ?? 0;
+  const shown = (r: (typeof parsed)[number] | undefined, key: string): string => r?.v.get(key) ?? (r?.na.has(key) ? 'not applied' : '—');
+  const flags: string[] = [];
+  const variations = orderVariations(applied.keys()).map((key) => {
+    const v1 = shown(latest1, key);
+    const v2 = shown(latest2, key);
+    const [a1, a2] = applied.get(key) ?? [0, 0];
+    const expected = !NOT_EXPECTED_TO_VARY.has(key);
+    const differ = v1 !== v2;
+    const incomplete = a1 < n1 || a2 < n2;
+    const flagged = expected && (!differ || incomplete);
+    if (flagged) flags.push(!differ ? `${key} was the same in both builds (${v1})` : `${key} was not applied in every recent build`);
+    return {
+      key, v1, v2, applied1: `${a1}/${n1}`, applied2: `${a2}/${n2}`,
+      notApplied: [...(reasons.get(key) ?? [])].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([why, n]) => `${why} (${n}×)`),
+      differ, expected, flagged,
+    };
+  });
+  return { variations, flags, builds: builds.size };
 }
 
 function factValue(f: JobInput['facts1'], key: string): string {
@@ -521,46 +590,13 @@ export function variationsView(jobs: readonly JobInput[], varyFacts: readonly st
       const stale1 = isStale(j.facts1?.at, asOf, intervalS);
       const stale2 = isStale(j.facts2?.at, asOf, intervalS);
 
-      // the builder's variations over the job's recent builds
-      const byBuild = new Map<number, RunRow[]>();
-      for (const r of j.runs) {
-        let l = byBuild.get(r.build_id);
-        if (!l) byBuild.set(r.build_id, (l = []));
-        l.push(r);
-      }
-      const runs1 = j.runs.filter((r) => r.build_number === 1).map((r) => ({ v: parseJsonObject(r.variations), na: parseJsonObject(r.not_applied) }));
-      const runs2 = j.runs.filter((r) => r.build_number === 2).map((r) => ({ v: parseJsonObject(r.variations), na: parseJsonObject(r.not_applied) }));
-      const latest1 = runs1[0];
-      const latest2 = runs2[0];
-      const seen = new Set<string>();
-      for (const r of [...runs1, ...runs2]) for (const k of [...Object.keys(r.v), ...Object.keys(r.na)]) seen.add(k);
-      const order = orderVariations(seen);
-      const variations = order.map((key) => {
-        const v1 = latest1?.v[key] ?? (latest1?.na[key] !== undefined ? 'not applied' : '—');
-        const v2 = latest2?.v[key] ?? (latest2?.na[key] !== undefined ? 'not applied' : '—');
-        const a1 = runs1.filter((r) => r.v[key] !== undefined && r.na[key] === undefined).length;
-        const a2 = runs2.filter((r) => r.v[key] !== undefined && r.na[key] === undefined).length;
-        const reasons = new Map<string, number>();
-        for (const r of [...runs1, ...runs2]) {
-          const why = r.na[key];
-          if (why !== undefined) reasons.set(why, (reasons.get(why) ?? 0) + 1);
-        }
-        const expected = !NOT_EXPECTED_TO_VARY.has(key);
-        const differ = v1 !== v2;
-        const incomplete = a1 < runs1.length || a2 < runs2.length;
-        const flagged = expected && (!differ || incomplete);
-        if (flagged) flags.push(!differ ? `${key} was the same in both builds (${v1})` : `${key} was not applied in every recent build`);
-        return {
-          key, v1, v2, applied1: `${a1}/${runs1.length}`, applied2: `${a2}/${runs2.length}`,
-          notApplied: [...reasons].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([why, n]) => `${why} (${n}×)`),
-          differ, expected, flagged,
-        };
-      });
+      const summary = j.summary ?? jobVariations(j.runs ?? []);
+      flags.push(...summary.flags);
       return {
         name: j.name, anchor: `job-${urlSegment(j.name)}`, node1: j.node1, node2: j.node2,
         node1Href: `nodes.html#node-${urlSegment(j.node1)}`, node2Href: `nodes.html#node-${urlSegment(j.node2)}`,
         collected1: fmtDate(j.facts1?.at), collected2: fmtDate(j.facts2?.at), stale1, stale2,
-        facts, variations, builds: byBuild.size, flags,
+        facts, variations: summary.variations, builds: summary.builds, flags,
       };
     }),
   };

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PackageData, RunRow } from '../../db/site.js';
 import { buildsPerDay, dayRange, reproducibleShare } from '../../site/charts.js';
 import { fmtDate, fmtDuration, fmtOffset, percent } from '../../site/format.js';
-import { indexView, nodesView, packageView, statusPages, unitCharts, variationsView, type JobInput } from '../../site/model.js';
+import { indexView, jobVariations, nodesView, packageView, statusPages, unitCharts, variationsView, type JobInput } from '../../site/model.js';
 import { Renderer } from '../../site/render.js';
 import { emptyTrash, SiteWriter } from '../../site/writer.js';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -145,6 +145,16 @@ describe('view models', () => {
     expect(j?.variations.find((x) => x.key === 'NICE')).toMatchObject({ flagged: false });
     expect(j?.variations.find((x) => x.key === 'TZ')).toMatchObject({ applied1: '2/2', applied2: '1/2', flagged: true, notApplied: ['not installed (1×)'] });
     expect(j?.flags).toEqual(expect.arrayContaining(['both nodes have the same KERNEL (Linux 6.1)', 'UMASK was the same in both builds (0022)']));
+  });
+  it('counts variations by their own keys only: a key named like an object property is not applied where a run lacks it', () => {
+    const s = jobVariations([run(1, { toString: 'x', constructor: 'y' }, {}, 2), run(2, {}, {}, 2), run(1, {}, {}, 1), run(2, {}, { constructor: 'not here' }, 1)]);
+    expect(s.builds).toBe(2);
+    expect(s.variations.find((x) => x.key === 'toString')).toMatchObject({ v1: 'x', v2: '—', applied1: '1/2', applied2: '0/2' });
+    expect(s.variations.find((x) => x.key === 'constructor')).toMatchObject({ v1: 'y', v2: '—', applied1: '1/2', applied2: '0/2', notApplied: ['not here (1×)'] });
+    // the same rows whether the view is given the runs or what jobVariations made of them
+    const base = { name: 'j', node1: 'a', node2: 'b', facts1: undefined, facts2: undefined };
+    const runs = [run(1, { TZ: 'A' }, {}, 1), run(2, { TZ: 'B' }, {}, 1)];
+    expect(variationsView([{ ...base, summary: jobVariations(runs) }], [], 100, null, 3600)).toEqual(variationsView([{ ...base, runs }], [], 100, null, 3600));
   });
 });
 
