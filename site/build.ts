@@ -354,7 +354,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     if (cacheChanged || Object.keys(kept).length !== jobs.length) {
       writeFileAtomicSync(variationsFile, JSON.stringify({ version: VARIATIONS_CACHE_VERSION, recent, jobs: nowKept } satisfies VariationsCache));
     }
-    w.write('variations.html', renderer.render('variations', variationsView(jobs, config.site.varyFacts, config.site.recentBuilds, asOf, config.collect.interval)));
+    w.write('variations.html', renderer.render('variations', variationsView(jobs, config.site.varyFacts, recent, asOf, config.collect.interval)));
     summary.otherPages += 2;
     summary.otherPages += copyStatic(w);
     if (full) removeUnconfigured(w, config);

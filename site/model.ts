@@ -509,40 +509,44 @@ function jsonMap(text: string): Map<string, string> {
   return m;
 }
 
+/** One single build's variations as recorded: applied, and not applied with why. */
+interface RecordedRun {
+  v: Map<string, string>;
+  na: Map<string, string>;
+}
+
 /** The variation rows of a job's recent runs (newest first): the latest values of build 1 and 2, how often each was applied, and why not. */
 export function jobVariations(runs: readonly RunRow[]): JobVariations {
   const builds = new Set<number>();
-  const parsed: { n: number; v: Map<string, string>; na: Map<string, string> }[] = [];
+  // per build number (1, 2): how many runs, and the newest
+  const count: [number, number] = [0, 0];
+  const latest: [RecordedRun | undefined, RecordedRun | undefined] = [undefined, undefined];
+  // variation -> how many of build 1's and build 2's runs applied it
+  const applied = new Map<string, [number, number]>();
+  // variation -> why not -> how many runs
+  const reasons = new Map<string, Map<string, number>>();
   for (const r of runs) {
     builds.add(r.build_id);
-    if (r.build_number === 1 || r.build_number === 2) parsed.push({ n: r.build_number, v: jsonMap(r.variations), na: jsonMap(r.not_applied) });
-  }
-  const count = [0, 0];
-  const applied = new Map<string, [number, number]>();
-  // variation -> why not -> how many runs (build 1's runs first, then build 2's: ties are broken by the text)
-  const reasons = new Map<string, Map<string, number>>();
-  let latest1: (typeof parsed)[number] | undefined;
-  let latest2: (typeof parsed)[number] | undefined;
-  for (const r of parsed) {
-    const i = r.n - 1;
-    count[i] = (count[i] ?? 0) + 1;
-    if (r.n === 1) latest1 ??= r;
-    else latest2 ??= r;
-    for (const k of r.v.keys()) {
+    if (r.build_number !== 1 && r.build_number !== 2) continue;
+    const i = r.build_number === 1 ? 0 : 1;
+    const run: RecordedRun = { v: jsonMap(r.variations), na: jsonMap(r.not_applied) };
+    count[i]++;
+    latest[i] ??= run;
+    for (const k of run.v.keys()) {
       let a = applied.get(k);
       if (!a) applied.set(k, (a = [0, 0]));
-      if (!r.na.has(k)) a[i === 0 ? 0 : 1]++;
+      if (!run.na.has(k)) a[i]++;
     }
-    for (const [k, why] of r.na) {
+    for (const [k, why] of run.na) {
       if (!applied.has(k)) applied.set(k, [0, 0]);
       let m = reasons.get(k);
       if (!m) reasons.set(k, (m = new Map<string, number>()));
       m.set(why, (m.get(why) ?? 0) + 1);
     }
   }
-  const n1 = count[0] ?? 0;
-  const n2 = count[1] ?? 0;
-  const shown = (r: (typeof parsed)[number] | undefined, key: string): string => r?.v.get(key) ?? (r?.na.has(key) ? 'not applied' : '—');
+  const [n1, n2] = count;
+  const [latest1, latest2] = latest;
+  const shown = (r: RecordedRun | undefined, key: string): string => r?.v.get(key) ?? (r?.na.has(key) ? 'not applied' : '—');
   const flags: string[] = [];
   const variations = orderVariations(applied.keys()).map((key) => {
     const v1 = shown(latest1, key);
