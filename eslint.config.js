@@ -10,7 +10,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['bin/*.js', 'scripts/*.mjs', 'eslint.config.js', 'site-templates/static/*.js'] },
+        projectService: { allowDefaultProject: ['bin/*.js', 'scripts/*.mjs', 'bench/*.mjs', 'eslint.config.js', 'site-templates/static/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/*.js', 'scripts/*.mjs', 'eslint.config.js'],
+    files: ['bin/*.js', 'scripts/*.mjs', 'bench/*.mjs', 'eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: globals.node },
   },

@@ -1,9 +1,12 @@
 /**
- * Collector benchmark: facts from 32 sshd-backed loopback nodes, three ways.
+ * Collector benchmark: facts from 32 sshd-backed loopback nodes, three ways,
+ * and two reference points.
  *
  *   reprofarm   the real CLI (`reprofarm collect --concurrency 16`) as a child process
  *   sequential  one /usr/bin/ssh per node, one after the other (Debian's farm loop)
  *   pssh        parallel-ssh -p 16, the info script fed on stdin
+ *   naive       the issue's reference: a bare ssh2 + p-limit fan-out (bench/naive-fanout.mjs)
+ *   floor       the same fan-out running `true`: what connecting alone costs the sshd side
  *
  * Each approach runs ROUNDS times, round-robin so warm-up and background noise
  * do not favour one. Measured per run: wall time and the CPU (user+sys) of the
@@ -37,7 +40,8 @@ const GOALS = {
   cpuPerNodeVsPssh: 1 / 6,
 };
 
-type ApproachName = 'reprofarm' | 'sequential' | 'pssh';
+type ApproachName = 'reprofarm' | 'sequential' | 'pssh' | 'naive' | 'floor';
+const NAIVE = path.join(ROOT, 'bench', 'naive-fanout.mjs');
 
 interface Approach {
   name: ApproachName;
@@ -198,7 +202,29 @@ function approaches(farm: SshFarm, tmp: string): Approach[] {
     },
   };
 
-  return [reprofarm, sequential, pssh];
+  // The issue's reference point, and the sshd side's floor: see naive-fanout.mjs.
+  const naiveSpec = path.join(tmp, 'naive.json');
+  const naiveDir = (run: number): string => path.join(tmp, `naive-${run}`);
+  const naive: Approach = {
+    name: 'naive',
+    describe: `node bench/naive-fanout.mjs: bare ssh2 + p-limit ${CONCURRENCY}, sh -s -- ${SHARED_WORKDIR} < info.sh (no config, DB or checks)`,
+    script: (run) => `mkdir -p ${shQuote(naiveDir(run))} && ${shArgs([process.execPath, NAIVE, naiveSpec, 'info', naiveDir(run)])}`,
+    async check(run, m) {
+      requireExit0(`naive fan-out (run ${run})`, m);
+      await checkOutputs(`naive fan-out (run ${run})`, naiveDir(run), NODES);
+    },
+  };
+  const floor: Approach = {
+    name: 'floor',
+    describe: `node bench/naive-fanout.mjs in "true" mode: connect, authenticate, run true (no info script)`,
+    script: () => shArgs([process.execPath, NAIVE, naiveSpec, 'true', tmp]),
+    check(run, m) {
+      requireExit0(`floor fan-out (run ${run})`, m);
+      return Promise.resolve();
+    },
+  };
+
+  return [reprofarm, sequential, pssh, naive, floor];
 }
 
 function psshVersion(): string {
@@ -207,7 +233,7 @@ function psshVersion(): string {
 }
 
 export async function run(): Promise<void> {
-  console.log('== collect: facts from 32 loopback sshd nodes, three ways ==');
+  console.log('== collect: facts from 32 loopback sshd nodes, three ways and two references ==');
   for (const [k, v] of machineInfo()) console.log(`${k.padEnd(7)} ${v}`);
   console.log(`pssh    ${psshVersion()}`);
   for (const tool of [PSSH, SSH, CLI]) {
@@ -244,6 +270,10 @@ export async function run(): Promise<void> {
     await fs.writeFile(path.join(tmp, 'reprofarm.yaml'),
       `# reprofarm collect benchmark\nstate_dir: ${JSON.stringify(path.join(tmp, 'state'))}\n` +
       `collect:\n  concurrency: ${CONCURRENCY}\n  timeout: 30\n${farm.nodesYaml()}`);
+    await fs.writeFile(path.join(tmp, 'naive.json'), JSON.stringify({
+      user: farm.user, identityFile: farm.identityFile, hostPublicKey: farm.hostPublicKey, concurrency: CONCURRENCY,
+      workdir: SHARED_WORKDIR, infoScript: INFO_SH, nodes: farm.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port })),
+    }));
     await fs.writeFile(path.join(tmp, 'pssh-hosts'), farm.nodes.map((n) => `${farm?.user}@${n.host}:${n.port}\n`).join(''));
 
     const list = approaches(farm, tmp);
@@ -294,6 +324,13 @@ export async function run(): Promise<void> {
     console.log(`  sequential/reprofarm wall = ${fmt(seqRatio, 1)}x (goal >= ${GOALS.seqOverReprofarmWall}x)  ${verdict(seqRatio >= GOALS.seqOverReprofarmWall)}`);
     console.log(`  pssh/reprofarm wall = ${fmt(psshRatio, 1)}x (goal >= ${GOALS.psshOverReprofarmWall}x)  ${verdict(psshRatio >= GOALS.psshOverReprofarmWall)}`);
     console.log(`  reprofarm CPU per node / pssh CPU per node = ${fmt(cpuRatio, 3)} (goal <= ${fmt(GOALS.cpuPerNodeVsPssh, 3)})  ${verdict(cpuRatio <= GOALS.cpuPerNodeVsPssh)}`);
+    // what the same two ratios are for the issue's naive reference and for the sshd side's floor on this machine
+    console.log('\nthe same wall ratios for the references (no goals; they show what the sshd side leaves on these cores):');
+    for (const name of ['naive', 'floor'] as const) {
+      const w = med(name, (m) => m.wallS);
+      console.log(`  ${name.padEnd(6)} ${fmt(w)} s: sequential/${name} = ${fmt(seqWall / w, 1)}x, pssh/${name} = ${fmt(psshWall / w, 1)}x, ` +
+        `reprofarm/${name} = ${fmt(rfWall / w, 2)}`);
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
