@@ -210,6 +210,27 @@ export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Pro
   });
 }
 
+/**
+ * Send a signal request (RFC 4254 6.9) for a session's command. ssh2's
+ * Channel.signal() sends nothing once this side has sent EOF, which exec does
+ * right after the command's stdin; the command still runs and can still be
+ * signalled, so the request then goes out through ssh2's protocol object.
+ * OpenSSH's sshd kills the command's process group; it refuses signals to
+ * forced-command sessions (nodes set up with node-setup), where closing the
+ * channel is all that is left: the command then loses its stdin and stdout.
+ */
+function signalChannel(channel: ClientChannel, name: string): void {
+  const ch = channel as unknown as {
+    outgoing?: { state?: string; id?: number };
+    _client?: { _protocol?: { signal?: (id: number, name: string) => void } };
+  };
+  if (ch.outgoing?.state === 'open') {
+    channel.signal(name);
+  } else if (ch.outgoing?.state === 'eof' && typeof ch.outgoing.id === 'number') {
+    ch._client?._protocol?.signal?.(ch.outgoing.id, name);
+  }
+}
+
 export class SshTransport implements Transport {
   private sftpPromise: Promise<SFTPWrapper> | undefined;
   private closed = false;
@@ -240,80 +261,102 @@ export class SshTransport implements Transport {
         reject(new TransportError('dropped', `connection to ${this.cfg.name} is closed`));
         return;
       }
-      this.client.exec(shJoin(argv), (err, stream: ClientChannel) => {
+      const out = new CappedBuffer(cap);
+      const errOut = new CappedBuffer(cap);
+      let stream: ClientChannel | undefined;
+      let timedOut = false;
+      let truncated = false;
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (): boolean => {
+        if (done) return false;
+        done = true;
+        if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const finish = (code: number | null, signal: string | null): void => {
+        if (!settle()) return;
+        const failed = timedOut || truncated;
+        resolvePromise({
+          code: failed ? null : code,
+          signal: signal ?? null,
+          stdout: out.buffer,
+          stderr: errOut.buffer,
+          timedOut,
+          truncated,
+          durationMs: performance.now() - started,
+        });
+      };
+      // Stop the command and resolve now (killed: code null), without waiting for a node that may be hung.
+      // Before the node has confirmed the session there is nothing to signal: the connection is given up,
+      // as a node that cannot start a session in time cannot be trusted with the next one.
+      const stop = (): void => {
+        if (stream) {
+          signalChannel(stream, 'KILL');
+          stream.close();
+        } else {
+          this.close();
+        }
+        finish(null, null);
+      };
+      const onAbort = (): void => stop();
+      if (opts.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          stop();
+        }, opts.timeoutMs);
+      }
+      if (opts.signal?.aborted) {
+        stop();
+        return;
+      }
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.client.exec(shJoin(argv), (err, channel: ClientChannel) => {
+        if (done) {
+          // stopped while the node was starting it: end it there too
+          if (!err) {
+            signalChannel(channel, 'KILL');
+            channel.close();
+          }
+          return;
+        }
         if (err) {
+          settle();
           reject(new TransportError('other', `cannot start a command on ${this.cfg.name}: ${err.message}`, { cause: err }));
           return;
         }
-        const out = new CappedBuffer(cap);
-        const errOut = new CappedBuffer(cap);
-        let timedOut = false;
-        let truncated = false;
-        let done = false;
-        let timer: NodeJS.Timeout | undefined;
-        const stop = (): void => {
-          stream.signal('KILL');
-          stream.close();
-        };
-        const onAbort = (): void => stop();
-        const finish = (code: number | null, signal: string | null): void => {
-          if (done) return;
-          done = true;
-          if (timer) clearTimeout(timer);
-          opts.signal?.removeEventListener('abort', onAbort);
-          const failed = timedOut || truncated;
-          resolvePromise({
-            code: failed ? null : code,
-            signal: signal ?? null,
-            stdout: out.buffer,
-            stderr: errOut.buffer,
-            timedOut,
-            truncated,
-            durationMs: performance.now() - started,
-          });
-        };
-        if (opts.timeoutMs !== undefined) {
-          timer = setTimeout(() => {
-            timedOut = true;
-            stop();
-            finish(null, null);
-          }, opts.timeoutMs);
-        }
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        stream.on('data', (chunk: Buffer) => {
+        stream = channel;
+        channel.on('data', (chunk: Buffer) => {
           if (!out.push(chunk)) {
             truncated = true;
             stop();
-            finish(null, null);
           }
         });
-        stream.stderr.on('data', (chunk: Buffer) => {
+        channel.stderr.on('data', (chunk: Buffer) => {
           if (!errOut.push(chunk)) {
             truncated = true;
             stop();
-            finish(null, null);
           }
         });
         let exitCode: number | null | undefined;
         let exitSignal: string | null = null;
-        stream.on('exit', (code: number | null, signal?: string) => {
+        channel.on('exit', (code: number | null, signal?: string) => {
           exitCode = code;
           exitSignal = signal ?? null;
         });
-        stream.on('close', () => {
-          if (!done && exitCode === undefined) {
+        channel.on('close', () => {
+          if (exitCode === undefined) {
             // no exit status: the connection or the session went away under the command
-            done = true;
-            if (timer) clearTimeout(timer);
-            opts.signal?.removeEventListener('abort', onAbort);
+            if (!settle()) return;
             reject(new TransportError('dropped', `connection to ${this.cfg.name} was lost while a command ran`, {
               advice: 'the node may have rebooted or the network dropped; the command may or may not have finished there',
             }));
             return;
           }
-          finish(exitCode ?? null, exitSignal);
+          finish(exitCode, exitSignal);
         });
-        stream.end(opts.stdin === undefined ? undefined : Buffer.from(opts.stdin));
+        channel.end(opts.stdin === undefined ? undefined : Buffer.from(opts.stdin));
       });
     });
   }

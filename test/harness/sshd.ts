@@ -19,6 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import ssh2, { type Connection } from 'ssh2';
 
 const execFileP = promisify(execFile);
 
@@ -144,6 +145,47 @@ export async function silentTcpServer(): Promise<{ port: number; close(): Promis
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
+      });
+      return closed;
+    },
+  };
+}
+
+/**
+ * An SSH server (ssh2's in-process Server) that completes the handshake and
+ * accepts any public key, then hangs: it never answers the session channel
+ * (`stuckAt: 'session'`) or never answers the command (`stuckAt: 'exec'`).
+ * A real sshd cannot be made to do that on purpose; it simulates a node whose
+ * sshd is wedged after login (no process slots, a hung PAM module...).
+ * `knownHostsLine` is its host key, for the client's known_hosts file.
+ */
+export async function stuckSshServer(stuckAt: 'session' | 'exec'): Promise<{ port: number; knownHostsLine: string; close(): Promise<void> }> {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const clients = new Set<Connection>();
+  const server = new ssh2.Server({ hostKeys: [pair.private] }, (client) => {
+    clients.add(client);
+    client.on('error', () => {}); // client resets are expected
+    client.on('close', () => clients.delete(client));
+    client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])));
+    client.on('session', (accept) => {
+      if (stuckAt === 'session') return; // never confirmed
+      const session = accept();
+      session.on('exec', () => {}); // never answered, never run
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, () => resolve());
+  });
+  const { port } = server.address() as net.AddressInfo;
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    knownHostsLine: `${knownHostsName(LOOPBACK, port)} ${pair.public.split(' ').slice(0, 2).join(' ')}\n`,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const c of clients) c.end();
       });
       return closed;
     },

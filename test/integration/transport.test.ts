@@ -1,6 +1,6 @@
 /** The two transports against real processes: OpenSSH sshd on loopback, and local child processes. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import type { NodeConfig } from '../../core/config.js';
 import { LocalTransport } from '../../core/local-transport.js';
 import { connectSsh } from '../../core/ssh-transport.js';
 import { TransportError } from '../../core/transport.js';
-import { startSshFarm, type SshFarm } from '../harness/sshd.js';
+import { startSshFarm, stuckSshServer, type SshFarm } from '../harness/sshd.js';
 
 let farm: SshFarm;
 let dir: string;
@@ -99,6 +99,71 @@ describe('ssh transport (real sshd)', () => {
       await expect(r).rejects.toMatchObject({ kind: 'dropped' });
     } finally {
       t.close();
+    }
+  });
+});
+
+/** Node processes whose command line is exactly `cmd` (the farm's node user runs them). */
+function processesRunning(cmd: string): string[] {
+  const r = spawnSync('pgrep', ['-a', '-x', '-f', cmd], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+async function waitUntil(what: string, cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('ssh transport: stopping commands', () => {
+  it('a command stopped at its timeout or by an abort is killed on the node too', async () => {
+    const t = await connectSsh(nodeConfig(), { timeoutMs: 10_000 });
+    try {
+      const slow = await t.exec(['sleep', '31.7'], { timeoutMs: 500 });
+      expect(slow).toMatchObject({ code: null, timedOut: true });
+      await waitUntil(`"sleep 31.7" to be gone: ${processesRunning('sleep 31.7').join(' | ')}`, () => processesRunning('sleep 31.7').length === 0, 5000);
+      // an abort resolves at once (code null, not a timeout), and the command is killed
+      const ac = new AbortController();
+      const started = performance.now();
+      const aborted = t.exec(['sleep', '31.8'], { signal: ac.signal });
+      await waitUntil('"sleep 31.8" to start', () => processesRunning('sleep 31.8').length > 0, 5000);
+      ac.abort();
+      await expect(aborted).resolves.toMatchObject({ code: null, timedOut: false });
+      expect(performance.now() - started).toBeLessThan(5000);
+      await waitUntil(`"sleep 31.8" to be gone: ${processesRunning('sleep 31.8').join(' | ')}`, () => processesRunning('sleep 31.8').length === 0, 5000);
+      // the connection carries the next command
+      expect((await t.exec(['true'])).code).toBe(0);
+    } finally {
+      t.close();
+    }
+  });
+
+  it.each(['session', 'exec'] as const)('a node that logs in, then never answers the %s request: the timeout and an abort still end the command', async (stuckAt) => {
+    const srv = await stuckSshServer(stuckAt);
+    try {
+      const kh = join(dir, `stuck-${stuckAt}_known_hosts`);
+      writeFileSync(kh, srv.knownHostsLine);
+      const t = await connectSsh(nodeConfig({ port: srv.port, knownHosts: kh }), { timeoutMs: 10_000 });
+      const started = performance.now();
+      const r = await t.exec(['true'], { timeoutMs: 500 });
+      expect(r).toMatchObject({ code: null, timedOut: true });
+      expect(performance.now() - started).toBeLessThan(3000);
+      if (stuckAt === 'session') {
+        // the session was never confirmed: the connection is given up
+        expect(t.isOpen()).toBe(false);
+        await expect(t.exec(['true'])).rejects.toMatchObject({ kind: 'dropped' });
+      } else {
+        t.close();
+      }
+      const again = await connectSsh(nodeConfig({ port: srv.port, knownHosts: kh }), { timeoutMs: 10_000 });
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 300);
+      await expect(again.exec(['true'], { signal: ac.signal })).resolves.toMatchObject({ code: null, timedOut: false });
+      again.close();
+    } finally {
+      await srv.close();
     }
   });
 });
