@@ -341,7 +341,9 @@ if [ "$PROBED_UNSHARE" = yes ]; then
 		var HOSTNAME "$(node_hostname)"
 		domain='unset'
 		[ -r /proc/sys/kernel/domainname ] && IFS= read -r domain < /proc/sys/kernel/domainname
-		var DOMAINNAME "${domain:-unset}"
+		# Linux's "(none)" is an unset domain name, as info.sh reports it
+		case $domain in ''|'(none)') domain='unset' ;; esac
+		var DOMAINNAME "$domain"
 	fi
 else
 	var HOSTNAME "$(node_hostname)"

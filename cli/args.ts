@@ -201,12 +201,15 @@ export function helpText(command?: CommandSpec): string {
 }
 
 /** A positive number option, or a usage error that says which. */
-export function numberOption(values: ParsedArgs['values'], name: string, integer: boolean): number | undefined {
+export function numberOption(values: ParsedArgs['values'], name: string, integer: boolean, max?: number): number | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
   if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${name} ${String(v)}: must be a positive ${integer ? 'integer' : 'number'}`);
+  }
+  if (max !== undefined && n > max) {
+    throw new UsageError(`--${name} ${v}: must be at most ${max}`);
   }
   return n;
 }

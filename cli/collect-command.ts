@@ -26,8 +26,9 @@ export async function runCollect(config: Config, args: ParsedArgs, rep: Reporter
       });
     }
   }
-  const concurrency = numberOption(args.values, 'concurrency', true) ?? config.collect.concurrency;
-  const timeoutS = numberOption(args.values, 'timeout', false) ?? config.collect.timeout;
+  // the same bounds as collect.concurrency and collect.timeout in the config
+  const concurrency = numberOption(args.values, 'concurrency', true, 1024) ?? config.collect.concurrency;
+  const timeoutS = numberOption(args.values, 'timeout', false, 86400) ?? config.collect.timeout;
   // the DB (and better-sqlite3) loads while the first connections are being set up
   const opening = import('../db/index.js').then((m) => m.openDb(dbFile(config.stateDir)));
   try {

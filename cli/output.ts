@@ -58,6 +58,7 @@ export function seconds(ms: number): string {
 
 /** Make untrusted text safe for a terminal: no escape sequences or control characters. */
 export function termSafe(text: string): string {
+  // controls, and the Unicode line/paragraph separators and bidi controls (which could reorder what a line shows)
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '?');
 }

@@ -76,6 +76,8 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
   const fail = (health: 'degraded' | 'unreachable', reason: string, errorKind: string, advice: string | null = null): NodeCollection => ({
     ...base, ok: false, health, reason, errorKind, advice, durationMs: performance.now() - t0,
   });
+  // not a fact about the node: the caller leaves it out of the DB
+  const interrupted = (): NodeCollection => fail('unreachable', 'the collection was interrupted before this node finished', 'aborted');
   let transport: Transport | undefined;
   try {
     if (node.transport === 'local') await mkdir(node.workdir, { recursive: true });
@@ -86,10 +88,15 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
       stdin: infoScriptText(), timeoutMs: remaining, maxOutputBytes: MAX_OUTPUT_BYTES + 1, signal: deadline.signal,
     });
     const mainMidpoint = (sentAt + Date.now()) / 2;
+    if (opts.signal?.aborted) return interrupted();
     if (r.timedOut || (deadline.signal.aborted && r.code === null)) {
       return fail('unreachable', `info script did not finish within ${opts.timeoutS} s`, 'timeout', 'the node may be overloaded or hung; check it by hand');
     }
-    if (r.truncated) return fail('degraded', `info script printed more than ${MAX_OUTPUT_BYTES} bytes; output rejected`, 'bad-output');
+    if (r.truncated) {
+      // each stream is kept up to the cap: the one that reached it is the one that overflowed
+      const stream = r.stdout.length > MAX_OUTPUT_BYTES ? 'standard output' : 'standard error';
+      return fail('degraded', `info script printed more than ${MAX_OUTPUT_BYTES} bytes on ${stream}; output rejected`, 'bad-output');
+    }
     if (r.code !== 0) {
       const err = r.stderr.toString('utf8').trim().split('\n').slice(-1)[0] ?? '';
       return fail('degraded', `info script exited with ${r.code === null ? `signal ${r.signal ?? '?'}` : `code ${r.code}`}${err ? `: ${excerpt(err, 200)}` : ''}`, 'script-failed');
@@ -117,8 +124,10 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
       durationMs: performance.now() - t0,
     };
   } catch (err) {
+    // an interrupted run: whatever the transport made of it (aborted, or the channel closed under the command)
+    if (opts.signal?.aborted) return interrupted();
     if (err instanceof TransportError) {
-      const timedOut = err.kind === 'aborted' && deadline.signal.aborted && !opts.signal?.aborted;
+      const timedOut = err.kind === 'aborted' && deadline.signal.aborted;
       if (timedOut) return fail('unreachable', `no answer within ${opts.timeoutS} s`, 'timeout', 'the node or the network may be hung');
       return fail('unreachable', err.message, err.kind, err.advice ?? null);
     }
@@ -143,7 +152,7 @@ function archFact(facts: ReadonlyArray<readonly [string, string]> | null): strin
  */
 export async function collect(config: Config, db: FarmDb | Promise<FarmDb>, names: readonly string[], opts: CollectOptions): Promise<CollectSummary> {
   const t0 = performance.now();
-  const nodes = (names.length > 0 ? names : [...config.nodes.keys()]).map((n) => {
+  const nodes = (names.length > 0 ? [...new Set(names)] : [...config.nodes.keys()]).map((n) => {
     const node = config.nodes.get(n);
     if (!node) throw new Error(`unknown node ${n}`);
     return node;

@@ -26,7 +26,9 @@ export type ParsedFacts =
 /** A short, printable excerpt of untrusted text for a message. */
 export function excerpt(text: string, max = 60): string {
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return JSON.stringify(cut);
+  // JSON escapes the controls; the separators and bidi controls are escaped too, so that the text
+  // cannot break or reorder the message it is quoted in (a terminal, the dashboard)
+  return JSON.stringify(cut).replace(/[\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function parseFacts(output: Uint8Array): ParsedFacts {

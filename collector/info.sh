@@ -25,12 +25,12 @@ envfact() {
 	fi
 }
 
-# first line of a file, or "unset"
+# first line of a file, or "unset" (also for Linux's "(none)": an unset domain or host name)
 filefact() {
 	_v='unset'
 	if [ -r "$2" ]; then
 		IFS= read -r _v < "$2" || true
-		[ -n "$_v" ] || _v='unset'
+		case $_v in ''|'(none)') _v='unset' ;; esac
 	fi
 	kv "$1" "$_v"
 }

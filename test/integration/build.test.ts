@@ -116,6 +116,9 @@ describe('reprofarm build NODE1 NODE2 over real sshd', () => {
     const v1 = JSON.parse(runs[0]!.variations as string) as Record<string, string>;
     const v2 = JSON.parse(runs[1]!.variations as string) as Record<string, string>;
     expect(v1).toMatchObject({ TZ: 'Etc/GMT+12', LANG: 'C', TERM: 'unset', COLUMNS: 'unset', UMASK: '0022', HOME: '/nonexistent/first-build', DATE: 'real clock' });
+    // the node's own domain name, "unset" where Linux says "(none)" (as info.sh reports it)
+    const domain = readFileSync('/proc/sys/kernel/domainname', 'utf8').trim();
+    expect(v1.DOMAINNAME).toBe(domain === '(none)' || domain === '' ? 'unset' : domain);
     expect(v2).toMatchObject({ TZ: 'Etc/GMT-14', LANG: 'et_EE.UTF-8', TERM: 'linux', COLUMNS: '77', UMASK: '0002', HOSTNAME: 'i-capture-the-hostname', DOMAINNAME: 'i-capture-the-domain', CAPTURE_ENVIRONMENT: 'I capture the environment', HOME: '/nonexistent/second-build' });
     expect(v2.DATE).toMatch(/^faketime \+398 days \+6 hours \+23 minutes/);
     expect(v2.BUILD_PATH).toMatch(/\/build\/2\/embed-hostname-1\.0\/2nd$/);

@@ -37,6 +37,9 @@ describe('reprofarm CLI', () => {
       [['collect', '--concurency', '3'], /Unknown option '--concurency'; did you mean --concurrency\?/],
       [['collect', '--concurrency', 'many'], /--concurrency many: must be a positive integer/],
       [['collect', '--timeout', '-1'], /--timeout/],
+      // beyond collect.timeout's bound (Node's timers would overflow past 24.8 days and fire at once)
+      [['collect', '--timeout', '3000000'], /--timeout 3000000: must be at most 86400/],
+      [['collect', '--concurrency', '5000'], /--concurrency 5000: must be at most 1024/],
       [['collect', 'no-such-node'], /unknown node "no-such-node"/],
       [['site', '--ful'], /Unknown option '--ful'; did you mean --full\?/],
       [['serve', '--port', 'http'], /--port http: must be a port number/],

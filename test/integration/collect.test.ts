@@ -8,8 +8,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { pickFreePorts, silentTcpServer, startSshFarm, type SshFarm } from '../harness/sshd.js';
-import { runCli } from '../helpers/cli.js';
+import { pickFreePorts, silentTcpServer, startSshFarm, stuckSshServer, type SshFarm } from '../harness/sshd.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
 import { REQUIRED_FACTS, parseNodeInformation } from '../../collector/facts.js';
 import { MIGRATIONS } from '../../db/migrations.js';
 
@@ -23,6 +24,8 @@ const GOOD = ['g01', 'g02', 'g03', 'g04', 'g05', 'g06', 'g07', 'g08', 'g09', 'g1
 let scripts: string;
 let farm: SshFarm;
 let silent: { port: number; close(): Promise<void> };
+// nodes that log in and then hang: the session is never confirmed, or the command never answered
+const stuck = new Map<'stuck-session' | 'stuck-exec', Awaited<ReturnType<typeof stuckSshServer>>>();
 let closedPort: number;
 
 function script(name: string, body: string): string {
@@ -50,6 +53,9 @@ beforeAll(async () => {
     ],
   });
   silent = await silentTcpServer();
+  stuck.set('stuck-session', await stuckSshServer('session'));
+  stuck.set('stuck-exec', await stuckSshServer('exec'));
+  for (const [name, srv] of stuck) writeFileSync(join(scripts, `${name}_known_hosts`), srv.knownHostsLine);
   [closedPort] = (await pickFreePorts(1)) as [number];
   // the changed node's known_hosts holds another key; the unknown node's holds none
   writeFileSync(join(scripts, 'changed_known_hosts'), `[127.0.0.1]:${farm.node('changed').port} ${farm.hostPublicKey.split(' ')[0]} AAAAC3NzaC1lZDI1NTE5AAAAIBd6Xo1Wn9Gw6rBw4o8c3gq0cEbV4jD6Q4k8Jx9y1q1X\n`);
@@ -60,11 +66,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await farm?.stop();
   await silent?.close();
+  for (const srv of stuck.values()) await srv.close();
   if (scripts) rmSync(scripts, { recursive: true, force: true });
 });
 
 function nodeYaml(name: string, over: Partial<{ port: number; known_hosts: string; host: string }> = {}): string {
-  const n = name === 'closed' || name === 'silent' ? { host: '127.0.0.1', port: 0, workdir: '/tmp' } : farm.node(name);
+  const n = ['closed', 'silent', 'stuck-session', 'stuck-exec'].includes(name) ? { host: '127.0.0.1', port: 0, workdir: '/tmp' } : farm.node(name);
   return [
     `  ${name}:`,
     `    host: ${over.host ?? n.host}`,
@@ -127,6 +134,7 @@ describe('reprofarm collect over real sshd', () => {
       nodeYaml('unknown', { known_hosts: join(scripts, 'unknown_known_hosts') }),
       nodeYaml('closed', { port: closedPort }),
       nodeYaml('silent', { port: silent.port }),
+      ...[...stuck].map(([name, srv]) => nodeYaml(name, { port: srv.port, known_hosts: join(scripts, `${name}_known_hosts`) })),
     ]);
     // a previous good collection of each failing node must survive
     const infoDir = join(dir, 'state', 'node-information');
@@ -138,7 +146,7 @@ describe('reprofarm collect over real sshd', () => {
     expect(r.code, r.stderr).toBe(2);
     const out = JSON.parse(r.stdout) as JsonOut;
     const by = new Map(out.nodes.map((n) => [n.node, n]));
-    expect(out).toMatchObject({ collected: 3, failed: 10, total: 13 });
+    expect(out).toMatchObject({ collected: 3, failed: 12, total: 15 });
     for (const n of ['g01', 'g02', 'g03']) expect(by.get(n)?.ok).toBe(true);
     const expectations: Record<string, [string, RegExp]> = {
       garbage: ['degraded', /output rejected: line 2: not KEY=VALUE: "this is not a fact"; line 3: value of HOSTNAME contains control characters/],
@@ -151,6 +159,8 @@ describe('reprofarm collect over real sshd', () => {
       unknown: ['unreachable', /host key of \[127\.0\.0\.1\]:\d+ is not in .*unknown_known_hosts/],
       closed: ['unreachable', /connection refused by 127\.0\.0\.1:\d+/],
       silent: ['unreachable', /did not complete the SSH handshake within 4 s|no answer within 4 s/],
+      'stuck-session': ['unreachable', /did not finish within 4 s/],
+      'stuck-exec': ['unreachable', /did not finish within 4 s/],
     };
     for (const [node, [health, re]] of Object.entries(expectations)) {
       const n = by.get(node);
@@ -164,8 +174,10 @@ describe('reprofarm collect over real sshd', () => {
     // the hung nodes were given up on at the deadline, not held
     expect(by.get('hang')!.duration_ms).toBeLessThan(6000);
     expect(by.get('silent')!.duration_ms).toBeLessThan(6000);
+    expect(by.get('stuck-session')!.duration_ms).toBeLessThan(6000);
+    expect(by.get('stuck-exec')!.duration_ms).toBeLessThan(6000);
     expect(wall).toBeLessThan(20_000);
-    expect(r.stderr).toMatch(/^Collected 3\/13 nodes \(10 failed\) in \d+\.\d s$/m);
+    expect(r.stderr).toMatch(/^Collected 3\/15 nodes \(12 failed\) in \d+\.\d s$/m);
     // nothing from the garbage reached the terminal raw
     expect(r.stderr).not.toContain('\x1b[31m');
     for (const n of [...failing, 'changed', 'silent']) expect(readFileSync(join(infoDir, n), 'utf8')).toBe(`ARCH=amd64\nNODE=${n}\n`);
@@ -173,7 +185,7 @@ describe('reprofarm collect over real sshd', () => {
     expect(readdirSync(infoDir).filter((f) => f.startsWith('.'))).toEqual([]);
     const db = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
     const rows = db.prepare('SELECT name, health, health_reason FROM nodes').all() as { name: string; health: string; health_reason: string }[];
-    expect(rows).toHaveLength(13);
+    expect(rows).toHaveLength(15);
     expect(rows.find((x) => x.name === 'closed')).toMatchObject({ health: 'unreachable', health_reason: expect.stringMatching(/refused/) as unknown });
     expect(db.prepare('SELECT COUNT(*) AS n FROM facts JOIN collections c ON c.id = collection_id WHERE c.ok = 0').get()).toEqual({ n: 0 });
     db.close();
@@ -225,6 +237,44 @@ describe('reprofarm collect over real sshd', () => {
     expect(db.prepare('SELECT COUNT(*) AS n FROM collections').get()).toEqual({ n: 32 });
     expect(db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: MIGRATIONS.length });
     db.close();
+  });
+
+  it('an interrupted run records the nodes it finished, not the ones it stopped; a node named twice is collected once', async () => {
+    const dir = newDir();
+    const cfg = writeConfig(dir, [
+      nodeYaml('g01'), nodeYaml('g02'), nodeYaml('hang'),
+      nodeYaml('stuck-exec', { port: stuck.get('stuck-exec')!.port, known_hosts: join(scripts, 'stuck-exec_known_hosts') }),
+    ]);
+    const child = spawn(process.execPath, [BIN, '--config', cfg, '--json', 'collect', '--timeout', '120', 'g01', 'g02', 'g01', 'hang', 'stuck-exec'], {
+      env: { ...process.env, REPROFARM_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const bothGood = new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (/\] g01: ok/.test(stderr) && /\] g02: ok/.test(stderr)) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await bothGood;
+    // the two hung nodes are in their command now; the operator stops the run
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = performance.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(performance.now() - t0, 'an interrupt is not held up by the hung nodes').toBeLessThan(5000);
+    expect(code, stderr).toBe(2);
+    const out = JSON.parse(stdout) as JsonOut;
+    expect(out.nodes.map((n) => n.node).sort()).toEqual(['g01', 'g02', 'hang', 'stuck-exec']);
+    for (const n of ['hang', 'stuck-exec']) {
+      expect(out.nodes.find((x) => x.node === n)).toMatchObject({ ok: false, error_kind: 'aborted', reason: 'the collection was interrupted before this node finished' });
+    }
+    const db = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
+    expect(db.prepare('SELECT node, COUNT(*) AS n FROM collections GROUP BY node ORDER BY node').all()).toEqual([{ node: 'g01', n: 1 }, { node: 'g02', n: 1 }]);
+    db.close();
+    expect(readdirSync(join(dir, 'state', 'node-information')).sort()).toEqual(['g01', 'g02']);
   });
 
   it('prunes facts older than the retention period', async () => {

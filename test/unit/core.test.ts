@@ -92,5 +92,7 @@ describe('terminal output', () => {
     new Reporter(plain, out, 'normal').bar(1, 4, 'n1');
     expect(plainText).toBe('');
     expect(termSafe('a\x1b[31mb\x07c\nd')).toBe('a?[31mb?c\nd');
+    // bidi overrides and isolates, and the Unicode line separators, could reorder or split what a line shows
+    expect(termSafe('node \u202eevil\u202c \u2066x\u2069\u2028y')).toBe('node ?evil? ?x??y');
   });
 });

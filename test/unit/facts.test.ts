@@ -42,6 +42,13 @@ describe('parseFacts', () => {
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.problems.join('\n')).toMatch(re);
     }
+    // the excerpt quoted in the problem cannot reorder or break the message it is in
+    const bidi = parse(`${good}X=a\u202eb\u2028c\u2066d\n`);
+    expect(bidi.ok).toBe(false);
+    if (!bidi.ok) {
+      expect(bidi.problems.join('\n')).toContain('"a\\u202eb\\u2028c\\u2066d"');
+      expect(bidi.problems.join('\n')).not.toMatch(/[\u2028\u202e\u2066]/);
+    }
   });
 
   it('rejects non-UTF-8, oversized output, and output missing required facts', () => {

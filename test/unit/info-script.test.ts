@@ -4,8 +4,8 @@
  * runs (dpkg, date, stat) are missing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFacts, REQUIRED_FACTS } from '../../collector/facts.js';
@@ -49,6 +49,25 @@ describe.each([['dash', ['/bin/dash']], ['bash --posix', ['/bin/bash', '--posix'
     expect(facts.get('DISK_FREE_KB')).toMatch(/^\d+$/);
     expect(facts.get('INODES_FREE')).toMatch(/^\d+$/);
     expect(facts.get('HAVE_DPKG_BUILDPACKAGE')).toBe('yes');
+    expect(facts.get('HOSTNAME')).toBe(hostname());
+    // Linux says "(none)" for an unset domain name: that is the fact "unset"
+    const domain = readFileSync('/proc/sys/kernel/domainname', 'utf8').trim();
+    expect(facts.get('DOMAINNAME')).toBe(domain === '(none)' || domain === '' ? 'unset' : domain);
+  });
+
+  it('reads the host and domain names of its UTS namespace', () => {
+    if (!existsSync('/usr/bin/unshare')) throw new Error('/usr/bin/unshare is missing: apt-get install --no-install-recommends util-linux');
+    const set = 'echo rf-node-7 > /proc/sys/kernel/hostname && echo example.org > /proc/sys/kernel/domainname && exec "$@"';
+    const r = spawnSync('/usr/bin/unshare', ['-r', '--uts', '/bin/sh', '-c', set, 'sh', ...shell, INFO, work], { encoding: 'buffer' });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const parsed = parseFacts(r.stdout);
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    const facts = new Map(parsed.facts);
+    expect(facts.get('HOSTNAME')).toBe('rf-node-7');
+    expect(facts.get('DOMAINNAME')).toBe('example.org');
+    const none = spawnSync('/usr/bin/unshare', ['-r', '--uts', '/bin/sh', '-c', 'echo "(none)" > /proc/sys/kernel/domainname && exec "$@"', 'sh', ...shell, INFO, work], { encoding: 'buffer' });
+    expect(none.status, none.stderr.toString()).toBe(0);
+    expect(none.stdout.toString()).toMatch(/^DOMAINNAME=unset$/m);
   });
 
   it('prints "unset" for what it cannot find out when dpkg, date and stat are missing, and nothing on stderr', () => {
