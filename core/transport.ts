@@ -32,10 +32,10 @@ export interface ExecResult {
 export interface Transport {
   readonly node: string;
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
-  /** copy a local file to the node */
-  put(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }): Promise<void>;
-  /** copy a file from the node */
-  get(remotePath: string, localPath: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** copy a local file to the node (no abort signal: over SSH, close() ends a transfer, failing it) */
+  put(localPath: string, remotePath: string): Promise<void>;
+  /** copy a file from the node (likewise) */
+  get(remotePath: string, localPath: string): Promise<void>;
   /** false once the connection is gone (closed here, or dropped): a kept connection is then made anew */
   isOpen(): boolean;
   close(): void;
