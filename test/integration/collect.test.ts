@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pickFreePorts, silentTcpServer, startSshFarm, stuckSshServer, type SshFarm } from '../harness/sshd.js';
 import { BIN, runCli } from '../helpers/cli.js';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { REQUIRED_FACTS, parseNodeInformation } from '../../collector/facts.js';
 import { MIGRATIONS } from '../../db/migrations.js';
 
@@ -275,6 +275,26 @@ describe('reprofarm collect over real sshd', () => {
     expect(db.prepare('SELECT node, COUNT(*) AS n FROM collections GROUP BY node ORDER BY node').all()).toEqual([{ node: 'g01', n: 1 }, { node: 'g02', n: 1 }]);
     db.close();
     expect(readdirSync(join(dir, 'state', 'node-information')).sort()).toEqual(['g01', 'g02']);
+  });
+
+  it('on a terminal, draws a progress bar in place of the per-node lines', () => {
+    if (!existsSync('/usr/bin/script')) throw new Error('/usr/bin/script is missing: apt-get install --no-install-recommends bsdutils');
+    const dir = newDir();
+    const cfg = writeConfig(dir, [nodeYaml('g01'), nodeYaml('g02'), nodeYaml('closed', { port: closedPort })]);
+    const q = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
+    // script(1) runs the CLI on a pseudo-terminal: stderr is a TTY there
+    const cmd = [process.execPath, BIN, '--config', cfg, 'collect'].map(q).join(' ');
+    const r = spawnSync('/usr/bin/script', ['-q', '-e', '-c', cmd, '/dev/null'], {
+      encoding: 'utf8', env: { ...process.env, REPROFARM_CONFIG: '', COLUMNS: '100' }, timeout: 60_000,
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(2);
+    const tty = r.stdout;
+    // eslint-disable-next-line no-control-regex
+    expect(tty).toMatch(/\r\[[#.]+\] 3\/3 \S+\x1b\[K/);
+    // the failure is still a line of its own, the good nodes are only in the bar
+    expect(tty).toMatch(/\] closed: FAILED, unreachable: connection refused/);
+    expect(tty).not.toMatch(/\] g01: ok/);
+    expect(tty).toMatch(/Collected 2\/3 nodes \(1 failed\) in \d+\.\d s/);
   });
 
   it('prunes facts older than the retention period', async () => {
