@@ -22,7 +22,7 @@ import type { Status } from '../core/statuses.js';
 import { TransportError, type ExecResult, type Transport } from '../core/transport.js';
 import { openMirror } from '../archive/mirror.js';
 import { claimNext, type Claim } from '../db/archive.js';
-import { recordBuild, requeue, setClaimOwner, type BuildRunRecord } from '../db/builds.js';
+import { recordBuild, requeue, requeueBehind, setClaimOwner, type BuildRunRecord } from '../db/builds.js';
 import type { FarmDb } from '../db/index.js';
 import { compareArtifacts, describeDifference, readResultDir, runDiffoscope } from './compare.js';
 import { dscUrl, formatWorkOrder, packagePath, parseKeyValues, parseSha256Sums } from './work-order.js';
@@ -455,8 +455,13 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
   opts.onEvent?.({ type: 'claimed', claim, pair });
   const giveBack = async (reason: string): Promise<PairOutcome> => {
     // stopped from outside (SIGTERM past the grace period): clean the nodes before the claim goes back
-    if (opts.signal?.aborted && opts.onAbort) await opts.onAbort(claim).catch(() => undefined);
-    requeue(db, [claim.id]);
+    if (opts.signal?.aborted) {
+      if (opts.onAbort) await opts.onAbort(claim).catch(() => undefined);
+      // interrupted, not failed: it keeps its place
+      requeue(db, [claim.id]);
+    } else {
+      requeueBehind(db, claim.id);
+    }
     opts.onEvent?.({ type: 'requeued', claim, reason });
     return { kind: 'requeued', claim, reason };
   };

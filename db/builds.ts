@@ -60,7 +60,18 @@ export function setClaimOwner(db: FarmDb, id: number, host: string, pid: number)
   db.sql.prepare('UPDATE schedule SET claim_host = ?, claim_pid = ? WHERE id = ?').run(host, pid, id);
 }
 
-/** Give back claims (requeue): they wait again, with their priority. */
+/**
+ * Give back a claim whose build failed for a reason other than being stopped
+ * (a node unusable, results rejected...): it waits again with its priority but
+ * behind the entries already waiting at that priority, so that a package whose
+ * builds keep failing (or that poisons its own results) cannot hold a pair.
+ */
+export function requeueBehind(db: FarmDb, id: number, now: Date = new Date()): boolean {
+  return db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL, scheduled_at = ? WHERE id = ?')
+    .run(now.toISOString(), id).changes === 1;
+}
+
+/** Give back claims (requeue): they wait again, with their priority and their place. */
 export function requeue(db: FarmDb, ids: readonly number[]): number {
   const stmt = db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL WHERE id = ?');
   return db.sql.transaction(() => ids.reduce((n, id) => n + stmt.run(id).changes, 0)).immediate();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appliesTo } from '../../archive/arch.js';
 import { applySources, claimNext, fillSchedule, recordResult, scheduleManual, unclaim, type SourceInput } from '../../db/archive.js';
+import { requeue, requeueBehind } from '../../db/builds.js';
 import { openDb } from '../../db/index.js';
 
 const NOW = new Date('2026-06-01T00:00:00.000Z');
@@ -66,6 +67,23 @@ describe('schedule policy', () => {
     expect(() => recordResult(db, c1, 'reproducible', NOW)).toThrow(/no longer held by job1/);
     expect(db.sql.prepare("SELECT status FROM results WHERE package = 'recent'").get()).toEqual({ status: 'reproducible' });
     expect(claimNext(db, 'arm64', 'job4', NOW)).toBeUndefined();
+  });
+
+  it('a failed build given back waits behind its priority class; an interrupted one keeps its place', () => {
+    const db = farm();
+    db.sql.transaction(() => fillSchedule(db, 'sid', 'amd64', { maxPerArch: 100, minAgeDays: 30, retryFailedDays: 3 }, NOW))();
+    const first = claimNext(db, 'amd64', 'job1', NOW)!;
+    expect(first.package).toBe('unt1');
+    // interrupted (SIGTERM, cleanup): the same entry comes next again
+    requeue(db, [first.id]);
+    expect(claimNext(db, 'amd64', 'job1', NOW)!.package).toBe('unt1');
+    // failed (a node unusable, results rejected): the other never-tested package goes first, then it again
+    const later = new Date(NOW.getTime() + 1000);
+    expect(requeueBehind(db, first.id, later)).toBe(true);
+    expect(claimNext(db, 'amd64', 'job1', later)!.package).toBe('unt2');
+    expect(claimNext(db, 'amd64', 'job1', later)!.package).toBe('unt1');
+    // still ahead of the lower priorities
+    expect(db.sql.prepare("SELECT priority FROM schedule WHERE package = 'unt1'").get()).toEqual({ priority: 40 });
   });
 
   it('marks packages not for the architecture NFU and blacklisted ones, and lifts both when they apply again', () => {
