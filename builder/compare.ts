@@ -29,6 +29,27 @@ export function changesArtifacts(changesText: string): Artifact[] {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** A file name a .changes may list: a plain name in its own directory. */
+const LISTED_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9.+~_-]*$/;
+
+/**
+ * The names a .changes lists (Files, Checksums-Sha1, Checksums-Sha256) that are
+ * not plain file names. diffoscope opens what a .changes lists beside it: a
+ * node's .changes naming "../../x" must not make it read the main node's files.
+ */
+export function unsafeChangesNames(changesText: string): string[] {
+  const [st] = parseDeb822Text(changesText);
+  if (!st) return [];
+  const bad = new Set<string>();
+  for (const f of ['Files', 'Checksums-Sha1', 'Checksums-Sha256']) {
+    for (const line of (field(st, f) ?? '').split('\n')) {
+      const name = line.trim().split(/\s+/).at(-1);
+      if (name && !LISTED_NAME_RE.test(name)) bad.add(name);
+    }
+  }
+  return [...bad];
+}
+
 /** Installed-Build-Depends of a .buildinfo, as a sorted list. */
 export function installedBuildDepends(buildinfoText: string): string[] {
   const [st] = parseDeb822Text(buildinfoText);
@@ -64,13 +85,14 @@ export function describeDifference(c: ArtifactComparison): string {
 }
 
 /** What a result directory holds: its .changes artifacts and the .buildinfo's build dependencies. */
-export async function readResultDir(dir: string): Promise<{ changes: string | null; artifacts: Artifact[]; buildDepends: string[] | null }> {
+export async function readResultDir(dir: string): Promise<{ changes: string | null; artifacts: Artifact[]; buildDepends: string[] | null; unsafeNames: string[] }> {
   const names = await readdir(dir);
   const changes = names.find((n) => n.endsWith('.changes')) ?? null;
   const buildinfo = names.find((n) => n.endsWith('.buildinfo'));
-  const artifacts = changes ? changesArtifacts(await readFile(join(dir, changes), 'utf8')) : [];
+  const changesText = changes ? await readFile(join(dir, changes), 'utf8') : '';
+  const artifacts = changes ? changesArtifacts(changesText) : [];
   const buildDepends = buildinfo ? installedBuildDepends(await readFile(join(dir, buildinfo), 'utf8')) : null;
-  return { changes, artifacts, buildDepends };
+  return { changes, artifacts, buildDepends, unsafeNames: changes ? unsafeChangesNames(changesText) : [] };
 }
 
 export interface DiffoscopeResult {

@@ -8,7 +8,7 @@
  * reached gives the claim back: no schedule entry is lost.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -237,8 +237,24 @@ function printedSums(stdout: Buffer): Array<{ sha256: string; name: string }> | 
 /** Files fetched at once from one node: SFTP requests overlap, and a large artifact does not hold up the small ones. */
 const FETCH_PARALLEL = 4;
 
-/** Fetch a node's results into `dest` (replaced whole), checking every file against SHA256SUMS. */
-async function fetchResults(link: NodeLink, remoteDir: string, dest: string, onRetry: (w: string) => void, printed?: Array<{ sha256: string; name: string }>): Promise<void> {
+/** The SHA-256 of a file, read as a stream (results may be larger than a Buffer can hold). */
+async function fileSha256(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/**
+ * Fetch a node's results into `dest` (replaced whole), checking every file against SHA256SUMS.
+ * The files' sizes are read first: results over `maxBytes` in all are refused before anything is
+ * copied (what a build leaves is the package's doing, and the main node's disk is shared), and a
+ * file that grew past its size while it was copied is refused too.
+ */
+async function fetchResults(link: NodeLink, remoteDir: string, dest: string, maxBytes: number, onRetry: (w: string) => void, printed?: Array<{ sha256: string; name: string }>): Promise<void> {
   let sums = printed;
   if (!sums) {
     const sumsText = await link.retrying('reading SHA256SUMS', async (t) => checkedExec(t, ['cat', `${remoteDir}/SHA256SUMS`], 'reading SHA256SUMS'), onRetry);
@@ -246,25 +262,33 @@ async function fetchResults(link: NodeLink, remoteDir: string, dest: string, onR
     if (typeof parsed === 'string') throw new NodeUnusable(`${link.node.name}: ${parsed}`);
     sums = parsed;
   }
+  if (!sums.some((s) => s.name === 'status')) throw new NodeUnusable(`${link.node.name}: SHA256SUMS in ${remoteDir} does not list the status file`);
+  // side by side: one round trip to the node, not one per file
+  const sizes = new Map(await Promise.all(sums.map(async ({ name }) =>
+    [name, await link.retrying(`reading the size of ${name}`, (t) => t.size(`${remoteDir}/${name}`), onRetry)] as const)));
+  const total = [...sizes.values()].reduce((a, b) => a + b, 0);
+  if (total > maxBytes) {
+    throw new NodeUnusable(`the results on ${link.node.name} are ${total} bytes, more than build.max_result_mb (${maxBytes / 1048576} MiB): not fetched`);
+  }
   const tmp = `${dest}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {
     const queue = [...sums];
     const generation = link.generation;
-    const fetchOne = async (name: string): Promise<Buffer> => {
+    const fetchOne = async (name: string): Promise<{ sha256: string; bytes: number }> => {
       await link.retrying(`fetching ${name}`, (t) => t.get(`${remoteDir}/${name}`, join(tmp, name)), onRetry);
-      return readFile(join(tmp, name));
+      return fileSha256(join(tmp, name));
     };
     const one = async ({ sha256: want, name }: { sha256: string; name: string }): Promise<void> => {
-      let data = await fetchOne(name);
+      let got = await fetchOne(name);
       // a file fetched while the connection dropped and was made anew is fetched once more, whole, before the node is blamed
-      if (sha256(data) !== want && link.generation !== generation) {
+      if (got.sha256 !== want && link.generation !== generation) {
         onRetry(`fetching ${name} (it did not match SHA256SUMS after the connection dropped)`);
-        data = await fetchOne(name);
+        got = await fetchOne(name);
       }
-      const got = sha256(data);
-      if (got !== want) throw new NodeUnusable(`${name} from ${link.node.name} does not match its SHA256SUMS (got ${got} over ${data.length} bytes, want ${want}): the transfer or the node altered it`);
+      if (got.bytes > (sizes.get(name) ?? 0)) throw new NodeUnusable(`${name} on ${link.node.name} grew while it was fetched (${got.bytes} bytes, ${sizes.get(name) ?? 0} when its size was read)`);
+      if (got.sha256 !== want) throw new NodeUnusable(`${name} from ${link.node.name} does not match its SHA256SUMS (got ${got.sha256} over ${got.bytes} bytes, want ${want}): the transfer or the node altered it`);
     };
     const lanes = Array.from({ length: Math.min(FETCH_PARALLEL, queue.length) }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) await one(next);
@@ -408,7 +432,7 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   }
   const dest = join(config.stateDir, 'results', node.name, rel);
   const remoteResults = `${node.workdir}/reproducible-results/${node.name}/${rel}`;
-  await fetchResults(link, remoteResults, dest, (what) => opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }), printedSums(r.stdout));
+  await fetchResults(link, remoteResults, dest, config.build.maxResultBytes, (what) => opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }), printedSums(r.stdout));
   // removing them on the node overlaps with what follows (build 2, comparing, recording)
   link.later((lt) => lt.exec(['rm', '-rf', remoteResults], { timeoutMs: 60_000 }));
   const status = parseKeyValues(await readFile(join(dest, 'status'), 'utf8'));
@@ -564,7 +588,10 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
     await mkdir(dirname(reportBase), { recursive: true });
     let reason = describeDifference(cmp);
     let report: string | null = null;
-    if (r1.changes && r2.changes) {
+    const unsafe = [...r1.unsafeNames, ...r2.unsafeNames];
+    if (unsafe.length > 0) {
+      reason += `; no diffoscope report: a .changes lists ${unsafe.length === 1 ? 'a file name' : 'file names'} outside its directory (${unsafe.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')})`;
+    } else if (r1.changes && r2.changes) {
       const d = await runDiffoscope(join(b1.dir, r1.changes), join(b2.dir, r2.changes), { text: `${reportBase}.diffoscope.txt`, html: `${reportBase}.diffoscope.html` }, {
         timeoutS: config.build.diffoscopeTimeout, maxBytes: config.build.diffoscopeMaxBytes,
       });

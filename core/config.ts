@@ -147,6 +147,8 @@ export interface BuildSettings {
   nodeMirror: string;
   diffoscopeTimeout: number;
   diffoscopeMaxBytes: number;
+  /** at most this many bytes of results are fetched from one build (all its files together) */
+  maxResultBytes: number;
 }
 
 export interface ConfigResult {
@@ -472,7 +474,7 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   const blacklist = new Set(c.list(top, 'blacklist', [], /^[a-z0-9][a-z0-9+.-]{1,99}$/, 'a source package name', true));
 
   const buildObj = c.section(top, 'build');
-  c.unknownKeys(buildObj, 'build', ['command', 'timeout_build1', 'timeout_build2', 'node_mirror', 'diffoscope_timeout', 'diffoscope_max_bytes']);
+  c.unknownKeys(buildObj, 'build', ['command', 'timeout_build1', 'timeout_build2', 'node_mirror', 'diffoscope_timeout', 'diffoscope_max_bytes', 'max_result_mb']);
   const nodeMirrorRaw = c.str(buildObj, 'node_mirror', 'build', mirror) ?? mirror;
   const build: BuildSettings = {
     command: c.str(buildObj, 'command', 'build', 'dpkg-buildpackage -us -uc -b') ?? 'dpkg-buildpackage -us -uc -b',
@@ -481,6 +483,7 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     nodeMirror: /^[a-z][a-z0-9+.-]*:\/\//i.test(nodeMirrorRaw) ? nodeMirrorRaw : resolve(baseDir, nodeMirrorRaw),
     diffoscopeTimeout: c.num(buildObj, 'diffoscope_timeout', 'build', 1800, 1, 86400, false),
     diffoscopeMaxBytes: c.num(buildObj, 'diffoscope_max_bytes', 'build', 20 * 1024 * 1024, 1024, 1e10, true),
+    maxResultBytes: c.num(buildObj, 'max_result_mb', 'build', 16384, 1, 1024 * 1024, true) * 1024 * 1024,
   };
   if (/[\s'"\\]/.test(build.nodeMirror)) c.err('build.node_mirror', 'must not contain spaces or quotes');
 

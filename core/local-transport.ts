@@ -1,6 +1,6 @@
 /** The local transport: commands run as child processes on this machine (the embedded default's nodes). */
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CappedBuffer, DEFAULT_MAX_OUTPUT, TransportError, type ExecOptions, type ExecResult, type Transport } from './transport.js';
 
@@ -82,6 +82,14 @@ export class LocalTransport implements Transport {
   async get(remotePath: string, localPath: string): Promise<void> {
     await mkdir(dirname(localPath), { recursive: true });
     await copyFile(remotePath, localPath);
+  }
+
+  async size(remotePath: string): Promise<number> {
+    try {
+      return (await stat(remotePath)).size;
+    } catch (err) {
+      throw new TransportError('other', `cannot read the size of ${remotePath} on local node ${this.node}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   isOpen(): boolean {

@@ -407,6 +407,13 @@ export class SshTransport implements Transport {
     });
   }
 
+  async size(remotePath: string): Promise<number> {
+    const sftp = await this.sftp();
+    return new Promise<number>((res, rej) => {
+      sftp.stat(remotePath, (err, attrs) => (err ? void this.sftpError(`reading the size of ${this.cfg.name}:${remotePath} failed`, err).then(rej) : res(attrs.size)));
+    });
+  }
+
   close(): void {
     this.closed = true;
     this.client.end();

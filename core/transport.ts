@@ -36,6 +36,8 @@ export interface Transport {
   put(localPath: string, remotePath: string): Promise<void>;
   /** copy a file from the node (likewise) */
   get(remotePath: string, localPath: string): Promise<void>;
+  /** the size in bytes of a file on the node */
+  size(remotePath: string): Promise<number>;
   /** false once the connection is gone (closed here, or dropped): a kept connection is then made anew */
   isOpen(): boolean;
   close(): void;
