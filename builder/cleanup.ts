@@ -10,6 +10,7 @@ import { readdir, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config, NodeConfig } from '../core/config.js';
+import { nodeWords } from '../core/errors.js';
 import { openTransport } from '../core/connect.js';
 import { processAlive } from '../core/process.js';
 import { SshFileCache } from '../core/ssh-transport.js';
@@ -86,7 +87,7 @@ export async function cleanClaimOnNodes(config: Config, c: Claim, files: SshFile
           : await t.exec(['rm', '-rf', `${node.workdir}/reproducible-builds/${node.name}/${rel}`, `${node.workdir}/reproducible-builds/pending/${rel}`,
             `${node.workdir}/reproducible-builds/pending/${rel}.pid`, `${node.workdir}/reproducible-builds/pending/${rel}.prepared`,
             `${node.workdir}/reproducible-builds/pending/${rel}.resumed`, `${node.workdir}/reproducible-results/${node.name}/${rel}`], { timeoutMs: 120_000 });
-        nodes.push({ node: node.name, ok: r.code === 0, error: r.code === 0 ? null : r.stderr.toString('utf8').trim().slice(0, 300) });
+        nodes.push({ node: node.name, ok: r.code === 0, error: r.code === 0 ? null : nodeWords(r.stderr.toString('utf8').trim().slice(0, 300)) });
       } finally {
         t.close();
       }

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { hostDebianArch, type Config, type NodeConfig } from '../core/config.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { openTransport } from '../core/connect.js';
-import { ReprofarmError } from '../core/errors.js';
+import { nodeWords, ReprofarmError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
 import { SshFileCache } from '../core/ssh-transport.js';
 import type { Status } from '../core/statuses.js';
@@ -190,7 +190,7 @@ function sha256(buf: Buffer): string {
 
 async function checkedExec(t: Transport, argv: string[], what: string): Promise<string> {
   const r = await t.exec(argv, { timeoutMs: 120_000 });
-  if (r.code !== 0) throw new NodeUnusable(`${what} on ${t.node} failed (exit ${r.code ?? r.signal ?? 'timeout'}): ${r.stderr.toString('utf8').trim().slice(0, 300)}`);
+  if (r.code !== 0) throw new NodeUnusable(`${what} on ${t.node} failed (exit ${r.code ?? r.signal ?? 'timeout'}): ${nodeWords(r.stderr.toString('utf8').trim().slice(0, 300))}`);
   return r.stdout.toString('utf8');
 }
 
@@ -428,7 +428,7 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   if (r.code === null) throw new NodeUnusable(`build ${n} on ${node.name} was stopped (${r.signal ?? 'aborted'})`);
   const result = EXIT[r.code];
   if (result === undefined || result === 'taken') {
-    throw new NodeUnusable(`node-build.sh on ${node.name} exited with ${r.code}: ${r.stderr.toString('utf8').trim().slice(-300)}`);
+    throw new NodeUnusable(`node-build.sh on ${node.name} exited with ${r.code}: ${nodeWords(r.stderr.toString('utf8').trim().slice(-300))}`);
   }
   const dest = join(config.stateDir, 'results', node.name, rel);
   const remoteResults = `${node.workdir}/reproducible-results/${node.name}/${rel}`;

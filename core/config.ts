@@ -160,6 +160,8 @@ export interface ConfigResult {
 /** Names used in paths on the main node and on nodes: no slashes, no dots first, no shell characters. */
 export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const SUITE_RE = /^[a-z0-9][a-z0-9.+-]{0,63}$/;
+/** Folders at the dashboard's root, beside one folder per suite. */
+export const RESERVED_SUITES: readonly string[] = ['static', 'rb-pkg', 'logs', 'dbd', 'node-information'];
 export const ARCH_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$|^[0-9A-Fa-f:.]+$/;
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -375,6 +377,9 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   const mirrorKeyring = c.path(top, 'mirror_keyring', '', '/usr/share/keyrings/debian-archive-keyring.gpg') ?? '';
   const mirrorVerify = c.bool(top, 'mirror_verify', '', true);
   const suites = c.list(top, 'suites', ['bookworm'], SUITE_RE, 'a suite name (lower case letters, digits, . + -)');
+  for (const s of suites) {
+    if (RESERVED_SUITES.includes(s)) c.err('suites', `"${s}" cannot be a suite name: the dashboard has a folder of that name beside the suites' (${RESERVED_SUITES.join(', ')} are taken)`);
+  }
   const architectures = c.list(top, 'architectures', [hostDebianArch()], ARCH_RE, 'a Debian architecture name');
 
   const nodes = new Map<string, NodeConfig>();
@@ -384,6 +389,10 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     const p = `nodes.${name}`;
     if (!NODE_NAME_RE.test(name)) {
       c.err(p, 'node names may use letters, digits, ".", "_" and "-" (not first), at most 63 characters: they become file names');
+      continue;
+    }
+    if (name === 'pending') {
+      c.err(p, '"pending" cannot be a node name: node-build.sh keeps the builds in progress in WORKDIR/reproducible-builds/pending, beside each node\'s folder');
       continue;
     }
     if (!isObj(v)) {

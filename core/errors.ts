@@ -58,3 +58,8 @@ export function formatError(err: unknown): string {
   if (advice) lines.push(`hint: ${advice}`);
   return lines.join('\n');
 }
+
+/** What a node printed, quoted into a message of ours: on one line, so that it cannot pass for lines of ours. */
+export function nodeWords(text: string): string {
+  return text.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' | ');
+}

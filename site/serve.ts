@@ -1,8 +1,9 @@
 /**
  * A small static file server for site_dir, on 127.0.0.1 only: GET and HEAD,
- * no directory listings, no dotfiles, nothing outside the root, and logs and
- * reports served as text with nosniff so a browser never runs what a build
- * printed.
+ * no directory listings, no dotfiles, nothing outside the root. Logs and text
+ * reports are served as text with nosniff; diffoscope's HTML reports (made
+ * from what the builds produced) are served in a CSP sandbox with no scripts,
+ * so a browser never runs what a build made, even if diffoscope let it through.
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -61,7 +62,8 @@ export async function serveSite(root: string, port: number, host = '127.0.0.1'):
         return;
       }
       if (st.isDirectory()) {
-        res.writeHead(301, { Location: `${path}/` });
+        // one leading slash (a Location of "//x/" would send the browser to the host x), encoded for the header
+        res.writeHead(301, { Location: encodeURI(`/${path.replace(/^\/+/, '')}/`) });
         res.end();
         return;
       }
@@ -73,6 +75,7 @@ export async function serveSite(root: string, port: number, host = '127.0.0.1'):
         'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
         'Content-Length': st.size,
         'X-Content-Type-Options': 'nosniff',
+        ...(file.endsWith('.diffoscope.html') ? { 'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:" } : {}),
         'Cache-Control': 'no-cache',
       });
       if (req.method === 'HEAD') {

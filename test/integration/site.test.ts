@@ -271,6 +271,13 @@ describe('reprofarm serve', () => {
     expect(r.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(await r.text()).toContain(INJECTION);
+    // diffoscope's HTML report: in a sandbox with no scripts
+    const report = /href="\.\.\/\.\.\/\.\.\/(dbd\/[^"]+\.diffoscope\.html)"/.exec(page)?.[1];
+    expect(report).toBeDefined();
+    const rep = await fetch(`${h.url}${report ?? ''}`);
+    expect(rep.status).toBe(200);
+    expect(rep.headers.get('content-security-policy')).toMatch(/^sandbox; default-src 'none'/);
+    expect(index.headers.get('content-security-policy')).toBeNull();
     expect((await fetch(`${h.url}index.html`, { method: 'HEAD' })).status).toBe(200);
     expect((await fetch(`${h.url}index.html`, { method: 'POST' })).status).toBe(405);
   });
@@ -282,6 +289,11 @@ describe('reprofarm serve', () => {
     }
     const dir = await fetch(`${h.url}rb-pkg`, { redirect: 'manual' });
     expect(dir.status).toBe(301);
+    expect(dir.headers.get('location')).toBe('/rb-pkg/');
+    // not an open redirect: "//static" would send the browser to the host "static"
+    const twice = await fetch(`${h.url}%2F%2Fstatic`, { redirect: 'manual' });
+    expect(twice.status).toBe(301);
+    expect(twice.headers.get('location')).toBe('/static/');
     expect((await fetch(`${h.url}rb-pkg/`)).status).toBe(404);
   });
 });

@@ -101,6 +101,15 @@ collect: { concurrency: 0, timeout: fast }
     expect(e).toContain('nodes.a.identity_file: missing; this key is required');
   });
 
+  it('refuses names that would collide with folders of their own: a node "pending", a suite "static"', () => {
+    const e = errorsOf('suites: [bookworm, static, rb-pkg]\nnodes:\n  pending: { transport: local }\n  b: { transport: local }\n');
+    expect(e).toContain('nodes.pending: "pending" cannot be a node name: node-build.sh keeps the builds in progress in WORKDIR/reproducible-builds/pending, beside each node\'s folder');
+    expect(e.filter((x) => x.startsWith('suites: '))).toEqual([
+      'suites: "static" cannot be a suite name: the dashboard has a folder of that name beside the suites\' (static, rb-pkg, logs, dbd, node-information are taken)',
+      'suites: "rb-pkg" cannot be a suite name: the dashboard has a folder of that name beside the suites\' (static, rb-pkg, logs, dbd, node-information are taken)',
+    ]);
+  });
+
   it("a job's own variations: each key checked against its pattern, unknown keys named, the rest kept", () => {
     const nodes = 'nodes:\n  a: { transport: local }\n  b: { transport: local }\n';
     const ok = parseConfig(`${nodes}jobs:\n  j:\n    nodes: [a, b]\n    variations:\n      build1: { TZ: Etc/GMT+11, PARALLEL: 3 }\n      build2: { DATE: '+400 days +2 hours', HOSTNAME: node, UMASK: '0027', LC_ALL: unset }\n`, 't', '/w', null);

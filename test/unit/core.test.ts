@@ -10,6 +10,7 @@ import { shJoin, shQuote } from '../../core/shell.js';
 import { openDb } from '../../db/index.js';
 import { MIGRATIONS } from '../../db/migrations.js';
 import { Reporter, termSafe } from '../../cli/output.js';
+import { nodeWords } from '../../core/errors.js';
 
 describe('shell quoting', () => {
   it('turns any argv into literal words for sh', () => {
@@ -94,5 +95,7 @@ describe('terminal output', () => {
     expect(termSafe('a\x1b[31mb\x07c\nd')).toBe('a?[31mb?c\nd');
     // bidi overrides and isolates, and the Unicode line separators, could reorder or split what a line shows
     expect(termSafe('node \u202eevil\u202c \u2066x\u2069\u2028y')).toBe('node ?evil? ?x??y');
+    // a node's words inside a message of ours stay on one line
+    expect(nodeWords('dpkg: error\n\nquick-a 1.0: reproducible in 1 s\r\n  more')).toBe('dpkg: error | quick-a 1.0: reproducible in 1 s | more');
   });
 });
