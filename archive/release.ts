@@ -59,6 +59,23 @@ function unclearsign(text: string): string {
   return text.slice(body + 2, sig + 1).replace(/^- /gm, '');
 }
 
+/**
+ * gpgv's verdict on a Release signature from its exit code and --status-fd
+ * lines: the signing key's fingerprint, or why it is refused. gpgv exits 0
+ * for a good signature by an expired or revoked key too; like apt, those
+ * are refused.
+ */
+export function judgeSignature(code: number | null, status: string): string | { why: string } {
+  const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]+)/m.exec(status);
+  if (/^\[GNUPG:\] (?:NO_PUBKEY|ERRSIG)\b/m.test(status)) return { why: 'it is signed by a key that is not in the keyring' };
+  if (/^\[GNUPG:\] BADSIG\b/m.test(status)) return { why: 'the signature does not match (the file was altered)' };
+  if (/^\[GNUPG:\] REVKEYSIG\b/m.test(status)) return { why: 'it is signed by a revoked key' };
+  if (/^\[GNUPG:\] EXPKEYSIG\b/m.test(status)) return { why: 'it is signed by an expired key' };
+  if (/^\[GNUPG:\] EXPSIG\b/m.test(status)) return { why: 'the signature has expired' };
+  if (code !== 0 || !valid || !/^\[GNUPG:\] GOODSIG\b/m.test(status)) return { why: 'gpgv did not accept it' };
+  return valid[1] as string;
+}
+
 async function verify(mirror: Mirror, suite: string, keyring: string, files: { inRelease?: Buffer; release?: Buffer; sig?: Buffer }): Promise<{ text: string; signer: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'reprofarm-gpgv-'));
   try {
@@ -74,17 +91,15 @@ async function verify(mirror: Mirror, suite: string, keyring: string, files: { i
       res = await gpgv(['--keyring', keyring, join(dir, 'Release.gpg'), join(dir, 'Release')]);
       text = (files.release as Buffer).toString('utf8');
     }
-    const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]+)/m.exec(res.status);
-    if (res.code !== 0 || !valid) {
+    const verdict = judgeSignature(res.code, res.status);
+    if (typeof verdict !== 'string') {
       const what = files.inRelease ? 'InRelease' : 'Release.gpg';
-      const why = /NO_PUBKEY|ERRSIG/.test(res.status)
-        ? 'it is signed by a key that is not in the keyring'
-        : /BADSIG/.test(res.status) ? 'the signature does not match (the file was altered)' : 'gpgv did not accept it';
+      const why = verdict.why;
       throw new MirrorError(`the signature of ${mirror.url(`dists/${suite}/${what}`)} is not valid: ${why} (${res.stderr.trim().split('\n').slice(-1)[0] ?? ''})`, {
         advice: `check mirror_keyring (${keyring}); a mirror you trust without signatures needs mirror_verify: false`,
       });
     }
-    return { text, signer: valid[1] as string };
+    return { text, signer: verdict };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -159,5 +174,11 @@ export async function fetchRelease(mirror: Mirror, suite: string, opts: ReleaseO
     });
   }
   if (release.sha256.size === 0) throw new MirrorError(`${mirror.url(`dists/${suite}/${release.from}`)} lists no SHA256 checksums`);
+  // a validly signed Release of another suite (an older stable, unstable...) put in this suite's place is refused
+  if ((release.suite || release.codename) && suite !== release.suite && suite !== release.codename) {
+    throw new MirrorError(`${mirror.url(`dists/${suite}/${release.from}`)} is the Release of suite "${release.suite}" (codename "${release.codename}"), not of "${suite}"`, {
+      advice: 'the mirror serves another suite under this name: check the mirror, or name the suite as its Release does',
+    });
+  }
   return { release, warnings };
 }

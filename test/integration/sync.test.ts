@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createTestMirror, type MirrorServer, type SourcePackageSpec, type TestMirror } from '../harness/mirror.js';
 import { ROOT, runCli } from '../helpers/cli.js';
@@ -200,6 +200,11 @@ describe('reprofarm sync', () => {
       ['unsigned', (s) => mirror.writeSuite({ suite: s, packages: BASE }, { sign: 'none' }), /is not signed \(no InRelease, no Release\.gpg\)/],
       ['wrongkey', (s) => mirror.writeSuite({ suite: s, packages: BASE }, { signWith: 'other' }), /signature of .*InRelease is not valid: it is signed by a key that is not in the keyring/],
       ['expired', (s) => mirror.writeSuite({ suite: s, packages: BASE }, { validUntil: new Date(Date.now() - 86400_000) }), /expired on .* \(Valid-Until\)/],
+      ['replayed', async (s) => {
+        // another suite's validly signed Release and index, served under this suite's name
+        await mirror.writeSuite({ suite: 'oldstable', packages: [{ name: 'hello', version: '0.9-1' }] });
+        cpSync(dirname(mirror.distPath('oldstable', 'InRelease')), dirname(mirror.distPath(s, 'InRelease')), { recursive: true, force: true });
+      }, /InRelease is the Release of suite "oldstable" \(codename "oldstable"\), not of "replayed"/],
     ];
     for (const [suite, prepare, re] of cases) {
       await prepare(suite);
