@@ -453,12 +453,40 @@ set -- env -i "PATH=$PATH_V" "HOME=$HOME_V" "TZ=$TZ_V" "LANG=$LANG_V" "LANGUAGE=
 [ -n "$CAPTURE_V" ] && set -- "$@" "CAPTURE_ENVIRONMENT=$CAPTURE_V"
 [ "$USE_FAKETIME" = yes ] && set -- "$@" faketime "$FAKETIME_V"
 [ "$USE_UNSHARE" = yes ] && set -- "$@" unshare -r --uts
+# The build command runs in a child of this small script, which then stops what the build left
+# running in its process group (timeout leads the group): faketime waits for every process it
+# started, so a background process left by the build would hold build 2 until its timeout.
+# Its ancestors (faketime, unshare's shell, timeout) are spared.
 # shellcheck disable=SC2016
 set -- "$@" sh -c '
 	umask "$1"
 	if [ -n "$2" ]; then hostname "$2" && domainname "$3" || exit 75; fi
 	cd "$4" || exit 75
-	exec sh -c "$5"
+	sh -c "$5"
+	rc=$?
+	IFS=" " read -r st < /proc/$$/stat || exit "$rc"
+	# shellcheck disable=SC2086
+	set -- ${st##*) }
+	group=$3
+	keep=" $$ "
+	p=$$
+	while [ "$p" -gt 1 ] && IFS=" " read -r st < "/proc/$p/stat"; do
+		# shellcheck disable=SC2086
+		set -- ${st##*) }
+		p=$2
+		keep="$keep$p "
+	done
+	for f in /proc/[0-9]*/stat; do
+		IFS=" " read -r st < "$f" 2>/dev/null || continue
+		# shellcheck disable=SC2086
+		set -- ${st##*) }
+		[ "$3" = "$group" ] || continue
+		pid=${f#/proc/}
+		pid=${pid%/stat}
+		case $keep in *" $pid "*) continue ;; esac
+		kill -KILL "$pid" 2>/dev/null
+	done
+	exit "$rc"
 ' build "$UMASK_V" "$HOST_V" "$DOMAIN_V" "$DIR" "$BUILD_COMMAND"
 # one date(1): the log's start time and the command's start (GNU date: nanoseconds)
 now=$(date -u '+%Y-%m-%dT%H:%M:%SZ %s%N')
@@ -468,8 +496,12 @@ cmd_start=${now#* }
 	printf '%s' "$VARS$NOT_APPLIED"
 	echo "----"
 } >> "$RESULTS/build.log"
-timeout -k 30 "$TIMEOUT" nice -n 10 "$@" >> "$RESULTS/build.log" 2>&1 < /dev/null
+# timeout leads a process group of its own: what the build leaves running in it is stopped with it
+timeout -k 30 "$TIMEOUT" nice -n 10 "$@" >> "$RESULTS/build.log" 2>&1 < /dev/null &
+build_pid=$!
+wait "$build_pid"
 rc=$?
+kill -KILL -"$build_pid" 2>/dev/null || :
 cmd_end=$(date +%s%N)
 # the build command's own time (GNU date: nanoseconds), apart from downloads and unpacking
 case $cmd_start$cmd_end in *[!0-9]*) ;; *) BUILD_COMMAND_MS=$(( (cmd_end - cmd_start) / 1000000 )) END=$(( cmd_end / 1000000000 )) ;; esac

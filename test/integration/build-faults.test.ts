@@ -34,6 +34,7 @@ beforeAll(async () => {
       { name: 'slow-second', version: '1.0', buildScript: `[ -z "\${CAPTURE_ENVIRONMENT:-}" ] || [ -e ${marker}-2 ] || { touch ${marker}-2; sleep 60; }` },
       { name: 'big', version: '1.0', buildScript: 'head -c 30000000 /dev/urandom > build/big.bin' },
       { name: 'endless', version: '1.0', buildScript: 'sleep 300' },
+      { name: 'leaves-daemon', version: '1.0', buildScript: '(sleep 311 > /dev/null 2>&1 &)' },
       { name: 'quick-a', version: '1.0' },
       { name: 'quick-b', version: '1.0' },
     ],
@@ -203,6 +204,14 @@ describe('concurrency and timeouts', () => {
     expect(pkgs.map((p) => p.package).sort()).toEqual(['quick-a', 'quick-b']);
     expect(pkgs.every((p) => p.status === 'reproducible')).toBe(true);
   }, 240_000);
+
+  it('what a build leaves running in the background is stopped when the build ends', async () => {
+    expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'leaves-daemon', '--priority', '1000'])).code).toBe(0);
+    const r = await runCli(['--config', cfg, '--json', 'build', 'n1', 'n2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ package: 'leaves-daemon', status: 'reproducible' });
+    expect(nodeProcesses(/^sleep 311$/)).toEqual([]);
+  }, 180_000);
 
   it('a build over its timeout is stopped with its whole process tree: status timeout', async () => {
     expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'endless', '--priority', '1000'])).code).toBe(0);
