@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CappedBuffer, DEFAULT_MAX_OUTPUT, TransportError, type ExecOptions, type ExecResult, type Transport } from './transport.js';
+import { CappedBuffer, DEFAULT_MAX_OUTPUT, execResult, TransportError, type ExecOptions, type ExecResult, type Transport } from './transport.js';
 
 export class LocalTransport implements Transport {
   constructor(readonly node: string) {}
@@ -59,16 +59,7 @@ export class LocalTransport implements Transport {
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
-        const failed = timedOut || truncated;
-        resolvePromise({
-          code: failed ? null : code,
-          signal: signal ?? null,
-          stdout: out.buffer,
-          stderr: errOut.buffer,
-          timedOut,
-          truncated,
-          durationMs: performance.now() - started,
-        });
+        resolvePromise(execResult({ code, signal: signal ?? null, timedOut, truncated, startedMs: started }, out, errOut));
       });
       child.stdin.end(opts.stdin === undefined ? undefined : Buffer.from(opts.stdin));
     });

@@ -24,7 +24,7 @@ import {
   blobKeyType, fingerprint, hostKeyAlgorithms, knownHostsName, KnownHosts, type KnownHostsMatch,
 } from './known-hosts.js';
 import {
-  CappedBuffer, DEFAULT_MAX_OUTPUT, TransportError, type ExecOptions, type ExecResult, type Transport,
+  CappedBuffer, DEFAULT_MAX_OUTPUT, execResult, TransportError, type ExecOptions, type ExecResult, type Transport,
 } from './transport.js';
 
 export interface SshConnectOptions {
@@ -277,16 +277,7 @@ export class SshTransport implements Transport {
       };
       const finish = (code: number | null, signal: string | null): void => {
         if (!settle()) return;
-        const failed = timedOut || truncated;
-        resolvePromise({
-          code: failed ? null : code,
-          signal: signal ?? null,
-          stdout: out.buffer,
-          stderr: errOut.buffer,
-          timedOut,
-          truncated,
-          durationMs: performance.now() - started,
-        });
+        resolvePromise(execResult({ code, signal, timedOut, truncated, startedMs: started }, out, errOut));
       };
       // Stop the command and resolve now (killed: code null), without waiting for a node that may be hung.
       // Before the node has confirmed the session there is nothing to signal: the connection is given up,

@@ -91,3 +91,20 @@ export class CappedBuffer {
 }
 
 export const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
+
+/** The result of a finished, stopped or cut-off command: a stopped or cut-off one has no exit code. */
+export function execResult(
+  run: { code: number | null; signal: string | null; timedOut: boolean; truncated: boolean; startedMs: number },
+  out: CappedBuffer,
+  err: CappedBuffer,
+): ExecResult {
+  return {
+    code: run.timedOut || run.truncated ? null : run.code,
+    signal: run.signal,
+    stdout: out.buffer,
+    stderr: err.buffer,
+    timedOut: run.timedOut,
+    truncated: run.truncated,
+    durationMs: performance.now() - run.startedMs,
+  };
+}

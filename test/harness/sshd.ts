@@ -122,6 +122,26 @@ export async function pickFreePorts(count: number): Promise<number[]> {
   }
 }
 
+/** Listen on a free loopback port; close() (once, however often called) stops listening and drops the clients. */
+async function listenOnLoopback(server: net.Server, dropClients: () => void): Promise<{ port: number; close: () => Promise<void> }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, () => resolve());
+  });
+  const { port } = server.address() as net.AddressInfo;
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        dropClients();
+      });
+      return closed;
+    },
+  };
+}
+
 /**
  * A TCP server on 127.0.0.1 that accepts connections and never writes a byte:
  * simulates a hung node (e.g. a wedged sshd or a black-holed host).
@@ -133,21 +153,12 @@ export async function silentTcpServer(): Promise<{ port: number; close(): Promis
     socket.on('error', () => {}); // client resets are expected
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => resolve());
+  const { port, close } = await listenOnLoopback(server, () => {
+    for (const s of sockets) s.destroy();
   });
-  const { port } = server.address() as net.AddressInfo;
-  let closed: Promise<void> | undefined;
   return {
     port,
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-      return closed;
-    },
+    close,
   };
 }
 
@@ -173,22 +184,13 @@ export async function stuckSshServer(stuckAt: 'session' | 'exec'): Promise<{ por
       session.on('exec', () => {}); // never answered, never run
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => resolve());
+  const { port, close } = await listenOnLoopback(server, () => {
+    for (const c of clients) c.end();
   });
-  const { port } = server.address() as net.AddressInfo;
-  let closed: Promise<void> | undefined;
   return {
     port,
     knownHostsLine: `${knownHostsName(LOOPBACK, port)} ${pair.public.split(' ').slice(0, 2).join(' ')}\n`,
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const c of clients) c.end();
-      });
-      return closed;
-    },
+    close,
   };
 }
 
