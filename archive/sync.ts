@@ -6,11 +6,11 @@
  */
 import type { Config } from '../core/config.js';
 import { createHash } from 'node:crypto';
-import { applySources, refillSchedule, syncState, type SuiteSyncSummary } from '../db/archive.js';
+import { applySources, noteReleaseSeen, refillSchedule, releaseSeen, syncState, type SuiteSyncSummary } from '../db/archive.js';
 import type { FarmDb } from '../db/index.js';
 import { appliesTo } from './arch.js';
 import type { Deb822Problem } from './deb822.js';
-import { openMirror } from './mirror.js';
+import { MirrorError, openMirror } from './mirror.js';
 import { fetchRelease } from './release.js';
 import { chooseSourcesFile, readSources } from './sources.js';
 
@@ -42,6 +42,12 @@ export async function sync(config: Config, db: FarmDb, suites: readonly string[]
     try {
       const { release, warnings } = await fetchRelease(mirror, suite, { verify: config.mirrorVerify, keyring: config.mirrorKeyring });
       r.warnings.push(...warnings);
+      const seen = releaseSeen(db, suite);
+      if (release.date && seen && seen.mirror === config.mirror && release.date.getTime() < Date.parse(seen.date)) {
+        throw new MirrorError(`${mirror.url(`dists/${suite}/${release.from}`)} is dated ${release.date.toISOString()}, older than the Release of the last sync from this mirror (${seen.date}): the mirror went back in time, or serves an old signed Release again`, {
+          advice: 'wait until the mirror is current again, or use another mirror (a new mirror URL starts afresh)',
+        });
+      }
       const missing = config.architectures.filter((a) => release.architectures.length > 0 && !release.architectures.includes(a));
       if (missing.length > 0) r.warnings.push(`dists/${suite}: the Release file does not list ${missing.join(', ')} (it lists ${release.architectures.join(' ')})`);
       const chosen = chooseSourcesFile(suite, release);
@@ -62,6 +68,7 @@ export async function sync(config: Config, db: FarmDb, suites: readonly string[]
           state: { sourcesFile: chosen.file, sourcesSha256: chosen.sha256, settingsHash },
         });
       }
+      if (release.date) noteReleaseSeen(db, suite, config.mirror, release.date);
       r.ok = true;
     } catch (err) {
       r.error = err;

@@ -161,6 +161,19 @@ export function applySources(
   return summary;
 }
 
+/** The newest Release date synced for a suite, and from which mirror. */
+export function releaseSeen(db: FarmDb, suite: string): { mirror: string; date: string } | undefined {
+  const r = db.sql.prepare('SELECT mirror, release_date FROM release_seen WHERE suite = ?').get(suite) as { mirror: string; release_date: string } | undefined;
+  return r && { mirror: r.mirror, date: r.release_date };
+}
+
+/** After a sync: remember its Release date (the newer one; any date when the mirror changed). */
+export function noteReleaseSeen(db: FarmDb, suite: string, mirror: string, date: Date): void {
+  db.sql.prepare(`INSERT INTO release_seen (suite, mirror, release_date) VALUES (?, ?, ?)
+    ON CONFLICT (suite) DO UPDATE SET release_date = CASE WHEN mirror <> excluded.mirror OR excluded.release_date > release_date
+      THEN excluded.release_date ELSE release_date END, mirror = excluded.mirror`).run(suite, mirror, date.toISOString());
+}
+
 export interface SyncState {
   sourcesFile: string;
   sourcesSha256: string;

@@ -258,4 +258,17 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 6,
+    name: 'sync: the newest Release date seen per suite and mirror',
+    sql: `
+      -- a Release older than the newest one synced from the same mirror is refused:
+      -- a rolled-back mirror, or an old signed Release served again
+      CREATE TABLE release_seen (
+        suite TEXT PRIMARY KEY,
+        mirror TEXT NOT NULL,
+        release_date TEXT NOT NULL      -- ISO 8601, UTC
+      );
+    `,
+  },
 ];

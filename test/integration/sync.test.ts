@@ -229,6 +229,33 @@ describe('reprofarm sync', () => {
   });
 });
 
+describe('reprofarm sync: a mirror that goes back in time', () => {
+  it('refuses a Release older than the last one synced from the same mirror, recording nothing; a new mirror starts afresh', async () => {
+    const now = Date.now();
+    await mirror.writeSuite({ suite: 'rollback', packages: BASE }, { date: new Date(now) });
+    const { cfg, db } = setup();
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('suites: [bookworm]', 'suites: [rollback]'));
+    expect((await runCli(['--config', cfg, 'sync'])).code).toBe(0);
+    // the old Release (validly signed, an older index) served again
+    await mirror.writeSuite({ suite: 'rollback', packages: [...BASE, { name: 'older', version: '1.0' }] }, { date: new Date(now - 2 * 86400_000) });
+    const r = await runCli(['--config', cfg, 'sync']);
+    // its only suite failed: exit 1
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/InRelease is dated \S+, older than the Release of the last sync from this mirror \(\S+\): the mirror went back in time/);
+    const d = db();
+    expect(d.prepare("SELECT COUNT(*) AS n FROM sources WHERE suite = 'rollback' AND name = 'older'").get()).toEqual({ n: 0 });
+    d.close();
+    // the same files through another mirror URL (file://): accepted, and remembered from then on
+    const other = readFileSync(cfg, 'utf8').replace(/^mirror: .*$/m, `mirror: ${mirror.root}`);
+    writeFileSync(cfg, other);
+    const again = await runCli(['--config', cfg, 'sync']);
+    expect(again.code, again.stderr).toBe(0);
+    const d2 = db();
+    expect(d2.prepare("SELECT COUNT(*) AS n FROM sources WHERE suite = 'rollback' AND name = 'older'").get()).toEqual({ n: 1 });
+    d2.close();
+  });
+});
+
 describe('reprofarm schedule', () => {
   it('validates names, the suite contents and the architecture; all or nothing', async () => {
     const { cfg, db } = setup('schedule: { manual_daily_limit: 3 }');
