@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { hostDebianArch, type Config, type NodeConfig } from '../core/config.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { openTransport } from '../core/connect.js';
-import { nodeWords, ReprofarmError } from '../core/errors.js';
+import { excerpt, nodeWords, ReprofarmError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
 import { SshFileCache } from '../core/ssh-transport.js';
 import type { Status } from '../core/statuses.js';
@@ -590,7 +590,7 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
     let report: string | null = null;
     const unsafe = [...r1.unsafeNames, ...r2.unsafeNames];
     if (unsafe.length > 0) {
-      reason += `; no diffoscope report: a .changes lists ${unsafe.length === 1 ? 'a file name' : 'file names'} outside its directory (${unsafe.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')})`;
+      reason += `; no diffoscope report: a .changes lists ${unsafe.length === 1 ? 'a file name' : 'file names'} outside its directory (${unsafe.slice(0, 3).map((n) => excerpt(n, 200)).join(', ')})`;
     } else if (r1.changes && r2.changes) {
       const d = await runDiffoscope(join(b1.dir, r1.changes), join(b2.dir, r2.changes), { text: `${reportBase}.diffoscope.txt`, html: `${reportBase}.diffoscope.html` }, {
         timeoutS: config.build.diffoscopeTimeout, maxBytes: config.build.diffoscopeMaxBytes,

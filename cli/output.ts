@@ -1,5 +1,6 @@
 /** Human output on stderr (progress, summaries, errors); machine output (--json) on stdout. */
 import type { Writable } from 'node:stream';
+import { LINE_AND_BIDI_CONTROLS } from '../core/errors.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -56,9 +57,10 @@ export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+// controls but newline and tab, and the line separators and bidi controls (which could reorder what a line shows)
+const TERM_UNSAFE_RE = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${LINE_AND_BIDI_CONTROLS}]`, 'g');
+
 /** Make untrusted text safe for a terminal: no escape sequences or control characters. */
 export function termSafe(text: string): string {
-  // controls, and the Unicode line/paragraph separators and bidi controls (which could reorder what a line shows)
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '?');
+  return text.replace(TERM_UNSAFE_RE, '?');
 }

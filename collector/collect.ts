@@ -13,11 +13,12 @@ import pLimit from 'p-limit';
 import type { Config, NodeConfig } from '../core/config.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { openTransport } from '../core/connect.js';
+import { excerpt } from '../core/errors.js';
 import { SshFileCache } from '../core/ssh-transport.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import { TransportError, type Transport } from '../core/transport.js';
 import type { CollectionRecord, FarmDb } from '../db/index.js';
-import { clockOffset, excerpt, formatNodeInformation, MAX_OUTPUT_BYTES, parseFacts } from './facts.js';
+import { clockOffset, formatNodeInformation, MAX_OUTPUT_BYTES, parseFacts } from './facts.js';
 import { judgeHealth } from './health.js';
 
 export interface NodeCollection {

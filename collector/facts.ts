@@ -4,6 +4,8 @@
  * and values without control characters. Anything else is reported with its
  * line number and the whole result is rejected, never written through.
  */
+import { excerpt, LINE_AND_BIDI_CONTROLS } from '../core/errors.js';
+
 export const REQUIRED_FACTS = [
   'ARCH', 'NUM_CPU', 'CPU_MODEL', 'KERNEL', 'DATETIME', 'TZ', 'TERM', 'COLUMNS', 'LANG', 'HOSTNAME', 'DOMAINNAME', 'OS',
 ] as const;
@@ -15,21 +17,12 @@ export const MAX_OUTPUT_BYTES = 64 * 1024;
 export const MAX_VALUE_CHARS = 1024;
 export const MAX_FACTS = 256;
 const KEY_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
-// C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidi overrides
-// eslint-disable-next-line no-control-regex
-const BAD_CHARS_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+// C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidi controls
+const BAD_CHARS_RE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${LINE_AND_BIDI_CONTROLS}]`);
 
 export type ParsedFacts =
   | { ok: true; facts: Array<[string, string]> }
   | { ok: false; problems: string[] };
-
-/** A short, printable excerpt of untrusted text for a message. */
-export function excerpt(text: string, max = 60): string {
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  // JSON escapes the controls; the separators and bidi controls are escaped too, so that the text
-  // cannot break or reorder the message it is quoted in (a terminal, the dashboard)
-  return JSON.stringify(cut).replace(/[\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 export function parseFacts(output: Uint8Array): ParsedFacts {
   const problems: string[] = [];

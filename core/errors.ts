@@ -59,6 +59,21 @@ export function formatError(err: unknown): string {
   return lines.join('\n');
 }
 
+/**
+ * For a regex character class: the Unicode line and paragraph separators and the
+ * bidi embedding, override and isolate controls. Untrusted text holding them can
+ * break or reorder the line it is shown in (a terminal, the dashboard).
+ */
+export const LINE_AND_BIDI_CONTROLS = '\u2028\u2029\u202a-\u202e\u2066-\u2069';
+const LINE_AND_BIDI_RE = new RegExp(`[${LINE_AND_BIDI_CONTROLS}]`, 'g');
+
+/** A short, printable excerpt of untrusted text for a message: quoted, with every control escaped. */
+export function excerpt(text: string, max = 60): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  // JSON escapes the C0 controls; the separators and bidi controls are escaped too
+  return JSON.stringify(cut).replace(LINE_AND_BIDI_RE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** What a node printed, quoted into a message of ours: on one line, so that it cannot pass for lines of ours. */
 export function nodeWords(text: string): string {
   return text.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' | ');

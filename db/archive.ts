@@ -321,9 +321,12 @@ export function claimNext(db: FarmDb, arch: string, job: string, now: Date = new
   return db.sql.transaction(() => claim.get({ job, arch, now: now.toISOString() }) as Claim | undefined).immediate();
 }
 
+/** SET clause that gives a schedule entry back: no claimer, no claim time, no claiming process. */
+export const UNCLAIMED = 'claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL';
+
 /** Give a claim back to the schedule (the build did not happen). */
 export function unclaim(db: FarmDb, id: number, job: string): boolean {
-  return db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL WHERE id = ? AND claimed_by = ?').run(id, job).changes === 1;
+  return db.sql.prepare(`UPDATE schedule SET ${UNCLAIMED} WHERE id = ? AND claimed_by = ?`).run(id, job).changes === 1;
 }
 
 /** Record a claimed entry's result and take it off the schedule, in one transaction. */

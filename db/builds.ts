@@ -1,6 +1,6 @@
 /** Recording builds: the current result, one history row per pair, one row per single build. One transaction. */
 import type { Status } from '../core/statuses.js';
-import type { Claim } from './archive.js';
+import { UNCLAIMED, type Claim } from './archive.js';
 import type { FarmDb } from './index.js';
 
 export interface BuildRunRecord {
@@ -67,13 +67,13 @@ export function setClaimOwner(db: FarmDb, id: number, host: string, pid: number)
  * builds keep failing (or that poisons its own results) cannot hold a pair.
  */
 export function requeueBehind(db: FarmDb, id: number, now: Date = new Date()): boolean {
-  return db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL, scheduled_at = ? WHERE id = ?')
+  return db.sql.prepare(`UPDATE schedule SET ${UNCLAIMED}, scheduled_at = ? WHERE id = ?`)
     .run(now.toISOString(), id).changes === 1;
 }
 
 /** Give back claims (requeue): they wait again, with their priority and their place. */
 export function requeue(db: FarmDb, ids: readonly number[]): number {
-  const stmt = db.sql.prepare('UPDATE schedule SET claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL WHERE id = ?');
+  const stmt = db.sql.prepare(`UPDATE schedule SET ${UNCLAIMED} WHERE id = ?`);
   return db.sql.transaction(() => ids.reduce((n, id) => n + stmt.run(id).changes, 0)).immediate();
 }
 
