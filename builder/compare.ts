@@ -5,6 +5,8 @@
  * size limit. Parsing is pure; running diffoscope is the edge.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { field, parseDeb822Text } from '../archive/deb822.js';
@@ -84,15 +86,48 @@ export function describeDifference(c: ArtifactComparison): string {
   return parts.join('; ') || 'no artifacts';
 }
 
-/** What a result directory holds: its .changes artifacts and the .buildinfo's build dependencies. */
-export async function readResultDir(dir: string): Promise<{ changes: string | null; artifacts: Artifact[]; buildDepends: string[] | null; unsafeNames: string[] }> {
+/** The SHA-256 of a file, read as a stream (results may be larger than a Buffer can hold). */
+export async function fileSha256(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+export interface ResultDir {
+  changes: string | null;
+  /** the artifacts the .changes names, with the SHA256 of the files themselves */
+  artifacts: Artifact[];
+  buildDepends: string[] | null;
+  unsafeNames: string[];
+  /** artifacts the .changes names that are missing or differ from what it lists: the build's results cannot be trusted */
+  problems: string[];
+}
+
+/**
+ * What a result directory holds: its .changes artifacts and the .buildinfo's
+ * build dependencies. The artifacts' SHA256 are the files' own (`fetched`, as
+ * hashed while fetching, else hashed here), never only what the .changes says:
+ * a file changed after its .changes was written must not pass for reproducible.
+ */
+export async function readResultDir(dir: string, fetched?: ReadonlyMap<string, string>): Promise<ResultDir> {
   const names = await readdir(dir);
   const changes = names.find((n) => n.endsWith('.changes')) ?? null;
   const buildinfo = names.find((n) => n.endsWith('.buildinfo'));
   const changesText = changes ? await readFile(join(dir, changes), 'utf8') : '';
-  const artifacts = changes ? changesArtifacts(changesText) : [];
+  const problems: string[] = [];
+  const artifacts: Artifact[] = [];
+  for (const listed of changes ? changesArtifacts(changesText) : []) {
+    const actual = fetched ? fetched.get(listed.name) : names.includes(listed.name) ? (await fileSha256(join(dir, listed.name))).sha256 : undefined;
+    if (actual === undefined) problems.push(`${listed.name}, named in ${changes}, is not in the results`);
+    else if (actual !== listed.sha256) problems.push(`${listed.name} does not match ${changes} (it lists SHA256 ${listed.sha256}, the file has ${actual})`);
+    else artifacts.push(listed);
+  }
   const buildDepends = buildinfo ? installedBuildDepends(await readFile(join(dir, buildinfo), 'utf8')) : null;
-  return { changes, artifacts, buildDepends, unsafeNames: changes ? unsafeChangesNames(changesText) : [] };
+  return { changes, artifacts, buildDepends, unsafeNames: changes ? unsafeChangesNames(changesText) : [], problems };
 }
 
 export interface DiffoscopeResult {

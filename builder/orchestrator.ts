@@ -8,13 +8,13 @@
  * reached gives the claim back: no schedule entry is lost.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { hostDebianArch, type Config, type NodeConfig } from '../core/config.js';
 import { writeFileAtomic } from '../core/atomic.js';
-import { openTransport } from '../core/connect.js';
+import { asDiskFull } from '../core/disk.js';
 import { excerpt, nodeWords, ReprofarmError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
 import { SshFileCache } from '../core/ssh-transport.js';
@@ -22,10 +22,15 @@ import type { Status } from '../core/statuses.js';
 import { TransportError, type ExecResult, type Transport } from '../core/transport.js';
 import { openMirror } from '../archive/mirror.js';
 import { claimNext, type Claim } from '../db/archive.js';
-import { recordBuild, requeue, requeueBehind, setClaimOwner, type BuildRunRecord } from '../db/builds.js';
+import { noteFailedAttempt, recordBuild, requeue, requeueBehind, setClaimOwner, type BuildRunRecord, type PairRecord } from '../db/builds.js';
 import type { FarmDb } from '../db/index.js';
-import { compareArtifacts, describeDifference, readResultDir, runDiffoscope } from './compare.js';
-import { dscUrl, formatWorkOrder, packagePath, parseKeyValues, parseSha256Sums } from './work-order.js';
+import { compareArtifacts, describeDifference, readResultDir, runDiffoscope, type ArtifactComparison, type ResultDir } from './compare.js';
+import { fetchResults, printedSums } from './fetch-results.js';
+import { checkedExec, NodeConnections, NodeLink, NodeUnusable, ResultsRefused } from './node-link.js';
+import { keepUnrecorded, dropUnrecorded, takeUnrecorded } from './unrecorded.js';
+import { dscUrl, formatWorkOrder, packagePath, parseKeyValues, statusProblem } from './work-order.js';
+
+export { NodeConnections } from './node-link.js';
 
 export interface Pair {
   job: string;
@@ -80,118 +85,8 @@ export function nodeArch(db: FarmDb, node: NodeConfig): string | undefined {
   return node.transport === 'local' ? hostDebianArch() : undefined;
 }
 
-class NodeUnusable extends ReprofarmError {}
-
-/** A node connection that reconnects once when it drops. */
-class NodeLink {
-  /** the connection, or the connecting: callers at the same moment share one */
-  private t: Promise<Transport> | undefined;
-  /** the connection once made */
-  private current: Transport | undefined;
-  /** commands started without waiting for them (removing fetched results): settled before the next one */
-  private background: Array<Promise<unknown>> = [];
-  /** how many times the connection was dropped and made anew: a transfer that spans a drop is checked with that in mind */
-  generation = 0;
-  constructor(readonly node: NodeConfig, private timeoutMs: number, private readonly files: SshFileCache, private signal?: AbortSignal) {}
-  /** a kept link's settings for the next build */
-  use(timeoutMs: number, signal: AbortSignal | undefined): void {
-    this.timeoutMs = timeoutMs;
-    this.signal = signal;
-  }
-  get(): Promise<Transport> {
-    // a kept connection that dropped while nobody used it is made anew
-    if (this.current && !this.current.isOpen()) this.reset();
-    if (!this.t) {
-      const connecting = openTransport(this.node, { timeoutMs: this.timeoutMs, files: this.files, ...(this.signal ? { signal: this.signal } : {}) });
-      this.t = connecting;
-      connecting.then((x) => {
-        if (this.t === connecting) this.current = x;
-      }, () => {
-        // a failed attempt is not kept: the next caller connects anew
-        if (this.t === connecting) this.t = undefined;
-      });
-    }
-    return this.t;
-  }
-  reset(): void {
-    this.generation++;
-    const t = this.t;
-    this.t = undefined;
-    this.current = undefined;
-    void t?.then((x) => x.close(), () => undefined);
-  }
-  /** run `op` on this node without waiting for it; its outcome does not matter */
-  later(op: (t: Transport) => Promise<unknown>): void {
-    this.background.push(this.get().then(op).catch(() => undefined));
-  }
-  /** wait for what `later` started */
-  async settle(): Promise<void> {
-    const pending = this.background;
-    this.background = [];
-    await Promise.all(pending);
-  }
-  close(): void {
-    this.reset();
-  }
-  /**
-   * Run `op`; when the connection drops, reconnect and run it once more. Operations
-   * running side by side on the dropped connection reconnect once, together.
-   */
-  async retrying<T>(what: string, op: (t: Transport) => Promise<T>, onRetry?: (what: string) => void): Promise<T> {
-    const first = this.get();
-    try {
-      return await op(await first);
-    } catch (err) {
-      if (!(err instanceof TransportError) || err.kind !== 'dropped') throw err;
-      if (this.t === first) {
-        onRetry?.(what);
-        this.reset();
-      }
-      return await op(await this.get());
-    }
-  }
-}
-
-/**
- * Connections kept open from one build to the next, one per node (the
- * worker's): a pair's builds after the first need no SSH handshake. A
- * connection that dropped is made anew when next used; one whose build was
- * given back is closed (the node may be in trouble).
- */
-export class NodeConnections {
-  private readonly links = new Map<string, NodeLink>();
-  private readonly files = new SshFileCache();
-  link(node: NodeConfig, timeoutMs: number, signal: AbortSignal | undefined): NodeLink {
-    let l = this.links.get(node.name);
-    if (!l || l.node !== node) {
-      l?.close();
-      l = new NodeLink(node, timeoutMs, this.files, signal);
-      this.links.set(node.name, l);
-    }
-    l.use(timeoutMs, signal);
-    return l;
-  }
-  drop(node: string): void {
-    this.links.get(node)?.close();
-    this.links.delete(node);
-  }
-  /** wait for what the links still run in the background, then close them */
-  async close(): Promise<void> {
-    const links = [...this.links.values()];
-    this.links.clear();
-    await Promise.all(links.map((l) => l.settle()));
-    for (const l of links) l.close();
-  }
-}
-
 function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
-}
-
-async function checkedExec(t: Transport, argv: string[], what: string): Promise<string> {
-  const r = await t.exec(argv, { timeoutMs: 120_000 });
-  if (r.code !== 0) throw new NodeUnusable(`${what} on ${t.node} failed (exit ${r.code ?? r.signal ?? 'timeout'}): ${nodeWords(r.stderr.toString('utf8').trim().slice(0, 300))}`);
-  return r.stdout.toString('utf8');
 }
 
 /** Copy node-build.sh to the node (its copy is missing or differs). */
@@ -225,85 +120,9 @@ interface RunOutcome {
   /** the node's own words on a failure (status REASON) */
   reason: string | null;
   dir: string;
+  /** the SHA256 of each fetched file, computed on the main node */
+  fetched: Map<string, string>;
   record: BuildRunRecord;
-}
-
-/** SHA256SUMS as node-build.sh printed it, when it did (it names the status file); else undefined */
-function printedSums(stdout: Buffer): Array<{ sha256: string; name: string }> | undefined {
-  const sums = parseSha256Sums(stdout.toString('utf8'));
-  return typeof sums !== 'string' && sums.some((s) => s.name === 'status') ? sums : undefined;
-}
-
-/** Files fetched at once from one node: SFTP requests overlap, and a large artifact does not hold up the small ones. */
-const FETCH_PARALLEL = 4;
-
-/** The SHA-256 of a file, read as a stream (results may be larger than a Buffer can hold). */
-async function fileSha256(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
-
-/**
- * Fetch a node's results into `dest` (replaced whole), checking every file against SHA256SUMS.
- * The files' sizes are read first: results over `maxBytes` in all are refused before anything is
- * copied (what a build leaves is the package's doing, and the main node's disk is shared), and a
- * file that grew past its size while it was copied is refused too.
- */
-async function fetchResults(link: NodeLink, remoteDir: string, dest: string, maxBytes: number, onRetry: (w: string) => void, printed?: Array<{ sha256: string; name: string }>): Promise<void> {
-  let sums = printed;
-  if (!sums) {
-    const sumsText = await link.retrying('reading SHA256SUMS', async (t) => checkedExec(t, ['cat', `${remoteDir}/SHA256SUMS`], 'reading SHA256SUMS'), onRetry);
-    const parsed = parseSha256Sums(sumsText);
-    if (typeof parsed === 'string') throw new NodeUnusable(`${link.node.name}: ${parsed}`);
-    sums = parsed;
-  }
-  if (!sums.some((s) => s.name === 'status')) throw new NodeUnusable(`${link.node.name}: SHA256SUMS in ${remoteDir} does not list the status file`);
-  // side by side: one round trip to the node, not one per file
-  const sizes = new Map(await Promise.all(sums.map(async ({ name }) =>
-    [name, await link.retrying(`reading the size of ${name}`, (t) => t.size(`${remoteDir}/${name}`), onRetry)] as const)));
-  const total = [...sizes.values()].reduce((a, b) => a + b, 0);
-  if (total > maxBytes) {
-    throw new NodeUnusable(`the results on ${link.node.name} are ${total} bytes, more than build.max_result_mb (${maxBytes / 1048576} MiB): not fetched`);
-  }
-  const tmp = `${dest}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  try {
-    const queue = [...sums];
-    const generation = link.generation;
-    const fetchOne = async (name: string): Promise<{ sha256: string; bytes: number }> => {
-      await link.retrying(`fetching ${name}`, (t) => t.get(`${remoteDir}/${name}`, join(tmp, name)), onRetry);
-      return fileSha256(join(tmp, name));
-    };
-    const one = async ({ sha256: want, name }: { sha256: string; name: string }): Promise<void> => {
-      let got = await fetchOne(name);
-      // a file fetched while the connection dropped and was made anew is fetched once more, whole, before the node is blamed
-      if (got.sha256 !== want && link.generation !== generation) {
-        onRetry(`fetching ${name} (it did not match SHA256SUMS after the connection dropped)`);
-        got = await fetchOne(name);
-      }
-      if (got.bytes > (sizes.get(name) ?? 0)) throw new NodeUnusable(`${name} on ${link.node.name} grew while it was fetched (${got.bytes} bytes, ${sizes.get(name) ?? 0} when its size was read)`);
-      if (got.sha256 !== want) throw new NodeUnusable(`${name} from ${link.node.name} does not match its SHA256SUMS (got ${got.sha256} over ${got.bytes} bytes, want ${want}): the transfer or the node altered it`);
-    };
-    const lanes = Array.from({ length: Math.min(FETCH_PARALLEL, queue.length) }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) await one(next);
-    });
-    // every lane ends before the temporary folder may go; the first failure is the one reported
-    const settled = await Promise.allSettled(lanes);
-    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (failed) throw failed.reason;
-    await rm(dest, { recursive: true, force: true });
-    await mkdir(dirname(dest), { recursive: true });
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
 }
 
 function splitVariations(status: Map<string, string>): { variations: Record<string, string>; notApplied: Record<string, string> } {
@@ -424,7 +243,8 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
     // the work order travels on stdin: node-build.sh puts it in place, then takes it into pending/
     r = await runNodeScript(link, String(n), claim, Buffer.from(order.text), timeoutS, opts);
   }
-  if (r.timedOut) throw new NodeUnusable(`build ${n} on ${node.name} did not end within ${timeoutS} s`);
+  if (r.timedOut) throw new ResultsRefused(`build ${n} on ${node.name} did not end within ${timeoutS} s`, 'timeout', 'timeout');
+  if (r.truncated) throw new ResultsRefused(`node-build.sh on ${node.name} printed more than 1 MiB (a SHA256SUMS of too many files?): build ${n} was stopped`, 'output');
   if (r.code === null) throw new NodeUnusable(`build ${n} on ${node.name} was stopped (${r.signal ?? 'aborted'})`);
   const result = EXIT[r.code];
   if (result === undefined || result === 'taken') {
@@ -432,16 +252,26 @@ async function runBuild(config: Config, n: 1 | 2, link: NodeLink, claim: Claim, 
   }
   const dest = join(config.stateDir, 'results', node.name, rel);
   const remoteResults = `${node.workdir}/reproducible-results/${node.name}/${rel}`;
-  await fetchResults(link, remoteResults, dest, config.build.maxResultBytes, (what) => opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }), printedSums(r.stdout));
+  const limits = { maxBytes: config.build.maxResultBytes, maxMetadataBytes: config.build.maxMetadataBytes };
+  const fetched = await fetchResults(link, remoteResults, dest, limits, (what) => opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }), printedSums(r.stdout));
   // removing them on the node overlaps with what follows (build 2, comparing, recording)
   link.later((lt) => lt.exec(['rm', '-rf', remoteResults], { timeoutMs: 60_000 }));
-  const status = parseKeyValues(await readFile(join(dest, 'status'), 'utf8'));
+  let status: Map<string, string>;
+  try {
+    status = parseKeyValues(await readFile(join(dest, 'status'), 'utf8'));
+    const bad = statusProblem(status);
+    if (bad) throw new ResultsRefused(`the status file from ${node.name}: ${bad}`, 'results-status');
+  } catch (err) {
+    // nothing of a refused result stays on the main node
+    await rm(dest, { recursive: true, force: true });
+    throw err;
+  }
   const { variations, notApplied } = splitVariations(status);
-  const durationS = Number(status.get('DURATION') ?? (performance.now() - t0) / 1000);
+  const durationS = Number(status.get('DURATION') ?? Math.round((performance.now() - t0) / 1000));
   opts.onEvent?.({ type: 'build-done', n, node: node.name, result, durationS });
   await unlink(orderFile).catch(() => undefined);
   return {
-    n, exitCode: r.code, result, dir: dest, reason: status.get('REASON') ?? null,
+    n, exitCode: r.code, result, dir: dest, reason: status.get('REASON') ?? null, fetched,
     record: { buildNumber: n, node: node.name, startedAt, durationS, exitCode: r.code, result, variations, notApplied },
   };
 }
@@ -459,8 +289,8 @@ function failureReason(b: RunOutcome, node: string): string {
   return `build ${b.n} on ${node}: ${b.result}${b.reason && b.reason !== b.result ? ` (${b.reason})` : ''}`;
 }
 
-/** Claim and build the next package for a pair. */
-export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: BuildOptions = {}): Promise<PairOutcome> {
+/** The pair's one architecture, or why it cannot build now. */
+function pairArch(db: FarmDb, pair: Pair): string | { kind: 'idle'; reason: string } {
   for (const node of [pair.node1, pair.node2]) {
     if (node.offline) return { kind: 'idle', reason: `node ${node.name} is marked offline` };
   }
@@ -472,35 +302,139 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
     });
   }
   if (arch1 !== arch2) throw new ReprofarmError(`${pair.node1.name} builds ${arch1} but ${pair.node2.name} builds ${arch2}: a pair needs one architecture`);
-  const t0 = performance.now();
-  const claim = claimNext(db, arch1, pair.job);
-  if (!claim) return { kind: 'idle', reason: `nothing scheduled for ${arch1}` };
-  setClaimOwner(db, claim.id, hostname(), process.pid);
-  opts.onEvent?.({ type: 'claimed', claim, pair });
-  const giveBack = async (reason: string): Promise<PairOutcome> => {
+  return arch1;
+}
+
+/**
+ * A DB write tried again while the DB stays busy past its busy timeout (a long
+ * backup, another writer stuck): giving a claim back must not fail for that.
+ */
+async function whileBusy<T>(op: () => T): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return op();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= 4 || typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw err;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
+/**
+ * One claim's way to its end: recorded, or given back. Whatever fails on the
+ * way, the claim is not left held (see `failed`).
+ */
+class ClaimRun {
+  recorded = false;
+  /** the single builds done so far, for a record */
+  readonly runs: BuildRunRecord[] = [];
+  /** result directories fetched so far: a record that cannot be written is kept with them */
+  readonly dirs: string[] = [];
+  constructor(readonly config: Config, readonly db: FarmDb, readonly pair: Pair, readonly claim: Claim, readonly opts: BuildOptions, private readonly t0: number) {}
+
+  async giveBack(reason: string): Promise<PairOutcome> {
+    const { claim, opts, db } = this;
     // stopped from outside (SIGTERM past the grace period): clean the nodes before the claim goes back
     if (opts.signal?.aborted) {
       if (opts.onAbort) await opts.onAbort(claim).catch(() => undefined);
       // interrupted, not failed: it keeps its place
-      requeue(db, [claim.id]);
+      await whileBusy(() => requeue(db, [claim.id]));
     } else {
-      requeueBehind(db, claim.id);
+      await whileBusy(() => requeueBehind(db, claim.id));
     }
     opts.onEvent?.({ type: 'requeued', claim, reason });
     return { kind: 'requeued', claim, reason };
-  };
-  let recorded = false;
-  const record = (status: Status, reason: string | null, runs: BuildRunRecord[], report: string | null = null): PairOutcome => {
-    recorded = true;
-    const durationS = (performance.now() - t0) / 1000;
-    const buildId = recordBuild(db, claim, { status, job: pair.job, node1: pair.node1.name, node2: pair.node2.name, durationS, reason, report, runs });
+  }
+
+  async record(status: Status, reason: string | null, report: string | null = null, gaveUp = false): Promise<PairOutcome> {
+    const { claim, pair, opts } = this;
+    const durationS = (performance.now() - this.t0) / 1000;
+    const rec: PairRecord = { status, job: pair.job, node1: pair.node1.name, node2: pair.node2.name, durationS, reason, report, runs: this.runs, ...(gaveUp ? { gaveUp } : {}) };
+    let buildId: number;
+    try {
+      buildId = recordBuild(this.db, claim, rec);
+    } catch (err) {
+      // the builds are done: kept, the next claim of this version records them instead of building again
+      if (this.dirs.length > 0) await keepUnrecorded(this.config.stateDir, claim, rec, this.dirs);
+      throw err;
+    }
+    this.recorded = true;
     opts.onEvent?.({ type: 'recorded', claim, status, reason, durationS });
     return { kind: 'recorded', claim, status, reason, buildId, report };
-  };
+  }
 
+  /** A pair built before whose record could not be written: recorded now, when its results are unchanged. */
+  async recordKept(): Promise<PairOutcome | undefined> {
+    const kept = await takeUnrecorded(this.config.stateDir, this.claim);
+    if (!kept) return undefined;
+    this.opts.onEvent?.({ type: 'retry', what: 'recording the builds done before (their record could not be written then)' });
+    const buildId = recordBuild(this.db, this.claim, kept);
+    this.recorded = true;
+    await dropUnrecorded(this.config.stateDir, this.claim);
+    this.opts.onEvent?.({ type: 'recorded', claim: this.claim, status: kept.status, reason: kept.reason, durationS: kept.durationS });
+    return { kind: 'recorded', claim: this.claim, status: kept.status, reason: kept.reason, buildId, report: kept.report };
+  }
+
+  /**
+   * Results refused (the package's doing): counted, and after build.max_attempts
+   * failures of one kind recorded with their real reason instead of retried.
+   */
+  private async refused(err: ResultsRefused): Promise<PairOutcome> {
+    const max = this.config.build.maxAttempts;
+    const failures = noteFailedAttempt(this.db, this.claim, err.kind, err.message);
+    if (failures >= max) {
+      return this.record(err.status, `${err.message} (${failures} times: not retried until a new version or reprofarm schedule)`, null, true);
+    }
+    return this.giveBack(`${err.message} (attempt ${failures} of ${max})`);
+  }
+
+  /**
+   * Whatever went wrong, the claim goes back (or the result is recorded): a
+   * node's failure or refused results are outcomes; anything else (the DB busy,
+   * the disk full, a bug) gives the claim back and is thrown, said plainly.
+   */
+  async failed(err: unknown): Promise<PairOutcome> {
+    if (this.recorded) throw err;
+    const full = asDiskFull(err, this.config.stateDir);
+    if (!full && err instanceof ResultsRefused && !this.opts.signal?.aborted) return this.refused(err);
+    if (!full && (err instanceof NodeUnusable || err instanceof TransportError)) return this.giveBack(err.message);
+    const shown = full ?? err;
+    try {
+      await this.giveBack(shown instanceof Error ? shown.message : String(shown));
+    } catch (again) {
+      throw new ReprofarmError(`${this.claim.package} ${this.claim.version} could not be given back to the schedule`, {
+        cause: shown,
+        advice: `${again instanceof Error ? again.message : String(again)}; reprofarm cleanup gives stale claims back`,
+      });
+    }
+    throw shown;
+  }
+}
+
+/** Claim and build the next package for a pair. */
+export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: BuildOptions = {}): Promise<PairOutcome> {
+  const arch = pairArch(db, pair);
+  if (typeof arch !== 'string') return arch;
+  const t0 = performance.now();
+  const claim = claimNext(db, arch, pair.job);
+  if (!claim) return { kind: 'idle', reason: `nothing scheduled for ${arch}` };
+  const run = new ClaimRun(config, db, pair, claim, opts, t0);
+  try {
+    setClaimOwner(db, claim.id, hostname(), process.pid);
+    opts.onEvent?.({ type: 'claimed', claim, pair });
+    return (await run.recordKept()) ?? (await buildClaim(run));
+  } catch (err) {
+    return run.failed(err);
+  }
+}
+
+/** The two builds of a claim, compared and recorded. */
+async function buildClaim(run: ClaimRun): Promise<PairOutcome> {
+  const { config, db, pair, claim, opts, runs } = run;
   const src = db.sql.prepare('SELECT directory, dsc_name, dsc_sha256 FROM sources WHERE suite = ? AND name = ? AND version = ?').get(claim.suite, claim.package, claim.version) as
     { directory: string; dsc_name: string; dsc_sha256: string } | undefined;
-  if (!src) return giveBack(`${claim.package} ${claim.version} is no longer in ${claim.suite}; run reprofarm sync`);
+  if (!src) return run.giveBack(`${claim.package} ${claim.version} is no longer in ${claim.suite}; run reprofarm sync`);
 
   // connect to both nodes while the .dsc is fetched; wait for both, so that no connection is left opening
   const timeoutMs = (opts.connectTimeoutS ?? config.collect.timeout) * 1000;
@@ -516,31 +450,30 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
       dscBytes = await openMirror(config.mirror).fetch(`${src.directory}/${src.dsc_name}`, 16 * 1024 * 1024);
     } catch (err) {
       await connecting;
-      return giveBack(`cannot fetch the .dsc: ${err instanceof Error ? err.message : String(err)}`);
+      return await run.giveBack(`cannot fetch the .dsc: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (!dscBytes) {
       await connecting;
-      return record('E404', `${src.directory}/${src.dsc_name} is not on the mirror`, []);
+      return await run.record('E404', `${src.directory}/${src.dsc_name} is not on the mirror`);
     }
     const dscSha = sha256(dscBytes);
     if (dscSha !== src.dsc_sha256) {
       await connecting;
-      return record('source-mismatch', `${src.dsc_name} on the mirror has SHA256 ${dscSha}, the Sources index said ${src.dsc_sha256}`, []);
+      return await run.record('source-mismatch', `${src.dsc_name} on the mirror has SHA256 ${dscSha}, the Sources index said ${src.dsc_sha256}`);
     }
     const dsc = { url: dscUrl(config.build.nodeMirror, src.directory, src.dsc_name), sha256: dscSha };
     const failed = (await connecting).find((c): c is PromiseRejectedResult => c.status === 'rejected');
     if (failed) {
       const err: unknown = failed.reason;
-      return giveBack(`node unreachable: ${err instanceof Error ? err.message : String(err)}`);
+      return await run.giveBack(`node unreachable: ${err instanceof Error ? err.message : String(err)}`);
     }
     // the CPU counts the nodes reported: node-build.sh need not ask
     const cpus = (node: NodeConfig): string | undefined => {
       const v = db.latestFacts(node.name).get('NUM_CPU');
-      return v && /^[1-9]\d*$/.test(v) ? v : undefined;
+      return v && /^[1-9]\d{0,4}$/.test(v) ? v : undefined;
     };
     const cpus1 = cpus(pair.node1);
     const cpus2 = cpus(pair.node2);
-    const runs: BuildRunRecord[] = [];
     let b1: RunOutcome;
     let b2: RunOutcome;
     // node 2 downloads, checks and unpacks while build 1 runs; its build command still runs after build 1.
@@ -550,64 +483,75 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
       if (!sharesWorkdir(pair.node1, pair.node2)) prep2 = await prepareBuild(config, 2, link2, claim, pair, dsc, opts, cpus2);
       b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts, cpus1);
       runs.push(b1.record);
+      run.dirs.push(b1.dir);
       if (b1.result !== 'built') {
         discardPrepared(config, link2, claim, prep2);
-        return record(failureStatus(b1.result), failureReason(b1, pair.node1.name), runs);
+        return await run.record(failureStatus(b1.result), failureReason(b1, pair.node1.name));
       }
       b2 = await runBuild(config, 2, link2, claim, pair, dsc, opts, cpus2, prep2);
       runs.push(b2.record);
-      if (b2.result !== 'built') return record(failureStatus(b2.result), failureReason(b2, pair.node2.name), runs);
+      run.dirs.push(b2.dir);
+      if (b2.result !== 'built') return await run.record(failureStatus(b2.result), failureReason(b2, pair.node2.name));
     } catch (err) {
       // cleaned before the claim goes back: another worker may take it at once
       discardPrepared(config, link2, claim, prep2);
       await link2.settle();
-      if (err instanceof NodeUnusable || err instanceof TransportError) return giveBack(err.message);
       throw err;
     }
-    let r1 = await readResultDir(b1.dir);
-    const r2 = await readResultDir(b2.dir);
+    let r1 = await trustedResults(b1, pair.node1.name);
+    const r2 = await trustedResults(b2, pair.node2.name);
     if (JSON.stringify(r1.buildDepends) !== JSON.stringify(r2.buildDepends)) {
       // the mirror changed between the builds: redo build 1 once with what build 2 had
       opts.onEvent?.({ type: 'retry', what: 'build 1 (the build dependencies differ between the builds)' });
-      try {
-        b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts, cpus1);
-      } catch (err) {
-        if (err instanceof NodeUnusable || err instanceof TransportError) return giveBack(err.message);
-        throw err;
-      }
+      b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts, cpus1);
       runs[0] = b1.record;
-      if (b1.result !== 'built') return record(failureStatus(b1.result), `redone ${failureReason(b1, pair.node1.name)}`, runs);
-      r1 = await readResultDir(b1.dir);
+      if (b1.result !== 'built') return await run.record(failureStatus(b1.result), `redone ${failureReason(b1, pair.node1.name)}`);
+      r1 = await trustedResults(b1, pair.node1.name);
       if (JSON.stringify(r1.buildDepends) !== JSON.stringify(r2.buildDepends)) {
-        return giveBack('the build dependencies still differ between build 1 and build 2: not counted, scheduled again');
+        return await run.giveBack('the build dependencies still differ between build 1 and build 2: not counted, scheduled again');
       }
     }
     const cmp = compareArtifacts(r1.artifacts, r2.artifacts);
-    if (cmp.equal) return record('reproducible', null, runs);
-    const reportBase = join(config.stateDir, 'reports', claim.suite, claim.arch, `${claim.package}_${claim.version}`);
-    await mkdir(dirname(reportBase), { recursive: true });
-    let reason = describeDifference(cmp);
-    let report: string | null = null;
-    const unsafe = [...r1.unsafeNames, ...r2.unsafeNames];
-    if (unsafe.length > 0) {
-      reason += `; no diffoscope report: a .changes lists ${unsafe.length === 1 ? 'a file name' : 'file names'} outside its directory (${unsafe.slice(0, 3).map((n) => excerpt(n, 200)).join(', ')})`;
-    } else if (r1.changes && r2.changes) {
-      const d = await runDiffoscope(join(b1.dir, r1.changes), join(b2.dir, r2.changes), { text: `${reportBase}.diffoscope.txt`, html: `${reportBase}.diffoscope.html` }, {
-        timeoutS: config.build.diffoscopeTimeout, maxBytes: config.build.diffoscopeMaxBytes,
-      });
-      if (d.problem) reason += `; ${d.problem}`;
-      report = d.text;
-    }
-    return record('FTBR', reason, runs, report);
+    if (cmp.equal) return await run.record('reproducible', null);
+    const { reason, report } = await explainDifference(config, claim, b1, b2, r1, r2, cmp);
+    return await run.record('FTBR', reason, report);
   } finally {
     await Promise.all([link1.settle(), link2.settle()]);
     if (!kept) {
       link1.close();
       link2.close();
-    } else if (!recorded) {
+    } else if (!run.recorded) {
       // given back, stopped or failed: the next build on this pair connects anew
       kept.drop(pair.node1.name);
       kept.drop(pair.node2.name);
     }
   }
+}
+
+/** A build's results as the comparison may use them: every artifact its .changes names, as fetched, matching the .changes. */
+async function trustedResults(b: RunOutcome, node: string): Promise<ResultDir> {
+  const r = await readResultDir(b.dir, b.fetched);
+  if (r.problems.length > 0) {
+    throw new ResultsRefused(`build ${b.n} on ${node}: ${r.problems.slice(0, 3).join('; ')}${r.problems.length > 3 ? ` (and ${r.problems.length - 3} more)` : ''}`, 'changes-mismatch');
+  }
+  return r;
+}
+
+/** Why two builds differ: the artifacts that do, and diffoscope's report where it may run. */
+async function explainDifference(config: Config, claim: Claim, b1: RunOutcome, b2: RunOutcome, r1: ResultDir, r2: ResultDir, cmp: ArtifactComparison): Promise<{ reason: string; report: string | null }> {
+  const reportBase = join(config.stateDir, 'reports', claim.suite, claim.arch, `${claim.package}_${claim.version}`);
+  await mkdir(dirname(reportBase), { recursive: true });
+  let reason = describeDifference(cmp);
+  let report: string | null = null;
+  const unsafe = [...r1.unsafeNames, ...r2.unsafeNames];
+  if (unsafe.length > 0) {
+    reason += `; no diffoscope report: a .changes lists ${unsafe.length === 1 ? 'a file name' : 'file names'} outside its directory (${unsafe.slice(0, 3).map((n) => excerpt(n, 200)).join(', ')})`;
+  } else if (r1.changes && r2.changes) {
+    const d = await runDiffoscope(join(b1.dir, r1.changes), join(b2.dir, r2.changes), { text: `${reportBase}.diffoscope.txt`, html: `${reportBase}.diffoscope.html` }, {
+      timeoutS: config.build.diffoscopeTimeout, maxBytes: config.build.diffoscopeMaxBytes,
+    });
+    if (d.problem) reason += `; ${d.problem}`;
+    report = d.text;
+  }
+  return { reason, report };
 }

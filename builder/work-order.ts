@@ -1,4 +1,5 @@
 /** Work orders: KEY=VALUE files the main node writes and node-build.sh reads (pure). */
+import { excerpt } from '../core/errors.js';
 export interface WorkOrder {
   SOURCE: string;
   VERSION: string;
@@ -56,4 +57,27 @@ export function parseSha256Sums(text: string): Array<{ sha256: string; name: str
     out.push({ sha256: m[1] as string, name: m[2] as string });
   }
   return out;
+}
+
+/**
+ * The numbers a node's status file gives, with the range each must be in: a
+ * node's word, so `DURATION=-1e308` must not reach the DB or the pages.
+ */
+const STATUS_NUMBERS: ReadonlyArray<readonly [key: string, max: number]> = [
+  ['EXIT_CODE', 255],
+  ['START', 1e11],
+  // the longest build timeout (7 days) plus preparing, with room
+  ['DURATION', 30 * 86400],
+  ['BUILD_COMMAND_MS', 30 * 86400 * 1000],
+];
+
+/** What is wrong with a status file's numbers, or undefined: each, where given, a whole number from 0 to its maximum. */
+export function statusProblem(status: ReadonlyMap<string, string>): string | undefined {
+  for (const [key, max] of STATUS_NUMBERS) {
+    const v = status.get(key);
+    if (v === undefined) continue;
+    if (!/^\d{1,15}$/.test(v) || Number(v) > max) return `${key} must be a whole number from 0 to ${max}, not ${excerpt(v, 40)}`;
+  }
+  if (!status.has('EXIT_CODE')) return 'EXIT_CODE is missing';
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Config } from '../core/config.js';
-import { UsageError } from '../core/errors.js';
+import { ReprofarmError, UsageError } from '../core/errors.js';
 import { dbFile } from '../core/paths.js';
 import { buildNext, type BuildEvent } from '../builder/orchestrator.js';
 import { pairFor } from '../builder/pairs.js';
@@ -66,6 +66,11 @@ export async function runCompare(config: Config, args: ParsedArgs, rep: Reporter
   const r1 = await readResultDir(d1);
   const r2 = await readResultDir(d2);
   if (!r1.changes || !r2.changes) throw new UsageError(`${!r1.changes ? d1 : d2} has no .changes file: is it a result directory?`);
+  for (const [d, r] of [[d1, r1], [d2, r2]] as const) {
+    if (r.problems.length > 0) {
+      throw new ReprofarmError(`${d} cannot be compared: ${r.problems.join('; ')}`, { advice: 'a file that is not what its .changes lists makes no verdict: build it again' });
+    }
+  }
   const cmp = compareArtifacts(r1.artifacts, r2.artifacts);
   const status = cmp.equal ? 'reproducible' : 'FTBR';
   let reason = cmp.equal ? null : describeDifference(cmp);

@@ -1,5 +1,6 @@
 /** The one place that prints and chooses exit codes. */
 import { loadConfig } from '../core/config.js';
+import { asDiskFull } from '../core/disk.js';
 import { ConfigError, formatError, UsageError } from '../core/errors.js';
 import { helpText, parseCommandLine, type ParsedArgs } from './args.js';
 import { Reporter, termSafe, type Verbosity } from './output.js';
@@ -20,10 +21,12 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
     (args.values.help ? io.out : io.err).write(helpText(args.command));
     return args.values.help ? EXIT.ok : EXIT.usage;
   }
+  let stateDir = '.';
   try {
     const { config, warnings } = loadConfig({ path: args.values.config as string | undefined });
     if (!config.file) rep.verbose('no reprofarm.yaml here: using the embedded default (two local nodes)');
     for (const w of warnings) rep.warn(w);
+    stateDir = config.stateDir;
     switch (args.command.name) {
       // each command's modules load only when it runs: a cron'd collect does not pay for the archive code
       case 'collect':
@@ -55,7 +58,9 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
       default:
         throw new UsageError(`command ${args.command.name} is not implemented`);
     }
-  } catch (err) {
+  } catch (caught) {
+    // a full disk is said as such, whichever write met it
+    const err = asDiskFull(caught, stateDir) ?? caught;
     rep.clearBar();
     io.err.write(`${termSafe(formatError(err))}\n`);
     if (args.values.json) rep.json({ error: err instanceof Error ? err.message : String(err) });

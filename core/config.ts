@@ -149,6 +149,10 @@ export interface BuildSettings {
   diffoscopeMaxBytes: number;
   /** at most this many bytes of results are fetched from one build (all its files together) */
   maxResultBytes: number;
+  /** each of status, SHA256SUMS, .changes and .buildinfo: larger ones are refused before they are fetched (build.max_metadata_kb) */
+  maxMetadataBytes: number;
+  /** failures of one kind after which a package version is recorded and not retried (build.max_attempts) */
+  maxAttempts: number;
 }
 
 export interface ConfigResult {
@@ -483,7 +487,7 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   const blacklist = new Set(c.list(top, 'blacklist', [], /^[a-z0-9][a-z0-9+.-]{1,99}$/, 'a source package name', true));
 
   const buildObj = c.section(top, 'build');
-  c.unknownKeys(buildObj, 'build', ['command', 'timeout_build1', 'timeout_build2', 'node_mirror', 'diffoscope_timeout', 'diffoscope_max_bytes', 'max_result_mb']);
+  c.unknownKeys(buildObj, 'build', ['command', 'timeout_build1', 'timeout_build2', 'node_mirror', 'diffoscope_timeout', 'diffoscope_max_bytes', 'max_result_mb', 'max_metadata_kb', 'max_attempts']);
   const nodeMirrorRaw = c.str(buildObj, 'node_mirror', 'build', mirror) ?? mirror;
   const build: BuildSettings = {
     command: c.str(buildObj, 'command', 'build', 'dpkg-buildpackage -us -uc -b') ?? 'dpkg-buildpackage -us -uc -b',
@@ -493,6 +497,8 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     diffoscopeTimeout: c.num(buildObj, 'diffoscope_timeout', 'build', 1800, 1, 86400, false),
     diffoscopeMaxBytes: c.num(buildObj, 'diffoscope_max_bytes', 'build', 20 * 1024 * 1024, 1024, 1e10, true),
     maxResultBytes: c.num(buildObj, 'max_result_mb', 'build', 16384, 1, 1024 * 1024, true) * 1024 * 1024,
+    maxMetadataBytes: c.num(buildObj, 'max_metadata_kb', 'build', 1024, 1, 1024 * 1024, true) * 1024,
+    maxAttempts: c.num(buildObj, 'max_attempts', 'build', 3, 1, 100, true),
   };
   if (/[\s'"\\]/.test(build.nodeMirror)) c.err('build.node_mirror', 'must not contain spaces or quotes');
 

@@ -1,8 +1,10 @@
 /** The local transport: commands run as child processes on this machine (the embedded default's nodes). */
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { copyFile, lstat, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CappedBuffer, DEFAULT_MAX_OUTPUT, execResult, TransportError, type ExecOptions, type ExecResult, type Transport } from './transport.js';
+import { pipeline } from 'node:stream/promises';
+import { CappedBuffer, DEFAULT_MAX_OUTPUT, entryKind, execResult, TransportError, type ExecOptions, type ExecResult, type FileEntry, type Transport } from './transport.js';
 
 export class LocalTransport implements Transport {
   constructor(readonly node: string) {}
@@ -70,16 +72,30 @@ export class LocalTransport implements Transport {
     await copyFile(localPath, remotePath);
   }
 
+  /** Only a regular file is copied, opened without following a symbolic link (O_NOFOLLOW): a local node shares this machine's files. */
   async get(remotePath: string, localPath: string): Promise<void> {
     await mkdir(dirname(localPath), { recursive: true });
-    await copyFile(remotePath, localPath);
+    let fh;
+    try {
+      fh = await open(remotePath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symbolic link' : (err as Error).message;
+      throw new TransportError('other', `not copying ${remotePath} from local node ${this.node}: ${why}`, { cause: err });
+    }
+    try {
+      if (!(await fh.stat()).isFile()) throw new TransportError('other', `not copying ${remotePath} from local node ${this.node}: it is not a regular file`);
+      await pipeline(fh.createReadStream({ autoClose: false }), createWriteStream(localPath));
+    } finally {
+      await fh.close();
+    }
   }
 
-  async size(remotePath: string): Promise<number> {
+  async lstat(remotePath: string): Promise<FileEntry> {
     try {
-      return (await stat(remotePath)).size;
+      const s = await lstat(remotePath);
+      return { size: s.size, kind: entryKind(s) };
     } catch (err) {
-      throw new TransportError('other', `cannot read the size of ${remotePath} on local node ${this.node}: ${(err as Error).message}`, { cause: err });
+      throw new TransportError('other', `cannot read ${remotePath} on local node ${this.node}: ${(err as Error).message}`, { cause: err });
     }
   }
 

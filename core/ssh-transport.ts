@@ -24,7 +24,7 @@ import {
   blobKeyType, fingerprint, hostKeyAlgorithms, knownHostsName, KnownHosts, type KnownHostsMatch,
 } from './known-hosts.js';
 import {
-  CappedBuffer, DEFAULT_MAX_OUTPUT, execResult, TransportError, type ExecOptions, type ExecResult, type Transport,
+  CappedBuffer, DEFAULT_MAX_OUTPUT, entryKind, execResult, TransportError, type ExecOptions, type ExecResult, type FileEntry, type Transport,
 } from './transport.js';
 
 export interface SshConnectOptions {
@@ -398,10 +398,10 @@ export class SshTransport implements Transport {
     });
   }
 
-  async size(remotePath: string): Promise<number> {
+  async lstat(remotePath: string): Promise<FileEntry> {
     const sftp = await this.sftp();
-    return new Promise<number>((res, rej) => {
-      sftp.stat(remotePath, (err, attrs) => (err ? void this.sftpError(`reading the size of ${this.cfg.name}:${remotePath} failed`, err).then(rej) : res(attrs.size)));
+    return new Promise<FileEntry>((res, rej) => {
+      sftp.lstat(remotePath, (err, attrs) => (err ? void this.sftpError(`reading ${this.cfg.name}:${remotePath} failed`, err).then(rej) : res({ size: attrs.size, kind: entryKind(attrs) })));
     });
   }
 

@@ -36,11 +36,21 @@ export interface Transport {
   put(localPath: string, remotePath: string): Promise<void>;
   /** copy a file from the node (likewise) */
   get(remotePath: string, localPath: string): Promise<void>;
-  /** the size in bytes of a file on the node */
-  size(remotePath: string): Promise<number>;
+  /** what is at a path on the node, without following a symbolic link there (lstat) */
+  lstat(remotePath: string): Promise<FileEntry>;
   /** false once the connection is gone (closed here, or dropped): a kept connection is then made anew */
   isOpen(): boolean;
   close(): void;
+}
+
+/** A path's entry as lstat sees it: a node's results must be regular files, never links to elsewhere. */
+export interface FileEntry {
+  size: number;
+  kind: 'file' | 'symlink' | 'directory' | 'other';
+}
+
+export function entryKind(s: { isFile(): boolean; isSymbolicLink(): boolean; isDirectory(): boolean }): FileEntry['kind'] {
+  return s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other';
 }
 
 export type TransportErrorKind =

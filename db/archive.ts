@@ -216,6 +216,9 @@ export function fillSchedule(db: FarmDb, suite: string, arch: string, policy: Sc
   if (free <= 0) return out;
   const nowIso = now.toISOString();
   const notScheduled = 'NOT EXISTS (SELECT 1 FROM schedule q WHERE q.suite = s.suite AND q.arch = @arch AND q.package = s.name)';
+  // a version recorded after build.max_attempts failures is retried only when asked for (or a new version comes)
+  const notGivenUp = `NOT EXISTS (SELECT 1 FROM build_attempts a WHERE a.suite = s.suite AND a.arch = @arch AND a.package = s.name
+    AND a.version = s.version AND a.gave_up = 1)`;
   const tiers: Array<[keyof typeof out, number, string, string]> = [
     ['untested', PRIORITY.untested, 'never tested', `SELECT s.name, s.version FROM sources s
       WHERE s.suite = @suite AND s.removed_at IS NULL
@@ -228,11 +231,11 @@ export function fillSchedule(db: FarmDb, suite: string, arch: string, policy: Sc
     ['retryFailed', PRIORITY.retryFailed, 'retry FTBFS/depwait', `SELECT s.name, s.version FROM sources s
       JOIN results r ON r.suite = s.suite AND r.arch = @arch AND r.package = s.name
       WHERE s.suite = @suite AND s.removed_at IS NULL AND r.status IN ('FTBFS', 'depwait') AND r.build_date < @failedBefore
-        AND ${notScheduled} ORDER BY r.build_date, s.name LIMIT @n`],
+        AND ${notScheduled} AND ${notGivenUp} ORDER BY r.build_date, s.name LIMIT @n`],
     ['old', PRIORITY.old, 'oldest result', `SELECT s.name, s.version FROM sources s
       JOIN results r ON r.suite = s.suite AND r.arch = @arch AND r.package = s.name
       WHERE s.suite = @suite AND s.removed_at IS NULL AND r.status NOT IN ('NFU', 'blacklisted') AND r.build_date < @oldBefore
-        AND ${notScheduled} ORDER BY r.build_date, s.name LIMIT @n`],
+        AND ${notScheduled} AND ${notGivenUp} ORDER BY r.build_date, s.name LIMIT @n`],
   ];
   const insert = sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at)
     VALUES (?, ?, ?, ?, ?, ?, 'scheduler', ?)`);
@@ -271,6 +274,8 @@ export function scheduleManual(db: FarmDb, requests: readonly ManualRequest[], o
     VALUES (?, ?, ?, ?, ?, 'manual request', ?, ?, 1)`);
   const raise = sql.prepare(`UPDATE schedule SET priority = MAX(priority, ?), manual = 1, reason = 'manual request', scheduled_by = ?, version = ? WHERE id = ?`);
   const log = sql.prepare('INSERT INTO manual_requests (requested_at, requested_by, suite, arch, package, priority) VALUES (?, ?, ?, ?, ?, ?)');
+  // asked for by hand: failed attempts are counted afresh
+  const forget = sql.prepare('DELETE FROM build_attempts WHERE suite = ? AND arch = ? AND package = ?');
   return sql.transaction(() => {
     const used = (sql.prepare('SELECT COUNT(*) AS n FROM manual_requests WHERE requested_at > ?').get(dayAgo) as { n: number }).n;
     if (used + requests.length > opts.dailyLimit) throw new DailyLimitError(used, opts.dailyLimit, requests.length);
@@ -290,6 +295,7 @@ export function scheduleManual(db: FarmDb, requests: readonly ManualRequest[], o
       } else {
         building.push(r.package);
       }
+      if (!cur || cur.claimed_at === null) forget.run(r.suite, r.arch, r.package);
       log.run(now, opts.by, r.suite, r.arch, r.package, opts.priority);
     }
     return { added, raised, building };

@@ -23,6 +23,8 @@ export interface PairRecord {
   reason: string | null;
   report: string | null;
   runs: BuildRunRecord[];
+  /** recorded because its builds failed build.max_attempts times for one reason: the scheduler leaves it alone */
+  gaveUp?: boolean;
 }
 
 /** Record a claimed package's outcome and end the claim. Returns the builds row id. */
@@ -42,8 +44,26 @@ export function recordBuild(db: FarmDb, claim: Claim, rec: PairRecord, now: Date
       ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date,
         node1 = excluded.node1, node2 = excluded.node2, job = excluded.job, build_duration = excluded.build_duration, build_id = excluded.build_id`)
       .run({ suite: claim.suite, arch: claim.arch, package: claim.package, version: claim.version, status: rec.status, date, node1: rec.node1, node2: rec.node2, job: rec.job, duration: rec.durationS, id });
+    // a result ends the count of failed attempts; one recorded because of them keeps it, marked
+    if (rec.gaveUp) sql.prepare('UPDATE build_attempts SET gave_up = 1 WHERE suite = ? AND arch = ? AND package = ?').run(claim.suite, claim.arch, claim.package);
+    else sql.prepare('DELETE FROM build_attempts WHERE suite = ? AND arch = ? AND package = ?').run(claim.suite, claim.arch, claim.package);
     return id;
   }).immediate();
+}
+
+/**
+ * Count a failed attempt at building a claimed package version, of one kind
+ * (what failed): consecutive failures of the same kind add up, another kind or
+ * another version starts again at 1. Returns the count.
+ */
+export function noteFailedAttempt(db: FarmDb, claim: Claim, kind: string, reason: string, now: Date = new Date()): number {
+  const row = db.sql.prepare(`INSERT INTO build_attempts (suite, arch, package, version, kind, failures, reason, last_at, gave_up)
+    VALUES (@suite, @arch, @package, @version, @kind, 1, @reason, @now, 0)
+    ON CONFLICT (suite, arch, package) DO UPDATE SET
+      failures = CASE WHEN version = excluded.version AND kind = excluded.kind THEN failures + 1 ELSE 1 END,
+      version = excluded.version, kind = excluded.kind, reason = excluded.reason, last_at = excluded.last_at, gave_up = 0
+    RETURNING failures`).get({ suite: claim.suite, arch: claim.arch, package: claim.package, version: claim.version, kind, reason, now: now.toISOString() }) as { failures: number };
+  return row.failures;
 }
 
 export interface StaleClaim extends Claim {

@@ -271,4 +271,25 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'builds: failed attempts per package version',
+    sql: `
+      -- a package version whose builds keep failing for the same reason (its results refused,
+      -- a build that never ends) is recorded after build.max_attempts and not retried by the
+      -- scheduler (gave_up) until a new version or a manual request
+      CREATE TABLE build_attempts (
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        kind TEXT NOT NULL,             -- what failed, the same for the same reason
+        failures INTEGER NOT NULL,      -- consecutive failures of this kind
+        reason TEXT NOT NULL,           -- the last failure's words
+        last_at TEXT NOT NULL,
+        gave_up INTEGER NOT NULL DEFAULT 0 CHECK (gave_up IN (0, 1)),
+        PRIMARY KEY (suite, arch, package)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,0 +1,67 @@
+/**
+ * A pair whose builds finished but whose recording failed (the DB busy past
+ * its timeout, the disk full) is not lost: its record is kept under
+ * `<state_dir>/unrecorded/SUITE/ARCH/PKG/VERSION.json`, beside the fetched
+ * results it names, and the next claim of that package version records it
+ * instead of building again, once the results are checked to be unchanged.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic.js';
+import { STATUSES } from '../core/statuses.js';
+import type { Claim } from '../db/archive.js';
+import type { PairRecord } from '../db/builds.js';
+import { fileSha256 } from './compare.js';
+import { packagePath } from './work-order.js';
+
+interface Kept {
+  record: PairRecord;
+  /** each result directory with the SHA256 of its SHA256SUMS: the results must be as they were */
+  dirs: Array<{ dir: string; sums: string }>;
+}
+
+function keptFile(stateDir: string, c: Pick<Claim, 'suite' | 'arch' | 'package' | 'version'>): string {
+  return join(stateDir, 'unrecorded', `${packagePath(c.suite, c.arch, c.package, c.version)}.json`);
+}
+
+/** Keep a record that could not be written, with the results it stands on. False when it could not be kept either. */
+export async function keepUnrecorded(stateDir: string, claim: Claim, record: PairRecord, dirs: readonly string[]): Promise<boolean> {
+  try {
+    const kept: Kept = { record, dirs: await Promise.all(dirs.map(async (dir) => ({ dir, sums: (await fileSha256(join(dir, 'SHA256SUMS'))).sha256 }))) };
+    await writeFileAtomic(keptFile(stateDir, claim), `${JSON.stringify(kept)}\n`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The kept record for this claim's package version, when there is one and its
+ * results are still as they were; one that is not is removed.
+ */
+export async function takeUnrecorded(stateDir: string, claim: Claim): Promise<PairRecord | undefined> {
+  const file = keptFile(stateDir, claim);
+  let kept: Kept;
+  try {
+    kept = JSON.parse(await readFile(file, 'utf8')) as Kept;
+  } catch {
+    return undefined;
+  }
+  const intact = await Promise.all((kept.dirs ?? []).map(async (d) => {
+    try {
+      return (await fileSha256(join(d.dir, 'SHA256SUMS'))).sha256 === d.sums;
+    } catch {
+      return false;
+    }
+  }));
+  const r = kept.record;
+  if (!r || !(STATUSES as readonly string[]).includes(r.status) || !Array.isArray(r.runs) || intact.includes(false)) {
+    await dropUnrecorded(stateDir, claim);
+    return undefined;
+  }
+  return r;
+}
+
+export async function dropUnrecorded(stateDir: string, claim: Claim): Promise<void> {
+  await rm(keptFile(stateDir, claim), { force: true });
+}
