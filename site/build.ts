@@ -120,6 +120,27 @@ function lock(stateDir: string): () => void {
   throw new SiteLockedError(`could not take the site lock ${file}`);
 }
 
+/**
+ * The temporary folders (`tmp-PID-THREAD`, see SiteWriter) of renders whose
+ * process is gone: a render that failed or was killed leaves its partial
+ * files there. A folder of a process still alive is kept, whatever it is
+ * doing; this process's own are removed at the end of its render.
+ */
+function removeDeadTemps(stateDir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(stateDir);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const m = /^tmp-([1-9][0-9]*)-[0-9]+$/.exec(e);
+    const pid = Number(m?.[1]);
+    if (!m || !Number.isSafeInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    rmSync(join(stateDir, e), { recursive: true, force: true });
+  }
+}
+
 /** Static files (stylesheet, script) into site_dir/static, when changed. */
 function copyStatic(w: SiteWriter): number {
   const src = join(templatesDir(), 'static');
@@ -139,6 +160,7 @@ export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = 
   const siteDir = config.siteDir;
   const stateDir = join(siteDir, STATE_DIR);
   const unlock = lock(stateDir);
+  removeDeadTemps(stateDir);
   const pool: PoolWorker[] = [];
   // what the last render replaced is freed meanwhile
   const freeing = emptyTrash(siteDir);
