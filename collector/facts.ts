@@ -20,6 +20,35 @@ const KEY_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 // C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidi controls
 const BAD_CHARS_RE = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${LINE_AND_BIDI_CONTROLS}]`);
 
+/**
+ * The facts that are numbers, each with its form and largest value: they feed
+ * health, the work orders (NUM_CPU becomes a parallel count) and the pages, so
+ * `NUM_CPU=1e308` or `LOAD=-1` is refused like any other malformed line. Each
+ * may also be `unset`.
+ */
+const NUMERIC_FACTS: ReadonlyMap<string, { re: RegExp; max: number; what: string }> = new Map([
+  ['NUM_CPU', { re: /^[1-9]\d{0,5}$/, max: 65536, what: 'a whole number from 1 to 65536' }],
+  ['COLUMNS', { re: /^\d{1,6}$/, max: 100_000, what: 'a whole number up to 100000' }],
+  ['LINES', { re: /^\d{1,6}$/, max: 100_000, what: 'a whole number up to 100000' }],
+  ['EPOCH', { re: /^\d{1,11}(\.\d{1,9})?$/, max: 1e11, what: 'seconds since 1970' }],
+  ['UPTIME_S', { re: /^\d{1,11}$/, max: 1e11, what: 'a whole number of seconds' }],
+  ['DISK_FREE_KB', { re: /^\d{1,15}$/, max: 1e15, what: 'a whole number of KiB' }],
+  ['INODES_FREE', { re: /^\d{1,15}$/, max: 1e15, what: 'a whole number' }],
+  ['MEM_TOTAL_KB', { re: /^\d{1,15}$/, max: 1e15, what: 'a whole number of KiB' }],
+  ['MEM_AVAILABLE_KB', { re: /^\d{1,15}$/, max: 1e15, what: 'a whole number of KiB' }],
+  ['INFO_VERSION', { re: /^\d{1,6}$/, max: 1e6, what: 'a whole number' }],
+]);
+const LOAD_RE = /^\d{1,6}(\.\d{1,3})? \d{1,6}(\.\d{1,3})? \d{1,6}(\.\d{1,3})?$/;
+
+/** What is wrong with a numeric fact's value, or undefined. */
+export function numericFactProblem(key: string, value: string): string | undefined {
+  if (value === 'unset') return undefined;
+  if (key === 'LOAD') return LOAD_RE.test(value) ? undefined : 'must be three load averages ("0.15 0.20 0.31") or unset';
+  const rule = NUMERIC_FACTS.get(key);
+  if (!rule) return undefined;
+  return rule.re.test(value) && Number(value) <= rule.max ? undefined : `must be ${rule.what} or unset`;
+}
+
 export type ParsedFacts =
   | { ok: true; facts: Array<[string, string]> }
   | { ok: false; problems: string[] };
@@ -54,6 +83,7 @@ export function parseFacts(output: Uint8Array): ParsedFacts {
     else if (seen.has(key)) problems.push(`line ${n}: ${key} given twice`);
     else if (value.length > MAX_VALUE_CHARS) problems.push(`line ${n}: value of ${key} is longer than ${MAX_VALUE_CHARS} characters`);
     else if (BAD_CHARS_RE.test(value)) problems.push(`line ${n}: value of ${key} contains control characters: ${excerpt(value)}`);
+    else if (numericFactProblem(key, value)) problems.push(`line ${n}: ${key} ${numericFactProblem(key, value) ?? ''}, not ${excerpt(value)}`);
     else {
       seen.add(key);
       facts.push([key, value]);

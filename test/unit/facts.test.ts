@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { clockOffset, formatNodeInformation, MAX_OUTPUT_BYTES, parseFacts, parseNodeInformation, REQUIRED_FACTS } from '../../collector/facts.js';
 import { judgeHealth } from '../../collector/health.js';
 
-const good = REQUIRED_FACTS.map((k) => `${k}=${k === 'TERM' ? 'unset' : 'v'}`).join('\n') + '\n';
+// numeric facts must be numbers (or unset): the rest may be any text
+const sample: Record<string, string> = { TERM: 'unset', NUM_CPU: '2', COLUMNS: 'unset' };
+const good = REQUIRED_FACTS.map((k) => `${k}=${sample[k] ?? 'v'}`).join('\n') + '\n';
 const thresholds = { minFreeDiskMb: 1024, minFreeInodes: 10000, maxLoadPerCpu: 4 };
 
 function parse(text: string | Buffer) {
