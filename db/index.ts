@@ -4,8 +4,8 @@
  * transaction: every transaction here is synchronous.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { ReprofarmError } from '../core/errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -45,6 +45,7 @@ export class FarmDb {
   readonly sql: Database.Database;
 
   constructor(readonly path: string, opts: OpenOptions = {}) {
+    refuseEmptyBesideState(path);
     if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
     try {
       this.sql = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
@@ -143,6 +144,39 @@ export class FarmDb {
   close(): void {
     this.sql.close();
   }
+}
+
+/** The folders of state_dir that only a farm that has run fills (DESIGN.md, "Files"). */
+const STATE_FOLDERS = ['node-information', 'results', 'builds', 'reports'] as const;
+
+/**
+ * A 0-byte DB file opens as an empty database, and the migrations would make
+ * an empty farm of it. In a brand-new state_dir (missing, or with nothing but
+ * that file and empty folders) that is what is wanted; beside a farm's
+ * node-information, results, work orders or reports it is a truncated or
+ * botched copy (a full disk, a failed restore), and starting afresh would
+ * lose the farm's history without a word: refused, and nothing is written.
+ */
+function refuseEmptyBesideState(path: string): void {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st?.isFile() || st.size !== 0) return;
+  const dir = dirname(path);
+  const filled = STATE_FOLDERS.filter((f) => {
+    try {
+      return readdirSync(join(dir, f)).length > 0;
+    } catch {
+      return false;
+    }
+  });
+  if (filled.length === 0) return;
+  throw new ReprofarmError(
+    `${path} is empty (0 bytes), but its state_dir ${dir} holds a farm's state (${filled.map((f) => `${f}/`).join(', ')}): ` +
+      'opening it would start an empty farm beside them',
+    {
+      advice: `restore the database from a copy taken with \`reprofarm backup\` (copy it to ${path}), ` +
+        `or, to start a new farm, move ${dir} aside (or remove the empty ${basename(path)} together with ${filled.map((f) => `${f}/`).join(', ')})`,
+    },
+  );
 }
 
 export function openDb(path: string, opts: OpenOptions = {}): FarmDb {
