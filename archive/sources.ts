@@ -1,16 +1,19 @@
 /**
  * A suite's Sources index: the compressed variant the Release file lists
- * (xz, else gz, else plain), streamed through a SHA256 check, the
- * decompressor and the deb822 parser, never held as one string. Every stanza
- * is validated: a source whose name, version or paths are not what Debian
+ * (xz, else gz, else plain), read and checked against the SHA256 and size
+ * the Release file lists, then streamed through the decompressor and the
+ * deb822 parser, never held as one string. Every stage is bounded: the file
+ * by its listed size, the decompressed text by a multiple of it, lines and
+ * stanzas by a size each, the problems kept by a count. Every stanza is
+ * validated: a source whose name, version or paths are not what Debian
  * policy allows is reported with its line number and skipped.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { Deb822Parser, field, type Deb822Problem, type Stanza } from './deb822.js';
+import { Deb822LimitError, Deb822Parser, field, type Deb822Problem, type Stanza } from './deb822.js';
 import { MirrorError, type Mirror } from './mirror.js';
 import type { SourceInput } from '../db/archive.js';
 import type { Release } from './release.js';
@@ -21,7 +24,10 @@ export type SourceEntry = SourceInput;
 
 export interface SourcesIndex {
   entries: Map<string, SourceEntry>;
+  /** the first MAX_PROBLEMS problems */
   problems: Deb822Problem[];
+  /** how many problems there were in all */
+  problemCount: number;
   /** which file was read, relative to dists/<suite>/ */
   file: string;
   bytes: number;
@@ -86,24 +92,52 @@ export function chooseSourcesFile(suite: string, release: Release): { file: stri
 /** the only fields sync needs: others are checked for syntax but not kept */
 const KEEP = new Set(['package', 'version', 'architecture', 'directory', 'checksums-sha256', 'extra-source-only']);
 
-/** Read, check and parse dists/<suite>/main/source/Sources*. */
-export async function readSources(mirror: Mirror, suite: string, release: Release): Promise<SourcesIndex> {
+/** at most this many problems are kept (the first ones); the rest are only counted */
+export const MAX_PROBLEMS = 100;
+
+/** xz may use this much memory to decompress (a file made with -9 needs 65 MiB); a file that needs more is refused */
+const XZ_MEMLIMIT = '128MiB';
+
+/** the sync section of the configuration: how large an index may become when read */
+export interface SourcesLimits {
+  /** the decompressed index may be at most this many times the compressed file's size */
+  maxExpansion: number;
+  maxLineBytes: number;
+  maxStanzaBytes: number;
+}
+
+class ExpansionError extends Error {
+  constructor(readonly limit: number) {
+    super(`more than ${limit} bytes decompressed`);
+  }
+}
+
+const HOSTILE_ADVICE = 'the index the signed Release file vouches for is not one Debian writes (a broken or hostile mirror): report it to the mirror\'s operator, or use another mirror';
+
+/**
+ * Read, check and parse dists/<suite>/main/source/Sources*. The file is read
+ * first, at most the size its Release file lists, and its SHA256 checked:
+ * nothing of it is decompressed or parsed unless it matches. Then it is
+ * decompressed (at most limits.maxExpansion times its size) and parsed (lines
+ * and stanzas at most limits.maxLineBytes and limits.maxStanzaBytes); past a
+ * limit the whole index is refused.
+ */
+export async function readSources(mirror: Mirror, suite: string, release: Release, limits: SourcesLimits): Promise<SourcesIndex> {
   const { file, ...expected } = chooseSourcesFile(suite, release);
   const url = mirror.url(`dists/${suite}/${file}`);
   const input = await mirror.open(`dists/${suite}/${file}`);
   if (!input) throw new MirrorError(`${url} is listed in the Release file but missing`, { advice: 'the mirror is incomplete or being updated; try again later' });
 
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const compressed = await readListed(input, url, expected);
+  const bytes = compressed.reduce((n, c) => n + c.length, 0);
+
   const entries = new Map<string, SourceEntry>();
   const problems: Deb822Problem[] = [];
+  let problemCount = 0;
+  const problem = (p: Deb822Problem): void => {
+    problemCount++;
+    if (problems.length < MAX_PROBLEMS) problems.push(p);
+  };
   let stanzas = 0;
   const parser = new Deb822Parser(
     (st) => {
@@ -111,27 +145,84 @@ export async function readSources(mirror: Mirror, suite: string, release: Releas
       if (field(st, 'Extra-Source-Only') === 'yes') return;
       const e = sourceEntry(st);
       if (typeof e === 'string') {
-        problems.push({ line: st.line, message: e });
+        problem({ line: st.line, message: e });
         return;
       }
       const prev = entries.get(e.name);
       if (!prev || compareVersions(e.version, prev.version) > 0) entries.set(e.name, e);
     },
-    (p) => problems.push(p),
+    problem,
     KEEP,
+    { maxLineBytes: limits.maxLineBytes, maxStanzaBytes: limits.maxStanzaBytes },
   );
-  const sink = async (source: AsyncIterable<Buffer>): Promise<void> => {
-    for await (const chunk of source) parser.push(chunk);
+  const compressedFile = file.endsWith('.xz') || file.endsWith('.gz');
+  const maxOut = compressedFile ? Math.floor(limits.maxExpansion * bytes) : bytes;
+  let out = 0;
+  /** a limit the parse passed: the decompressor's own error after it was stopped (an abort) is only a consequence */
+  let refused: Error | undefined;
+  const sink = async (source: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> => {
+    try {
+      for await (const chunk of source) {
+        out += chunk.length;
+        if (out > maxOut) throw new ExpansionError(maxOut);
+        parser.push(chunk);
+      }
+    } catch (err) {
+      if (err instanceof ExpansionError || err instanceof Deb822LimitError) refused = err;
+      throw err;
+    }
   };
   try {
-    if (file.endsWith('.xz')) await decompressXz(input, tap, sink);
-    else if (file.endsWith('.gz')) await pipeline(input, tap, createGunzip(), sink);
-    else await pipeline(input, tap, sink);
+    if (file.endsWith('.xz')) await decompressXz(compressed, sink);
+    else if (file.endsWith('.gz')) await pipeline(Readable.from(compressed), createGunzip(), sink);
+    else await sink(compressed);
     parser.end();
-  } catch (err) {
+  } catch (thrown) {
+    const err = refused ?? thrown;
+    if (err instanceof Deb822LimitError) {
+      const key = err.kind === 'line' ? 'sync.max_line_bytes' : 'sync.max_stanza_bytes';
+      throw new MirrorError(`${url} ${err.message} (${key}): refused`, {
+        advice: `${HOSTILE_ADVICE}; if the index is genuine, raise ${key}`,
+      });
+    }
+    if (err instanceof ExpansionError) {
+      throw new MirrorError(`${url} decompresses to more than ${err.limit} bytes, ${limits.maxExpansion} times its ${bytes} bytes (sync.max_expansion): refused after line ${parser.lineCount}`, {
+        advice: `${HOSTILE_ADVICE} (a decompression bomb?); if the index is genuine, raise sync.max_expansion`,
+      });
+    }
     throw new MirrorError(`${url} is corrupt or truncated: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err, advice: 'the mirror may be mid-update; run sync again later',
+      cause: err, advice: 'its SHA256 matches the signed Release file, so the mirror publishes it so: report it to the mirror\'s operator, or use another mirror',
     });
+  }
+  return { entries, problems, problemCount, file, bytes, stanzas };
+}
+
+/**
+ * The whole file, read while its SHA256 is computed, and checked against the
+ * Release file: more bytes than it lists stop the transfer at once.
+ */
+async function readListed(input: Readable, url: string, expected: { sha256: string; size: number }): Promise<Buffer[]> {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > expected.size) {
+        throw new MirrorError(`${url} is larger than its Release file says: more than ${expected.size} bytes arrived; reading stopped there`, {
+          advice: 'the mirror is inconsistent (mid-update, or tampered with); nothing was recorded; run sync again later',
+        });
+      }
+      hash.update(chunk);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof MirrorError) throw err;
+    throw new MirrorError(`cannot read ${url}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err, advice: 'the mirror may be mid-update or unreachable; run sync again later',
+    });
+  } finally {
+    input.destroy();
   }
   const got = hash.digest('hex');
   if (got !== expected.sha256 || bytes !== expected.size) {
@@ -139,22 +230,32 @@ export async function readSources(mirror: Mirror, suite: string, release: Releas
       advice: 'the mirror is inconsistent (mid-update, or tampered with); nothing was recorded; run sync again later',
     });
   }
-  return { entries, problems, file, bytes, stanzas };
+  return chunks;
 }
 
-async function decompressXz(input: Readable, tap: Transform, sink: (s: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
-  const xz = spawn('xz', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function decompressXz(compressed: readonly Buffer[], sink: (s: AsyncIterable<Buffer>) => Promise<void>): Promise<void> {
+  const xz = spawn('xz', ['-dc', '-T1', `--memlimit-decompress=${XZ_MEMLIMIT}`], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   xz.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve, reject) => {
     xz.on('error', reject);
     xz.on('close', (code) => resolve(code));
   });
-  const feed = pipeline(input, tap, xz.stdin).catch((err: NodeJS.ErrnoException) => {
-    // xz stops reading when its input is corrupt; its exit code tells why
-    if (err.code !== 'EPIPE') throw err;
+  const feed = pipeline(Readable.from(compressed), xz.stdin).catch((err: NodeJS.ErrnoException) => {
+    // xz stops reading when its input is corrupt, or when it is stopped; its exit code tells why
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw err;
   });
-  await Promise.all([feed, sink(xz.stdout)]);
+  try {
+    await Promise.all([feed, sink(xz.stdout)]);
+  } catch (err) {
+    // the sink refused more (a limit): stop xz, which may have gigabytes to go
+    xz.kill('SIGKILL');
+    await exited.catch(() => undefined);
+    throw err;
+  }
   const code = await exited;
-  if (code !== 0) throw new Error(`xz: ${stderr.trim() || `exit code ${code}`}`);
+  if (code !== 0) {
+    const memory = /memory usage limit/i.test(stderr) ? ` (sync lets xz use at most ${XZ_MEMLIMIT}: the file was compressed with a larger dictionary than xz -9 uses)` : '';
+    throw new Error(`xz: ${stderr.trim().replace(/\s*\n\s*/g, '; ') || `exit code ${code}`}${memory}`);
+  }
 }

@@ -19,7 +19,10 @@ export interface SuiteSyncResult {
   ok: boolean;
   error: unknown;
   summary: SuiteSyncSummary | null;
+  /** the first problems (at most MAX_PROBLEMS) */
   problems: Deb822Problem[];
+  /** how many problems there were in all */
+  problemCount: number;
   warnings: string[];
   file: string | null;
   bytes: number;
@@ -38,7 +41,7 @@ export async function sync(config: Config, db: FarmDb, suites: readonly string[]
   for (const suite of suites.length > 0 ? suites : config.suites) {
     const t0 = performance.now();
     opts.onEvent?.({ type: 'suite-start', suite });
-    const r: SuiteSyncResult = { suite, ok: false, error: null, summary: null, problems: [], warnings: [], file: null, bytes: 0, unchanged: false, durationMs: 0 };
+    const r: SuiteSyncResult = { suite, ok: false, error: null, summary: null, problems: [], problemCount: 0, warnings: [], file: null, bytes: 0, unchanged: false, durationMs: 0 };
     try {
       const { release, warnings } = await fetchRelease(mirror, suite, { verify: config.mirrorVerify, keyring: config.mirrorKeyring });
       r.warnings.push(...warnings);
@@ -60,8 +63,9 @@ export async function sync(config: Config, db: FarmDb, suites: readonly string[]
         r.unchanged = true;
         r.summary = refillSchedule(db, suite, config.architectures, config.schedule, now);
       } else {
-        const index = await readSources(mirror, suite, release);
+        const index = await readSources(mirror, suite, release, config.sync);
         r.problems = index.problems;
+        r.problemCount = index.problemCount;
         r.bytes = index.bytes;
         r.summary = applySources(db, suite, config.architectures, index.entries, {
           now, blacklist: config.blacklist, policy: config.schedule, appliesTo,

@@ -42,10 +42,10 @@ export async function runSync(config: Config, args: ParsedArgs, rep: Reporter): 
         const total = sch.untested + sch.newVersion + sch.retryFailed + sch.old;
         rep.line(`  ${a.arch}: ${a.nfu} not for this architecture, ${a.blacklisted} blacklisted; scheduled ${total} (${sch.untested} untested, ${sch.newVersion} new versions, ${sch.retryFailed} FTBFS/depwait retries, ${sch.old} old)`);
       }
-      if (r.problems.length > 0) {
-        rep.warn(`${r.suite}: ${r.problems.length} Sources stanza(s) skipped:`);
+      if (r.problemCount > 0) {
+        rep.warn(`${r.suite}: ${r.problemCount} Sources stanza(s) skipped:`);
         for (const p of r.problems.slice(0, 10)) rep.line(`  ${r.file} line ${p.line}: ${termSafe(p.message)}`, true);
-        if (r.problems.length > 10) rep.line(`  and ${r.problems.length - 10} more`, true);
+        if (r.problemCount > 10) rep.line(`  and ${r.problemCount - 10} more${r.problemCount > r.problems.length ? ` (--json lists the first ${r.problems.length})` : ''}`, true);
       }
     };
     const t0 = performance.now();
@@ -64,6 +64,7 @@ export async function runSync(config: Config, args: ParsedArgs, rep: Reporter): 
           duration_ms: Math.round(r.durationMs),
           warnings: r.warnings,
           problems: r.problems,
+          problems_total: r.problemCount,
           ...(r.summary ? {
             sources: r.summary.total, added: r.summary.added, new_versions: r.summary.newVersions, removed: r.summary.removed,
             architectures: r.summary.arches.map((a) => ({ arch: a.arch, nfu: a.nfu, blacklisted: a.blacklisted, scheduled: a.scheduled })),

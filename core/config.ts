@@ -93,6 +93,15 @@ export interface Config {
   cleanup: { resultsRetentionDays: number };
   site: SiteSettings;
   worker: WorkerSettings;
+  sync: SyncSettings;
+}
+
+/** how large a mirror's Sources index may become while sync reads it; past a limit the suite is refused */
+export interface SyncSettings {
+  /** the decompressed index may be at most this many times the size of the compressed file */
+  maxExpansion: number;
+  maxLineBytes: number;
+  maxStanzaBytes: number;
 }
 
 export interface WorkerSettings {
@@ -337,7 +346,7 @@ class Checker {
   }
 }
 
-const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build', 'timers', 'service', 'cleanup', 'site', 'worker'] as const;
+const TOP_KEYS = ['state_dir', 'site_dir', 'mirror', 'mirror_keyring', 'mirror_verify', 'suites', 'architectures', 'nodes', 'jobs', 'collect', 'health', 'schedule', 'blacklist', 'build', 'timers', 'service', 'cleanup', 'site', 'worker', 'sync'] as const;
 const SSH_NODE_KEYS = ['transport', 'host', 'port', 'user', 'arch', 'identity_file', 'known_hosts', 'workdir', 'offline'] as const;
 const LOCAL_NODE_KEYS = ['transport', 'arch', 'workdir', 'offline'] as const;
 
@@ -539,13 +548,22 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     backoffMax: c.num(workerObj, 'backoff_max', 'worker', 900, 1, 86400, false),
   };
 
+  const syncObj = c.section(top, 'sync');
+  c.unknownKeys(syncObj, 'sync', ['max_expansion', 'max_line_bytes', 'max_stanza_bytes']);
+  const sync: SyncSettings = {
+    maxExpansion: c.num(syncObj, 'max_expansion', 'sync', 20, 1, 1000, false),
+    maxLineBytes: c.num(syncObj, 'max_line_bytes', 'sync', 1024 * 1024, 1024, 256 * 1024 * 1024, true),
+    maxStanzaBytes: c.num(syncObj, 'max_stanza_bytes', 'sync', 8 * 1024 * 1024, 4096, 1024 * 1024 * 1024, true),
+  };
+  if (sync.maxStanzaBytes < sync.maxLineBytes) c.err('sync.max_stanza_bytes', `${sync.maxStanzaBytes} is less than sync.max_line_bytes (${sync.maxLineBytes}); a stanza holds at least one line`);
+
   if (!mirrorVerify) c.warnings.push('mirror_verify: false: the mirror\'s Release signature will not be checked');
 
   if (c.errors.length > 0) return { config: undefined, errors: c.errors, warnings: c.warnings };
   return {
     config: {
       file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist, build,
-      timers, service, cleanup, site, worker,
+      timers, service, cleanup, site, worker, sync,
     },
     errors: [],
     warnings: c.warnings,
