@@ -66,12 +66,21 @@ export interface SiteSummary {
 
 interface SiteState {
   version: 1;
+  /** RENDERING of the render that wrote the pages (absent before 2) */
+  rendering?: number;
   templates: string;
   settings: string;
   seq: number;
 }
 
 const STATE_DIR = '.reprofarm';
+
+/**
+ * Raised when this code renders the same DB and templates into other bytes, so
+ * that the next render is a full one (else the pages it does not touch keep the
+ * old bytes). 2: controls and bidi controls shown as `\u202e` (format.ts).
+ */
+const RENDERING = 2;
 
 export class SiteLockedError extends ReprofarmError {}
 
@@ -246,6 +255,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     let why = '';
     if (opts.full) why = '--full';
     else if (!state) why = 'no previous render in this site_dir';
+    else if ((state.rendering ?? 1) !== RENDERING) why = 'this reprofarm renders pages differently';
     else if (state.templates !== templates) why = 'the templates changed';
     else if (state.settings !== settings) why = 'the configuration changed';
     else if (state.seq < reader.prunedThrough() || state.seq > seq) why = 'the DB\'s change log does not continue from the last render';
@@ -466,7 +476,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
 
   // 3. remember how far this render got
   reader.markRendered(summary.seq, PRUNE_CHANGES_AT);
-  const next: SiteState = { version: 1, templates, settings, seq: summary.seq };
+  const next: SiteState = { version: 1, rendering: RENDERING, templates, settings, seq: summary.seq };
   writeFileAtomicSync(stateFile, `${JSON.stringify(next)}\n`);
   w.dispose();
   // worker threads' temporary folders (empty unless a write failed half-way; a terminated thread may leave one)

@@ -1,4 +1,5 @@
-/** Pure formatting for the dashboard: dates, durations, offsets, URLs. */
+/** Pure formatting for the dashboard: dates, durations, offsets, URLs, HTML escaping. */
+import { LINE_AND_BIDI_CONTROLS } from '../core/errors.js';
 
 /** `2026-11-28T11:12:57.123Z` → `2026-11-28 11:12 UTC`; anything unparsable is shown as given. */
 export function fmtDate(iso: string | null | undefined): string {
@@ -65,7 +66,27 @@ const statusClasses = new Map<string, string>();
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** Text for HTML, in an element or a quoted attribute: the same escaping as the templates' `<%= %>`. */
-export function escapeHtml(s: string): string {
-  return /[&<>"']/.test(s) ? s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c) : s;
+/*
+ * What HTML escaping leaves through but a page must not show raw: the C0 controls but tab and
+ * newline (ESC among them), DEL and the C1 controls, the line and paragraph separators and the
+ * bidi controls (core/errors.ts). A browser would obey some (a bidi override reorders the line:
+ * "evil\u202etxt.exe" shows as "evilexe.txt") and hide the others; they are shown as `\u202e`,
+ * as excerpt() quotes them in messages.
+ */
+const HTML_UNSAFE = `&<>"'\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${LINE_AND_BIDI_CONTROLS}`;
+const HTML_UNSAFE_TEST = new RegExp(`[${HTML_UNSAFE}]`);
+const HTML_UNSAFE_RE = new RegExp(`[${HTML_UNSAFE}]`, 'g');
+
+function htmlChar(c: string): string {
+  return HTML_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Text for HTML, in an element or a quoted attribute: the one escaping of the site, used for the
+ * templates' `<%= %>` (render.ts) and the rows model.ts builds. `&<>"'` become entities;
+ * controls, separators and bidi controls become visible `\uXXXX` text (tab and newline are kept).
+ */
+export function escapeHtml(value: unknown): string {
+  const s = typeof value === 'string' ? value : String(value);
+  return HTML_UNSAFE_TEST.test(s) ? s.replace(HTML_UNSAFE_RE, htmlChar) : s;
 }

@@ -1,13 +1,15 @@
 /**
  * The only module that imports Eta. Templates live in site-templates/; every
- * interpolation is escaped (`<%= %>`): only the layout's body and the chart
- * partials, which are themselves rendered templates, go in raw.
+ * interpolation is escaped (`<%= %>`, by format.ts's escapeHtml: entities, and
+ * controls and bidi controls shown as `\u202e`): only the layout's body and the
+ * chart partials, which are themselves rendered templates, go in raw.
  */
 import { Eta } from 'eta';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../core/paths.js';
+import { escapeHtml } from './format.js';
 import type { PageBase } from './model.js';
 
 export type TemplateName = 'index' | 'status' | 'scheduled' | 'package' | 'nodes' | 'variations';
@@ -20,7 +22,7 @@ export class Renderer {
   private readonly eta: Eta;
 
   constructor(readonly dir: string = templatesDir()) {
-    this.eta = new Eta({ views: dir, cache: true, autoEscape: true, autoTrim: false, useWith: false });
+    this.eta = new Eta({ views: dir, cache: true, autoEscape: true, autoTrim: false, useWith: false, escapeFunction: escapeHtml });
     // Eta resolves (and checks) a template's path on every render, layouts included: tens of
     // thousands of times for the same few names. Each answer is remembered, errors are not.
     const resolve = this.eta.resolvePath.bind(this.eta);
