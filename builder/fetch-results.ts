@@ -9,6 +9,7 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { asDiskFull } from '../core/disk.js';
 import { TransportError } from '../core/transport.js';
 import { fileSha256 } from './compare.js';
 import { NodeUnusable, ResultsRefused, type NodeLink } from './node-link.js';
@@ -116,7 +117,8 @@ export async function fetchResults(link: NodeLink, remoteDir: string, dest: stri
     await rename(tmp, dest);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    // a full disk names the results' place and what they needed (measured once the partial copy is gone)
+    throw asDiskFull(err, dest, [...sizes.values()].reduce((a, b) => a + b, 0)) ?? err;
   }
   return fetched;
 }

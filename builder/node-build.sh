@@ -224,14 +224,11 @@ write_status() { # exit-code result
 		printf '%s%s' "$VARS" "$NOT_APPLIED"
 	} > "$RESULTS/status.tmp" && mv "$RESULTS/status.tmp" "$RESULTS/status" &&
 	(
-		# every file but SHA256SUMS and *.tmp (names from a .changes never start with a dot)
+		# every regular file but SHA256SUMS and *.tmp, in one pass however many a package left
+		# (a link would make the main node store whatever it points to; find does not follow one)
 		cd "$RESULTS" || exit 1
-		set --
-		for f in *; do
-			# regular files only: a link would make the main node store whatever it points to
-			case $f in SHA256SUMS|*.tmp) ;; *) [ -f "$f" ] && [ ! -L "$f" ] && set -- "$@" "$f" ;; esac
-		done
-		sha256sum -- "$@" > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+		find . ! -name . -prune -type f ! -name SHA256SUMS ! -name '*.tmp' -exec sha256sum -- {} + > SHA256SUMS.all.tmp || exit 1
+		sed 's,  \./,  ,' SHA256SUMS.all.tmp | LC_ALL=C sort -k 2 > SHA256SUMS.tmp && rm -f SHA256SUMS.all.tmp && mv SHA256SUMS.tmp SHA256SUMS
 	)
 }
 

@@ -329,8 +329,8 @@ class ClaimRun {
   recorded = false;
   /** the single builds done so far, for a record */
   readonly runs: BuildRunRecord[] = [];
-  /** result directories fetched so far: a record that cannot be written is kept with them */
-  readonly dirs: string[] = [];
+  /** result directories fetched so far, with their files' SHA256: a record that cannot be written is kept with them */
+  readonly dirs: Array<{ dir: string; fetched: ReadonlyMap<string, string> }> = [];
   constructor(readonly config: Config, readonly db: FarmDb, readonly pair: Pair, readonly claim: Claim, readonly opts: BuildOptions, private readonly t0: number) {}
 
   async giveBack(reason: string): Promise<PairOutcome> {
@@ -483,14 +483,14 @@ async function buildClaim(run: ClaimRun): Promise<PairOutcome> {
       if (!sharesWorkdir(pair.node1, pair.node2)) prep2 = await prepareBuild(config, 2, link2, claim, pair, dsc, opts, cpus2);
       b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts, cpus1);
       runs.push(b1.record);
-      run.dirs.push(b1.dir);
+      run.dirs.push({ dir: b1.dir, fetched: b1.fetched });
       if (b1.result !== 'built') {
         discardPrepared(config, link2, claim, prep2);
         return await run.record(failureStatus(b1.result), failureReason(b1, pair.node1.name));
       }
       b2 = await runBuild(config, 2, link2, claim, pair, dsc, opts, cpus2, prep2);
       runs.push(b2.record);
-      run.dirs.push(b2.dir);
+      run.dirs.push({ dir: b2.dir, fetched: b2.fetched });
       if (b2.result !== 'built') return await run.record(failureStatus(b2.result), failureReason(b2, pair.node2.name));
     } catch (err) {
       // cleaned before the claim goes back: another worker may take it at once
@@ -505,6 +505,7 @@ async function buildClaim(run: ClaimRun): Promise<PairOutcome> {
       opts.onEvent?.({ type: 'retry', what: 'build 1 (the build dependencies differ between the builds)' });
       b1 = await runBuild(config, 1, link1, claim, pair, dsc, opts, cpus1);
       runs[0] = b1.record;
+      run.dirs[0] = { dir: b1.dir, fetched: b1.fetched };
       if (b1.result !== 'built') return await run.record(failureStatus(b1.result), `redone ${failureReason(b1, pair.node1.name)}`);
       r1 = await trustedResults(b1, pair.node1.name);
       if (JSON.stringify(r1.buildDepends) !== JSON.stringify(r2.buildDepends)) {

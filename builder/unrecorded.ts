@@ -5,7 +5,7 @@
  * results it names, and the next claim of that package version records it
  * instead of building again, once the results are checked to be unchanged.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { STATUSES } from '../core/statuses.js';
@@ -16,8 +16,8 @@ import { packagePath } from './work-order.js';
 
 interface Kept {
   record: PairRecord;
-  /** each result directory with the SHA256 of its SHA256SUMS: the results must be as they were */
-  dirs: Array<{ dir: string; sums: string }>;
+  /** each result directory with the SHA256 of each of its files: the results must be as they were */
+  dirs: Array<{ dir: string; files: Record<string, string> }>;
 }
 
 function keptFile(stateDir: string, c: Pick<Claim, 'suite' | 'arch' | 'package' | 'version'>): string {
@@ -25,9 +25,9 @@ function keptFile(stateDir: string, c: Pick<Claim, 'suite' | 'arch' | 'package' 
 }
 
 /** Keep a record that could not be written, with the results it stands on. False when it could not be kept either. */
-export async function keepUnrecorded(stateDir: string, claim: Claim, record: PairRecord, dirs: readonly string[]): Promise<boolean> {
+export async function keepUnrecorded(stateDir: string, claim: Claim, record: PairRecord, dirs: ReadonlyArray<{ dir: string; fetched: ReadonlyMap<string, string> }>): Promise<boolean> {
   try {
-    const kept: Kept = { record, dirs: await Promise.all(dirs.map(async (dir) => ({ dir, sums: (await fileSha256(join(dir, 'SHA256SUMS'))).sha256 }))) };
+    const kept: Kept = { record, dirs: dirs.map((d) => ({ dir: d.dir, files: Object.fromEntries(d.fetched) })) };
     await writeFileAtomic(keptFile(stateDir, claim), `${JSON.stringify(kept)}\n`);
     return true;
   } catch {
@@ -47,9 +47,13 @@ export async function takeUnrecorded(stateDir: string, claim: Claim): Promise<Pa
   } catch {
     return undefined;
   }
+  // hashed again, every file: the rare path, and the record must stand on exactly what was compared
   const intact = await Promise.all((kept.dirs ?? []).map(async (d) => {
     try {
-      return (await fileSha256(join(d.dir, 'SHA256SUMS'))).sha256 === d.sums;
+      const names = Object.keys(d.files ?? {});
+      if (names.length === 0 || (await readdir(d.dir)).length !== names.length) return false;
+      for (const name of names) if ((await fileSha256(join(d.dir, name))).sha256 !== d.files[name]) return false;
+      return true;
     } catch {
       return false;
     }

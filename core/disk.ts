@@ -9,8 +9,9 @@ import { ReprofarmError } from './errors.js';
 
 export class DiskFullError extends ReprofarmError {
   override name = 'DiskFullError';
-  constructor(readonly path: string, readonly freeBytes: number | null, cause: unknown) {
-    super(`the disk holding ${path} is full${freeBytes === null ? '' : ` (${formatBytes(freeBytes)} free)`}`, {
+  constructor(readonly path: string, readonly freeBytes: number | null, cause: unknown, readonly neededBytes?: number) {
+    const room = [freeBytes === null ? '' : `${formatBytes(freeBytes)} free`, neededBytes === undefined ? '' : `${formatBytes(neededBytes)} needed`].filter(Boolean).join(', ');
+    super(`the disk holding ${path} is full${room ? ` (${room})` : ''}`, {
       cause,
       advice: `free space on the filesystem of ${path} (reprofarm cleanup prunes old results and reports), then run again; nothing was recorded half-way`,
     });
@@ -45,17 +46,17 @@ const NEARLY_FULL_BYTES = 16 * 1024 * 1024;
  * The error as a DiskFullError when it is one: ENOSPC or EDQUOT from the file
  * system, SQLITE_FULL, or SQLite's I/O error on a disk with almost no room
  * left. `path` is where the caller was writing (a file system error's own
- * path is preferred).
+ * path is preferred); `neededBytes`, when known, is how much the write needed.
  */
-export function asDiskFull(err: unknown, path: string): DiskFullError | undefined {
+export function asDiskFull(err: unknown, path: string, neededBytes?: number): DiskFullError | undefined {
   if (err instanceof DiskFullError) return err;
   if (!(err instanceof Error)) return undefined;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const where = typeof (err as NodeJS.ErrnoException).path === 'string' ? (err as NodeJS.ErrnoException).path as string : path;
-  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return new DiskFullError(where, freeBytes(where), err);
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return new DiskFullError(where, freeBytes(where), err, neededBytes);
   if (code.startsWith('SQLITE_IOERR')) {
     const free = freeBytes(where);
-    if (free !== null && free < NEARLY_FULL_BYTES) return new DiskFullError(where, free, err);
+    if (free !== null && free < NEARLY_FULL_BYTES) return new DiskFullError(where, free, err, neededBytes);
   }
   return undefined;
 }
