@@ -3,12 +3,12 @@
  * its key path; all errors are collected before anything connects. Unknown keys
  * are errors, so a typo is never silently ignored.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { load as loadYaml, CORE_SCHEMA, YAMLException } from 'js-yaml';
 import { parseCron } from './cron.js';
-import { ConfigError, ReprofarmError } from './errors.js';
+import { ConfigError, excerpt, ReprofarmError } from './errors.js';
 import { suggest } from './suggest.js';
 
 export type TransportKind = 'ssh' | 'local';
@@ -54,8 +54,9 @@ export const VARIATION_KEYS: Readonly<Record<string, { re: RegExp; what: string 
   TERM: { re: /^(unset|[A-Za-z0-9._+-]{1,32})$/, what: 'a terminal type like linux, or "unset"' },
   COLUMNS: { re: /^(unset|[1-9]\d{0,3})$/, what: 'a number of columns, or "unset"' },
   UMASK: { re: /^0[0-7]{3}$/, what: 'an octal umask like 0022' },
-  HOME: { re: /^\/(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/+-]{0,200}$/, what: 'an absolute path without ".."' },
-  PATH: { re: /^\/(?!.*(^|[/:])\.\.([/:]|$))[A-Za-z0-9._/+:-]{0,500}$/, what: 'a PATH of absolute directories' },
+  // no ".." anywhere, not only as a whole part: node-build.sh's no_dotdot refuses `*..*`
+  HOME: { re: /^\/(?!.*\.\.)[A-Za-z0-9._/+-]{0,200}$/, what: 'an absolute path without ".."' },
+  PATH: { re: /^\/(?!.*\.\.)[A-Za-z0-9._/+:-]{0,500}$/, what: 'a PATH of absolute directories without ".."' },
   CAPTURE_ENVIRONMENT: { re: /^(unset|[A-Za-z0-9 ._+-]{1,100})$/, what: 'letters, digits, spaces and . _ + -, or "unset"' },
   HOSTNAME: { re: /^(node|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)$/, what: 'a host name label, or "node" (the node\'s own)' },
   DOMAINNAME: { re: /^(node|[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?)$/, what: 'a domain name, or "node" (the node\'s own)' },
@@ -166,7 +167,10 @@ export interface BuildSettings {
 
 export interface ConfigResult {
   config: Config | undefined;
+  /** at most MAX_CONFIG_ERRORS, then one "... and N more" */
   errors: string[];
+  /** how many errors there were in all */
+  errorCount: number;
   warnings: string[];
 }
 
@@ -178,6 +182,59 @@ export const RESERVED_SUITES: readonly string[] = ['static', 'rb-pkg', 'logs', '
 export const ARCH_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$|^[0-9A-Fa-f:.]+$/;
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** Errors reported one by one; past them only a count (a file of a million bad keys must not print hundreds of MB). */
+export const MAX_CONFIG_ERRORS = 50;
+/** The largest configuration read: a farm of hundreds of nodes is tens of KB; parsing costs about 100 times the file's size in memory. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Any string value: path, URL, name. */
+const MAX_STRING = 1024;
+/** A path, resolved (a local node's workdir too): files go several levels below it (PATH_MAX is 4096). */
+const MAX_PATH = 1024;
+/**
+ * build.command, in bytes: node-build.sh takes it from the work order and runs it as one
+ * argument of `sh -c`; Linux refuses any one argument over 128 KiB (MAX_ARG_STRLEN:
+ * "Argument list too long") and all of them together over ARG_MAX, so this stays well under.
+ */
+export const MAX_BUILD_COMMAND_BYTES = 8192;
+/**
+ * An ssh node's workdir: node-wrapper.sh, the forced command, refuses commands over 4096
+ * characters, and the clean-up's `rm -rf` names six paths under the workdir, each with the
+ * node's name and SUITE/ARCH/PKG/VERSION: 200 leaves them room.
+ */
+const MAX_SSH_WORKDIR = 200;
+
+/**
+ * The characters a workdir may hold. Mirrors node-build.sh's
+ *   case $WORKDIR in *[!A-Za-z0-9._/+-]*|*\/..\/*|*\/..) usage "REPROFARM_WORKDIR has odd characters"
+ * and node-wrapper.sh's
+ *   case $WORKDIR in *[!A-Za-z0-9._/+-]*|... refuse "WORKDIR in the forced command has odd characters"
+ * (both also want it absolute): change them together.
+ */
+export const WORKDIR_RE = /^[A-Za-z0-9._/+-]+$/;
+
+/**
+ * What node-build.sh or node-wrapper.sh would refuse of a workdir, or undefined. Beyond
+ * node-build.sh's checks (absolute, WORKDIR_RE, no ".." part), node-wrapper.sh refuses
+ * `/` itself and any "//", "/./", "/." or "/" at the end:
+ *   case $WORKDIR in ...|*\/.\/*|*\/.|*\/\/*|*\/) refuse ...
+ */
+export function workdirProblem(w: string): string | undefined {
+  if (!w.startsWith('/')) return `${excerpt(w, 200)} must be an absolute path on the node`;
+  const bad = WORKDIR_RE.test(w) ? null : /[^A-Za-z0-9._/+-]/.exec(w);
+  if (bad) return `${excerpt(w, 200)} has a character node-build.sh refuses (${excerpt(bad[0])}); use only letters, digits and . _ / + - (it is used in commands on the node)`;
+  if (/(^|\/)\.\.(\/|$)/.test(w)) return 'must not contain ".."';
+  if (w === '/') return '"/" cannot be a workdir (node-wrapper.sh, the forced command, refuses it); use a directory of its own, like /srv/workspace';
+  if (/\/\/|\/\.(\/|$)|\/$/.test(w)) {
+    return `${excerpt(w, 200)} is not a plain absolute path: no "//", "." or ".." parts and no "/" at the end (node-wrapper.sh, the forced command, refuses them); write ${excerpt(resolve(w), 200)}`;
+  }
+  return undefined;
+}
+
+/** A key as part of a key path: as it is when short and printable, else quoted and cut. */
+function keyName(k: string): string {
+  return /^[\x21-\x7e]{1,64}$/.test(k) ? k : excerpt(k, 64);
+}
 
 /** Debian architecture of this machine, for the embedded default. */
 export function hostDebianArch(): string {
@@ -217,7 +274,7 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  return `${typeof v} ${typeof v === 'string' ? excerpt(v) : JSON.stringify(v)}`;
 }
 
 function jobVariations(c: Checker, v: unknown, p: string): JobConfig['variations'] {
@@ -238,45 +295,84 @@ function jobVariations(c: Checker, v: unknown, p: string): JobConfig['variations
     c.unknownKeys(m, `${p}.${b}`, Object.keys(VARIATION_KEYS));
     for (const [k, rule] of Object.entries(VARIATION_KEYS)) {
       if (m[k] === undefined) continue;
-      const s = c.str(m, k, `${p}.${b}`, '', rule.re, rule.what);
+      // a number is its text here (PARALLEL: 3); node-build.sh checks each value again
+      const s = c.str(m, k, `${p}.${b}`, '', rule.re, rule.what, { numbers: true });
       if (s) out[b][k] = s;
     }
   }
   return out;
 }
 
+interface StrOptions {
+  /** the longest value allowed (default MAX_STRING) */
+  max?: number;
+  /** max counts UTF-8 bytes, not characters */
+  bytes?: boolean;
+  /** why that limit, for the message */
+  why?: string;
+  /** a number is taken as its text (variations such as PARALLEL: 3); elsewhere a number is an error, not coerced */
+  numbers?: boolean;
+}
+
 class Checker {
+  /** the first MAX_CONFIG_ERRORS errors; `total` counts them all */
   errors: string[] = [];
+  total = 0;
   warnings: string[] = [];
   constructor(readonly baseDir: string) {}
 
   err(path: string, msg: string): void {
-    this.errors.push(`${path}: ${msg}`);
+    this.total++;
+    if (this.errors.length < MAX_CONFIG_ERRORS) this.errors.push(`${path}: ${msg}`);
+  }
+
+  /** No more errors are kept: only counted. */
+  get full(): boolean {
+    return this.errors.length >= MAX_CONFIG_ERRORS;
+  }
+
+  /** The errors kept, and a count of the rest. */
+  reported(): string[] {
+    return this.total > this.errors.length ? [...this.errors, `... and ${this.total - this.errors.length} more`] : this.errors;
   }
 
   unknownKeys(obj: Obj, path: string, known: readonly string[]): void {
     for (const k of Object.keys(obj)) {
-      if (!known.includes(k)) {
-        const near = suggest(k, known);
-        this.err(path ? `${path}.${k}` : k, `unknown key${near ? ` (did you mean "${near}"?)` : ''}; known keys here: ${known.join(', ')}`);
+      if (known.includes(k)) continue;
+      if (this.full) {
+        this.total++;
+        continue;
       }
+      // no known key is long: a long one is no typo of one (and its edit distance would cost its length times theirs)
+      const near = k.length <= 64 ? suggest(k, known) : undefined;
+      this.err(path ? `${path}.${keyName(k)}` : keyName(k), `unknown key${near ? ` (did you mean "${near}"?)` : ''}; known keys here: ${known.join(', ')}`);
     }
   }
 
-  str(obj: Obj, key: string, path: string, dflt: string | undefined, re?: RegExp, what?: string): string | undefined {
+  str(obj: Obj, key: string, path: string, dflt: string | undefined, re?: RegExp, what?: string, opts: StrOptions = {}): string | undefined {
     const v = obj[key];
     const p = path ? `${path}.${key}` : key;
     if (v === undefined || v === null) {
       if (dflt === undefined) this.err(p, 'missing; this key is required');
       return dflt;
     }
-    if (typeof v !== 'string' && typeof v !== 'number') {
-      this.err(p, `must be a string, got ${describe(v)}`);
+    if (typeof v !== 'string' && !(typeof v === 'number' && opts.numbers)) {
+      this.err(p, `must be a string, got ${describe(v)}${typeof v === 'number' ? ` (quote it if you mean the text "${v}")` : ''}`);
       return dflt;
     }
     const s = String(v);
+    if (s === '') {
+      this.err(p, dflt === undefined ? 'is empty; this key is required' : 'is empty; leave the key out for the default');
+      return dflt;
+    }
+    const max = opts.max ?? MAX_STRING;
+    const len = opts.bytes ? Buffer.byteLength(s) : s.length;
+    if (len > max) {
+      this.err(p, `is ${len} ${opts.bytes ? 'bytes' : 'characters'} long; at most ${max}${opts.why ? ` (${opts.why})` : ''}`);
+      return dflt;
+    }
     if (re && !re.test(s)) {
-      this.err(p, `${JSON.stringify(s)} is not ${what ?? 'valid'}`);
+      this.err(p, `${excerpt(s)} is not ${what ?? 'valid'}`);
       return dflt;
     }
     // eslint-disable-next-line no-control-regex
@@ -288,9 +384,14 @@ class Checker {
   }
 
   path(obj: Obj, key: string, path: string, dflt: string | undefined): string | undefined {
-    const s = this.str(obj, key, path, dflt);
+    const s = this.str(obj, key, path, dflt, undefined, undefined, { max: MAX_PATH });
     if (s === undefined) return undefined;
-    return resolve(this.baseDir, s.startsWith('~/') ? `${homedir()}${s.slice(1)}` : s);
+    const r = resolve(this.baseDir, s.startsWith('~/') ? `${homedir()}${s.slice(1)}` : s);
+    if (r.length > MAX_PATH) {
+      this.err(path ? `${path}.${key}` : key, `is ${r.length} characters long once resolved; at most ${MAX_PATH}`);
+      return undefined;
+    }
+    return r;
   }
 
   num(obj: Obj, key: string, path: string, dflt: number, min: number, max: number, integer: boolean): number {
@@ -327,10 +428,15 @@ class Checker {
       return dflt;
     }
     const out: string[] = [];
+    // a Set: a blacklist of tens of thousands is checked in linear time
+    const seen = new Set<string>();
     v.forEach((item, i) => {
       if (typeof item !== 'string' || !re.test(item)) this.err(`${at}[${i}]`, `${describe(item)} is not ${what}`);
-      else if (out.includes(item)) this.err(`${at}[${i}]`, `"${item}" is listed twice`);
-      else out.push(item);
+      else if (seen.has(item)) this.err(`${at}[${i}]`, `"${item}" is listed twice`);
+      else {
+        seen.add(item);
+        out.push(item);
+      }
     });
     return out;
   }
@@ -358,8 +464,14 @@ function currentUser(): string {
   }
 }
 
+function tooLarge(size: string): string {
+  return `the file is ${size} bytes; a configuration is at most ${MAX_CONFIG_BYTES} bytes (1 MiB)`;
+}
+
 /** Validate a configuration text. `source` names it in messages; relative paths resolve against `baseDir`. */
 export function parseConfig(text: string, source: string, baseDir: string, file: string | null): ConfigResult {
+  const size = Buffer.byteLength(text);
+  if (size > MAX_CONFIG_BYTES) return { config: undefined, errors: [tooLarge(String(size))], errorCount: 1, warnings: [] };
   let raw: unknown;
   try {
     // the core schema: no timestamps or other implicit types, duplicate keys are errors
@@ -367,13 +479,14 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   } catch (err) {
     if (err instanceof YAMLException) {
       const pos = err.mark ? `line ${err.mark.line + 1}, column ${err.mark.column + 1}` : 'YAML';
-      return { config: undefined, errors: [`${pos}: ${err.reason}`], warnings: [] };
+      const reason = err.reason.length > 200 ? `${err.reason.slice(0, 200)}…` : err.reason;
+      return { config: undefined, errors: [`${pos}: ${reason}`], errorCount: 1, warnings: [] };
     }
     throw err;
   }
   const c = new Checker(baseDir);
   if (raw !== null && raw !== undefined && !isObj(raw)) {
-    return { config: undefined, errors: [`top level: must be a mapping of keys, got ${describe(raw)}`], warnings: [] };
+    return { config: undefined, errors: [`top level: must be a mapping of keys, got ${describe(raw)}`], errorCount: 1, warnings: [] };
   }
   const top: Obj = raw ?? {};
   c.unknownKeys(top, '', TOP_KEYS);
@@ -383,9 +496,10 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   const mirrorRaw = c.str(top, 'mirror', '', './state/mirror') ?? '';
   let mirror = mirrorRaw;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(mirrorRaw)) {
-    if (!/^(https?|file):\/\//.test(mirrorRaw)) c.err('mirror', `${JSON.stringify(mirrorRaw)}: only http://, https://, file:// or a path are supported`);
+    if (!/^(https?|file):\/\//.test(mirrorRaw)) c.err('mirror', `${excerpt(mirrorRaw)}: only http://, https://, file:// or a path are supported`);
   } else {
     mirror = resolve(baseDir, mirrorRaw);
+    if (mirror.length > MAX_PATH) c.err('mirror', `is ${mirror.length} characters long once resolved; at most ${MAX_PATH}`);
   }
   const mirrorKeyring = c.path(top, 'mirror_keyring', '', '/usr/share/keyrings/debian-archive-keyring.gpg') ?? '';
   const mirrorVerify = c.bool(top, 'mirror_verify', '', true);
@@ -396,10 +510,12 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   const architectures = c.list(top, 'architectures', [hostDebianArch()], ARCH_RE, 'a Debian architecture name');
 
   const nodes = new Map<string, NodeConfig>();
+  /** local nodes whose default workdir, under state_dir, node-build.sh refuses */
+  const refusedDefaults: string[] = [];
   const nodesObj = c.section(top, 'nodes');
   if (Object.keys(nodesObj).length === 0) c.err('nodes', 'no nodes configured; add at least two (see README.md, "Adding a node")');
   for (const [name, v] of Object.entries(nodesObj)) {
-    const p = `nodes.${name}`;
+    const p = `nodes.${keyName(name)}`;
     if (!NODE_NAME_RE.test(name)) {
       c.err(p, 'node names may use letters, digits, ".", "_" and "-" (not first), at most 63 characters: they become file names');
       continue;
@@ -408,36 +524,50 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
       c.err(p, '"pending" cannot be a node name: node-build.sh keeps the builds in progress in WORKDIR/reproducible-builds/pending, beside each node\'s folder');
       continue;
     }
+    if (name === 'sources') {
+      c.err(p, '"sources" cannot be a node name: node-build.sh keeps the downloaded sources in WORKDIR/reproducible-builds/sources, beside each node\'s folder');
+      continue;
+    }
     if (!isObj(v)) {
       c.err(p, `must be a mapping of node settings, got ${describe(v)}`);
       continue;
     }
     const transport = c.str(v, 'transport', p, 'ssh', /^(ssh|local)$/, '"ssh" or "local"') as TransportKind;
-    const arch = v.arch === undefined ? undefined : c.str(v, 'arch', p, undefined, ARCH_RE, 'a Debian architecture name');
+    const arch = v.arch === undefined || v.arch === null ? undefined : c.str(v, 'arch', p, undefined, ARCH_RE, 'a Debian architecture name');
     const offline = c.bool(v, 'offline', p, false);
     if (transport === 'local') {
       c.unknownKeys(v, p, LOCAL_NODE_KEYS);
+      const given = v.workdir !== undefined && v.workdir !== null;
       const workdir = c.path(v, 'workdir', p, resolve(stateDir, 'nodes', name)) ?? '';
+      // node-build.sh runs locally too, with the same checks. A default one under a state_dir it
+      // refuses is only warned of: every command but a build on that node still works there
+      const problem = workdir ? workdirProblem(workdir) : undefined;
+      if (problem && given) c.err(`${p}.workdir`, problem);
+      else if (problem) refusedDefaults.push(name);
       nodes.set(name, { name, transport, host: 'localhost', port: 0, user: '', identityFile: '', knownHosts: '', arch, offline, workdir });
       continue;
     }
     c.unknownKeys(v, p, SSH_NODE_KEYS);
-    const host = c.str(v, 'host', p, undefined, HOST_RE, 'a host name or IP address') ?? '';
+    const host = c.str(v, 'host', p, undefined, HOST_RE, 'a host name or IP address', { max: 253 }) ?? '';
     const port = c.num(v, 'port', p, 22, 1, 65535, true);
     const user = c.str(v, 'user', p, undefined, USER_RE, 'a user name') ?? '';
     const identityFile = c.path(v, 'identity_file', p, undefined) ?? '';
     const knownHosts = c.path(v, 'known_hosts', p, '~/.ssh/known_hosts') ?? '';
-    const workdir = c.str(v, 'workdir', p, '/srv/workspace') ?? '';
-    if (workdir && !isAbsolute(workdir)) c.err(`${p}.workdir`, `${JSON.stringify(workdir)} must be an absolute path on the node`);
-    if (workdir && /(^|\/)\.\.(\/|$)/.test(workdir)) c.err(`${p}.workdir`, 'must not contain ".."');
-    if (workdir && /[^A-Za-z0-9._/+-]/.test(workdir)) c.err(`${p}.workdir`, 'use only letters, digits and . _ / + - (it is used in commands on the node)');
+    const workdir = c.str(v, 'workdir', p, '/srv/workspace', undefined, undefined, {
+      max: MAX_SSH_WORKDIR, why: 'node-wrapper.sh, the forced command, takes at most 4096 characters, and one command names six paths under it',
+    }) ?? '';
+    const problem = workdir ? workdirProblem(workdir) : undefined;
+    if (problem) c.err(`${p}.workdir`, problem);
     nodes.set(name, { name, transport, host, port, user, identityFile, knownHosts, arch, offline, workdir });
   }
 
   const jobs = new Map<string, JobConfig>();
   const jobsObj = c.section(top, 'jobs');
+  // the configured nodes named in a message: a few, then a count
+  const names = [...nodes.keys()];
+  const nodeList = names.length === 0 ? 'none' : names.length <= 10 ? names.join(', ') : `${names.slice(0, 10).join(', ')} and ${names.length - 10} more`;
   for (const [name, v] of Object.entries(jobsObj)) {
-    const p = `jobs.${name}`;
+    const p = `jobs.${keyName(name)}`;
     if (!NODE_NAME_RE.test(name)) {
       c.err(p, 'job names may use letters, digits, ".", "_" and "-" (not first), at most 63 characters');
       continue;
@@ -457,12 +587,12 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     let ok = true;
     for (const [i, n] of [a, b].entries()) {
       if (!nodes.has(n) && !Object.hasOwn(nodesObj, n)) {
-        c.err(`${p}.nodes[${i}]`, `"${n}" is not a configured node (nodes: ${[...nodes.keys()].join(', ') || 'none'})`);
+        c.err(`${p}.nodes[${i}]`, `${excerpt(n)} is not a configured node (nodes: ${nodeList})`);
         ok = false;
       }
     }
     if (a === b) {
-      c.err(`${p}.nodes`, `both builds on "${a}": a job needs two different nodes`);
+      c.err(`${p}.nodes`, `both builds on ${excerpt(a)}: a job needs two different nodes`);
       ok = false;
     }
     if (ok) jobs.set(name, { name, nodes: [a, b], variations });
@@ -498,8 +628,14 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   const buildObj = c.section(top, 'build');
   c.unknownKeys(buildObj, 'build', ['command', 'timeout_build1', 'timeout_build2', 'node_mirror', 'diffoscope_timeout', 'diffoscope_max_bytes', 'max_result_mb', 'max_metadata_kb', 'max_attempts']);
   const nodeMirrorRaw = c.str(buildObj, 'node_mirror', 'build', mirror) ?? mirror;
+  // node-build.sh's fetch: file://*, /*, http://*|https://*, anything else fails (every build would end E404)
+  if (buildObj.node_mirror !== undefined && buildObj.node_mirror !== null && /^[a-z][a-z0-9+.-]*:\/\//i.test(nodeMirrorRaw) && !/^(https?|file):\/\//.test(nodeMirrorRaw)) {
+    c.err('build.node_mirror', `${excerpt(nodeMirrorRaw)}: node-build.sh downloads only from http://, https://, file:// or a path`);
+  }
   const build: BuildSettings = {
-    command: c.str(buildObj, 'command', 'build', 'dpkg-buildpackage -us -uc -b') ?? 'dpkg-buildpackage -us -uc -b',
+    command: c.str(buildObj, 'command', 'build', 'dpkg-buildpackage -us -uc -b', undefined, undefined, {
+      max: MAX_BUILD_COMMAND_BYTES, bytes: true, why: 'node-build.sh runs it as one argument of sh -c, and Linux refuses long ones',
+    }) ?? 'dpkg-buildpackage -us -uc -b',
     timeout1: c.num(buildObj, 'timeout_build1', 'build', 18 * 3600, 1, 7 * 86400, false),
     timeout2: c.num(buildObj, 'timeout_build2', 'build', 24 * 3600, 1, 7 * 86400, false),
     nodeMirror: /^[a-z][a-z0-9+.-]*:\/\//i.test(nodeMirrorRaw) ? nodeMirrorRaw : resolve(baseDir, nodeMirrorRaw),
@@ -522,7 +658,7 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   c.unknownKeys(timersObj, 'timers', timerKeys);
   const timers = { ...DEFAULT_TIMERS };
   for (const k of timerKeys) {
-    const text = c.str(timersObj, k, 'timers', DEFAULT_TIMERS[k]);
+    const text = c.str(timersObj, k, 'timers', DEFAULT_TIMERS[k], undefined, undefined, { max: 200 });
     if (text === undefined) continue;
     const spec = parseCron(text);
     if (typeof spec === 'string') c.err(`timers.${k}`, spec);
@@ -535,7 +671,7 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
     node: c.str(serviceObj, 'node', 'service', process.execPath) ?? process.execPath,
     stopTimeout: c.num(serviceObj, 'stop_timeout', 'service', 300, 1, 86400, true),
   };
-  if (!isAbsolute(service.node)) c.err('service.node', `${JSON.stringify(service.node)} must be an absolute path (systemd runs it without a PATH search)`);
+  if (!isAbsolute(service.node)) c.err('service.node', `${excerpt(service.node)} must be an absolute path (systemd runs it without a PATH search)`);
   const cleanupObj = c.section(top, 'cleanup');
   c.unknownKeys(cleanupObj, 'cleanup', ['results_retention_days']);
   const cleanup = { resultsRetentionDays: c.num(cleanupObj, 'results_retention_days', 'cleanup', 30, 1, 36500, false) };
@@ -558,14 +694,19 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   if (sync.maxStanzaBytes < sync.maxLineBytes) c.err('sync.max_stanza_bytes', `${sync.maxStanzaBytes} is less than sync.max_line_bytes (${sync.maxLineBytes}); a stanza holds at least one line`);
 
   if (!mirrorVerify) c.warnings.push('mirror_verify: false: the mirror\'s Release signature will not be checked');
+  if (refusedDefaults.length > 0) {
+    const some = refusedDefaults.length <= 10 ? refusedDefaults.join(', ') : `${refusedDefaults.slice(0, 10).join(', ')} and ${refusedDefaults.length - 10} more`;
+    c.warnings.push(`state_dir: ${workdirProblem(stateDir) ?? ''}: the local nodes ${some} keep their default workdir under it (state_dir/nodes/<NAME>), where node-build.sh refuses to build; set nodes.<NAME>.workdir for them`);
+  }
 
-  if (c.errors.length > 0) return { config: undefined, errors: c.errors, warnings: c.warnings };
+  if (c.total > 0) return { config: undefined, errors: c.reported(), errorCount: c.total, warnings: c.warnings };
   return {
     config: {
       file, stateDir, siteDir, mirror, mirrorKeyring, mirrorVerify, suites, architectures, nodes, jobs, collect, health, schedule, blacklist, build,
       timers, service, cleanup, site, worker, sync,
     },
     errors: [],
+    errorCount: 0,
     warnings: c.warnings,
   };
 }
@@ -579,12 +720,12 @@ export function loadConfig(opts: { path?: string | undefined; env?: NodeJS.Proce
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
   const explicit = opts.path ?? (env.REPROFARM_CONFIG || undefined);
-  let text: string;
+  let text: string | { size: string };
   let file: string | null;
   if (explicit !== undefined) {
     file = resolve(cwd, explicit);
     try {
-      text = readFileSync(file, 'utf8');
+      text = readBounded(file);
     } catch (err) {
       throw new ReprofarmError(`cannot read configuration ${file}`, {
         cause: err,
@@ -593,12 +734,44 @@ export function loadConfig(opts: { path?: string | undefined; env?: NodeJS.Proce
     }
   } else if (existsSync(resolve(cwd, 'reprofarm.yaml'))) {
     file = resolve(cwd, 'reprofarm.yaml');
-    text = readFileSync(file, 'utf8');
+    text = readBounded(file);
   } else {
     file = null;
     text = embeddedDefaultYaml();
   }
-  const r = parseConfig(text, file ?? 'embedded default', file ? dirname(file) : cwd, file);
-  if (!r.config) throw new ConfigError(file ?? 'embedded default', r.errors);
+  const source = file ?? 'embedded default';
+  if (typeof text !== 'string') throw new ConfigError(source, [tooLarge(text.size)]);
+  const r = parseConfig(text, source, file ? dirname(file) : cwd, file);
+  if (!r.config) {
+    const err = new ConfigError(source, r.errors);
+    // ConfigError counts the lines it is given: say how many problems there were in all
+    if (r.errorCount > r.errors.length) {
+      err.message = err.message.replace(/^.*?configuration problems?:/, () => `${source}: ${r.errorCount} configuration problems (the first ${MAX_CONFIG_ERRORS} shown):`);
+    }
+    throw err;
+  }
   return { config: r.config, warnings: r.warnings };
+}
+
+/**
+ * A configuration file's text, read only up to MAX_CONFIG_BYTES (/dev/zero or a FIFO
+ * never ends); when there is more, its size (or "more than" the limit).
+ */
+function readBounded(file: string): string | { size: string } {
+  const fd = openSync(file, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile() && st.size > MAX_CONFIG_BYTES) return { size: String(st.size) };
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got > MAX_CONFIG_BYTES) return { size: `more than ${MAX_CONFIG_BYTES}` };
+    }
+    return buf.toString('utf8', 0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
