@@ -12,6 +12,10 @@
  *   small change       50 source packages get a new version (+b1), re-signed;
  *                      the runs alternate between the changed and the original
  *                      index, so every run sees 50 new versions
+ *   1 GiB endless line a hostile mirror's Sources.xz, correctly signed, that
+ *                      decompresses to one line of 1 GiB (xz streams of 16 MiB
+ *                      of one letter, concatenated: 160 KB); sync must refuse it
+ *                      (sync.max_line_bytes) and record nothing
  *
  * Measured per run with GNU time: wall time and max RSS of
  * `node bin/reprofarm.js --config CFG --json sync`, plus the CPU of its
@@ -53,7 +57,11 @@ const GOALS = {
   firstSyncWallS: 5,
   firstSyncRssMb: 300,
   resyncWallS: 2,
+  bombWallS: 5,
+  bombRssMb: 300,
 };
+/** what the endless line of the bomb scenario decompresses to */
+const BOMB_BYTES = 1024 ** 3;
 
 function tail(text: string, lines = 20): string {
   const t = text.trim();
@@ -259,6 +267,13 @@ async function compressXz(file: string): Promise<{ seconds: number; cached: bool
   return { seconds: (performance.now() - t0) / 1000, cached: false };
 }
 
+/** dists/<SUITE>/Release listing `files`, and an InRelease clearsigned with the test mirror's key */
+async function writeSignedRelease(dir: string, files: ReadonlyArray<readonly [string, Buffer]>, keys: TestMirror): Promise<void> {
+  await fs.writeFile(path.join(dir, 'Release'), releaseText(SUITE, files));
+  await runTool('gpg', [...GPG_BATCH, '--yes', '--local-user', keys.fingerprint, '--digest-algo', 'SHA256', '--clearsign',
+    '-o', path.join(dir, 'InRelease'), path.join(dir, 'Release')], { env: { GNUPGHOME: keys.gnupgHome } });
+}
+
 /** dists/<SUITE>/main/source/Sources(.xz) and an InRelease clearsigned with the test mirror's key. */
 async function writeMirror(root: string, text: Buffer, keys: TestMirror): Promise<{ xzS: number; xzCached: boolean }> {
   const dir = path.join(root, 'dists', SUITE);
@@ -266,18 +281,31 @@ async function writeMirror(root: string, text: Buffer, keys: TestMirror): Promis
   await fs.mkdir(path.dirname(src), { recursive: true });
   await fs.writeFile(src, text);
   const xz = await compressXz(src);
-  const files = [['main/source/Sources.xz', await fs.readFile(`${src}.xz`)], ['main/source/Sources', text]] as const;
-  await fs.writeFile(path.join(dir, 'Release'), releaseText(SUITE, files));
-  await runTool('gpg', [...GPG_BATCH, '--yes', '--local-user', keys.fingerprint, '--digest-algo', 'SHA256', '--clearsign',
-    '-o', path.join(dir, 'InRelease'), path.join(dir, 'Release')], { env: { GNUPGHOME: keys.gnupgHome } });
+  await writeSignedRelease(dir, [['main/source/Sources.xz', await fs.readFile(`${src}.xz`)], ['main/source/Sources', text]], keys);
   return { xzS: xz.seconds, xzCached: xz.cached };
+}
+
+/**
+ * The hostile mirror: a Sources.xz, correctly signed, that decompresses to one
+ * line of BOMB_BYTES ('a' without a newline). xz reads concatenated streams as
+ * one file, so 16 MiB are compressed once and the stream repeated.
+ */
+async function writeBombMirror(root: string, keys: TestMirror): Promise<number> {
+  const dir = path.join(root, 'dists', SUITE);
+  await fs.mkdir(path.join(dir, 'main', 'source'), { recursive: true });
+  const block = Buffer.alloc(16 << 20, 'a');
+  const one = (await runTool('xz', ['-9', '-T1', '-c'], { input: block })).stdout;
+  const data = Buffer.concat(Array.from({ length: BOMB_BYTES / block.length }, () => one));
+  await fs.writeFile(path.join(dir, 'main', 'source', 'Sources.xz'), data);
+  await writeSignedRelease(dir, [['main/source/Sources.xz', data]], keys);
+  return data.length;
 }
 
 // ---------------------------------------------------------------------------
 // Runs and checks
 // ---------------------------------------------------------------------------
 
-type ScenarioName = 'first sync' | 're-sync, unchanged' | 'full re-parse, no changes' | 'small change';
+type ScenarioName = 'first sync' | 're-sync, unchanged' | 'full re-parse, no changes' | 'small change' | '1 GiB endless line';
 
 interface SyncRun {
   scenario: ScenarioName;
@@ -298,6 +326,8 @@ interface SyncJson {
     duration_ms: number;
     warnings: string[];
     problems: Array<{ line: number; message: string }>;
+    /** all problems (problems lists the first 100) */
+    problems_total?: number;
     sources?: number;
     added?: number;
     new_versions?: number;
@@ -347,8 +377,8 @@ function checkRun(m: Measured, dbPath: string, e: Expect): SyncJson['suites'][nu
   const skipped = e.distinct - sources;
   if (skipped < 0 || skipped > MAX_SKIPPED) {
     problems.push(`suites[0].sources = ${sources}, expected ${e.distinct} distinct Package stanzas (at most ${MAX_SKIPPED} skipped)`);
-  } else if (!e.unchanged && skipped > s.problems.length) {
-    problems.push(`suites[0].sources = ${sources} is ${skipped} short of ${e.distinct}, but only ${s.problems.length} problems are reported`);
+  } else if (!e.unchanged && skipped > (s.problems_total ?? s.problems.length)) {
+    problems.push(`suites[0].sources = ${sources} is ${skipped} short of ${e.distinct}, but only ${s.problems_total ?? s.problems.length} problems are reported`);
   }
   if (s.unchanged !== e.unchanged) problems.push(`unchanged = ${s.unchanged}, expected ${e.unchanged}`);
   if ((s.added ?? -1) !== e.added) problems.push(`added = ${s.added}, expected ${e.added}`);
@@ -381,6 +411,33 @@ function checkRun(m: Measured, dbPath: string, e: Expect): SyncJson['suites'][nu
   }
   if (problems.length > 0) throw new CheckFailed(`${what}:\n  ${problems.slice(0, 12).join('\n  ')}\n--- stderr:\n${tail(m.stderr, 12)}`);
   return s;
+}
+
+/** the bomb run: refused, for the line limit, and nothing recorded */
+function checkBomb(m: Measured, dbPath: string, run: number): void {
+  const what = `1 GiB endless line (run ${run})`;
+  const fail = (why: string): never => {
+    throw new CheckFailed(`${what}: ${why}\n--- stderr:\n${tail(m.stderr)}\n--- stdout:\n${tail(m.stdout)}`);
+  };
+  if (m.code !== 1) fail(`reprofarm sync exited with ${m.code === null ? `signal ${m.signal}` : `code ${m.code}`}, expected 1 (its only suite refused)`);
+  let out: SyncJson | undefined;
+  try {
+    out = JSON.parse(m.stdout) as SyncJson;
+  } catch {
+    fail('stdout is not JSON');
+  }
+  const s = out?.suites[0];
+  if (!s || s.ok) fail('the suite was not refused');
+  if (!/Sources\.xz line 1 is longer than \d+ bytes \(sync\.max_line_bytes\)/.test(s?.error ?? '')) fail(`refused for another reason: ${s?.error}`);
+  if (existsSync(dbPath)) {
+    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    try {
+      const n = (db.prepare('SELECT COUNT(*) AS n FROM sources').get() as { n: number }).n;
+      if (n !== 0) fail(`the DB has ${n} rows in sources, expected none`);
+    } finally {
+      db.close();
+    }
+  }
 }
 
 function versionOf(cmd: string, args: string[]): string {
@@ -497,11 +554,26 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
       });
     }
 
+    const mirrorBomb = path.join(tmp, 'mirror-bomb');
+    const bombXz = await writeBombMirror(mirrorBomb, keys);
+    console.log(`mirror  ${mirrorBomb}: a hostile Sources.xz of ${fmt(bombXz / 1024, 0)} KiB that decompresses to one ${fmt(BOMB_BYTES / 2 ** 30, 0)} GiB line, correctly signed`);
+    for (let i = 1; i <= ROUNDS; i++) {
+      const bombState = path.join(tmp, `state-bomb-${i}`);
+      const { m, wallS, rssMb } = await measureSync(await configFor(`bomb-${i}`, mirrorBomb, bombState), timeFile);
+      checkBomb(m, path.join(bombState, 'reproducible.db'), i);
+      const suite = (JSON.parse(m.stdout) as SyncJson).suites[0];
+      const error = suite?.error ?? '';
+      runs.push({ scenario: '1 GiB endless line', run: i, m, wallS, rssMb, syncMs: suite?.duration_ms ?? 0 });
+      console.log(`  ${'1 GiB endless line'.padEnd(26)} run ${i}  wall ${fmt(wallS).padStart(5)} s  max RSS ${fmt(rssMb, 0).padStart(4)} MB  ` +
+        `CPU ${fmt(m.cpuS).padStart(5)} s (user ${fmt(m.userS)} + sys ${fmt(m.sysS)})  error: ${error.replace(/^\S*dists\//, 'dists/')}`);
+    }
+
     const scenarios: Array<[ScenarioName, string]> = [
       ['first sync', 'empty state dir'],
       ['re-sync, unchanged', 'same signed Release: Sources not parsed'],
       ['full re-parse, no changes', 'DELETE FROM sync_state first'],
       ['small change', `${BUMPED} new versions (alternating)`],
+      ['1 GiB endless line', `hostile signed Sources.xz (${fmt(bombXz / 1024, 0)} KiB): refused, nothing recorded`],
     ];
     const of = (s: ScenarioName): SyncRun[] => runs.filter((r) => r.scenario === s);
     const rows = scenarios.map(([s]) => {
@@ -526,6 +598,10 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     console.log(`  re-sync with no changes wall = ${fmt(resync)} s (goal < ${GOALS.resyncWallS} s)  ${verdict(resync < GOALS.resyncWallS)}`);
     console.log(`  full re-parse, no changes wall = ${fmt(reparse)} s (informational, against the same < ${GOALS.resyncWallS} s)  ${reparse < GOALS.resyncWallS ? 'under' : 'over'}`);
     console.log(`  small change (${BUMPED} new versions) wall = ${fmt(small)} s (informational, no goal)`);
+    const bombWall = median(of('1 GiB endless line').map((r) => r.wallS));
+    const bombRss = Math.max(...of('1 GiB endless line').map((r) => r.rssMb));
+    console.log(`  1 GiB endless line refused, wall = ${fmt(bombWall)} s (goal < ${GOALS.bombWallS} s)  ${verdict(bombWall < GOALS.bombWallS)}`);
+    console.log(`  1 GiB endless line refused, max RSS = ${fmt(bombRss, 0)} MB, worst of ${ROUNDS} (goal < ${GOALS.bombRssMb} MB)  ${verdict(bombRss < GOALS.bombRssMb)}`);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
