@@ -13,7 +13,7 @@ import pLimit from 'p-limit';
 import type { Config, NodeConfig } from '../core/config.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { openTransport } from '../core/connect.js';
-import { excerpt } from '../core/errors.js';
+import { excerpt, UnknownNodeError } from '../core/errors.js';
 import { SshFileCache } from '../core/ssh-transport.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import { TransportError, type Transport } from '../core/transport.js';
@@ -155,7 +155,7 @@ export async function collect(config: Config, db: FarmDb | Promise<FarmDb>, name
   const t0 = performance.now();
   const nodes = (names.length > 0 ? [...new Set(names)] : [...config.nodes.keys()]).map((n) => {
     const node = config.nodes.get(n);
-    if (!node) throw new Error(`unknown node ${n}`);
+    if (!node) throw new UnknownNodeError(n, [...config.nodes.keys()]);
     return node;
   });
   opts.onEvent?.({ type: 'collect-start', nodes: nodes.map((n) => n.name), concurrency: opts.concurrency, timeoutS: opts.timeoutS });

@@ -16,6 +16,18 @@ export class UsageError extends ReprofarmError {
   override name = 'UsageError';
 }
 
+/**
+ * A node name that the configuration does not list, given to a library call
+ * (the CLI checks its arguments first, with a suggestion): misuse, like any
+ * other usage error.
+ */
+export class UnknownNodeError extends UsageError {
+  override name = 'UnknownNodeError';
+  constructor(readonly node: string, configured: readonly string[]) {
+    super(`unknown node ${node}`, { advice: configured.length > 0 ? `configured nodes: ${configured.join(', ')}` : 'no nodes are configured: add them under nodes: in reprofarm.yaml' });
+  }
+}
+
 /** Every problem found in a configuration file, all at once. */
 export class ConfigError extends ReprofarmError {
   override name = 'ConfigError';
@@ -24,7 +36,7 @@ export class ConfigError extends ReprofarmError {
     super(
       `${source}: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
         problems.map((p) => `  - ${p}`).join('\n'),
-      { advice: 'fix the keys named above; README.md, section "Configuration", lists every key' },
+      { advice: 'fix the keys named above; docs/configuration.md lists every key' },
     );
     this.problems = problems;
   }

@@ -1,6 +1,19 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ReprofarmError } from './errors.js';
+
+/**
+ * reprofarm's own files (info.sh, node-build.sh, the templates) are not where
+ * the code expects them: a partial copy of dist/ or the bundle without the
+ * checkout beside it.
+ */
+export class InstallationError extends ReprofarmError {
+  override name = 'InstallationError';
+  constructor(message: string) {
+    super(message, { advice: 'run reprofarm from its checkout (bin/reprofarm.js, or npx reprofarm there), where package.json and collector/info.sh are; npm ci there rebuilds dist/' });
+  }
+}
 
 let root: string | undefined;
 
@@ -15,7 +28,7 @@ export function projectRoot(): string {
     }
     dir = dirname(dir);
   }
-  throw new Error(`cannot find reprofarm's files above ${fileURLToPath(import.meta.url)}`);
+  throw new InstallationError(`cannot find reprofarm's files above ${fileURLToPath(import.meta.url)}`);
 }
 
 /** Files on the main node under state_dir. */

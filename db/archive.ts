@@ -5,6 +5,7 @@
  * take the same entry.
  */
 import type { Statement } from 'better-sqlite3';
+import { ReprofarmError } from '../core/errors.js';
 import type { Status } from '../core/statuses.js';
 import type { FarmDb } from './index.js';
 
@@ -257,9 +258,40 @@ export interface ManualRequest {
   package: string;
 }
 
-export class DailyLimitError extends Error {
+/** Manual requests past schedule.manual_daily_limit: nothing of the batch is scheduled (all or nothing). */
+export class DailyLimitError extends ReprofarmError {
+  override name = 'DailyLimitError';
   constructor(readonly used: number, readonly limit: number, readonly asked: number) {
-    super(`the daily limit of ${limit} manual requests would be exceeded: ${used} in the last 24 hours, ${asked} more asked`);
+    super(`the daily limit of ${limit} manual requests would be exceeded: ${used} in the last 24 hours, ${asked} more asked`, {
+      advice: 'try again later, or raise schedule.manual_daily_limit',
+    });
+  }
+}
+
+/**
+ * A package asked for by hand that the suite does not hold (any more). The CLI
+ * checks first; this is the check inside the transaction, against a sync that
+ * removed it in between.
+ */
+export class NotInSuiteError extends ReprofarmError {
+  override name = 'NotInSuiteError';
+  constructor(readonly pkg: string, readonly suite: string) {
+    super(`${pkg} is not in ${suite}`, { advice: 'run reprofarm sync first if it is new; reprofarm status PKG shows what is known' });
+  }
+}
+
+/**
+ * A claim that is no longer ours when its result is recorded: cleanup gave it
+ * back (its process looked gone, or it outlived both build timeouts) or
+ * another claimer holds it now. Recording anyway would end someone else's
+ * claim, so nothing is recorded.
+ */
+export class ClaimLostError extends ReprofarmError {
+  override name = 'ClaimLostError';
+  constructor(readonly claim: Pick<Claim, 'id' | 'package' | 'claimed_by'>) {
+    super(`claim ${claim.id} of ${claim.package} is no longer held by ${claim.claimed_by}`, {
+      advice: 'another process gave this claim back or holds it now (reprofarm cleanup requeues a claim whose process is gone or that outlived both build timeouts): nothing was recorded, and the package is taken up at its next claim',
+    });
   }
 }
 
@@ -284,7 +316,7 @@ export function scheduleManual(db: FarmDb, requests: readonly ManualRequest[], o
     const building: string[] = [];
     for (const r of requests) {
       const v = version.get(r.suite, r.package) as { version: string } | undefined;
-      if (!v) throw new Error(`${r.package} is not in ${r.suite}`);
+      if (!v) throw new NotInSuiteError(r.package, r.suite);
       const cur = existing.get(r.suite, r.arch, r.package) as { id: number; claimed_at: string | null } | undefined;
       if (!cur) {
         insert.run(r.suite, r.arch, r.package, v.version, opts.priority, opts.by, now);
@@ -342,7 +374,7 @@ export function recordResult(db: FarmDb, claim: Claim, status: Status, now: Date
   const upsert = stmt(db, `INSERT INTO results (suite, arch, package, version, status, build_date) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date`);
   sql.transaction(() => {
-    if (del.run(claim.id, claim.claimed_by).changes !== 1) throw new Error(`claim ${claim.id} of ${claim.package} is no longer held by ${claim.claimed_by}`);
+    if (del.run(claim.id, claim.claimed_by).changes !== 1) throw new ClaimLostError(claim);
     upsert.run(claim.suite, claim.arch, claim.package, claim.version, status, now.toISOString());
   }).immediate();
 }

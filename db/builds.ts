@@ -1,6 +1,6 @@
 /** Recording builds: the current result, one history row per pair, one row per single build. One transaction. */
 import type { Status } from '../core/statuses.js';
-import { UNCLAIMED, type Claim } from './archive.js';
+import { ClaimLostError, UNCLAIMED, type Claim } from './archive.js';
 import type { FarmDb } from './index.js';
 
 export interface BuildRunRecord {
@@ -33,7 +33,7 @@ export function recordBuild(db: FarmDb, claim: Claim, rec: PairRecord, now: Date
   const date = now.toISOString();
   return sql.transaction(() => {
     const del = sql.prepare('DELETE FROM schedule WHERE id = ? AND claimed_by = ?').run(claim.id, claim.claimed_by);
-    if (del.changes !== 1) throw new Error(`claim ${claim.id} of ${claim.package} is no longer held by ${claim.claimed_by}`);
+    if (del.changes !== 1) throw new ClaimLostError(claim);
     const id = Number(sql.prepare(`INSERT INTO builds (suite, arch, package, version, status, build_date, job, node1, node2, duration, reason, report)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(claim.suite, claim.arch, claim.package, claim.version, rec.status, date, rec.job, rec.node1, rec.node2, rec.durationS, rec.reason, rec.report).lastInsertRowid);
     const run = sql.prepare(`INSERT INTO build_runs (build_id, build_number, node, started_at, duration, exit_code, result, variations, not_applied)
