@@ -8,23 +8,26 @@
  */
 import { readdir, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Config, NodeConfig } from '../core/config.js';
 import { nodeWords } from '../core/errors.js';
 import { openTransport } from '../core/connect.js';
 import { processAlive } from '../core/process.js';
+import { NODE_LAYOUT, packagePath, STATE_LAYOUT } from '../core/protocol.js';
 import { SshFileCache } from '../core/ssh-transport.js';
 import type { Claim } from '../db/archive.js';
 import { claimedEntries, requeue, type StaleClaim } from '../db/builds.js';
 import type { FarmDb } from '../db/index.js';
 import { pairFor } from './pairs.js';
-import { NODE_SCRIPT, nodeBuildScript, nodeScriptArgv } from './orchestrator.js';
-import { packagePath } from './work-order.js';
+import { ordersInFlight } from './in-flight.js';
+import { nodeBuildScript, nodeScriptArgv } from './node-script.js';
 
 export interface CleanupResult {
   stale: Array<{ claim: StaleClaim; why: string; nodes: Array<{ node: string; ok: boolean; error: string | null }> }>;
   requeued: number;
   kept: number;
+  /** work orders under builds/ that no claim holds any more (their build was given back or recorded without them): removed */
+  orphanOrders: string[];
 }
 
 /** Which nodes a claim's job builds on. */
@@ -51,7 +54,7 @@ export function staleReason(config: Config, c: StaleClaim, now: number, me: stri
 export async function cleanup(config: Config, db: FarmDb, opts: { onLine?: (s: string) => void } = {}): Promise<CleanupResult> {
   const me = hostname();
   const now = Date.now();
-  const out: CleanupResult = { stale: [], requeued: 0, kept: 0 };
+  const out: CleanupResult = { stale: [], requeued: 0, kept: 0, orphanOrders: [] };
   const files = new SshFileCache();
   for (const c of claimedEntries(db)) {
     const why = staleReason(config, c, now, me);
@@ -64,7 +67,27 @@ export async function cleanup(config: Config, db: FarmDb, opts: { onLine?: (s: s
     opts.onLine?.(`${c.package} ${c.version} ${c.suite}/${c.arch} (claimed by ${c.claimed_by} at ${c.claimed_at}): ${why}; ${nodes.map((n) => `${n.node} ${n.ok ? 'cleaned' : `not cleaned: ${n.error ?? ''}`}`).join(', ')}`);
   }
   out.requeued = requeue(db, out.stale.map((s) => s.claim.id));
+  // what the main node's work orders say is in flight, but no claim holds
+  const held = new Set(claimedEntries(db).map((c) => packagePath(c.suite, c.arch, c.package, c.version)));
+  for (const o of await ordersInFlight(config.stateDir)) {
+    if (held.has(packagePath(o.suite, o.arch, o.package, o.version))) continue;
+    await unlink(o.file).catch(() => undefined);
+    out.orphanOrders.push(relative(config.stateDir, o.file));
+    opts.onLine?.(`removed work order ${relative(config.stateDir, o.file)}: no claim holds ${o.package} ${o.version} ${o.suite}/${o.arch} any more`);
+  }
   return out;
+}
+
+/** The nodes a claim may have left work on: its job's, and every node with a work order of it under builds/. */
+async function claimNodes(config: Config, c: Claim): Promise<NodeConfig[]> {
+  const nodes = new Map(jobNodes(config, c.claimed_by).map((n) => [n.name, n]));
+  const local = pairFor(config, []);
+  for (const o of await ordersInFlight(config.stateDir, c.package)) {
+    if (o.suite !== c.suite || o.arch !== c.arch || o.version !== c.version || nodes.has(o.node)) continue;
+    const n = config.nodes.get(o.node) ?? [local.node1, local.node2].find((x) => x.name === o.node);
+    if (n) nodes.set(n.name, n);
+  }
+  return [...nodes.values()];
 }
 
 /**
@@ -73,20 +96,18 @@ export async function cleanup(config: Config, db: FarmDb, opts: { onLine?: (s: s
  * and on the main node. Does not touch the claim itself.
  */
 export async function cleanClaimOnNodes(config: Config, c: Claim, files: SshFileCache = new SshFileCache()): Promise<Array<{ node: string; ok: boolean; error: string | null }>> {
-  const rel = packagePath(c.suite, c.arch, c.package, c.version);
   const nodes: Array<{ node: string; ok: boolean; error: string | null }> = [];
-  for (const node of jobNodes(config, c.claimed_by)) {
+  for (const node of await claimNodes(config, c)) {
     try {
       const t = await openTransport(node, { timeoutMs: config.collect.timeout * 1000, files });
       try {
-        const script = `${node.workdir}/${NODE_SCRIPT}`;
+        const script = NODE_LAYOUT.script(node.workdir);
         // the node's copy may be missing (never built there): then there is nothing of ours to clean but files
         const has = await t.exec(['sha256sum', script], { timeoutMs: 60_000 });
         const r = has.code === 0 && has.stdout.toString().startsWith(nodeBuildScript().sha256)
           ? await t.exec(nodeScriptArgv(node, 'cleanup', c), { timeoutMs: 120_000 })
-          : await t.exec(['rm', '-rf', `${node.workdir}/reproducible-builds/${node.name}/${rel}`, `${node.workdir}/reproducible-builds/pending/${rel}`,
-            `${node.workdir}/reproducible-builds/pending/${rel}.pid`, `${node.workdir}/reproducible-builds/pending/${rel}.prepared`,
-            `${node.workdir}/reproducible-builds/pending/${rel}.resumed`, `${node.workdir}/reproducible-results/${node.name}/${rel}`], { timeoutMs: 120_000 });
+          : await t.exec(['rm', '-rf', NODE_LAYOUT.order(node.workdir, node.name, c), ...['', '.pid', '.prepared', '.resumed'].map((x) => `${NODE_LAYOUT.pending(node.workdir, c)}${x}`),
+            NODE_LAYOUT.results(node.workdir, node.name, c)], { timeoutMs: 120_000 });
         nodes.push({ node: node.name, ok: r.code === 0, error: r.code === 0 ? null : nodeWords(r.stderr.toString('utf8').trim().slice(0, 300)) });
       } finally {
         t.close();
@@ -95,8 +116,8 @@ export async function cleanClaimOnNodes(config: Config, c: Claim, files: SshFile
       nodes.push({ node: node.name, ok: false, error: err instanceof Error ? err.message : String(err) });
     }
     // the main node's side: the work order and any half-fetched results
-    await unlink(join(config.stateDir, 'builds', node.name, rel)).catch(() => undefined);
-    const resultsParent = join(config.stateDir, 'results', node.name, c.suite, c.arch, c.package);
+    await unlink(STATE_LAYOUT.order(config.stateDir, node.name, c)).catch(() => undefined);
+    const resultsParent = dirname(STATE_LAYOUT.results(config.stateDir, node.name, c));
     for (const f of await readdir(resultsParent).catch(() => [] as string[])) {
       if (f.startsWith(`${c.version}.tmp-`)) await rm(join(resultsParent, f), { recursive: true, force: true });
     }

@@ -56,7 +56,7 @@ async function checkEntries(link: NodeLink, remoteDir: string, sums: ReadonlyArr
   if (sums.length > MAX_RESULT_FILES) throw new ResultsRefused(`the results on ${node} are ${sums.length} files, more than ${MAX_RESULT_FILES}: not fetched`, 'results-count');
   // side by side: one round trip to the node, not one per file
   const entries = await Promise.all(sums.map(async ({ name }) =>
-    [name, await link.retrying(`reading ${name}`, (t) => t.lstat(`${remoteDir}/${name}`), onRetry)] as const));
+    [name, await link.retrying(`reading the size of ${name}`, (t) => t.lstat(`${remoteDir}/${name}`), onRetry)] as const));
   let total = 0;
   for (const [name, e] of entries) {
     if (e.kind !== 'file') {

@@ -33,7 +33,7 @@ export class NodeLink {
   private t: Promise<Transport> | undefined;
   /** the connection once made */
   private current: Transport | undefined;
-  /** commands started without waiting for them (removing fetched results): settled before the next one */
+  /** commands started in the background (removing fetched results): settled before the next one */
   private background: Array<Promise<unknown>> = [];
   /** how many times the connection was dropped and made anew: a transfer that spans a drop is checked with that in mind */
   generation = 0;
@@ -65,11 +65,11 @@ export class NodeLink {
     this.current = undefined;
     void t?.then((x) => x.close(), () => undefined);
   }
-  /** run `op` on this node without waiting for it; its outcome does not matter */
-  later(op: (t: Transport) => Promise<unknown>): void {
+  /** run `op` on this node in the background; its outcome does not matter */
+  inBackground(op: (t: Transport) => Promise<unknown>): void {
     this.background.push(this.get().then(op).catch(() => undefined));
   }
-  /** wait for what `later` started */
+  /** wait for what `inBackground` started */
   async settle(): Promise<void> {
     const pending = this.background;
     this.background = [];

@@ -8,26 +8,24 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
+import { STATE_LAYOUT } from '../core/protocol.js';
 import { STATUSES } from '../core/statuses.js';
 import type { Claim } from '../db/archive.js';
 import type { PairRecord } from '../db/builds.js';
 import { fileSha256 } from './compare.js';
-import { packagePath } from './work-order.js';
 
-interface Kept {
+interface KeptRecord {
   record: PairRecord;
   /** each result directory with the SHA256 of each of its files: the results must be as they were */
   dirs: Array<{ dir: string; files: Record<string, string> }>;
 }
 
-function keptFile(stateDir: string, c: Pick<Claim, 'suite' | 'arch' | 'package' | 'version'>): string {
-  return join(stateDir, 'unrecorded', `${packagePath(c.suite, c.arch, c.package, c.version)}.json`);
-}
+const keptFile = STATE_LAYOUT.unrecorded;
 
 /** Keep a record that could not be written, with the results it stands on. False when it could not be kept either. */
 export async function keepUnrecorded(stateDir: string, claim: Claim, record: PairRecord, dirs: ReadonlyArray<{ dir: string; fetched: ReadonlyMap<string, string> }>): Promise<boolean> {
   try {
-    const kept: Kept = { record, dirs: dirs.map((d) => ({ dir: d.dir, files: Object.fromEntries(d.fetched) })) };
+    const kept: KeptRecord = { record, dirs: dirs.map((d) => ({ dir: d.dir, files: Object.fromEntries(d.fetched) })) };
     await writeFileAtomic(keptFile(stateDir, claim), `${JSON.stringify(kept)}\n`);
     return true;
   } catch {
@@ -41,9 +39,9 @@ export async function keepUnrecorded(stateDir: string, claim: Claim, record: Pai
  */
 export async function takeUnrecorded(stateDir: string, claim: Claim): Promise<PairRecord | undefined> {
   const file = keptFile(stateDir, claim);
-  let kept: Kept;
+  let kept: KeptRecord;
   try {
-    kept = JSON.parse(await readFile(file, 'utf8')) as Kept;
+    kept = JSON.parse(await readFile(file, 'utf8')) as KeptRecord;
   } catch {
     return undefined;
   }

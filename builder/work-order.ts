@@ -1,5 +1,8 @@
-/** Work orders: KEY=VALUE files the main node writes and node-build.sh reads (pure). */
+/** Work orders: KEY=VALUE files the main node writes and node-build.sh reads (pure): what they hold, written and read. */
 import { excerpt } from '../core/errors.js';
+import type { Config, NodeConfig } from '../core/config.js';
+import { VARIATION_KEYS, variationValues, WORK_ORDER_KEYS } from '../core/protocol.js';
+import type { Claim } from '../db/archive.js';
 export interface WorkOrder {
   SOURCE: string;
   VERSION: string;
@@ -14,17 +17,15 @@ export interface WorkOrder {
   TIMEOUT: string;
   /** the node's CPU count (its collected NUM_CPU fact): node-build.sh then needs no nproc */
   NUM_CPU?: string;
-  /** the job's variations for this build that differ from the defaults (config.ts VARIATION_KEYS), as V_<KEY> lines */
-  variations?: Readonly<Record<string, string>>;
+  /** every variation's value for this build (core/protocol.ts variationValues), as V_<KEY> lines */
+  variations: Readonly<Record<string, string>>;
 }
 
-const ORDER: ReadonlyArray<Exclude<keyof WorkOrder, 'variations'>> = ['SOURCE', 'VERSION', 'SUITE', 'ARCH', 'DSC_URL', 'DSC_SHA256', 'BUILD', 'JOB', 'NODE', 'BUILD_COMMAND', 'TIMEOUT', 'NUM_CPU'];
-
 export function formatWorkOrder(w: WorkOrder): string {
-  const keys = ORDER.filter((k) => w[k] !== undefined);
+  const keys = WORK_ORDER_KEYS.filter((k) => w[k] !== undefined);
   const lines: Array<[string, string]> = keys.map((k) => [k, w[k] ?? '']);
-  for (const [k, v] of Object.entries(w.variations ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (!/^[A-Z][A-Z_]*$/.test(k)) throw new Error(`work order variation ${JSON.stringify(k)} is not a variation name`);
+  for (const [k, v] of Object.entries(w.variations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!VARIATION_KEYS.has(k)) throw new Error(`work order variation ${JSON.stringify(k)} is not a variation name`);
     lines.push([`V_${k}`, v]);
   }
   for (const [k, v] of lines) {
@@ -34,10 +35,7 @@ export function formatWorkOrder(w: WorkOrder): string {
   return lines.map(([k, v]) => `${k}=${v}\n`).join('');
 }
 
-/** Relative path of a package version under builds/<NODE>/, results/<NODE>/ and the node's dirs. */
-export function packagePath(suite: string, arch: string, pkg: string, version: string): string {
-  return `${suite}/${arch}/${pkg}/${version}`;
-}
+export { packagePath } from '../core/protocol.js';
 
 /** The .dsc URL as nodes reach the mirror. */
 export function dscUrl(nodeMirror: string, directory: string, dscName: string): string {
@@ -80,4 +78,15 @@ export function statusProblem(status: ReadonlyMap<string, string>): string | und
   }
   if (!status.has('EXIT_CODE')) return 'EXIT_CODE is missing';
   return undefined;
+}
+
+/** Build n's work order for a claim on a node: every value the build needs, nothing left to node-build.sh's choice. */
+export function workOrderFor(config: Config, n: 1 | 2, node: NodeConfig, claim: Claim, job: string, dsc: { url: string; sha256: string }, numCpu?: string): string {
+  return formatWorkOrder({
+    SOURCE: claim.package, VERSION: claim.version, SUITE: claim.suite, ARCH: claim.arch, DSC_URL: dsc.url, DSC_SHA256: dsc.sha256,
+    BUILD: n === 1 ? '1' : '2', JOB: job, NODE: node.name, BUILD_COMMAND: config.build.command,
+    TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
+    ...(numCpu ? { NUM_CPU: numCpu } : {}),
+    variations: variationValues(n, config.jobs.get(job)?.variations[n === 1 ? 'build1' : 'build2']),
+  });
 }

@@ -80,7 +80,7 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
     let backoff = FIRST_BACKOFF_S;
     // the pair's SSH connections stay open from one build to the next; closed when the loop idles or ends
     const connections = new NodeConnections();
-    const later = async (why: string, error: boolean): Promise<void> => {
+    const backOff = async (why: string, error: boolean): Promise<void> => {
       emit(error ? { type: 'error', job: pair.job, message: why, retryInS: backoff } : { type: 'skip', job: pair.job, why, retryInS: backoff });
       await sleep(backoff);
       backoff = Math.min(backoff * 2, config.worker.backoffMax);
@@ -89,7 +89,7 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
       while (!stopping) {
         const why = unusable(pair);
         if (why) {
-          await later(why, false);
+          await backOff(why, false);
           continue;
         }
         const ac = new AbortController();
@@ -100,7 +100,7 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
         } catch (err) {
           running.delete(ac);
           if (stopping) break;
-          await later(err instanceof Error ? err.message : String(err), true);
+          await backOff(err instanceof Error ? err.message : String(err), true);
           continue;
         }
         running.delete(ac);
@@ -111,7 +111,7 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
           await connections.close();
           await sleep(config.worker.idleSleep);
         } else if (out.kind === 'requeued') {
-          await later(out.reason, true);
+          await backOff(out.reason, true);
         } else {
           backoff = FIRST_BACKOFF_S;
         }

@@ -1,11 +1,12 @@
 import { userInfo } from 'node:os';
 import type { Config } from '../core/config.js';
-import { formatError, ReprofarmError, UsageError } from '../core/errors.js';
+import { formatError, UsageError } from '../core/errors.js';
 import { dbFile } from '../core/paths.js';
-import { appliesTo } from '../archive/arch.js';
+import { badNames, scheduleByHand } from '../archive/manual-schedule.js';
+import { ordersInFlight } from '../builder/in-flight.js';
 import { sync, type SyncEvent } from '../archive/sync.js';
 import { sourceNameProblem } from '../archive/version.js';
-import { DailyLimitError, packageStatus, scheduleManual, statusSummary } from '../db/archive.js';
+import { packageStatus, statusSummary } from '../db/archive.js';
 import { openDb } from '../db/index.js';
 import { numberOption, suggest, type ParsedArgs } from './args.js';
 import { seconds, termSafe, type Reporter } from './output.js';
@@ -86,31 +87,14 @@ export function runSchedule(config: Config, args: ParsedArgs, rep: Reporter): nu
   requireConfigured('architecture', arch, config.architectures);
   const priority = numberOption(args.values, 'priority', true) ?? config.schedule.defaultPriority;
   if (priority > 1000) throw new UsageError(`--priority ${priority}: use 1..1000`);
-  const bad = pkgs.map((p) => [p, sourceNameProblem(p)] as const).filter(([, why]) => why !== undefined);
+  const bad = badNames(pkgs);
   if (bad.length > 0) {
     throw new UsageError(`refused, nothing scheduled: ${bad.map(([p, why]) => `${JSON.stringify(termSafe(p))}: ${why}`).join('; ')}`);
   }
   const db = openDb(dbFile(config.stateDir));
   try {
-    const problems: string[] = [];
-    for (const p of new Set(pkgs)) {
-      const row = db.sql.prepare('SELECT version, architecture, removed_at FROM sources WHERE suite = ? AND name = ?').get(suite, p) as { version: string; architecture: string; removed_at: string | null } | undefined;
-      if (!row) problems.push(`${p} is not in ${suite} (run reprofarm sync first if it is new)`);
-      else if (row.removed_at) problems.push(`${p} was removed from ${suite} on ${row.removed_at}`);
-      else if (config.blacklist.has(p)) problems.push(`${p} is blacklisted`);
-      else if (!appliesTo(row.architecture, arch)) problems.push(`${p} is not for ${arch} (Architecture: ${row.architecture})`);
-    }
-    if (problems.length > 0) {
-      throw new ReprofarmError(`refused, nothing scheduled:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    }
     const by = process.env.SUDO_USER || process.env.USER || userInfo().username;
-    let r;
-    try {
-      r = scheduleManual(db, [...new Set(pkgs)].map((p) => ({ suite, arch, package: p })), { priority, by, now: new Date(), dailyLimit: config.schedule.manualDailyLimit });
-    } catch (err) {
-      if (err instanceof DailyLimitError) throw new ReprofarmError(`refused, nothing scheduled: ${err.message}`, { advice: 'try again later, or raise schedule.manual_daily_limit' });
-      throw err;
-    }
+    const r = scheduleByHand(db, config, { suite, arch, pkgs, priority, by });
     rep.line(`Scheduled ${r.added} new, raised ${r.raised} already scheduled to priority ${priority} in ${suite}/${arch}${r.building.length ? `; already building: ${r.building.join(', ')}` : ''}`);
     if (args.values.json) rep.json({ suite, arch, priority, added: r.added, raised: r.raised, building: r.building });
     return 0;
@@ -119,7 +103,7 @@ export function runSchedule(config: Config, args: ParsedArgs, rep: Reporter): nu
   }
 }
 
-export function runStatus(config: Config, args: ParsedArgs, rep: Reporter): number {
+export async function runStatus(config: Config, args: ParsedArgs, rep: Reporter): Promise<number> {
   for (const p of args.positionals) {
     const why = sourceNameProblem(p);
     if (why) throw new UsageError(`${JSON.stringify(termSafe(p))} is not a source package name: ${why}`);
@@ -140,13 +124,19 @@ export function runStatus(config: Config, args: ParsedArgs, rep: Reporter): numb
       if (rows.length === 0) rep.line(`${p}: not known in ${config.suites.join(', ')}`, true);
       return rows;
     });
+    // the main node's work orders: which nodes a build in flight is on
+    const orders = (await Promise.all([...new Set(all.map((r) => r.package))].map((p) => ordersInFlight(config.stateDir, p)))).flat();
+    const inFlight = (r: (typeof all)[number]): Array<{ node: string; build: string | null; job: string | null }> => orders
+      .filter((o) => o.suite === r.suite && o.arch === r.arch && o.package === r.package && o.version === r.version)
+      .map((o) => ({ node: o.node, build: o.build, job: o.job }));
     for (const r of all) {
+      const on = inFlight(r).map((o) => `build ${o.build ?? '?'} on ${o.node}`).join(', ');
       const sch = r.scheduled
-        ? r.scheduled.claimed_at ? `building since ${r.scheduled.claimed_at} (${r.scheduled.claimed_by})` : `scheduled (priority ${r.scheduled.priority}, ${r.scheduled.reason}, by ${r.scheduled.scheduled_by})`
+        ? r.scheduled.claimed_at ? `building since ${r.scheduled.claimed_at} (${r.scheduled.claimed_by}${on ? `: ${on}` : ''})` : `scheduled (priority ${r.scheduled.priority}, ${r.scheduled.reason}, by ${r.scheduled.scheduled_by})`
         : 'not scheduled';
       rep.line(`${r.package} ${r.version ?? '?'} ${r.suite}/${r.arch}: ${r.status}${r.tested_version && r.tested_version !== r.version ? ` (tested ${r.tested_version})` : ''}${r.removed ? ', removed from the suite' : ''}; ${sch}`, true);
     }
-    if (args.values.json) rep.json(all);
+    if (args.values.json) rep.json(all.map((r) => ({ ...r, in_flight: inFlight(r) })));
     return all.length > 0 ? 0 : 2;
   } finally {
     db.close();

@@ -104,7 +104,7 @@ export async function runCleanup(config: Config, args: ParsedArgs, rep: Reporter
     if (args.values.json) {
       rep.json({
         pruned_results: p.results, kept_current_results: p.keptCurrent, pruned_node_information: p.nodeInformation,
-        requeued: r.requeued, running: r.kept,
+        requeued: r.requeued, running: r.kept, removed_orders: r.orphanOrders,
         stale: r.stale.map((s) => ({ package: s.claim.package, version: s.claim.version, suite: s.claim.suite, architecture: s.claim.arch, job: s.claim.claimed_by, claimed_at: s.claim.claimed_at, why: s.why, nodes: s.nodes })),
       });
     }

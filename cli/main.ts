@@ -54,7 +54,7 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
       case 'backup':
         return await (await import('./ops-commands.js')).runBackup(config, args, rep);
       case 'status':
-        return (await import('./archive-commands.js')).runStatus(config, args, rep);
+        return await (await import('./archive-commands.js')).runStatus(config, args, rep);
       default:
         throw new UsageError(`command ${args.command.name} is not implemented`);
     }

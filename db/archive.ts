@@ -68,6 +68,9 @@ export interface Claim {
   reason: string;
   claimed_by: string;
   claimed_at: string;
+  /** the .dsc's path on the mirror and its SHA256 from the Sources index; null when that version left the index */
+  dsc_path: string | null;
+  dsc_sha256: string | null;
 }
 
 const SPECIAL = new Set(['NFU', 'blacklisted']);
@@ -252,6 +255,11 @@ export function fillSchedule(db: FarmDb, suite: string, arch: string, policy: Sc
   return out;
 }
 
+/** A source package's entry in a suite (removed or not), or undefined. */
+export function sourceEntry(db: FarmDb, suite: string, name: string): { version: string; architecture: string; removed_at: string | null } | undefined {
+  return stmt(db, 'SELECT version, architecture, removed_at FROM sources WHERE suite = ? AND name = ?').get(suite, name) as { version: string; architecture: string; removed_at: string | null } | undefined;
+}
+
 export interface ManualRequest {
   suite: string;
   arch: string;
@@ -350,13 +358,19 @@ function stmt(db: FarmDb, sqlText: string): Statement {
   return s;
 }
 
-/** Take the next waiting entry for an architecture: only one claimer can win it. */
-export function claimNext(db: FarmDb, arch: string, job: string, now: Date = new Date()): Claim | undefined {
-  const claim = stmt(db, `UPDATE schedule SET claimed_by = @job, claimed_at = @now
+/**
+ * Take the next waiting entry for an architecture: only one claimer can win it.
+ * One statement sets the claimer (and the claiming process, for cleanup) and
+ * returns all a build needs, the .dsc's path and SHA256 included.
+ */
+export function claimNext(db: FarmDb, arch: string, job: string, now: Date = new Date(), owner?: { host: string; pid: number }): Claim | undefined {
+  const source = 'FROM sources s WHERE s.suite = schedule.suite AND s.name = schedule.package AND s.version = schedule.version';
+  const claim = stmt(db, `UPDATE schedule SET claimed_by = @job, claimed_at = @now, claim_host = @host, claim_pid = @pid
     WHERE id = (SELECT id FROM schedule WHERE arch = @arch AND claimed_at IS NULL ORDER BY priority DESC, scheduled_at, id LIMIT 1)
       AND claimed_at IS NULL
-    RETURNING id, suite, arch, package, version, priority, reason, claimed_by, claimed_at`);
-  return db.sql.transaction(() => claim.get({ job, arch, now: now.toISOString() }) as Claim | undefined).immediate();
+    RETURNING id, suite, arch, package, version, priority, reason, claimed_by, claimed_at,
+      (SELECT s.directory || '/' || s.dsc_name ${source}) AS dsc_path, (SELECT s.dsc_sha256 ${source}) AS dsc_sha256`);
+  return db.sql.transaction(() => claim.get({ job, arch, now: now.toISOString(), host: owner?.host ?? null, pid: owner?.pid ?? null }) as Claim | undefined).immediate();
 }
 
 /** SET clause that gives a schedule entry back: no claimer, no claim time, no claiming process. */

@@ -1,6 +1,9 @@
 /** Recording builds: the current result, one history row per pair, one row per single build. One transaction. */
 import type { Status } from '../core/statuses.js';
 import { ClaimLostError, UNCLAIMED, type Claim } from './archive.js';
+
+/** What names a claim: the entry, its package version, its claimer. */
+export type ClaimKey = Pick<Claim, 'id' | 'suite' | 'arch' | 'package' | 'version' | 'claimed_by'> & Partial<Claim>;
 import type { FarmDb } from './index.js';
 
 export interface BuildRunRecord {
@@ -28,7 +31,7 @@ export interface PairRecord {
 }
 
 /** Record a claimed package's outcome and end the claim. Returns the builds row id. */
-export function recordBuild(db: FarmDb, claim: Claim, rec: PairRecord, now: Date = new Date()): number {
+export function recordBuild(db: FarmDb, claim: ClaimKey, rec: PairRecord, now: Date = new Date()): number {
   const sql = db.sql;
   const date = now.toISOString();
   return sql.transaction(() => {
@@ -56,7 +59,7 @@ export function recordBuild(db: FarmDb, claim: Claim, rec: PairRecord, now: Date
  * (what failed): consecutive failures of the same kind add up, another kind or
  * another version starts again at 1. Returns the count.
  */
-export function noteFailedAttempt(db: FarmDb, claim: Claim, kind: string, reason: string, now: Date = new Date()): number {
+export function noteFailedAttempt(db: FarmDb, claim: ClaimKey, kind: string, reason: string, now: Date = new Date()): number {
   const row = db.sql.prepare(`INSERT INTO build_attempts (suite, arch, package, version, kind, failures, reason, last_at, gave_up)
     VALUES (@suite, @arch, @package, @version, @kind, 1, @reason, @now, 0)
     ON CONFLICT (suite, arch, package) DO UPDATE SET
@@ -76,9 +79,6 @@ export function claimedEntries(db: FarmDb): StaleClaim[] {
     FROM schedule WHERE claimed_at IS NOT NULL ORDER BY claimed_at`).all() as StaleClaim[];
 }
 
-export function setClaimOwner(db: FarmDb, id: number, host: string, pid: number): void {
-  db.sql.prepare('UPDATE schedule SET claim_host = ?, claim_pid = ? WHERE id = ?').run(host, pid, id);
-}
 
 /**
  * Give back a claim whose build failed for a reason other than being stopped

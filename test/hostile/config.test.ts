@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, VARIATION_KEYS } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
+import { variationValues } from '../../core/protocol.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 
 /** the limits the config keeps to (core/config.ts): errors shown one by one, file size, build command bytes */
@@ -85,7 +86,9 @@ function nodeBuildRefusesVariation(key: string, value: string): boolean {
   const workdir = tmp();
   const order = [
     'SOURCE=hello', 'VERSION=1.0-1', 'SUITE=bookworm', 'ARCH=amd64', 'BUILD=1', 'DSC_URL=file:///nonexistent/hello_1.0-1.dsc',
-    `DSC_SHA256=${'0'.repeat(64)}`, 'BUILD_COMMAND=true', 'TIMEOUT=10', `V_${key}=${value}`, '',
+    `DSC_SHA256=${'0'.repeat(64)}`, 'BUILD_COMMAND=true', 'TIMEOUT=10',
+    // every variation's value (node-build.sh keeps no defaults), this one replaced
+    ...Object.entries({ ...variationValues(1), [key]: value }).map(([k, v]) => `V_${k}=${v}`), '',
   ].join('\n');
   const r = spawnSync('sh', [NODE_BUILD, 'prepare1', 'bookworm', 'amd64', 'hello', '1.0-1'], {
     env: { PATH: process.env.PATH, REPROFARM_NODE: 'a', REPROFARM_WORKDIR: workdir, REPROFARM_ORDER_STDIN: '1' }, input: order, encoding: 'utf8',

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { variationValues } from '../../core/protocol.js';
 import { ROOT } from '../helpers/cli.js';
 
 const SCRIPT = join(ROOT, 'builder', 'node-build.sh');
@@ -53,7 +54,9 @@ beforeAll(() => {
   ].join('\n'));
   const dsc = join(dir, 'tiny_1.0.dsc');
   order = ['SOURCE=tiny', 'VERSION=1.0', 'SUITE=bookworm', 'ARCH=amd64', 'BUILD=2', `DSC_URL=file://${dsc}`,
-    `DSC_SHA256=${createHash('sha256').update(readFileSync(dsc)).digest('hex')}`, `BUILD_COMMAND=sh ${build}`, 'TIMEOUT=600', 'NUM_CPU=2', ''].join('\n');
+    `DSC_SHA256=${createHash('sha256').update(readFileSync(dsc)).digest('hex')}`, `BUILD_COMMAND=sh ${build}`, 'TIMEOUT=600', 'NUM_CPU=2',
+    // the work order carries every variation's value: node-build.sh keeps no defaults
+    ...Object.entries(variationValues(2)).map(([k, v]) => `V_${k}=${v}`), ''].join('\n');
 });
 
 afterAll(() => {
