@@ -8,6 +8,7 @@
  * skipped; parsing goes on. Optional limits on a line's and a stanza's size
  * (in bytes) bound its memory: past one, push() throws Deb822LimitError.
  */
+import { ReprofarmError } from '../core/errors.js';
 export interface Stanza {
   /** field names as written (case kept); look up with `field()` */
   fields: Map<string, string>;
@@ -39,7 +40,7 @@ export interface Deb822Limits {
 }
 
 /** The input passed a limit: it is not a control file Debian writes, and parsing cannot go on. */
-export class Deb822LimitError extends Error {
+export class Deb822LimitError extends ReprofarmError {
   override name = 'Deb822LimitError';
   constructor(
     readonly kind: 'line' | 'stanza',

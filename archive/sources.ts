@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { ReprofarmError } from '../core/errors.js';
 import { Deb822LimitError, Deb822Parser, field, type Deb822Problem, type Stanza } from './deb822.js';
 import { MirrorError, type Mirror } from './mirror.js';
 import type { SourceInput } from '../db/archive.js';
@@ -106,9 +107,10 @@ export interface SourcesLimits {
   maxStanzaBytes: number;
 }
 
-class ExpansionError extends Error {
+class ExpansionError extends ReprofarmError {
+  override name = 'ExpansionError';
   constructor(readonly limit: number) {
-    super(`more than ${limit} bytes decompressed`);
+    super(`more than ${limit} bytes decompressed`, { advice: 'raise sync.max_expansion if the index is genuine' });
   }
 }
 
@@ -256,6 +258,6 @@ async function decompressXz(compressed: readonly Buffer[], sink: (s: AsyncIterab
   const code = await exited;
   if (code !== 0) {
     const memory = /memory usage limit/i.test(stderr) ? ` (sync lets xz use at most ${XZ_MEMLIMIT}: the file was compressed with a larger dictionary than xz -9 uses)` : '';
-    throw new Error(`xz: ${stderr.trim().replace(/\s*\n\s*/g, '; ') || `exit code ${code}`}${memory}`);
+    throw new ReprofarmError(`xz: ${stderr.trim().replace(/\s*\n\s*/g, '; ') || `exit code ${code}`}${memory}`, { advice: 'the compressed index is corrupt or not xz: check the mirror' });
   }
 }

@@ -1,5 +1,5 @@
 /** Work orders: KEY=VALUE files the main node writes and node-build.sh reads (pure): what they hold, written and read. */
-import { excerpt } from '../core/errors.js';
+import { excerpt, ReprofarmError } from '../core/errors.js';
 import type { Config, NodeConfig } from '../core/config.js';
 import { VARIATION_KEYS, variationValues, WORK_ORDER_KEYS } from '../core/protocol.js';
 import type { Claim } from '../db/archive.js';
@@ -21,16 +21,24 @@ export interface WorkOrder {
   variations: Readonly<Record<string, string>>;
 }
 
+/** A work order that cannot be written: a value the configuration should have refused. */
+export class WorkOrderError extends ReprofarmError {
+  override name = 'WorkOrderError';
+  constructor(message: string) {
+    super(message, { advice: 'check jobs.<NAME>.variations and build.command in the configuration' });
+  }
+}
+
 export function formatWorkOrder(w: WorkOrder): string {
   const keys = WORK_ORDER_KEYS.filter((k) => w[k] !== undefined);
   const lines: Array<[string, string]> = keys.map((k) => [k, w[k] ?? '']);
   for (const [k, v] of Object.entries(w.variations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (!VARIATION_KEYS.has(k)) throw new Error(`work order variation ${JSON.stringify(k)} is not a variation name`);
+    if (!VARIATION_KEYS.has(k)) throw new WorkOrderError(`work order variation ${JSON.stringify(k)} is not a variation name`);
     lines.push([`V_${k}`, v]);
   }
   for (const [k, v] of lines) {
     // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(v)) throw new Error(`work order ${k} contains a control character`);
+    if (/[\u0000-\u001f\u007f]/.test(v)) throw new WorkOrderError(`work order ${k} contains a control character`);
   }
   return lines.map(([k, v]) => `${k}=${v}\n`).join('');
 }
