@@ -25,9 +25,10 @@ import { processAlive } from '../core/process.js';
 import { nodeInformationFile, projectRoot } from '../core/paths.js';
 import type { FarmDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
-import {
-  indexView, jobVariations, lastChartDay, nodesView, scheduledView, unitCharts, variationsView, CHART_DAYS, type JobVariations, type ChartsHtml,
-} from './model.js';
+import { CHART_DAYS, indexView, lastChartDay, suiteArchCharts, type ChartsHtml } from './model-dashboard.js';
+import { nodesView } from './model-nodes.js';
+import { scheduledView } from './model-status.js';
+import { jobVariations, variationsView, type JobVariations } from './model-variations.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js';
 import { renderPackageBatch, type BatchResult } from './packages.js';
 import { readUnitState, renderStatusUnit, unitStateFile } from './status-unit.js';
@@ -341,7 +342,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
           }
         }
         if (!fresh) {
-          const charts = unitCharts(reader.daily(suite, arch, from), asOf);
+          const charts = suiteArchCharts(reader.daily(suite, arch, from), asOf);
           writeFileAtomicSync(files.share, renderer.chart('chart-share', charts.share));
           writeFileAtomicSync(files.builds, renderer.chart('chart-bars', charts.builds));
           writeFileAtomicSync(`${base}.json`, JSON.stringify({ to } satisfies ChartsCache));

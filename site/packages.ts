@@ -5,7 +5,7 @@
  */
 import { isValidSourceName } from '../archive/version.js';
 import type { PackageData, SiteReader } from '../db/site.js';
-import { packageView } from './model.js';
+import { packageView } from './model-package.js';
 import type { Renderer } from './render.js';
 import { publishAssets, pruneAssets, type SiteWriter } from './writer.js';
 

@@ -17,7 +17,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync } from '
 import { join, relative } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import { STATUSES } from '../core/statuses.js';
-import { groupByStatus, jsonFragment, jsonRow, statusPage, statusPageOf, statusRowHtml } from './model.js';
+import { groupByStatus, jsonFragment, jsonRow, statusPage, statusPageOf, statusRowHtml } from './model-status.js';
 import type { BatchContext } from './packages.js';
 import type { PendingFile, Piece } from './writer.js';
 

@@ -12,7 +12,7 @@ import { threadId } from 'node:worker_threads';
 import { NODE_NAME_RE } from '../core/config.js';
 import { isValidVersion } from '../archive/version.js';
 import type { PackageData } from '../db/site.js';
-import type { PackageAssets } from './model.js';
+import type { PackageAssets } from './model-package.js';
 
 /** A part of a file being composed: text (written as UTF-8), bytes, or another file (from `start` to `end`, else whole). */
 export type Piece = string | Uint8Array | { file: string; start?: number; end?: number };

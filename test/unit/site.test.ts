@@ -2,14 +2,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PackageData, RunRow } from '../../db/site.js';
 import { buildsPerDay, dayRange, reproducibleShare } from '../../site/charts.js';
 import { fmtDate, fmtDuration, fmtOffset, percent } from '../../site/format.js';
-import { indexView, jobVariations, nodesView, packageView, statusPages, unitCharts, variationsView, type JobInput } from '../../site/model.js';
+import { indexView, suiteArchCharts } from '../../site/model-dashboard.js';
+import { nodesView } from '../../site/model-nodes.js';
+import { packageView } from '../../site/model-package.js';
+import { jsonFragment, jsonRow, statusPages, statusRowHtml } from '../../site/model-status.js';
+import { jobVariations, variationsView, type JobInput } from '../../site/model-variations.js';
 import { Renderer } from '../../site/render.js';
 import { emptyTrash, SiteWriter } from '../../site/writer.js';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BufferLines, FileLines, spliceFragment, spliceLines, type LineSource } from '../../site/status-unit.js';
-import { jsonFragment, jsonRow, statusRowHtml } from '../../site/model.js';
 
 const EVIL = '<script>alert("x")</script>';
 
@@ -177,7 +180,7 @@ describe('Eta templates', () => {
     ];
     const asOf = '2026-11-20T10:00:00.000Z';
     const input = { suite: 'bookworm', arch: 'amd64', known: 10, counts: new Map([['reproducible', 6], ['FTBR', 2]]), building: 1, waiting: 2, daily };
-    const g = unitCharts(daily, asOf);
+    const g = suiteArchCharts(daily, asOf);
     const chartsHtml = { share: r.chart('chart-share', g.share), builds: r.chart('chart-bars', g.builds) };
     const whole = r.render('index', indexView([input, { ...input, arch: 'arm64' }], asOf));
     expect(whole).toContain('<rect');
