@@ -3,7 +3,7 @@
  * renders them and writes `site_dir`. Incremental by default: package pages
  * are rendered for the packages the DB's change log names since the last
  * run, plus the status pages and JSON of the suites and architectures they
- * belong to (spliced when few changed: status-unit.ts), the schedule pages
+ * belong to (spliced when few changed: status-pages.ts), the schedule pages
  * whose schedule changed, and the dashboard, nodes and variations pages.
  * Every file is written beside its target and renamed over it (or, in a full
  * render, a new package folder is filled under another name and renamed
@@ -31,7 +31,8 @@ import { scheduledView } from './model-status.js';
 import { jobVariations, variationsView, type JobVariations } from './model-variations.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js';
 import { renderPackageBatch, type BatchResult } from './packages.js';
-import { readUnitState, renderStatusUnit, unitStateFile } from './status-unit.js';
+import { JsonCache } from './json-cache.js';
+import { renderStatusPages, statusPagesState } from './status-pages.js';
 import { Renderer, templatesDir, templatesHash } from './render.js';
 import { emptyTrash, pruneAssets, SiteWriter, type Piece } from './writer.js';
 
@@ -94,14 +95,10 @@ function settingsHash(config: Config): string {
   })).digest('hex');
 }
 
-function readState(file: string): SiteState | undefined {
-  try {
-    const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<SiteState>;
-    if (v.version === 1 && typeof v.seq === 'number' && typeof v.templates === 'string' && typeof v.settings === 'string') return v as SiteState;
-  } catch {
-    // missing or unreadable: render everything
-  }
-  return undefined;
+function siteState(file: string): JsonCache<SiteState> {
+  return new JsonCache<SiteState>(file,
+    (v) => v.version === 1 && typeof v.seq === 'number' && typeof v.templates === 'string' && typeof v.settings === 'string',
+    { newline: true });
 }
 
 /** One site render at a time per site_dir; a lock left by a dead process on this host is taken over. */
@@ -186,8 +183,8 @@ export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = 
 /**
  * The dashboard's two charts of one suite/arch, rendered from its daily
  * builds and kept between renders (until a result of the suite/arch changes
- * or a day begins): `<unit>.json` says up to which day, `<unit>.share.html`
- * and `<unit>.builds.html` hold them.
+ * or a day begins): `<suite>_<arch>.json` says up to which day, `.share.html`
+ * and `.builds.html` hold them.
  */
 interface ChartsCache {
   /** the last day they show */
@@ -218,7 +215,7 @@ const chartMark = (i: number): string => `\0chart${i}\0`;
 
 type Task = { type: 'status'; suite: string; arch: string; names: string[] | undefined } | { type: 'batch'; suite: string; arch: string; names: string[]; stage?: string };
 
-interface Unit {
+interface SuiteArchPackages {
   suite: string;
   arch: string;
   names: string[];
@@ -236,8 +233,8 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   const reader = new SiteReader(db);
   const renderer = new Renderer();
   const w = new SiteWriter(siteDir);
-  const stateFile = join(stateDir, 'state.json');
-  const state = readState(stateFile);
+  const stateFile = siteState(join(stateDir, 'state.json'));
+  const state = stateFile.read();
   const templates = templatesHash();
   const settings = settingsHash(config);
   const summary: SiteSummary = {
@@ -266,7 +263,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     emit({ type: 'mode', mode: summary.mode, why: summary.why });
     const asOf = reader.asOf();
 
-    const todo = new Map<string, Unit>();
+    const todo = new Map<string, SuiteArchPackages>();
     if (full) {
       for (const suite of config.suites) {
         const names = reader.sourceNames(suite);
@@ -300,14 +297,9 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     // the small pages, every time: they show node health and the variations as of the DB's newest timestamp
     // the schedule pages: read again when the DB's version of that schedule moved (or a package of
     // that suite/arch changed: whether it has a page to link to), written when their rows changed
-    const scheduleFile = join(stateDir, 'index', 'schedule.json');
+    const scheduleFile = new JsonCache<Record<string, ScheduleState>>(join(stateDir, 'index', 'schedule.json'));
     mkdirSync(join(stateDir, 'index'), { recursive: true });
-    let scheduleState: Record<string, ScheduleState> = {};
-    try {
-      if (!full) scheduleState = JSON.parse(readFileSync(scheduleFile, 'utf8')) as Record<string, ScheduleState>;
-    } catch {
-      scheduleState = {};
-    }
+    const scheduleState = (full ? undefined : scheduleFile.read()) ?? {};
     const versions = reader.scheduleVersions();
     const newScheduleState: Record<string, ScheduleState> = {};
     // the dashboard's charts per suite/arch: drawn again where a result changed, or when a new day began
@@ -331,26 +323,19 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
         const base = join(stateDir, 'index', `${suite}_${arch}`);
         const files = { share: `${base}.share.html`, builds: `${base}.builds.html` };
         const to = lastChartDay(asOf);
-        let fresh = false;
+        const chartsCache = new JsonCache<ChartsCache>(`${base}.json`);
         // (a build recorded late into the charts' days changed a result of this suite/arch too)
-        if (!full && !todo.has(key(suite, arch))) {
-          try {
-            const c = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Partial<ChartsCache>;
-            fresh = c.to === to && existsSync(files.share) && existsSync(files.builds);
-          } catch {
-            fresh = false;
-          }
-        }
+        const fresh = !full && !todo.has(key(suite, arch)) && chartsCache.read()?.to === to && existsSync(files.share) && existsSync(files.builds);
         if (!fresh) {
           const charts = suiteArchCharts(reader.daily(suite, arch, from), asOf);
           writeFileAtomicSync(files.share, renderer.chart('chart-share', charts.share));
           writeFileAtomicSync(files.builds, renderer.chart('chart-bars', charts.builds));
-          writeFileAtomicSync(`${base}.json`, JSON.stringify({ to } satisfies ChartsCache));
+          chartsCache.write({ to });
         }
         dashboard.push({ suite, arch, building: sched.building, waiting: sched.waiting, charts: files });
       }
     }
-    writeFileAtomicSync(scheduleFile, JSON.stringify(newScheduleState));
+    scheduleFile.write(newScheduleState);
     const configured = [...config.nodes.values()].map((n) => {
       const info = w.copyIn(nodeInformationFile(config.stateDir, n.name), `node-information/${n.name}.txt`) ? `node-information/${n.name}.txt` : null;
       return { name: n.name, transport: n.transport === 'local' ? 'local' : `ssh ${n.user}@${n.host}:${n.port}`, arch: n.arch ?? null, offline: n.offline, info };
@@ -364,14 +349,9 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
     };
     // each job's variation rows are kept from the last render, and made again only when its recent builds are others
     const recent = config.site.recentBuilds;
-    const variationsFile = join(stateDir, 'index', 'variations.json');
-    let kept: VariationsCache['jobs'] = {};
-    try {
-      const c = JSON.parse(readFileSync(variationsFile, 'utf8')) as Partial<VariationsCache>;
-      if (!full && c.version === VARIATIONS_CACHE_VERSION && c.recent === recent && c.jobs) kept = c.jobs;
-    } catch {
-      kept = {};
-    }
+    const variationsFile = new JsonCache<VariationsCache>(join(stateDir, 'index', 'variations.json'),
+      (c) => c.version === VARIATIONS_CACHE_VERSION && c.recent === recent && Boolean(c.jobs));
+    const kept = (full ? undefined : variationsFile.read()?.jobs) ?? {};
     const nowKept: VariationsCache['jobs'] = {};
     let cacheChanged = false;
     const jobs = [...config.jobs.values()].map((j) => {
@@ -385,7 +365,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
       return { name: j.name, node1: j.nodes[0], node2: j.nodes[1], facts1: facts(j.nodes[0]), facts2: facts(j.nodes[1]), summary: k.summary };
     });
     if (cacheChanged || Object.keys(kept).length !== jobs.length) {
-      writeFileAtomicSync(variationsFile, JSON.stringify({ version: VARIATIONS_CACHE_VERSION, recent, jobs: nowKept } satisfies VariationsCache));
+      variationsFile.write({ version: VARIATIONS_CACHE_VERSION, recent, jobs: nowKept });
     }
     w.write('variations.html', renderer.render('variations', variationsView(jobs, config.site.varyFacts, recent, asOf, config.collect.interval)));
     summary.otherPages += 2;
@@ -399,23 +379,23 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   // 2. status pages and JSON fragments of every suite/arch whose packages changed (all on a full render),
   //    and the package pages: inline, or on worker threads when there are many
   mkdirSync(fragmentDir, { recursive: true });
-  const statusUnits: { suite: string; arch: string; names: string[] | undefined }[] = [];
+  const statusSuiteArchs: { suite: string; arch: string; names: string[] | undefined }[] = [];
   for (const suite of config.suites) {
     for (const arch of config.architectures) {
-      if (full || todo.has(key(suite, arch)) || !existsSync(join(fragmentDir, `${suite}_${arch}.json`)) || !readUnitState(unitStateFile(fragmentDir, suite, arch))) {
-        statusUnits.push({ suite, arch, names: full ? undefined : todo.get(key(suite, arch))?.names });
+      if (full || todo.has(key(suite, arch)) || !existsSync(join(fragmentDir, `${suite}_${arch}.json`)) || !statusPagesState(fragmentDir, suite, arch).read()) {
+        statusSuiteArchs.push({ suite, arch, names: full ? undefined : todo.get(key(suite, arch))?.names });
       }
     }
   }
 
   const t1 = performance.now();
-  const units = [...todo.values()];
+  const todoSuiteArchs = [...todo.values()];
   const builds = new Map<string, Map<string, number | null>>();
-  const tasks: Task[] = statusUnits.map((u) => ({ type: 'status', ...u }));
+  const tasks: Task[] = statusSuiteArchs.map((u) => ({ type: 'status', ...u }));
   // a full render fills a package folder that does not exist yet under another name, then renames it
   // into place: one rename, not one per page (pages appear all at once)
   const staged = new Map<string, { dir: string; left: number }>();
-  for (const u of units) {
+  for (const u of todoSuiteArchs) {
     builds.set(key(u.suite, u.arch), new Map());
     const final = w.path(`rb-pkg/${u.suite}/${u.arch}`);
     if (full && u.names.length > 0 && !existsSync(final)) staged.set(key(u.suite, u.arch), { dir: stagingDir(final), left: Math.ceil(u.names.length / batch) });
@@ -440,7 +420,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   if (pool.length === 0) {
     const ctx = { reader, renderer, writer: w, stateDir: config.stateDir, asOf, full };
     for (const j of tasks) {
-      if (j.type === 'status') take(j, { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusUnit(ctx, j.suite, j.arch, fragmentDir, j.names) });
+      if (j.type === 'status') take(j, { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusPages(ctx, j.suite, j.arch, fragmentDir, j.names) });
       else take(j, { ...renderPackageBatch(ctx, j.suite, j.arch, j.names, j.stage), statusPages: 0, spliced: 0 });
     }
   } else {
@@ -450,7 +430,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   // (the charts, megabytes of SVG, are streamed in from their cache files at their marks)
   const chartFiles: string[] = [];
   const inputs = dashboard.map((d) => {
-    const counts = new Map(Object.entries(readUnitState(unitStateFile(fragmentDir, d.suite, d.arch))?.counts ?? {}));
+    const counts = new Map(Object.entries(statusPagesState(fragmentDir, d.suite, d.arch).read()?.counts ?? {}));
     const chartsHtml: ChartsHtml = { share: chartMark(chartFiles.push(d.charts.share) - 1), builds: chartMark(chartFiles.push(d.charts.builds) - 1) };
     return { suite: d.suite, arch: d.arch, building: d.building, waiting: d.waiting, counts, known: [...counts.values()].reduce((a, b) => a + b, 0), chartsHtml };
   });
@@ -459,7 +439,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   summary.otherPages += 2;
   if (full) {
     // pages, logs and reports of packages that are no longer there
-    for (const u of units) {
+    for (const u of todoSuiteArchs) {
       const m = builds.get(key(u.suite, u.arch)) ?? new Map<string, number | null>();
       summary.deletedPages += removeStale(w, `rb-pkg/${u.suite}/${u.arch}`, new Set(m.keys()), '.html');
       for (const top of ['logs', 'dbd']) {
@@ -478,7 +458,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, siteDir: st
   // 3. remember how far this render got
   reader.markRendered(summary.seq, PRUNE_CHANGES_AT);
   const next: SiteState = { version: 1, rendering: RENDERING, templates, settings, seq: summary.seq };
-  writeFileAtomicSync(stateFile, `${JSON.stringify(next)}\n`);
+  stateFile.write(next);
   w.dispose();
   // worker threads' temporary folders (empty unless a write failed half-way; a terminated thread may leave one)
   for (const e of readdirSync(stateDir)) if (e.startsWith(`tmp-${process.pid}-`)) rmSync(join(stateDir, e), { recursive: true, force: true });

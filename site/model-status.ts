@@ -36,7 +36,7 @@ export function groupByStatus(listing: readonly ListRow[]): Map<string, ListRow[
 /**
  * One row of a status page: a single line, escaped here rather than in the
  * template, so that an incremental render can replace a package's line in the
- * page it rendered before (site/status-unit.ts) and get the bytes a full
+ * page it rendered before (site/status-pages.ts) and get the bytes a full
  * render would.
  */
 export function statusRowHtml(suite: string, arch: string, r: ListRow): string {

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
 import { renderPackageBatch } from './packages.js';
-import { renderStatusUnit } from './status-unit.js';
+import { renderStatusPages } from './status-pages.js';
 import { Renderer } from './render.js';
 import { SiteWriter } from './writer.js';
 
@@ -44,7 +44,7 @@ if (port) {
     try {
       const before = ctx.writer.files;
       const r = m.type === 'status'
-        ? { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusUnit(ctx, m.suite, m.arch, init.fragmentDir, m.names) }
+        ? { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusPages(ctx, m.suite, m.arch, init.fragmentDir, m.names) }
         : { ...renderPackageBatch(ctx, m.suite, m.arch, m.names, m.stage), statusPages: 0, spliced: 0 };
       port.postMessage({ type: 'done', id: m.id, ...r, files: ctx.writer.files - before } satisfies WorkerReply);
     } catch (err) {

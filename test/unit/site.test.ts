@@ -12,7 +12,7 @@ import { emptyTrash, SiteWriter } from '../../site/writer.js';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BufferLines, FileLines, spliceFragment, spliceLines, type LineSource } from '../../site/status-unit.js';
+import { BufferLines, FileLines, spliceFragment, spliceLines, type LineSource } from '../../site/status-pages.js';
 
 const EVIL = '<script>alert("x")</script>';
 

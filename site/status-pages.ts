@@ -17,6 +17,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync } from '
 import { join, relative } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import { STATUSES } from '../core/statuses.js';
+import { JsonCache } from './json-cache.js';
 import { groupByStatus, jsonFragment, jsonRow, statusPage, statusPageOf, statusRowHtml } from './model-status.js';
 import type { BatchContext } from './packages.js';
 import type { PendingFile, Piece } from './writer.js';
@@ -24,7 +25,7 @@ import type { PendingFile, Piece } from './writer.js';
 /** Above this many changed packages in one suite/arch, reading the whole listing is cheaper than splicing. */
 const SPLICE_LIMIT = 500;
 
-export interface UnitState {
+export interface StatusPagesState {
   version: 2;
   /** packages per status (untested included): the rows of each status page */
   counts: Record<string, number>;
@@ -33,21 +34,13 @@ export interface UnitState {
   fragmentSize: number;
 }
 
-export function unitStateFile(fragmentDir: string, suite: string, arch: string): string {
-  return join(fragmentDir, `${suite}_${arch}.status.json`);
+/** What the last render wrote of a suite/arch's status pages: `<suite>_<arch>.status.json` beside its JSON fragment. */
+export function statusPagesState(fragmentDir: string, suite: string, arch: string): JsonCache<StatusPagesState> {
+  return new JsonCache<StatusPagesState>(join(fragmentDir, `${suite}_${arch}.status.json`),
+    (v) => v.version === 2 && Boolean(v.counts && v.sizes) && typeof v.fragmentSize === 'number');
 }
 
-export function readUnitState(file: string): UnitState | undefined {
-  try {
-    const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<UnitState>;
-    if (v.version === 2 && v.counts && v.sizes && typeof v.fragmentSize === 'number') return v as UnitState;
-  } catch {
-    // missing or unreadable: the listing is read again
-  }
-  return undefined;
-}
-
-/** Why a page cannot be spliced: the unit is rendered from its listing instead. */
+/** Why a page cannot be spliced: the suite/arch's pages are rendered from its listing instead. */
 class NotSpliceable extends Error {}
 
 /** By character code: on byte strings (see `bytes`), SQLite's BINARY order, the listing's. */
@@ -220,22 +213,18 @@ function pagePath(suite: string, arch: string, status: string): string {
  * packages whose rows may have changed since the last render (undefined:
  * any). Returns the number of pages written, and whether they were spliced.
  */
-export function renderStatusUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: string, changed?: readonly string[]): { statusPages: number; spliced: number } {
+export function renderStatusPages(ctx: BatchContext, suite: string, arch: string, fragmentDir: string, changed?: readonly string[]): { statusPages: number; spliced: number } {
   if (!ctx.full && changed && changed.length <= SPLICE_LIMIT) {
     try {
-      return { statusPages: spliceUnit(ctx, suite, arch, fragmentDir, changed), spliced: 1 };
+      return { statusPages: splicePages(ctx, suite, arch, fragmentDir, changed), spliced: 1 };
     } catch (err) {
       if (!(err instanceof NotSpliceable)) throw err;
     }
   }
-  return { statusPages: listUnit(ctx, suite, arch, fragmentDir), spliced: 0 };
+  return { statusPages: renderFromListing(ctx, suite, arch, fragmentDir), spliced: 0 };
 }
 
-function writeState(fragmentDir: string, suite: string, arch: string, state: Omit<UnitState, 'version'>): void {
-  writeFileAtomicSync(unitStateFile(fragmentDir, suite, arch), JSON.stringify({ version: 2, ...state } satisfies UnitState));
-}
-
-function listUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: string): number {
+function renderFromListing(ctx: BatchContext, suite: string, arch: string, fragmentDir: string): number {
   const listing = ctx.reader.snapshot(() => ctx.reader.listing(suite, arch));
   const by = groupByStatus(listing);
   const statuses = [...by.keys()];
@@ -254,7 +243,7 @@ function listUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: s
   }
   const fragment = Buffer.from(jsonFragment(suite, arch, listing.filter((r) => r.status !== 'untested')));
   writeFileAtomicSync(join(fragmentDir, `${suite}_${arch}.json`), fragment);
-  writeState(fragmentDir, suite, arch, { counts, sizes, fragmentSize: fragment.length });
+  statusPagesState(fragmentDir, suite, arch).write({ version: 2, counts, sizes, fragmentSize: fragment.length });
   // what an older reprofarm kept to the same end
   rmSync(join(fragmentDir, `${suite}_${arch}.status-hashes.json`), { force: true });
   return n;
@@ -339,8 +328,8 @@ function rowsRegion(fd: number, size: number): { start: number; end: number } {
   return { start: t + TBODY.length, end: size - tailLen + e };
 }
 
-function spliceUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir: string, changed: readonly string[]): number {
-  const state = readUnitState(unitStateFile(fragmentDir, suite, arch));
+function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir: string, changed: readonly string[]): number {
+  const state = statusPagesState(fragmentDir, suite, arch).read();
   if (!state) throw new NotSpliceable('no state from the last render');
   const fresh = ctx.reader.snapshot(() => ctx.reader.listingOf(suite, arch, changed));
   const known = new Set<string>(STATUSES);
@@ -397,6 +386,6 @@ function spliceUnit(ctx: BatchContext, suite: string, arch: string, fragmentDir:
     for (const fd of fds) closeSync(fd);
   }
   for (const p of pending) p.commit();
-  writeState(fragmentDir, suite, arch, { counts, sizes, fragmentSize });
+  statusPagesState(fragmentDir, suite, arch).write({ version: 2, counts, sizes, fragmentSize });
   return pages;
 }
