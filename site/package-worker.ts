@@ -1,29 +1,27 @@
 /**
- * A worker thread of a full site render: opens its own read-only connection
- * to reproducible.db and renders the batches of package pages it is sent.
+ * A worker thread of the package-pages phase (worker-pool.ts starts it):
+ * opens its own read-only connection to reproducible.db and runs the tasks
+ * it is sent, one at a time.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
-import { renderPackageBatch } from './packages.js';
-import { renderStatusPages } from './status-pages.js';
 import { Renderer } from './render.js';
+import { runTask, type Task } from './tasks.js';
 import { SiteWriter } from './writer.js';
 
 export interface WorkerInit {
   dbPath: string;
   siteDir: string;
+  /** the farm's state_dir (build logs and reports are published from there) */
   stateDir: string;
   asOf: string | null;
   full: boolean;
-  /** where status units write their reproducible.json fragments */
+  /** where the status pages' tasks write their reproducible.json fragments */
   fragmentDir: string;
 }
 
-export type WorkerRequest =
-  | { type: 'batch'; id: number; suite: string; arch: string; names: string[]; stage?: string }
-  | { type: 'status'; id: number; suite: string; arch: string; names?: string[] }
-  | { type: 'stop' };
+export type WorkerRequest = (Task & { id: number }) | { type: 'stop' };
 
 export type WorkerReply =
   | { type: 'done'; id: number; pages: number; statusPages: number; spliced: number; deleted: number; written: [string, number | null][]; skipped: string[]; files: number }
@@ -43,9 +41,7 @@ if (port) {
     }
     try {
       const before = ctx.writer.files;
-      const r = m.type === 'status'
-        ? { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusPages(ctx, m.suite, m.arch, init.fragmentDir, m.names) }
-        : { ...renderPackageBatch(ctx, m.suite, m.arch, m.names, m.stage), statusPages: 0, spliced: 0 };
+      const r = runTask(ctx, init.fragmentDir, m);
       port.postMessage({ type: 'done', id: m.id, ...r, files: ctx.writer.files - before } satisfies WorkerReply);
     } catch (err) {
       port.postMessage({ type: 'error', id: m.id, message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies WorkerReply);
