@@ -1,5 +1,6 @@
 /** Command-line parsing: global options, per-command options, usage errors with suggestions. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { helpDefault } from '../core/config/schema.js';
 import { UsageError } from '../core/errors.js';
 import { suggest } from '../core/suggest.js';
 
@@ -28,8 +29,8 @@ export const COMMANDS: CommandSpec[] = [
     synopsis: 'collect [NODE...] [--concurrency N] [--timeout SEC]',
     summary: 'run the info script on every (or the named) node; write node-information files and record facts and health',
     options: {
-      concurrency: { type: 'string', value: 'N', help: 'nodes at once (default: collect.concurrency, 16)' },
-      timeout: { type: 'string', value: 'SEC', help: 'per-node deadline in seconds, connection included (default: collect.timeout, 30)' },
+      concurrency: { type: 'string', value: 'N', help: `nodes at once (default: ${helpDefault('collect.concurrency')})` },
+      timeout: { type: 'string', value: 'SEC', help: `per-node deadline in seconds, connection included (default: ${helpDefault('collect.timeout')})` },
     },
   },
   {
@@ -43,7 +44,7 @@ export const COMMANDS: CommandSpec[] = [
     synopsis: 'schedule SUITE ARCH PKG... [--priority N]',
     summary: 'schedule source packages by hand (validated against Debian policy and the suite)',
     options: {
-      priority: { type: 'string', value: 'N', help: 'priority 1..1000, higher builds first (default: schedule.default_priority, 100)' },
+      priority: { type: 'string', value: 'N', help: `priority 1..1000, higher builds first (default: ${helpDefault('schedule.default_priority')})` },
     },
   },
   {
