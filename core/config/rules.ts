@@ -91,6 +91,11 @@ function some(names: readonly string[]): string {
   return names.length <= 10 ? names.join(', ') : `${names.slice(0, 10).join(', ')} and ${names.length - 10} more`;
 }
 
+/** "a, b or c" */
+function either(names: readonly string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1] ?? ''}`;
+}
+
 /** The configured nodes, for messages: listed once per configuration, not once per job. */
 const nodeLists = new WeakMap<ReadonlyMap<string, NodeConfig>, string>();
 function nodeList(nodes: ReadonlyMap<string, NodeConfig>): string {
@@ -112,12 +117,12 @@ export const RULES: readonly Rule[] = [
   rule<boolean>('unverifiedMirrorWarned', 'mirror_verify', '`mirror_verify: false` is warned of', (verify, ctx) => {
     if (!verify) ctx.warn("mirror_verify: false: the mirror's Release signature will not be checked");
   }),
-  rule<string[]>('suitesNotDashboardFolders', 'suites', `no suite is called ${RESERVED_SUITES.join(', ')}: the dashboard has folders of those names beside the suites'`, (suites, ctx) => {
+  rule<string[]>('suitesNotDashboardFolders', 'suites', `no suite is named ${either(RESERVED_SUITES)}: the dashboard keeps folders of those names beside the suites' folders`, (suites, ctx) => {
     for (const s of suites) {
       if (RESERVED_SUITES.includes(s)) ctx.err(`"${s}" cannot be a suite name: the dashboard has a folder of that name beside the suites' (${RESERVED_SUITES.join(', ')} are taken)`);
     }
   }),
-  rule<string>('nodeNamesNotNodeBuildFolders', 'nodes.<NAME>', `no node is called ${NODE_RESERVED_NAMES.join(' or ')}: node-build.sh keeps folders of those names beside the nodes'`, (name, ctx) => {
+  rule<string>('nodeNamesNotNodeBuildFolders', 'nodes.<NAME>', `no node is named ${either(NODE_RESERVED_NAMES)}: node-build.sh keeps folders of those names beside the nodes' folders`, (name, ctx) => {
     if (Object.hasOwn(NODE_BUILD_FOLDERS, name)) {
       const what = NODE_BUILD_FOLDERS[name as keyof typeof NODE_BUILD_FOLDERS];
       ctx.err(`"${name}" cannot be a node name: node-build.sh keeps ${what} in WORKDIR/reproducible-builds/${name}, beside each node's folder`);
