@@ -1,7 +1,9 @@
-// Bundle the CLI (and the site worker thread) into dist/bundle/ (run by `npm run build` and the prepare
-// script, after tsc): bin/reprofarm.js loads these few files instead of some
+// Bundle the CLI (and the site render's worker thread) into dist/bundle/ (run by `npm run build` and
+// the prepare script, after tsc): bin/reprofarm.js loads these few files instead of some
 // forty modules, which is most of what a short command like `collect` spends
-// before its first connection.
+// before its first connection. Only the installed CLI runs from here: source
+// code never loads dist/ (from source, site/worker-pool.ts starts its worker
+// threads on the .ts entry through tsx).
 //
 // Our code and the pure-JS dependencies (js-yaml, p-limit) are bundled; ssh2
 // and better-sqlite3 stay in node_modules (native add-ons, loaded from there by
@@ -35,7 +37,8 @@ const requireExternals = {
 await rm(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  // the site render's worker threads load their own entry, sharing chunks with the CLI's
+  // the site render's worker threads load their own entry, sharing chunks with the CLI's; entries and
+  // chunks stay in one folder: site/worker-pool.ts finds package-worker.js beside its own chunk
   entryPoints: { main: 'cli/main.ts', 'package-worker': 'site/package-worker.ts' },
   outdir,
   bundle: true,

@@ -4,10 +4,7 @@
  * to reproducible.db, and is handed one task at a time.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { projectRoot } from '../core/paths.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './package-worker.js';
 import type { Task, TaskResult } from './tasks.js';
 
@@ -20,11 +17,26 @@ export function threadsFor(pages: number, requested: number | undefined): number
 }
 
 /**
- * The worker thread's module: its bundled entry in dist/bundle/ (scripts/bundle.mjs; a few
- * files to load instead of some thirty modules), also when this runs from source.
+ * The one place that chooses what a worker thread runs. The installed CLI
+ * runs from its bundle (scripts/bundle.mjs), where package-worker.js is an
+ * entry of its own beside this module's chunk; tsc's output has it beside
+ * this module too. From source (tsx, vitest) there is no compiled entry: the
+ * thread loads package-worker.ts through tsx, registered in that thread
+ * first (on Node 20 a `--import tsx` in a worker's execArgv does not apply
+ * to its own modules).
  */
 function startThread(init: WorkerInit): Worker {
-  return new Worker(pathToFileURL(join(projectRoot(), 'dist', 'bundle', 'package-worker.js')), { workerData: init });
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./package-worker.js', here), { workerData: init });
+  let tsx: string;
+  try {
+    tsx = import.meta.resolve('tsx/esm/api');
+  } catch (err) {
+    throw new Error(`the site render runs from source (${here}) and its worker threads need tsx, which did not resolve: ${String(err)}`);
+  }
+  const entry = new URL('./package-worker.ts', here).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData: init });
 }
 
 interface PoolThread {
