@@ -7,8 +7,9 @@
  * from what the builds produced) are served in a CSP sandbox with no scripts,
  * so a browser never runs what a build made, even if diffoscope let it through.
  */
-import { constants, promises as fs } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { constants, promises as fs, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import { extname, join, normalize, relative, sep } from 'node:path';
 
@@ -48,90 +49,7 @@ async function insideRoot(root: string, real: string): Promise<boolean> {
 export async function serveSite(root: string, port: number, host = '127.0.0.1'): Promise<ServeHandle> {
   const base = normalize(root + sep);
   const server = createServer((req, res) => {
-    void (async (): Promise<void> => {
-      const send = (code: number, text: string): void => {
-        res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-        res.end(req.method === 'HEAD' ? undefined : `${text}\n`);
-      };
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('Allow', 'GET, HEAD');
-        send(405, 'method not allowed');
-        return;
-      }
-      let path: string;
-      try {
-        path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-      } catch {
-        send(400, 'bad request');
-        return;
-      }
-      if (path.includes('\0') || path.split('/').some((seg) => seg.startsWith('.') && seg !== '')) {
-        send(404, 'not found');
-        return;
-      }
-      if (path.endsWith('/')) path += 'index.html';
-      const file = normalize(join(base, path));
-      if (!file.startsWith(base)) {
-        send(404, 'not found');
-        return;
-      }
-      // what the path really is, through every symlink: a link to /etc/passwd, or a linked folder
-      // leading out of site_dir (or into its dotfolders), is not served
-      let real: string;
-      try {
-        real = await fs.realpath(file);
-      } catch {
-        send(404, 'not found');
-        return;
-      }
-      if (!(await insideRoot(root, real))) {
-        send(404, 'not found');
-        return;
-      }
-      let fh;
-      try {
-        // the resolved path, not followed again (O_NOFOLLOW): a link put in its place meanwhile fails to open
-        fh = await fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-      } catch {
-        send(404, 'not found');
-        return;
-      }
-      let st;
-      try {
-        st = await fh.stat();
-      } catch {
-        await fh.close();
-        send(404, 'not found');
-        return;
-      }
-      if (st.isDirectory()) {
-        await fh.close();
-        // one leading slash (a Location of "//x/" would send the browser to the host x), encoded for the header
-        res.writeHead(301, { Location: encodeURI(`/${path.replace(/^\/+/, '')}/`) });
-        res.end();
-        return;
-      }
-      if (!st.isFile()) {
-        await fh.close();
-        send(404, 'not found');
-        return;
-      }
-      res.writeHead(200, {
-        // by what the file really is: a link named x.html to a diffoscope report still gets the sandbox
-        'Content-Type': TYPES[extname(real)] ?? 'application/octet-stream',
-        'Content-Length': st.size,
-        'X-Content-Type-Options': 'nosniff',
-        ...(real.endsWith('.diffoscope.html') || file.endsWith('.diffoscope.html') ? { 'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:" } : {}),
-        'Cache-Control': 'no-cache',
-      });
-      if (req.method === 'HEAD') {
-        await fh.close();
-        res.end();
-        return;
-      }
-      // a client gone half-way ends the read and closes the file
-      pipeline(fh.createReadStream({ autoClose: true }), res, () => undefined);
-    })().catch(() => res.destroy());
+    handle(root, base, req, res).catch(() => res.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -144,4 +62,93 @@ export async function serveSite(root: string, port: number, host = '127.0.0.1'):
     url: `http://${host}:${actual}/`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** One request: the method, the path, the file it resolves to, then the file, a redirect to its folder's URL, or an error. */
+async function handle(root: string, base: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const send = (code: number, text: string): void => {
+    res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end(req.method === 'HEAD' ? undefined : `${text}\n`);
+  };
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(405, 'method not allowed');
+    return;
+  }
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  } catch {
+    send(400, 'bad request');
+    return;
+  }
+  if (path.endsWith('/')) path += 'index.html';
+  const found = await resolveInside(root, base, path);
+  const opened = found && (await openFile(found.real));
+  if (!found || !opened) {
+    send(404, 'not found');
+    return;
+  }
+  const { fh, st } = opened;
+  if (st.isDirectory()) {
+    await fh.close();
+    // one leading slash (a Location of "//x/" would send the browser to the host x), encoded for the header
+    res.writeHead(301, { Location: encodeURI(`/${path.replace(/^\/+/, '')}/`) });
+    res.end();
+    return;
+  }
+  if (!st.isFile()) {
+    await fh.close();
+    send(404, 'not found');
+    return;
+  }
+  res.writeHead(200, {
+    // by what the file really is: a link named x.html to a diffoscope report still gets the sandbox
+    'Content-Type': TYPES[extname(found.real)] ?? 'application/octet-stream',
+    'Content-Length': st.size,
+    'X-Content-Type-Options': 'nosniff',
+    ...(found.real.endsWith('.diffoscope.html') || found.file.endsWith('.diffoscope.html') ? { 'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:" } : {}),
+    'Cache-Control': 'no-cache',
+  });
+  if (req.method === 'HEAD') {
+    await fh.close();
+    res.end();
+    return;
+  }
+  // a client gone half-way ends the read and closes the file
+  pipeline(fh.createReadStream({ autoClose: true }), res, () => undefined);
+}
+
+/**
+ * The file a URL path names, and what it really is through every symlink; undefined when
+ * it is not to be served: a NUL, a dot segment, outside site_dir, or a link to /etc/passwd or
+ * a linked folder leading out of site_dir (or into its dotfolders).
+ */
+async function resolveInside(root: string, base: string, path: string): Promise<{ file: string; real: string } | undefined> {
+  if (path.includes('\0') || path.split('/').some((seg) => seg.startsWith('.') && seg !== '')) return undefined;
+  const file = normalize(join(base, path));
+  if (!file.startsWith(base)) return undefined;
+  let real: string;
+  try {
+    real = await fs.realpath(file);
+  } catch {
+    return undefined;
+  }
+  return (await insideRoot(root, real)) ? { file, real } : undefined;
+}
+
+/** Open the resolved path, not following it again (O_NOFOLLOW): a link put in its place meanwhile fails to open. */
+async function openFile(real: string): Promise<{ fh: FileHandle; st: Stats } | undefined> {
+  let fh: FileHandle;
+  try {
+    fh = await fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    return { fh, st: await fh.stat() };
+  } catch {
+    await fh.close();
+    return undefined;
+  }
 }
