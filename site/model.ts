@@ -53,8 +53,9 @@ export function scheduledHref(root: string, suite: string, arch: string): string
 
 /**
  * What every page has. Views name these four fields rather than spread the
- * object into theirs: V8 makes an object spread into a literal with many more
- * properties very slowly (about 50 µs a package page here, against 0.2).
+ * object into theirs: V8 builds an object spread into a literal with many
+ * more properties on a slow path, and a package page is made tens of
+ * thousands of times per render.
  */
 export function pageBase(title: string, depth: number, asOf: string | null | undefined, current: string): PageBase {
   const root = rootFrom(depth);

@@ -41,9 +41,9 @@ export class Renderer {
   /**
    * A whole page: the page's template, then the layout around it. The layout
    * is applied here rather than by Eta's `layout()`, which hands it the page's
-   * data spread into a new object three times over: V8 builds such objects
-   * slowly (about 50 µs a package page here), and the layout needs only the
-   * four fields every page has.
+   * data spread into a new object three times over: V8 builds an object
+   * spread from one with many properties on a slow path, once per page, and
+   * the layout needs only the four fields every page has.
    */
   render(name: TemplateName, data: PageBase): string {
     const body = this.eta.render(`./${name}`, data);

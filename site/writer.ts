@@ -192,9 +192,9 @@ export class SiteWriter {
 
   /**
    * A big file about to be replaced keeps a second name in the trash folder:
-   * the rename over it does not free its blocks (on a file system that
-   * discards freed blocks, tens of milliseconds for tens of megabytes). The
-   * next render frees them while it works (`emptyTrash`).
+   * the rename over it does not free its blocks, which on a file system that
+   * discards freed blocks takes the longer the bigger the file. The next
+   * render frees them while it works (`emptyTrash`).
    */
   private keepOld(target: string): void {
     const old = statSync(target, { throwIfNoEntry: false });
