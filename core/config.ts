@@ -11,7 +11,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, ReprofarmError } from './errors.js';
-import { VARIATIONS } from './protocol.js';
 import { embeddedDefaultYaml } from './config/defaults.js';
 import { parseConfig, tooLarge } from './config/parse.js';
 import { defaultValue, MAX_CONFIG_BYTES, MAX_CONFIG_ERRORS } from './config/schema.js';
@@ -35,11 +34,6 @@ export const DEFAULT_TIMERS: Timers = {
   cleanup: String(defaultValue('timers.cleanup')),
 };
 
-/**
- * @deprecated the variations are core/protocol.ts's (VARIATIONS, and VARIATION_KEYS as a Map):
- * this record, made from them, stays only until test/hostile/config.test.ts imports those.
- */
-export const VARIATION_KEYS: Readonly<Record<string, { re: RegExp; what: string }>> = Object.fromEntries(VARIATIONS.map((v) => [v.key, { re: v.re, what: v.what }]));
 
 /**
  * Find and load the configuration: `--config FILE`, else $REPROFARM_CONFIG, else
