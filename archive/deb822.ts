@@ -50,9 +50,7 @@ export class Deb822LimitError extends ReprofarmError {
     readonly firstLine: number,
     readonly limit: number,
   ) {
-    super(kind === 'line'
-      ? `line ${line} is longer than ${limit} bytes`
-      : `lines ${firstLine}-${line}: a stanza larger than ${limit} bytes`);
+    super(kind === 'line' ? `line ${line} is longer than ${limit} bytes` : `lines ${firstLine}-${line}: a stanza larger than ${limit} bytes`);
   }
 }
 
@@ -86,8 +84,8 @@ export class Deb822Parser {
 
   /** Feed the next chunk of bytes (or text, for small inputs). */
   push(chunk: Uint8Array | string): void {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8')
-      : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf =
+      typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const first = buf.indexOf(10);
     if (first === -1) {
       this.hold(buf);

@@ -29,14 +29,23 @@ export function scheduleProblems(db: FarmDb, config: Config, suite: string, arch
 }
 
 /** Schedule the packages by hand, all or nothing, within the daily limit. */
-export function scheduleByHand(db: FarmDb, config: Config, req: { suite: string; arch: string; pkgs: readonly string[]; priority: number; by: string }): ReturnType<typeof scheduleManual> {
+export function scheduleByHand(
+  db: FarmDb,
+  config: Config,
+  req: { suite: string; arch: string; pkgs: readonly string[]; priority: number; by: string },
+): ReturnType<typeof scheduleManual> {
   const pkgs = [...new Set(req.pkgs)];
   const problems = scheduleProblems(db, config, req.suite, req.arch, pkgs);
   if (problems.length > 0) throw new ReprofarmError(`refused, nothing scheduled:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   try {
-    return scheduleManual(db, pkgs.map((p) => ({ suite: req.suite, arch: req.arch, package: p })), { priority: req.priority, by: req.by, now: new Date(), dailyLimit: config.schedule.manualDailyLimit });
+    return scheduleManual(
+      db,
+      pkgs.map((p) => ({ suite: req.suite, arch: req.arch, package: p })),
+      { priority: req.priority, by: req.by, now: new Date(), dailyLimit: config.schedule.manualDailyLimit },
+    );
   } catch (err) {
-    if (err instanceof DailyLimitError) throw new ReprofarmError(`refused, nothing scheduled: ${err.message}`, { advice: 'try again later, or raise schedule.manual_daily_limit' });
+    if (err instanceof DailyLimitError)
+      throw new ReprofarmError(`refused, nothing scheduled: ${err.message}`, { advice: 'try again later, or raise schedule.manual_daily_limit' });
     throw err;
   }
 }

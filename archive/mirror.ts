@@ -43,42 +43,51 @@ class HttpMirror implements Mirror {
   /** the response body, or null for 404/410; redirects followed; no byte for HTTP_TIMEOUT_MS is an error */
   private get(rel: string): Promise<IncomingMessage | null> {
     const first = this.url(rel);
-    const attempt = (url: string, redirects: number): Promise<IncomingMessage | null> => new Promise((resolve, reject) => {
-      let u: URL;
-      try {
-        u = new URL(url);
-      } catch (err) {
-        reject(new MirrorError(`cannot fetch ${first}: ${url} is not a URL`, { cause: err, advice: MIRROR_ADVICE }));
-        return;
-      }
-      const req = (u.protocol === 'https:' ? httpsGet : httpGet)(u, { timeout: HTTP_TIMEOUT_MS, headers: { 'user-agent': 'reprofarm' } }, (res) => {
-        const status = res.statusCode ?? 0;
-        const location = res.headers.location;
-        if (status >= 300 && status < 400 && location) {
-          res.resume();
-          const next = new URL(location, u);
-          if (redirects >= MAX_REDIRECTS || !/^https?:$/.test(next.protocol)) {
-            reject(new MirrorError(`${first}: ${redirects >= MAX_REDIRECTS ? 'too many redirects' : `redirected to ${next.protocol} URL`}`, { advice: MIRROR_ADVICE }));
+    const attempt = (url: string, redirects: number): Promise<IncomingMessage | null> =>
+      new Promise((resolve, reject) => {
+        let u: URL;
+        try {
+          u = new URL(url);
+        } catch (err) {
+          reject(new MirrorError(`cannot fetch ${first}: ${url} is not a URL`, { cause: err, advice: MIRROR_ADVICE }));
+          return;
+        }
+        const req = (u.protocol === 'https:' ? httpsGet : httpGet)(u, { timeout: HTTP_TIMEOUT_MS, headers: { 'user-agent': 'reprofarm' } }, (res) => {
+          const status = res.statusCode ?? 0;
+          const location = res.headers.location;
+          if (status >= 300 && status < 400 && location) {
+            res.resume();
+            const next = new URL(location, u);
+            if (redirects >= MAX_REDIRECTS || !/^https?:$/.test(next.protocol)) {
+              reject(
+                new MirrorError(`${first}: ${redirects >= MAX_REDIRECTS ? 'too many redirects' : `redirected to ${next.protocol} URL`}`, {
+                  advice: MIRROR_ADVICE,
+                }),
+              );
+              return;
+            }
+            resolve(attempt(next.toString(), redirects + 1));
             return;
           }
-          resolve(attempt(next.toString(), redirects + 1));
-          return;
-        }
-        if (status === 404 || status === 410) {
-          res.resume();
-          resolve(null);
-          return;
-        }
-        if (status < 200 || status >= 300) {
-          res.resume();
-          reject(new MirrorError(`${url}: HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd(), { advice: 'the mirror refused the request; try again later or use another mirror' }));
-          return;
-        }
-        resolve(res);
+          if (status === 404 || status === 410) {
+            res.resume();
+            resolve(null);
+            return;
+          }
+          if (status < 200 || status >= 300) {
+            res.resume();
+            reject(
+              new MirrorError(`${url}: HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd(), {
+                advice: 'the mirror refused the request; try again later or use another mirror',
+              }),
+            );
+            return;
+          }
+          resolve(res);
+        });
+        req.on('timeout', () => req.destroy(new Error(`no data for ${HTTP_TIMEOUT_MS / 1000} s`)));
+        req.on('error', (err) => reject(new MirrorError(`cannot fetch ${url}`, { cause: err, advice: MIRROR_ADVICE })));
       });
-      req.on('timeout', () => req.destroy(new Error(`no data for ${HTTP_TIMEOUT_MS / 1000} s`)));
-      req.on('error', (err) => reject(new MirrorError(`cannot fetch ${url}`, { cause: err, advice: MIRROR_ADVICE })));
-    });
     return attempt(first, 0);
   }
   async fetch(rel: string, maxBytes: number): Promise<Buffer | null> {
@@ -108,7 +117,10 @@ class HttpMirror implements Mirror {
 }
 
 class FileMirror implements Mirror {
-  constructor(readonly base: string, private readonly root: string) {}
+  constructor(
+    readonly base: string,
+    private readonly root: string,
+  ) {}
   url(rel: string): string {
     return join(this.root, rel);
   }

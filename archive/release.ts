@@ -76,7 +76,12 @@ export function judgeSignature(code: number | null, status: string): string | { 
   return valid[1] as string;
 }
 
-async function verify(mirror: Mirror, suite: string, keyring: string, files: { inRelease?: Buffer; release?: Buffer; sig?: Buffer }): Promise<{ text: string; signer: string }> {
+async function verify(
+  mirror: Mirror,
+  suite: string,
+  keyring: string,
+  files: { inRelease?: Buffer; release?: Buffer; sig?: Buffer },
+): Promise<{ text: string; signer: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'reprofarm-gpgv-'));
   try {
     let res;
@@ -95,9 +100,12 @@ async function verify(mirror: Mirror, suite: string, keyring: string, files: { i
     if (typeof verdict !== 'string') {
       const what = files.inRelease ? 'InRelease' : 'Release.gpg';
       const why = verdict.why;
-      throw new MirrorError(`the signature of ${mirror.url(`dists/${suite}/${what}`)} is not valid: ${why} (${res.stderr.trim().split('\n').slice(-1)[0] ?? ''})`, {
-        advice: `check mirror_keyring (${keyring}); a mirror you trust without signatures needs mirror_verify: false`,
-      });
+      throw new MirrorError(
+        `the signature of ${mirror.url(`dists/${suite}/${what}`)} is not valid: ${why} (${res.stderr.trim().split('\n').slice(-1)[0] ?? ''})`,
+        {
+          advice: `check mirror_keyring (${keyring}); a mirror you trust without signatures needs mirror_verify: false`,
+        },
+      );
     }
     return { text, signer: verdict };
   } finally {
@@ -176,9 +184,12 @@ export async function fetchRelease(mirror: Mirror, suite: string, opts: ReleaseO
   if (release.sha256.size === 0) throw new MirrorError(`${mirror.url(`dists/${suite}/${release.from}`)} lists no SHA256 checksums`);
   // a validly signed Release of another suite (an older stable, unstable...) put in this suite's place is refused
   if ((release.suite || release.codename) && suite !== release.suite && suite !== release.codename) {
-    throw new MirrorError(`${mirror.url(`dists/${suite}/${release.from}`)} is the Release of suite "${release.suite}" (codename "${release.codename}"), not of "${suite}"`, {
-      advice: 'the mirror serves another suite under this name: check the mirror, or name the suite as its Release does',
-    });
+    throw new MirrorError(
+      `${mirror.url(`dists/${suite}/${release.from}`)} is the Release of suite "${release.suite}" (codename "${release.codename}"), not of "${suite}"`,
+      {
+        advice: 'the mirror serves another suite under this name: check the mirror, or name the suite as its Release does',
+      },
+    );
   }
   return { release, warnings };
 }

@@ -49,7 +49,7 @@ const DIRECTORY_RE = /^[A-Za-z0-9][A-Za-z0-9+._/-]*$/;
  * its whole block (85 MB for a Debian-size index).
  */
 function own(s: string): string {
-  return (` ${s}`).slice(1);
+  return ` ${s}`.slice(1);
 }
 
 /** Validate one Sources stanza into an entry, or say why not. */
@@ -65,12 +65,21 @@ export function sourceEntry(st: Stanza): SourceEntry | string {
   const vp = versionProblem(version);
   if (vp) return `${name}: version ${JSON.stringify(version.slice(0, 60))} refused: ${vp}`;
   if (!architecture || !/^[a-z0-9 -]+$/.test(architecture)) return `${name}: missing or bad Architecture`;
-  if (!directory || !DIRECTORY_RE.test(directory) || directory.split('/').includes('..')) return `${name}: missing or bad Directory ${JSON.stringify((directory ?? '').slice(0, 60))}`;
+  if (!directory || !DIRECTORY_RE.test(directory) || directory.split('/').includes('..'))
+    return `${name}: missing or bad Directory ${JSON.stringify((directory ?? '').slice(0, 60))}`;
   const want = `${name}_${version.replace(/^\d+:/, '')}.dsc`;
   for (const line of (field(st, 'Checksums-Sha256') ?? '').split('\n')) {
     const [sum, size, file] = line.trim().split(/\s+/);
     if (file === want && sum && /^[0-9a-f]{64}$/.test(sum) && size && /^\d+$/.test(size)) {
-      return { name: own(name), version: own(version), architecture: own(architecture.trim().replace(/\s+/g, ' ')), directory: own(directory), dscName: want, dscSha256: own(sum), dscSize: Number(size) };
+      return {
+        name: own(name),
+        version: own(version),
+        architecture: own(architecture.trim().replace(/\s+/g, ' ')),
+        directory: own(directory),
+        dscName: want,
+        dscSha256: own(sum),
+        dscSize: Number(size),
+      };
     }
   }
   return `${name} ${version}: no Checksums-Sha256 line for ${want}`;
@@ -114,7 +123,8 @@ class ExpansionError extends ReprofarmError {
   }
 }
 
-const HOSTILE_ADVICE = 'the index the signed Release file vouches for is not one Debian writes (a broken or hostile mirror): report it to the mirror\'s operator, or use another mirror';
+const HOSTILE_ADVICE =
+  "the index the signed Release file vouches for is not one Debian writes (a broken or hostile mirror): report it to the mirror's operator, or use another mirror";
 
 /**
  * Read, check and parse dists/<suite>/main/source/Sources*. The file is read
@@ -128,7 +138,8 @@ export async function readSources(mirror: Mirror, suite: string, release: Releas
   const { file, ...expected } = chooseSourcesFile(suite, release);
   const url = mirror.url(`dists/${suite}/${file}`);
   const input = await mirror.open(`dists/${suite}/${file}`);
-  if (!input) throw new MirrorError(`${url} is listed in the Release file but missing`, { advice: 'the mirror is incomplete or being updated; try again later' });
+  if (!input)
+    throw new MirrorError(`${url} is listed in the Release file but missing`, { advice: 'the mirror is incomplete or being updated; try again later' });
 
   const compressed = await readListed(input, url, expected);
   const bytes = compressed.reduce((n, c) => n + c.length, 0);
@@ -188,12 +199,16 @@ export async function readSources(mirror: Mirror, suite: string, release: Releas
       });
     }
     if (err instanceof ExpansionError) {
-      throw new MirrorError(`${url} decompresses to more than ${err.limit} bytes, ${limits.maxExpansion} times its ${bytes} bytes (sync.max_expansion): refused after line ${parser.lineCount}`, {
-        advice: `${HOSTILE_ADVICE} (a decompression bomb?); if the index is genuine, raise sync.max_expansion`,
-      });
+      throw new MirrorError(
+        `${url} decompresses to more than ${err.limit} bytes, ${limits.maxExpansion} times its ${bytes} bytes (sync.max_expansion): refused after line ${parser.lineCount}`,
+        {
+          advice: `${HOSTILE_ADVICE} (a decompression bomb?); if the index is genuine, raise sync.max_expansion`,
+        },
+      );
     }
     throw new MirrorError(`${url} is corrupt or truncated: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err, advice: 'its SHA256 matches the signed Release file, so the mirror publishes it so: report it to the mirror\'s operator, or use another mirror',
+      cause: err,
+      advice: "its SHA256 matches the signed Release file, so the mirror publishes it so: report it to the mirror's operator, or use another mirror",
     });
   }
   return { entries, problems, problemCount, file, bytes, stanzas };
@@ -221,7 +236,8 @@ async function readListed(input: Readable, url: string, expected: { sha256: stri
   } catch (err) {
     if (err instanceof MirrorError) throw err;
     throw new MirrorError(`cannot read ${url}: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err, advice: 'the mirror may be mid-update or unreachable; run sync again later',
+      cause: err,
+      advice: 'the mirror may be mid-update or unreachable; run sync again later',
     });
   } finally {
     input.destroy();
@@ -257,7 +273,11 @@ async function decompressXz(compressed: readonly Buffer[], sink: (s: AsyncIterab
   }
   const code = await exited;
   if (code !== 0) {
-    const memory = /memory usage limit/i.test(stderr) ? ` (sync lets xz use at most ${XZ_MEMLIMIT}: the file was compressed with a larger dictionary than xz -9 uses)` : '';
-    throw new ReprofarmError(`xz: ${stderr.trim().replace(/\s*\n\s*/g, '; ') || `exit code ${code}`}${memory}`, { advice: 'the compressed index is corrupt or not xz: check the mirror' });
+    const memory = /memory usage limit/i.test(stderr)
+      ? ` (sync lets xz use at most ${XZ_MEMLIMIT}: the file was compressed with a larger dictionary than xz -9 uses)`
+      : '';
+    throw new ReprofarmError(`xz: ${stderr.trim().replace(/\s*\n\s*/g, '; ') || `exit code ${code}`}${memory}`, {
+      advice: 'the compressed index is corrupt or not xz: check the mirror',
+    });
   }
 }

@@ -31,30 +31,51 @@ export interface SuiteSyncResult {
   durationMs: number;
 }
 
-export type SyncEvent =
-  | { type: 'suite-start'; suite: string }
-  | { type: 'suite-done'; result: SuiteSyncResult };
+export type SyncEvent = { type: 'suite-start'; suite: string } | { type: 'suite-done'; result: SuiteSyncResult };
 
-export async function sync(config: Config, db: FarmDb, suites: readonly string[], opts: { now?: () => Date; onEvent?: (e: SyncEvent) => void } = {}): Promise<SuiteSyncResult[]> {
+export async function sync(
+  config: Config,
+  db: FarmDb,
+  suites: readonly string[],
+  opts: { now?: () => Date; onEvent?: (e: SyncEvent) => void } = {},
+): Promise<SuiteSyncResult[]> {
   const mirror = openMirror(config.mirror);
   const results: SuiteSyncResult[] = [];
   for (const suite of suites.length > 0 ? suites : config.suites) {
     const t0 = performance.now();
     opts.onEvent?.({ type: 'suite-start', suite });
-    const r: SuiteSyncResult = { suite, ok: false, error: null, summary: null, problems: [], problemCount: 0, warnings: [], file: null, bytes: 0, unchanged: false, durationMs: 0 };
+    const r: SuiteSyncResult = {
+      suite,
+      ok: false,
+      error: null,
+      summary: null,
+      problems: [],
+      problemCount: 0,
+      warnings: [],
+      file: null,
+      bytes: 0,
+      unchanged: false,
+      durationMs: 0,
+    };
     try {
       const { release, warnings } = await fetchRelease(mirror, suite, { verify: config.mirrorVerify, keyring: config.mirrorKeyring });
       r.warnings.push(...warnings);
       const seen = releaseSeen(db, suite);
       if (release.date && seen && seen.mirror === config.mirror && release.date.getTime() < Date.parse(seen.date)) {
-        throw new MirrorError(`${mirror.url(`dists/${suite}/${release.from}`)} is dated ${release.date.toISOString()}, older than the Release of the last sync from this mirror (${seen.date}): the mirror went back in time, or serves an old signed Release again`, {
-          advice: 'wait until the mirror is current again, or use another mirror (a new mirror URL starts afresh)',
-        });
+        throw new MirrorError(
+          `${mirror.url(`dists/${suite}/${release.from}`)} is dated ${release.date.toISOString()}, older than the Release of the last sync from this mirror (${seen.date}): the mirror went back in time, or serves an old signed Release again`,
+          {
+            advice: 'wait until the mirror is current again, or use another mirror (a new mirror URL starts afresh)',
+          },
+        );
       }
       const missing = config.architectures.filter((a) => release.architectures.length > 0 && !release.architectures.includes(a));
-      if (missing.length > 0) r.warnings.push(`dists/${suite}: the Release file does not list ${missing.join(', ')} (it lists ${release.architectures.join(' ')})`);
+      if (missing.length > 0)
+        r.warnings.push(`dists/${suite}: the Release file does not list ${missing.join(', ')} (it lists ${release.architectures.join(' ')})`);
       const chosen = chooseSourcesFile(suite, release);
-      const settingsHash = createHash('sha256').update(JSON.stringify([config.architectures, [...config.blacklist].sort()])).digest('hex');
+      const settingsHash = createHash('sha256')
+        .update(JSON.stringify([config.architectures, [...config.blacklist].sort()]))
+        .digest('hex');
       const prev = syncState(db, suite);
       const now = opts.now?.() ?? new Date();
       r.file = chosen.file;
@@ -68,7 +89,10 @@ export async function sync(config: Config, db: FarmDb, suites: readonly string[]
         r.problemCount = index.problemCount;
         r.bytes = index.bytes;
         r.summary = applySources(db, suite, config.architectures, index.entries, {
-          now, blacklist: config.blacklist, policy: config.schedule, appliesTo,
+          now,
+          blacklist: config.blacklist,
+          policy: config.schedule,
+          appliesTo,
           state: { sourcesFile: chosen.file, sourcesSha256: chosen.sha256, settingsHash },
         });
       }

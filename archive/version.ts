@@ -56,7 +56,7 @@ function compareFragment(a: string, b: string): number {
     while (a[i] === '0') i++;
     while (b[j] === '0') j++;
     while (i < a.length && /[0-9]/.test(a[i] as string) && j < b.length && /[0-9]/.test(b[j] as string)) {
-      if (!firstDiff) firstDiff = (a.charCodeAt(i)) - (b.charCodeAt(j));
+      if (!firstDiff) firstDiff = a.charCodeAt(i) - b.charCodeAt(j);
       i++;
       j++;
     }

@@ -56,7 +56,19 @@ import { connectSsh } from '../core/ssh-transport.js';
 import { createTestMirror, type MirrorServer, type TestMirror } from '../test/harness/mirror.js';
 import { SSHD, startSshFarm, type SshFarm } from '../test/harness/sshd.js';
 import {
-  buildDist, CheckFailed, envInts, fmt, machineCpuSeconds, machineInfo, type Measured, median, parseTimes, ROOT, runIfMain, shArgs, table,
+  buildDist,
+  CheckFailed,
+  envInts,
+  fmt,
+  machineCpuSeconds,
+  machineInfo,
+  type Measured,
+  median,
+  parseTimes,
+  ROOT,
+  runIfMain,
+  shArgs,
+  table,
 } from './lib.js';
 
 const SUITE = 'bookworm';
@@ -229,10 +241,18 @@ const WORKER_BUILDS = 6;
  * kept). Checks every build reproducible with its status files. SIGTERM once
  * all are done.
  */
-async function workerRuns(config: string, stateDir: string, pkgs: readonly string[]): Promise<{ firstS: number; steady: Array<{ pkg: string; wallS: number; cmdS: number }> }> {
+async function workerRuns(
+  config: string,
+  stateDir: string,
+  pkgs: readonly string[],
+): Promise<{ firstS: number; steady: Array<{ pkg: string; wallS: number; cmdS: number }> }> {
   for (const p of pkgs) await cli(config, ['schedule', SUITE, ARCH, p]);
   const t0 = performance.now();
-  const child = spawn(process.execPath, [CLI, '--config', config, 'worker', 'bench_build'], { cwd: ROOT, env: { ...process.env, REPROFARM_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, '--config', config, 'worker', 'bench_build'], {
+    cwd: ROOT,
+    env: { ...process.env, REPROFARM_CONFIG: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const seen: Array<{ pkg: string; atS: number; status: string }> = [];
   let err = '';
   let partial = '';
@@ -248,7 +268,9 @@ async function workerRuns(config: string, stateDir: string, pkgs: readonly strin
       }
       if (seen.length >= pkgs.length) resolve();
     });
-    child.once('close', (code) => reject(new CheckFailed(`reprofarm worker exited (${code}) after ${seen.length} of ${pkgs.length} builds\n--- stderr:\n${tail(err)}`)));
+    child.once('close', (code) =>
+      reject(new CheckFailed(`reprofarm worker exited (${code}) after ${seen.length} of ${pkgs.length} builds\n--- stderr:\n${tail(err)}`)),
+    );
     setTimeout(() => reject(new CheckFailed(`reprofarm worker: ${seen.length} of ${pkgs.length} builds in 300 s\n--- stderr:\n${tail(err)}`)), 300_000).unref();
   });
   try {
@@ -262,7 +284,9 @@ async function workerRuns(config: string, stateDir: string, pkgs: readonly strin
   const cmdS = async (pkg: string): Promise<number> => {
     let sum = 0;
     for (const node of ['n1', 'n2']) {
-      const ms = parseStatus(await fs.readFile(path.join(stateDir, 'results', node, SUITE, ARCH, pkg, VERSION, 'status'), 'utf8').catch(() => '')).get('BUILD_COMMAND_MS');
+      const ms = parseStatus(await fs.readFile(path.join(stateDir, 'results', node, SUITE, ARCH, pkg, VERSION, 'status'), 'utf8').catch(() => '')).get(
+        'BUILD_COMMAND_MS',
+      );
       if (ms === undefined || !/^\d+$/.test(ms)) problems.push(`${pkg} on ${node}: no BUILD_COMMAND_MS`);
       sum += Number(ms) / 1000;
     }
@@ -281,7 +305,11 @@ async function workerRuns(config: string, stateDir: string, pkgs: readonly strin
 /** An unmeasured CLI call (sync, schedule); throws unless it exits 0. */
 function cli(config: string, args: readonly string[]): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--config', config, ...args], { cwd: ROOT, env: { ...process.env, REPROFARM_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--config', config, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, REPROFARM_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -355,8 +383,13 @@ function phasesOf(m: TimedRun, what: string): Phases {
   const done2 = at(/^ {2}build 2 on \S+: built in /, 'build 2 on NODE: built');
   const recorded = at(/: reproducible in [\d.]+ s$/, 'PKG: reproducible');
   return {
-    startS: claimed, prep1S: start1 - claimed, build1S: done1 - start1, prep2S: start2 - done1, build2S: done2 - start2,
-    recordS: recorded - done2, exitS: m.wallS - recorded,
+    startS: claimed,
+    prep1S: start1 - claimed,
+    build1S: done1 - start1,
+    prep2S: start2 - done1,
+    build2S: done2 - start2,
+    recordS: recorded - done2,
+    exitS: m.wallS - recorded,
   };
 }
 
@@ -368,7 +401,9 @@ async function buildOnce(opts: { config: string; stateDir: string; blob: string;
   await cli(config, ['schedule', SUITE, ARCH, pkg]);
   const m = await runTimed([process.execPath, CLI, '--config', config, '--json', '--verbose', 'build', ...nodes]);
   if (m.code !== 0) {
-    throw new CheckFailed(`${what}: reprofarm build exited with ${m.code === null ? `signal ${m.signal}` : `code ${m.code}`}\n--- stderr:\n${tail(m.stderr)}\n--- stdout:\n${tail(m.stdout)}`);
+    throw new CheckFailed(
+      `${what}: reprofarm build exited with ${m.code === null ? `signal ${m.signal}` : `code ${m.code}`}\n--- stderr:\n${tail(m.stderr)}\n--- stdout:\n${tail(m.stdout)}`,
+    );
   }
   let out: BuildJson;
   try {
@@ -404,7 +439,9 @@ async function buildOnce(opts: { config: string; stateDir: string; blob: string;
     } else if (st.size !== size.bytes) {
       problems.push(`${deb} has ${st.size} bytes, expected ${size.bytes}`);
     } else {
-      const got = createHash('sha256').update(await fs.readFile(deb)).digest('hex');
+      const got = createHash('sha256')
+        .update(await fs.readFile(deb))
+        .digest('hex');
       if (got !== want) problems.push(`${deb} has SHA256 ${got}, expected ${want} (the blob's first ${size.bytes} bytes)`);
     }
     const statusFile = path.join(dir, 'status');
@@ -425,9 +462,11 @@ async function buildOnce(opts: { config: string; stateDir: string; blob: string;
 
 function runLine(label: string, r: BuildRun): string {
   const p = r.phases;
-  return `  ${label.padEnd(16)} ${r.pkg.padEnd(10)} wall ${fmt(r.m.wallS).padStart(6)} s  commands ${fmt(r.cmd1S, 3)} + ${fmt(r.cmd2S, 3)} s  ` +
+  return (
+    `  ${label.padEnd(16)} ${r.pkg.padEnd(10)} wall ${fmt(r.m.wallS).padStart(6)} s  commands ${fmt(r.cmd1S, 3)} + ${fmt(r.cmd2S, 3)} s  ` +
     `overhead ${fmt(r.overheadS).padStart(6)} s  main CPU ${fmt(r.m.cpuS)} s  | start ${fmt(p.startS)} prep1 ${fmt(p.prep1S)} ` +
-    `build1 ${fmt(p.build1S)} prep2 ${fmt(p.prep2S)} build2 ${fmt(p.build2S)} record ${fmt(p.recordS)} exit ${fmt(p.exitS)}`;
+    `build1 ${fmt(p.build1S)} prep2 ${fmt(p.prep2S)} build2 ${fmt(p.build2S)} record ${fmt(p.recordS)} exit ${fmt(p.exitS)}`
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -482,13 +521,16 @@ function profile(run: BuildRun, cmds: NodeCommand[], print: boolean): ProfileSum
     ...events.map((e) => ({ atS: e.atS, text: `main  ${e.text.trim()}` })),
     ...cmds.map((c) => ({
       atS: rel(c.startMs),
-      text: c.endMs === null
-        ? `${c.node.padEnd(4)}  sftp session (sftp-server started)`
-        : `${c.node.padEnd(4)}  ${fmt((c.endMs - c.startMs), 1).padStart(7)} ms on the node  ${shortCommand(c.command)}`,
+      text:
+        c.endMs === null
+          ? `${c.node.padEnd(4)}  sftp session (sftp-server started)`
+          : `${c.node.padEnd(4)}  ${fmt(c.endMs - c.startMs, 1).padStart(7)} ms on the node  ${shortCommand(c.command)}`,
     })),
   ].sort((a, b) => a.atS - b.atS);
   if (print) {
-    console.log(`\n  ${run.pkg} on ${run.nodes.join('+')}: wall ${fmt(run.m.wallS)} s, commands ${fmt(run.cmd1S, 3)} + ${fmt(run.cmd2S, 3)} s, overhead ${fmt(run.overheadS)} s`);
+    console.log(
+      `\n  ${run.pkg} on ${run.nodes.join('+')}: wall ${fmt(run.m.wallS)} s, commands ${fmt(run.cmd1S, 3)} + ${fmt(run.cmd2S, 3)} s, overhead ${fmt(run.overheadS)} s`,
+    );
     for (const r of rows) console.log(`    +${fmt(r.atS, 3).padStart(7)} s  ${r.text}`);
     console.log(`    +${fmt(run.m.wallS, 3).padStart(7)} s  main  process exited`);
   }
@@ -507,7 +549,10 @@ function profile(run: BuildRun, cmds: NodeCommand[], print: boolean): ProfileSum
   };
   const small = execs.filter((c) => !/node-build\.sh (?:prepare|resume)?[12] /.test(c.command));
   return {
-    size: run.size, run, execs: execs.length, sftpSessions: cmds.length - execs.length,
+    size: run.size,
+    run,
+    execs: execs.length,
+    sftpSessions: cmds.length - execs.length,
     nodeBuildS: [nbS(1), nbS(2)],
     scriptS: [nbS(1) - run.cmd1S, nbS(2) - run.cmd2S],
     prepare2S: prep?.endMs ? (prep.endMs - prep.startMs) / 1000 : NaN,
@@ -539,8 +584,16 @@ interface Cost {
 async function transportCosts(farm: SshFarm, tmp: string, blob: string, bigBytes: number): Promise<Cost[]> {
   const n = farm.node('n1');
   const node: NodeConfig = {
-    name: n.name, transport: 'ssh', host: n.host, port: n.port, user: farm.user, identityFile: farm.identityFile,
-    knownHosts: farm.knownHostsFile, arch: ARCH, offline: false, workdir: n.workdir,
+    name: n.name,
+    transport: 'ssh',
+    host: n.host,
+    port: n.port,
+    user: farm.user,
+    identityFile: farm.identityFile,
+    knownHosts: farm.knownHostsFile,
+    arch: ARCH,
+    offline: false,
+    workdir: n.workdir,
   };
   const small = path.join(tmp, 'small-file');
   const mib = path.join(tmp, 'mib-file');
@@ -574,7 +627,15 @@ async function transportCosts(farm: SshFarm, tmp: string, blob: string, bigBytes
     await measure('SFTP get, 1 MiB', RT_SAMPLES, () => t.get(mib, back), MiB);
     await measure(`SFTP get, ${fmt(bigBytes / MiB, 0)} MiB`, 3, () => t.get(blob, back), bigBytes);
     await measure(`node: sha256sum ${fmt(bigBytes / MiB, 0)} MiB (exec)`, 3, () => run(['sha256sum', blob]), bigBytes);
-    await measure(`main: readFile + SHA256, ${fmt(bigBytes / MiB, 0)} MiB`, 3, async () => createHash('sha256').update(await fs.readFile(back)).digest('hex'), bigBytes);
+    await measure(
+      `main: readFile + SHA256, ${fmt(bigBytes / MiB, 0)} MiB`,
+      3,
+      async () =>
+        createHash('sha256')
+          .update(await fs.readFile(back))
+          .digest('hex'),
+      bigBytes,
+    );
     await run(['rm', '-f', `${n.workdir}/rt-small`]);
   } finally {
     t.close();
@@ -641,40 +702,71 @@ export async function run(): Promise<void> {
     console.log(`mirror  ${server.url}: ${all.length} source packages (${VERSION}, 3.0 native), signed, in ${fmt((performance.now() - t) / 1000, 1)} s`);
 
     t = performance.now();
-    farm = await startSshFarm({ nodes: [{ name: 'n1' }, { name: 'n2' }, { name: 'p1', forceCommand: `/bin/sh ${wrapper('p1')}` }, { name: 'p2', forceCommand: `/bin/sh ${wrapper('p2')}` }] });
-    console.log(`farm    ${farm.nodes.map((n) => `${n.name}:${n.port}`).join(' ')} on 127.0.0.1, started in ${fmt((performance.now() - t) / 1000, 1)} s ` +
-      '(p1, p2: every command through a ForceCommand wrapper that logs it, for the profile only)');
+    farm = await startSshFarm({
+      nodes: [
+        { name: 'n1' },
+        { name: 'n2' },
+        { name: 'p1', forceCommand: `/bin/sh ${wrapper('p1')}` },
+        { name: 'p2', forceCommand: `/bin/sh ${wrapper('p2')}` },
+      ],
+    });
+    console.log(
+      `farm    ${farm.nodes.map((n) => `${n.name}:${n.port}`).join(' ')} on 127.0.0.1, started in ${fmt((performance.now() - t) / 1000, 1)} s ` +
+        '(p1, p2: every command through a ForceCommand wrapper that logs it, for the profile only)',
+    );
 
     const stateDir = path.join(tmp, 'state');
     const config = path.join(tmp, 'reprofarm.yaml');
     const f = farm;
     const nodeYaml = (name: string): string => {
       const n = f.node(name);
-      return [`  ${name}:`, `    host: ${n.host}`, `    port: ${n.port}`, `    user: ${f.user}`, `    arch: ${ARCH}`,
-        `    identity_file: ${f.identityFile}`, `    known_hosts: ${f.knownHostsFile}`, `    workdir: ${n.workdir}`].join('\n');
+      return [
+        `  ${name}:`,
+        `    host: ${n.host}`,
+        `    port: ${n.port}`,
+        `    user: ${f.user}`,
+        `    arch: ${ARCH}`,
+        `    identity_file: ${f.identityFile}`,
+        `    known_hosts: ${f.knownHostsFile}`,
+        `    workdir: ${n.workdir}`,
+      ].join('\n');
     };
-    await fs.writeFile(config, [
-      '# reprofarm build benchmark',
-      `state_dir: ${JSON.stringify(stateDir)}`,
-      `mirror: ${server.url}`,
-      `mirror_keyring: ${JSON.stringify(mirror.keyring)}`,
-      `suites: [${SUITE}]`,
-      `architectures: [${ARCH}]`,
-      'schedule: { max_per_arch: 0 }',
-      'nodes:',
-      ...['n1', 'n2', 'p1', 'p2'].map(nodeYaml),
-      'jobs:',
-      '  bench_build: { nodes: [n1, n2] }',
-      '  bench_profile: { nodes: [p1, p2] }',
-      `build: { command: ${JSON.stringify(`sh ${script} ${blob}`)} }`,
-      '',
-    ].join('\n'));
+    await fs.writeFile(
+      config,
+      [
+        '# reprofarm build benchmark',
+        `state_dir: ${JSON.stringify(stateDir)}`,
+        `mirror: ${server.url}`,
+        `mirror_keyring: ${JSON.stringify(mirror.keyring)}`,
+        `suites: [${SUITE}]`,
+        `architectures: [${ARCH}]`,
+        'schedule: { max_per_arch: 0 }',
+        'nodes:',
+        ...['n1', 'n2', 'p1', 'p2'].map(nodeYaml),
+        'jobs:',
+        '  bench_build: { nodes: [n1, n2] }',
+        '  bench_profile: { nodes: [p1, p2] }',
+        `build: { command: ${JSON.stringify(`sh ${script} ${blob}`)} }`,
+        '',
+      ].join('\n'),
+    );
     await cli(config, ['--quiet', 'sync']);
 
     const costs = await transportCosts(f, tmp, blob, maxBytes);
     console.log(`\nreprofarm's SSH transport (core/ssh-transport.ts) to n1, ms:`);
-    console.log(table(['operation', 'samples', 'median', 'min', 'max', 'MiB/s'], costs.map((c) => [c.what, String(c.ms.length), fmt(median(c.ms), 1),
-      fmt(Math.min(...c.ms), 1), fmt(Math.max(...c.ms), 1), c.bytes === undefined ? '' : fmt(c.bytes / MiB / (median(c.ms) / 1000), 0)])));
+    console.log(
+      table(
+        ['operation', 'samples', 'median', 'min', 'max', 'MiB/s'],
+        costs.map((c) => [
+          c.what,
+          String(c.ms.length),
+          fmt(median(c.ms), 1),
+          fmt(Math.min(...c.ms), 1),
+          fmt(Math.max(...c.ms), 1),
+          c.bytes === undefined ? '' : fmt(c.bytes / MiB / (median(c.ms) / 1000), 0),
+        ]),
+      ),
+    );
     console.log('(every exec is one SSH session: a round trip; the profile below lists the execs and SFTP sessions of one build pair)');
 
     // baseline: the CLI with nothing scheduled, no ssh at all
@@ -688,12 +780,15 @@ export async function run(): Promise<void> {
           return undefined;
         }
       })();
-      if (m.code !== 0 || out?.outcome !== 'idle') throw new CheckFailed(`idle build (nothing scheduled) exited ${m.code} with ${tail(m.stdout, 3)}\n${tail(m.stderr)}`);
+      if (m.code !== 0 || out?.outcome !== 'idle')
+        throw new CheckFailed(`idle build (nothing scheduled) exited ${m.code} with ${tail(m.stdout, 3)}\n${tail(m.stderr)}`);
       idle.push(m);
     }
     const idleWall = median(idle.map((m) => m.wallS));
-    console.log(`\nbaseline: reprofarm build with nothing scheduled (node start-up, config, DB, empty claim; no ssh): ` +
-      `median wall ${fmt(idleWall)} s, main CPU ${fmt(median(idle.map((m) => m.cpuS)))} s (${IDLE_RUNS} runs)`);
+    console.log(
+      `\nbaseline: reprofarm build with nothing scheduled (node start-up, config, DB, empty claim; no ssh): ` +
+        `median wall ${fmt(idleWall)} s, main CPU ${fmt(median(idle.map((m) => m.cpuS)))} s (${IDLE_RUNS} runs)`,
+    );
 
     const tiny = SIZES[0] as Size;
     console.log('\nfirst build on a pair (copies node-build.sh to both nodes; not counted):');
@@ -701,7 +796,7 @@ export async function run(): Promise<void> {
     console.log(runLine('warm-up', w));
 
     console.log('\nruns (round-robin over the sizes; wall = the reprofarm build process; commands = BUILD_COMMAND_MS of build 1 + build 2;');
-    console.log('      overhead = wall - commands; phases from the --verbose lines\' arrival times, seconds):');
+    console.log("      overhead = wall - commands; phases from the --verbose lines' arrival times, seconds):");
     const runs: BuildRun[] = [];
     const queues = SIZES.map((s) => pkgs(s).map((pkg) => ({ s, pkg })));
     for (let round = 0; queues.some((q) => q.length > round); round++) {
@@ -722,39 +817,71 @@ export async function run(): Promise<void> {
       // the extra overhead over the tiny builds, per extra byte moved (two artifacts, one per build)
       // (for small artifacts the difference is noise and per-file latency, not throughput)
       const mbs = s.bytes < 10 * MiB || extra <= 0 ? 'n/a' : fmt((2 * (s.bytes - tiny.bytes)) / MiB / extra, 0);
-      return [s.label, String(of(s).length), fmt(med(s, (r) => r.m.wallS)), fmt(med(s, (r) => r.cmd1S + r.cmd2S), 3), fmt(med(s, (r) => r.overheadS)),
-        fmt(s === tiny ? 0 : extra), mbs, fmt(med(s, (r) => r.m.cpuS)), fmt(med(s, (r) => r.m.machineCpuS))];
+      return [
+        s.label,
+        String(of(s).length),
+        fmt(med(s, (r) => r.m.wallS)),
+        fmt(
+          med(s, (r) => r.cmd1S + r.cmd2S),
+          3,
+        ),
+        fmt(med(s, (r) => r.overheadS)),
+        fmt(s === tiny ? 0 : extra),
+        mbs,
+        fmt(med(s, (r) => r.m.cpuS)),
+        fmt(med(s, (r) => r.m.machineCpuS)),
+      ];
     });
     console.log(`\nmedians per artifact size (pair n1+n2, ${SUITE}/${ARCH}):`);
     console.log(table(['artifact', 'runs', 'wall s', 'commands s', 'overhead s', 'vs 1 KiB s', 'MiB/s', 'main CPU s', 'machine CPU s'], rows));
-    console.log('(MiB/s, from 10 MiB up: the 2 artifacts\' extra bytes over the extra overhead vs 1 KiB, i.e. node-side SHA256SUMS + SFTP fetch');
+    console.log("(MiB/s, from 10 MiB up: the 2 artifacts' extra bytes over the extra overhead vs 1 KiB, i.e. node-side SHA256SUMS + SFTP fetch");
     console.log(' + main-side readFile and SHA256 + rename, end to end;');
     console.log(' main CPU: user+sys of the reprofarm process; machine CPU: all busy CPU on this host incl. sshd, node-build.sh and the commands)');
-    const prow = SIZES.filter((s) => of(s).length > 0).map((s) => [s.label, ...(['startS', 'prep1S', 'build1S', 'prep2S', 'build2S', 'recordS', 'exitS'] as const).map((k) => fmt(med(s, (r) => r.phases[k])))]);
+    const prow = SIZES.filter((s) => of(s).length > 0).map((s) => [
+      s.label,
+      ...(['startS', 'prep1S', 'build1S', 'prep2S', 'build2S', 'recordS', 'exitS'] as const).map((k) => fmt(med(s, (r) => r.phases[k]))),
+    ]);
     console.log('\nmedian phases, seconds (start: spawn to claimed; prep1: .dsc, connecting, what precedes node-build.sh on n1; build N: node-build.sh');
     console.log('incl. the command, fetching the results, rm; prep2: what precedes node-build.sh on n2; record: compare + DB; exit: JSON, closing):');
     console.log(table(['artifact', 'start', 'prep1', 'build1', 'prep2', 'build2', 'record', 'exit'], prow));
 
     // profile: one build per size on the wrapped nodes
-    console.log('\nprofile: one build per size on p1+p2 (sshd ForceCommand wrapper logs each command\'s node-side time; the wrapper adds a');
+    console.log("\nprofile: one build per size on p1+p2 (sshd ForceCommand wrapper logs each command's node-side time; the wrapper adds a");
     console.log('sh and two date(1) per command, so these runs are a little slower than the ones above). Timeline of the 1 KiB build:');
     await buildOnce({ config, stateDir, blob, size: tiny, pkg: 'tiny-pwarm', nodes: ['p1', 'p2'] });
     const summaries: ProfileSummary[] = [];
     for (const s of SIZES) {
       for (const n of ['p1', 'p2']) await fs.rm(wrapLog(n), { force: true });
       const r = await buildOnce({ config, stateDir, blob, size: s, pkg: `${s.key}-prof`, nodes: ['p1', 'p2'] });
-      const cmds = [...await readWrapperLog('p1', wrapLog('p1')), ...await readWrapperLog('p2', wrapLog('p2'))];
+      const cmds = [...(await readWrapperLog('p1', wrapLog('p1'))), ...(await readWrapperLog('p2', wrapLog('p2')))];
       summaries.push(profile(r, cmds, s === tiny));
     }
-    console.log('\nprofile summary (seconds; script = node-build.sh\'s own time outside the command, for build 2 its resume2 half only;');
+    console.log("\nprofile summary (seconds; script = node-build.sh's own time outside the command, for build 2 its resume2 half only;");
     console.log('prepare 2 = node-build.sh prepare2 on n2 (download, checks, unpack), run during build 1 and not on the critical path;');
     console.log('fetch = node-build.sh end to "build N done": cat SHA256SUMS, one SFTP get per file, SHA256 on the main side, rename,');
     console.log('rm -rf on the node; small execs = every other command):');
-    console.log(table(['artifact', 'wall', 'overhead', 'execs', 'sftp', 'small execs s', 'script 1', 'prepare 2', 'script 2', 'fetch 1', 'fetch 2', 'main-side rest'], summaries.map((p) => {
-      const nodeSide = p.scriptS[0] + p.scriptS[1] + p.fetchS[0] + p.fetchS[1] + p.smallExecS;
-      return [p.size.label, fmt(p.run.m.wallS), fmt(p.run.overheadS), String(p.execs), String(p.sftpSessions), `${fmt(p.smallExecS)} (${p.smallExecs})`,
-        fmt(p.scriptS[0]), fmt(p.prepare2S), fmt(p.scriptS[1]), fmt(p.fetchS[0]), fmt(p.fetchS[1]), fmt(p.run.overheadS - nodeSide)];
-    })));
+    console.log(
+      table(
+        ['artifact', 'wall', 'overhead', 'execs', 'sftp', 'small execs s', 'script 1', 'prepare 2', 'script 2', 'fetch 1', 'fetch 2', 'main-side rest'],
+        summaries.map((p) => {
+          const nodeSide = p.scriptS[0] + p.scriptS[1] + p.fetchS[0] + p.fetchS[1] + p.smallExecS;
+          return [
+            p.size.label,
+            fmt(p.run.m.wallS),
+            fmt(p.run.overheadS),
+            String(p.execs),
+            String(p.sftpSessions),
+            `${fmt(p.smallExecS)} (${p.smallExecs})`,
+            fmt(p.scriptS[0]),
+            fmt(p.prepare2S),
+            fmt(p.scriptS[1]),
+            fmt(p.fetchS[0]),
+            fmt(p.fetchS[1]),
+            fmt(p.run.overheadS - nodeSide),
+          ];
+        }),
+      ),
+    );
     console.log('(main-side rest = overhead - script - fetch - small execs: node start-up, DB, .dsc, connecting, the gaps between round trips)');
 
     const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
@@ -766,8 +893,12 @@ export async function run(): Promise<void> {
     const workerOverhead = median(wk.steady.map((r) => r.wallS - r.cmdS));
 
     console.log('\ngoals:');
-    console.log(`  1 KiB artifacts, one \`reprofarm build\` per pair: overhead = ${fmt(tinyOverhead)} s, median of ${of(tiny).length} (goal < ${GOALS.tinyOverheadS} s)  ${verdict(tinyOverhead < GOALS.tinyOverheadS)}`);
-    console.log(`  1 KiB artifacts, in \`reprofarm worker\`: overhead = ${fmt(workerOverhead)} s, median of ${wk.steady.length} (goal < ${GOALS.tinyOverheadS} s)  ${verdict(workerOverhead < GOALS.tinyOverheadS)}`);
+    console.log(
+      `  1 KiB artifacts, one \`reprofarm build\` per pair: overhead = ${fmt(tinyOverhead)} s, median of ${of(tiny).length} (goal < ${GOALS.tinyOverheadS} s)  ${verdict(tinyOverhead < GOALS.tinyOverheadS)}`,
+    );
+    console.log(
+      `  1 KiB artifacts, in \`reprofarm worker\`: overhead = ${fmt(workerOverhead)} s, median of ${wk.steady.length} (goal < ${GOALS.tinyOverheadS} s)  ${verdict(workerOverhead < GOALS.tinyOverheadS)}`,
+    );
     for (const s of SIZES.slice(1)) {
       if (of(s).length === 0) continue;
       const o = med(s, (r) => r.overheadS);

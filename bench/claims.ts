@@ -175,9 +175,11 @@ function prepareDb(file: string): Set<number> {
     const now = new Date().toISOString();
     const insert = db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at)
       VALUES (?, ?, ?, ?, 40, 'never tested', 'bench', ?)`);
-    db.sql.transaction(() => {
-      for (let i = 0; i < SCHEDULED; i++) insert.run(SUITE, ARCH, `pkg${i.toString(36)}`, `1.${i % 97}-1`, now);
-    }).immediate();
+    db.sql
+      .transaction(() => {
+        for (let i = 0; i < SCHEDULED; i++) insert.run(SUITE, ARCH, `pkg${i.toString(36)}`, `1.${i % 97}-1`, now);
+      })
+      .immediate();
     return new Set((db.sql.prepare('SELECT id FROM schedule').all() as { id: number }[]).map((r) => r.id));
   } finally {
     db.close();
@@ -229,10 +231,12 @@ async function runOnce(procs: number, round: number, tmp: string, worker: string
     let readyDone = false;
     let markReady: () => void = () => undefined;
     let failReady: (e: Error) => void = () => undefined;
-    readies.push(new Promise<void>((resolve, reject) => {
-      markReady = resolve;
-      failReady = reject;
-    }));
+    readies.push(
+      new Promise<void>((resolve, reject) => {
+        markReady = resolve;
+        failReady = reject;
+      }),
+    );
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       if (!readyDone && out.startsWith('ready\n')) {
@@ -241,19 +245,23 @@ async function runOnce(procs: number, round: number, tmp: string, worker: string
       }
     });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-    exits.push(new Promise<number>((resolve) => {
-      const done = (code: number | null, signal: NodeJS.Signals | null, spawnErr?: Error): void => {
-        const at = performance.now();
-        outputs[i] = out;
-        if (spawnErr || code !== 0) {
-          failures.push(`${job} ${spawnErr ? `could not start: ${spawnErr.message}` : `exited with ${code ?? signal}`}: ${err.trim().split('\n').slice(-5).join(' | ')}`);
-        }
-        if (!readyDone) failReady(new CheckFailed(`${job} exited before it was ready (${code ?? signal}): ${err.trim().split('\n').slice(-5).join(' | ')}`));
-        resolve(at);
-      };
-      child.once('error', (e) => done(null, null, e));
-      child.once('close', (code, signal) => done(code, signal));
-    }));
+    exits.push(
+      new Promise<number>((resolve) => {
+        const done = (code: number | null, signal: NodeJS.Signals | null, spawnErr?: Error): void => {
+          const at = performance.now();
+          outputs[i] = out;
+          if (spawnErr || code !== 0) {
+            failures.push(
+              `${job} ${spawnErr ? `could not start: ${spawnErr.message}` : `exited with ${code ?? signal}`}: ${err.trim().split('\n').slice(-5).join(' | ')}`,
+            );
+          }
+          if (!readyDone) failReady(new CheckFailed(`${job} exited before it was ready (${code ?? signal}): ${err.trim().split('\n').slice(-5).join(' | ')}`));
+          resolve(at);
+        };
+        child.once('error', (e) => done(null, null, e));
+        child.once('close', (code, signal) => done(code, signal));
+      }),
+    );
   }
   const killAll = (): void => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) c.kill('SIGKILL');
@@ -318,7 +326,8 @@ async function runOnce(procs: number, round: number, tmp: string, worker: string
   const db = openDb(dbPath, { readonly: true });
   try {
     const left = (db.sql.prepare('SELECT COUNT(*) AS n FROM schedule').get() as { n: number }).n;
-    const results = db.sql.prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT package) AS d, SUM(status = 'reproducible') AS ok FROM results WHERE suite = ? AND arch = ?")
+    const results = db.sql
+      .prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT package) AS d, SUM(status = 'reproducible') AS ok FROM results WHERE suite = ? AND arch = ?")
       .get(SUITE, ARCH) as { n: number; d: number; ok: number | null };
     if (left !== 0) failures.push(`${left} schedule rows left, expected 0`);
     if (results.n !== SCHEDULED || results.d !== SCHEDULED || results.ok !== SCHEDULED) {
@@ -332,12 +341,22 @@ async function runOnce(procs: number, round: number, tmp: string, worker: string
   const lastRecord = Math.max(...reports.map((r) => r.t1));
   const busy = [...new Set(reports.map((r) => r.busyTimeoutMs))];
   return {
-    procs, round, startupS, wallS, workS: (lastRecord - releaseEpoch) / 1000, machineCpuS,
-    workerUserS: reports.reduce((n, r) => n + r.userMs, 0) / 1000, workerSysS: reports.reduce((n, r) => n + r.sysMs, 0) / 1000,
-    claims, distinct: seen.size, doubleClaims,
+    procs,
+    round,
+    startupS,
+    wallS,
+    workS: (lastRecord - releaseEpoch) / 1000,
+    machineCpuS,
+    workerUserS: reports.reduce((n, r) => n + r.userMs, 0) / 1000,
+    workerSysS: reports.reduce((n, r) => n + r.sysMs, 0) / 1000,
+    claims,
+    distinct: seen.size,
+    doubleClaims,
     lockErrors: reports.reduce((n, r) => n + r.lockErrors, 0),
     lockSamples: reports.flatMap((r) => r.lockSamples).slice(0, 5),
-    otherErrors, failures, latencies,
+    otherErrors,
+    failures,
+    latencies,
     busyTimeoutMs: busy.length === 1 ? (busy[0] as number) : NaN,
     active: reports.filter((r) => r.ids.length > 0).length,
     maxPerWorker: Math.max(0, ...reports.map((r) => r.ids.length)),
@@ -365,8 +384,14 @@ export async function run(): Promise<void> {
     const worker = path.join(tmp, 'claim-worker.mjs');
     await fs.writeFile(worker, workerSource());
     const pragmas = dbSettings(path.join(tmp, 'settings.db'));
-    console.log(`db      ${Object.entries(pragmas).map(([k, v]) => `${k} ${v}`).join(', ')} (as openDb sets them in db/index.ts)`);
-    console.log(`worker  ${worker}: node, dist/db/archive.js claimNext + recordResult (each BEGIN IMMEDIATE) until the schedule is empty; lock errors caught, counted, retried`);
+    console.log(
+      `db      ${Object.entries(pragmas)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} (as openDb sets them in db/index.ts)`,
+    );
+    console.log(
+      `worker  ${worker}: node, dist/db/archive.js claimNext + recordResult (each BEGIN IMMEDIATE) until the schedule is empty; lock errors caught, counted, retried`,
+    );
 
     const results: RunResult[] = [];
     console.log(`\nruns (${ROUNDS} rounds, round-robin; wall = start file to the last exit; machine CPU = all busy CPU on this host meanwhile):`);
@@ -376,10 +401,12 @@ export async function run(): Promise<void> {
         results.push(r);
         const p50 = percentile(r.latencies, 50);
         const p99 = percentile(r.latencies, 99);
-        console.log(`  round ${round}  ${String(procs).padStart(3)} procs  ready in ${fmt(r.startupS, 1).padStart(4)} s  wall ${fmt(r.wallS).padStart(6)} s  ` +
-          `${fmt(r.claims / r.wallS, 0).padStart(6)} claims/s  latency p50 ${fmt(p50, 2)} ms p99 ${fmt(p99, 1)} ms max ${fmt(r.latencies.at(-1) ?? NaN, 0)} ms  ` +
-          `lock errors ${r.lockErrors}  double claims ${r.doubleClaims}  busy workers ${r.active}/${procs} (max ${r.maxPerWorker} each)  ` +
-          `workers' CPU user ${fmt(r.workerUserS, 1)} + sys ${fmt(r.workerSysS, 1)} s  machine CPU ${fmt(r.machineCpuS, 1)} s`);
+        console.log(
+          `  round ${round}  ${String(procs).padStart(3)} procs  ready in ${fmt(r.startupS, 1).padStart(4)} s  wall ${fmt(r.wallS).padStart(6)} s  ` +
+            `${fmt(r.claims / r.wallS, 0).padStart(6)} claims/s  latency p50 ${fmt(p50, 2)} ms p99 ${fmt(p99, 1)} ms max ${fmt(r.latencies.at(-1) ?? NaN, 0)} ms  ` +
+            `lock errors ${r.lockErrors}  double claims ${r.doubleClaims}  busy workers ${r.active}/${procs} (max ${r.maxPerWorker} each)  ` +
+            `workers' CPU user ${fmt(r.workerUserS, 1)} + sys ${fmt(r.workerSysS, 1)} s  machine CPU ${fmt(r.machineCpuS, 1)} s`,
+        );
         for (const s of r.lockSamples) console.log(`    lock error: ${s}`);
         for (const f of r.failures) console.log(`    CHECK FAILED: ${f}`);
       }
@@ -390,14 +417,31 @@ export async function run(): Promise<void> {
       const lat = rs.flatMap((r) => r.latencies).sort((a, b) => a - b);
       const wall = median(rs.map((r) => r.wallS));
       return [
-        String(procs), String(median(rs.map((r) => r.claims))), fmt(wall), fmt(median(rs.map((r) => r.claims / r.wallS)), 0),
-        fmt(median(rs.map((r) => r.claims / r.workS)), 0), fmt(percentile(lat, 50), 2), fmt(percentile(lat, 99), 1), fmt(lat.at(-1) ?? NaN, 0),
-        String(rs.reduce((n, r) => n + r.lockErrors, 0)), String(rs.reduce((n, r) => n + r.doubleClaims, 0)), fmt(median(rs.map((r) => r.machineCpuS / r.wallS)), 2),
+        String(procs),
+        String(median(rs.map((r) => r.claims))),
+        fmt(wall),
+        fmt(median(rs.map((r) => r.claims / r.wallS)), 0),
+        fmt(median(rs.map((r) => r.claims / r.workS)), 0),
+        fmt(percentile(lat, 50), 2),
+        fmt(percentile(lat, 99), 1),
+        fmt(lat.at(-1) ?? NaN, 0),
+        String(rs.reduce((n, r) => n + r.lockErrors, 0)),
+        String(rs.reduce((n, r) => n + r.doubleClaims, 0)),
+        fmt(median(rs.map((r) => r.machineCpuS / r.wallS)), 2),
       ];
     });
-    console.log(`\nmedians of ${ROUNDS} runs, ${SCHEDULED} entries per run (one claim+record pair counts once; latency percentiles over all runs' pairs; errors summed over all runs):`);
-    console.log(table(['procs', 'claims', 'wall s', 'claims/s', 'claims/s (to last record)', 'p50 ms', 'p99 ms', 'max ms', 'lock errors', 'double claims', 'CPUs busy'], rows));
-    console.log(`busy_timeout in effect in the workers: ${[...new Set(results.map((r) => fmt(r.busyTimeoutMs, 0)))].join(', ')} ms (db/index.ts, openDb's default)`);
+    console.log(
+      `\nmedians of ${ROUNDS} runs, ${SCHEDULED} entries per run (one claim+record pair counts once; latency percentiles over all runs' pairs; errors summed over all runs):`,
+    );
+    console.log(
+      table(
+        ['procs', 'claims', 'wall s', 'claims/s', 'claims/s (to last record)', 'p50 ms', 'p99 ms', 'max ms', 'lock errors', 'double claims', 'CPUs busy'],
+        rows,
+      ),
+    );
+    console.log(
+      `busy_timeout in effect in the workers: ${[...new Set(results.map((r) => fmt(r.busyTimeoutMs, 0)))].join(', ')} ms (db/index.ts, openDb's default)`,
+    );
 
     const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
     const headline = results.filter((r) => r.procs === PROCESS_COUNTS[0]);
@@ -405,13 +449,22 @@ export async function run(): Promise<void> {
     const doubles = headline.reduce((n, r) => n + r.doubleClaims, 0);
     const allLocks = results.reduce((n, r) => n + r.lockErrors, 0);
     console.log('\ngoals:');
-    console.log(`  lock errors with ${PROCESS_COUNTS[0]} processes = ${locks} over ${ROUNDS} runs (goal ${GOALS.lockErrors}; all process counts: ${allLocks})  ${verdict(locks <= GOALS.lockErrors && allLocks <= GOALS.lockErrors)}`);
-    console.log(`  double claims with ${PROCESS_COUNTS[0]} processes = ${doubles} over ${ROUNDS} runs (goal ${GOALS.doubleClaims})  ${verdict(doubles <= GOALS.doubleClaims)}`);
+    console.log(
+      `  lock errors with ${PROCESS_COUNTS[0]} processes = ${locks} over ${ROUNDS} runs (goal ${GOALS.lockErrors}; all process counts: ${allLocks})  ${verdict(locks <= GOALS.lockErrors && allLocks <= GOALS.lockErrors)}`,
+    );
+    console.log(
+      `  double claims with ${PROCESS_COUNTS[0]} processes = ${doubles} over ${ROUNDS} runs (goal ${GOALS.doubleClaims})  ${verdict(doubles <= GOALS.doubleClaims)}`,
+    );
     console.log(`  claims/s with ${PROCESS_COUNTS[0]} processes = ${fmt(median(headline.map((r) => r.claims / r.wallS)), 0)} (measured; no goal)`);
 
     const failed = results.filter((r) => r.failures.length > 0);
     if (failed.length > 0) {
-      throw new CheckFailed(`correctness checks failed in ${failed.length} run(s):\n  ${failed.flatMap((r) => r.failures.map((f) => `${r.procs} procs, round ${r.round}: ${f}`)).slice(0, 12).join('\n  ')}`);
+      throw new CheckFailed(
+        `correctness checks failed in ${failed.length} run(s):\n  ${failed
+          .flatMap((r) => r.failures.map((f) => `${r.procs} procs, round ${r.round}: ${f}`))
+          .slice(0, 12)
+          .join('\n  ')}`,
+      );
     }
   } finally {
     process.off('SIGINT', onSignal);

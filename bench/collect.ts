@@ -67,7 +67,9 @@ function tail(text: string, lines = 20): string {
 
 function requireExit0(what: string, m: Measured): void {
   if (m.code !== 0) {
-    throw new CheckFailed(`${what} exited with ${m.code === null ? `signal ${m.signal}` : `code ${m.code}`}\n--- stderr:\n${tail(m.stderr)}\n--- stdout:\n${tail(m.stdout)}`);
+    throw new CheckFailed(
+      `${what} exited with ${m.code === null ? `signal ${m.signal}` : `code ${m.code}`}\n--- stderr:\n${tail(m.stderr)}\n--- stdout:\n${tail(m.stdout)}`,
+    );
   }
 }
 
@@ -86,8 +88,10 @@ async function checkOutputs(what: string, dir: string, count: number, errDir?: s
         errs += `\n${n}: ${tail(await fs.readFile(path.join(errDir, n), 'utf8'), 3)}`;
       }
     }
-    throw new CheckFailed(`${what}: expected ${count} outputs with ARCH= in ${dir}, found ${names.length} files` +
-      `${bad.length ? `, ${bad.length} without ARCH= (${bad.slice(0, 5).join(', ')})` : ''}${errs}`);
+    throw new CheckFailed(
+      `${what}: expected ${count} outputs with ARCH= in ${dir}, found ${names.length} files` +
+        `${bad.length ? `, ${bad.length} without ARCH= (${bad.slice(0, 5).join(', ')})` : ''}${errs}`,
+    );
   }
 }
 
@@ -138,11 +142,13 @@ function approaches(farm: SshFarm, tmp: string): Approach[] {
       } else {
         const db = new Database(dbPath, { readonly: true, fileMustExist: true });
         try {
-          const row = db.prepare(
-            'SELECT COUNT(*) AS n, COALESCE(SUM(ok), 0) AS ok, COUNT(DISTINCT node) AS nodes FROM collections WHERE id > ?',
-          ).get(ctx.maxCollectionId) as { n: number; ok: number; nodes: number };
+          const row = db
+            .prepare('SELECT COUNT(*) AS n, COALESCE(SUM(ok), 0) AS ok, COUNT(DISTINCT node) AS nodes FROM collections WHERE id > ?')
+            .get(ctx.maxCollectionId) as { n: number; ok: number; nodes: number };
           if (row.n !== NODES || row.ok !== NODES || row.nodes !== NODES) {
-            problems.push(`reproducible.db got ${row.n} new collections rows (${row.ok} with ok=1, ${row.nodes} distinct nodes), expected ${NODES} ok rows for ${NODES} nodes`);
+            problems.push(
+              `reproducible.db got ${row.n} new collections rows (${row.ok} with ok=1, ${row.nodes} distinct nodes), expected ${NODES} ok rows for ${NODES} nodes`,
+            );
           }
         } finally {
           db.close();
@@ -162,7 +168,9 @@ function approaches(farm: SshFarm, tmp: string): Approach[] {
       const out = seqDir(run);
       const lines = [`mkdir -p ${shQuote(out)} || exit 1`, 'rc=0'];
       for (const node of farm.nodes) {
-        lines.push(`${shArgs([SSH, ...opensshArgs(farm, node), 'sh', '-s', '--', SHARED_WORKDIR])} < ${shQuote(INFO_SH)} > ${shQuote(path.join(out, node.name))} || rc=1`);
+        lines.push(
+          `${shArgs([SSH, ...opensshArgs(farm, node), 'sh', '-s', '--', SHARED_WORKDIR])} < ${shQuote(INFO_SH)} > ${shQuote(path.join(out, node.name))} || rc=1`,
+        );
       }
       lines.push('exit $rc');
       return lines.join('\n');
@@ -188,13 +196,29 @@ function approaches(farm: SshFarm, tmp: string): Approach[] {
     describe: `parallel-ssh -p ${CONCURRENCY} -I ... sh -s -- ${SHARED_WORKDIR} < info.sh`,
     script(run) {
       const dir = psshDir(run);
-      return shArgs([
-        PSSH, '-p', String(CONCURRENCY), '-t', '60', '-h', hostsFile, '-I',
-        '-o', path.join(dir, 'out'), '-e', path.join(dir, 'err'),
-        // -x is split like a shell command line by pssh
-        '-x', shArgs(extra),
-        'sh', '-s', '--', SHARED_WORKDIR,
-      ]) + ` < ${shQuote(INFO_SH)}`;
+      return (
+        shArgs([
+          PSSH,
+          '-p',
+          String(CONCURRENCY),
+          '-t',
+          '60',
+          '-h',
+          hostsFile,
+          '-I',
+          '-o',
+          path.join(dir, 'out'),
+          '-e',
+          path.join(dir, 'err'),
+          // -x is split like a shell command line by pssh
+          '-x',
+          shArgs(extra),
+          'sh',
+          '-s',
+          '--',
+          SHARED_WORKDIR,
+        ]) + ` < ${shQuote(INFO_SH)}`
+      );
     },
     async check(run, m) {
       requireExit0(`parallel-ssh (run ${run})`, m);
@@ -258,28 +282,43 @@ export async function run(): Promise<void> {
   try {
     const t0 = performance.now();
     farm = await startSshFarm({ nodes: NODES });
-    console.log(`farm    ${farm.nodes.length} nodes on 127.0.0.1 ports ${farm.nodes[0]?.port}..${farm.nodes.at(-1)?.port}, started in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    console.log(
+      `farm    ${farm.nodes.length} nodes on 127.0.0.1 ports ${farm.nodes[0]?.port}..${farm.nodes.at(-1)?.port}, started in ${fmt((performance.now() - t0) / 1000, 1)} s`,
+    );
 
     const workdirs = new Set(farm.nodes.map((n) => n.workdir));
-    const workdirNote = workdirs.size > 1
-      ? `the farm's ${workdirs.size} nodes have distinct workdirs; reprofarm passes each node its own, while the sequential loop and pssh ` +
-        `(one command line for all hosts) pass ${SHARED_WORKDIR} to every node. info.sh does the same work either way: this compares transports.`
-      : `all nodes share the workdir ${[...workdirs][0]}`;
+    const workdirNote =
+      workdirs.size > 1
+        ? `the farm's ${workdirs.size} nodes have distinct workdirs; reprofarm passes each node its own, while the sequential loop and pssh ` +
+          `(one command line for all hosts) pass ${SHARED_WORKDIR} to every node. info.sh does the same work either way: this compares transports.`
+        : `all nodes share the workdir ${[...workdirs][0]}`;
     console.log(`note    ${workdirNote}`);
 
-    await fs.writeFile(path.join(tmp, 'reprofarm.yaml'),
+    await fs.writeFile(
+      path.join(tmp, 'reprofarm.yaml'),
       `# reprofarm collect benchmark\nstate_dir: ${JSON.stringify(path.join(tmp, 'state'))}\n` +
-      `collect:\n  concurrency: ${CONCURRENCY}\n  timeout: 30\n${farm.nodesYaml()}`);
-    await fs.writeFile(path.join(tmp, 'naive.json'), JSON.stringify({
-      user: farm.user, identityFile: farm.identityFile, hostPublicKey: farm.hostPublicKey, concurrency: CONCURRENCY,
-      workdir: SHARED_WORKDIR, infoScript: INFO_SH, nodes: farm.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port })),
-    }));
+        `collect:\n  concurrency: ${CONCURRENCY}\n  timeout: 30\n${farm.nodesYaml()}`,
+    );
+    await fs.writeFile(
+      path.join(tmp, 'naive.json'),
+      JSON.stringify({
+        user: farm.user,
+        identityFile: farm.identityFile,
+        hostPublicKey: farm.hostPublicKey,
+        concurrency: CONCURRENCY,
+        workdir: SHARED_WORKDIR,
+        infoScript: INFO_SH,
+        nodes: farm.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port })),
+      }),
+    );
     await fs.writeFile(path.join(tmp, 'pssh-hosts'), farm.nodes.map((n) => `${farm?.user}@${n.host}:${n.port}\n`).join(''));
 
     const list = approaches(farm, tmp);
     const results = new Map<ApproachName, Measured[]>(list.map((a) => [a.name, []]));
     const stderrSeen = new Set<string>();
-    console.log(`\nruns (${ROUNDS} rounds, round-robin, each started once the machine is quiet; CPU = user+sys of the approach's process tree on the main side):`);
+    console.log(
+      `\nruns (${ROUNDS} rounds, round-robin, each started once the machine is quiet; CPU = user+sys of the approach's process tree on the main side):`,
+    );
     for (let round = 1; round <= ROUNDS; round++) {
       for (const a of list) {
         // each run starts on a quiet machine: the previous run's sshd children and writeback have settled
@@ -288,13 +327,17 @@ export async function run(): Promise<void> {
         const m = await runMeasured(a.script(round));
         await a.check(round, m, ctx);
         results.get(a.name)?.push(m);
-        console.log(`  round ${round}  ${a.name.padEnd(10)}  wall ${fmt(m.wallS).padStart(6)} s  CPU ${fmt(m.cpuS).padStart(5)} s ` +
-          `(user ${fmt(m.userS)} + sys ${fmt(m.sysS)})  machine CPU ${fmt(m.machineCpuS).padStart(5)} s`);
+        console.log(
+          `  round ${round}  ${a.name.padEnd(10)}  wall ${fmt(m.wallS).padStart(6)} s  CPU ${fmt(m.cpuS).padStart(5)} s ` +
+            `(user ${fmt(m.userS)} + sys ${fmt(m.sysS)})  machine CPU ${fmt(m.machineCpuS).padStart(5)} s`,
+        );
         // reprofarm --quiet and ssh -o LogLevel=ERROR print nothing on success: show anything they did print, once
         const err = a.name === 'pssh' ? '' : m.stderr.trim().replace(/\(node:\d+\)/g, '(node:PID)');
         if (err && !stderrSeen.has(`${a.name}\0${err}`)) {
           stderrSeen.add(`${a.name}\0${err}`);
-          console.log(`    note: ${a.name} wrote to stderr in round ${round} (the run still passed its checks):\n      ${tail(err, 5).split('\n').join('\n      ')}`);
+          console.log(
+            `    note: ${a.name} wrote to stderr in round ${round} (the run still passed its checks):\n      ${tail(err, 5).split('\n').join('\n      ')}`,
+          );
         }
       }
     }
@@ -321,15 +364,23 @@ export async function run(): Promise<void> {
     const psshRatio = psshWall / rfWall;
     const cpuRatio = rfCpu / psshCpu;
     console.log('\ngoals:');
-    console.log(`  sequential/reprofarm wall = ${fmt(seqRatio, 1)}x (goal >= ${GOALS.seqOverReprofarmWall}x)  ${verdict(seqRatio >= GOALS.seqOverReprofarmWall)}`);
-    console.log(`  pssh/reprofarm wall = ${fmt(psshRatio, 1)}x (goal >= ${GOALS.psshOverReprofarmWall}x)  ${verdict(psshRatio >= GOALS.psshOverReprofarmWall)}`);
-    console.log(`  reprofarm CPU per node / pssh CPU per node = ${fmt(cpuRatio, 3)} (goal <= ${fmt(GOALS.cpuPerNodeVsPssh, 3)})  ${verdict(cpuRatio <= GOALS.cpuPerNodeVsPssh)}`);
+    console.log(
+      `  sequential/reprofarm wall = ${fmt(seqRatio, 1)}x (goal >= ${GOALS.seqOverReprofarmWall}x)  ${verdict(seqRatio >= GOALS.seqOverReprofarmWall)}`,
+    );
+    console.log(
+      `  pssh/reprofarm wall = ${fmt(psshRatio, 1)}x (goal >= ${GOALS.psshOverReprofarmWall}x)  ${verdict(psshRatio >= GOALS.psshOverReprofarmWall)}`,
+    );
+    console.log(
+      `  reprofarm CPU per node / pssh CPU per node = ${fmt(cpuRatio, 3)} (goal <= ${fmt(GOALS.cpuPerNodeVsPssh, 3)})  ${verdict(cpuRatio <= GOALS.cpuPerNodeVsPssh)}`,
+    );
     // what the same two ratios are for the issue's naive reference and for the sshd side's floor on this machine
     console.log('\nthe same wall ratios for the references (no goals; they show what the sshd side leaves on these cores):');
     for (const name of ['naive', 'floor'] as const) {
       const w = med(name, (m) => m.wallS);
-      console.log(`  ${name.padEnd(6)} ${fmt(w)} s: sequential/${name} = ${fmt(seqWall / w, 1)}x, pssh/${name} = ${fmt(psshWall / w, 1)}x, ` +
-        `reprofarm/${name} = ${fmt(rfWall / w, 2)}`);
+      console.log(
+        `  ${name.padEnd(6)} ${fmt(w)} s: sequential/${name} = ${fmt(seqWall / w, 1)}x, pssh/${name} = ${fmt(psshWall / w, 1)}x, ` +
+          `reprofarm/${name} = ${fmt(rfWall / w, 2)}`,
+      );
     }
   } finally {
     process.off('SIGINT', onSignal);

@@ -38,7 +38,9 @@ export function clockTicks(): number {
 
 /** Busy CPU seconds of the whole machine since boot: user+nice+system+irq+softirq over all CPUs. */
 export function machineCpuSeconds(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('cpu '));
   if (!line) throw new Error('/proc/stat has no "cpu" line');
   // cpu  user nice system idle iowait irq softirq steal guest guest_nice
   const f = line.trim().split(/\s+/).slice(1).map(Number);
@@ -144,7 +146,10 @@ export function median(xs: readonly number[]): number {
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
 }
 
@@ -158,7 +163,10 @@ export function machineInfo(): Array<[string, string]> {
     // not Linux
   }
   const sshV = spawnSync('/usr/bin/ssh', ['-V'], { encoding: 'utf8' });
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   return [
     ['nproc', String(os.availableParallelism())],
     ['cpu', cpuModel],
@@ -199,7 +207,8 @@ export function envInts(name: string, dflt: number[], min: number, max: number):
   const raw = process.env[name];
   if (!raw) return dflt;
   const xs = raw.split(',').map((x) => Number(x.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < min || x > max)) throw new CheckFailed(`${name}=${raw}: expected comma-separated integers ${min}..${max}`);
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < min || x > max))
+    throw new CheckFailed(`${name}=${raw}: expected comma-separated integers ${min}..${max}`);
   return xs;
 }
 
@@ -237,7 +246,9 @@ export function scrubNodeStartupEnv(): void {
   const withIt = startMs(process.env);
   delete process.env[name];
   const without = startMs(process.env);
-  console.log(`env     ${name}=${value} unset for the benchmarks: every Node.js start read it (node -e 0: ${withIt.toFixed(0)} ms with it, ${without.toFixed(0)} ms without)`);
+  console.log(
+    `env     ${name}=${value} unset for the benchmarks: every Node.js start read it (node -e 0: ${withIt.toFixed(0)} ms with it, ${without.toFixed(0)} ms without)`,
+  );
 }
 
 export async function runIfMain(name: string, moduleUrl: string, run: () => Promise<void>): Promise<void> {

@@ -58,10 +58,14 @@ function collectOne(node) {
 }
 
 const limit = pLimit(spec.concurrency);
-const results = await Promise.allSettled(spec.nodes.map((node) => limit(async () => {
-  const out = await collectOne(node);
-  if (mode === 'info') writeFileSync(path.join(outDir, node.name), out);
-})));
+const results = await Promise.allSettled(
+  spec.nodes.map((node) =>
+    limit(async () => {
+      const out = await collectOne(node);
+      if (mode === 'info') writeFileSync(path.join(outDir, node.name), out);
+    }),
+  ),
+);
 const failed = results.filter((r) => r.status === 'rejected');
 for (const f of failed) console.error(String(f.reason));
 process.exit(failed.length > 0 ? 1 : 0);

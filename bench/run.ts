@@ -12,9 +12,17 @@ interface BenchModule {
 const BENCHMARKS: ReadonlyArray<{ name: string; summary: string; load: () => Promise<BenchModule> }> = [
   { name: 'collect', summary: 'reprofarm collect vs a sequential ssh loop vs parallel-ssh, 32 loopback nodes', load: () => import('./collect.js') },
   { name: 'sync', summary: 'reprofarm sync of a real bookworm Sources index (~35k sources), 4 architectures, signed mirror', load: () => import('./sync.js') },
-  { name: 'build', summary: 'orchestration overhead of one build pair over loopback sshd, trivial backend, 1 KiB / 1 MiB / 100 MiB artifacts', load: () => import('./build.js') },
+  {
+    name: 'build',
+    summary: 'orchestration overhead of one build pair over loopback sshd, trivial backend, 1 KiB / 1 MiB / 100 MiB artifacts',
+    load: () => import('./build.js'),
+  },
   { name: 'claims', summary: '150 (and 16) processes claiming and recording against one reproducible.db', load: () => import('./claims.js') },
-  { name: 'site', summary: 'reprofarm site on a Debian-scale DB (real names and versions, 3 suites x 4 arches, a year of history): full, incremental, 1 x 1', load: () => import('./site.js') },
+  {
+    name: 'site',
+    summary: 'reprofarm site on a Debian-scale DB (real names and versions, 3 suites x 4 arches, a year of history): full, incremental, 1 x 1',
+    load: () => import('./site.js'),
+  },
 ];
 
 async function main(argv: readonly string[]): Promise<number> {

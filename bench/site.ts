@@ -76,7 +76,17 @@ function readPackages(file: string): { name: string; version: string; architectu
 function configText(siteDir: string, suites: string[], arches: string[]): string {
   const nodes = JOBS.flatMap((j) => [j.node1, j.node2]).map((n) => `  ${n}: { transport: local, workdir: ./state/nodes/${n} }`);
   const jobs = JOBS.map((j) => `  ${j.name}: { nodes: [${j.node1}, ${j.node2}] }`);
-  return [`state_dir: ./state`, `site_dir: ${siteDir}`, `suites: [${suites.join(', ')}]`, `architectures: [${arches.join(', ')}]`, 'nodes:', ...nodes, 'jobs:', ...jobs, ''].join('\n');
+  return [
+    `state_dir: ./state`,
+    `site_dir: ${siteDir}`,
+    `suites: [${suites.join(', ')}]`,
+    `architectures: [${arches.join(', ')}]`,
+    'nodes:',
+    ...nodes,
+    'jobs:',
+    ...jobs,
+    '',
+  ].join('\n');
 }
 
 /**
@@ -132,17 +142,22 @@ function startLauncher(): Launcher {
   const waiting: Array<(r: Launched) => void> = [];
   createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as Launched));
   return {
-    run: (cmd, args, cwd) => new Promise<Launched>((resolve) => {
-      waiting.push(resolve);
-      child.stdin.write(`${JSON.stringify({ cmd, args, cwd })}\n`);
-    }),
+    run: (cmd, args, cwd) =>
+      new Promise<Launched>((resolve) => {
+        waiting.push(resolve);
+        child.stdin.write(`${JSON.stringify({ cmd, args, cwd })}\n`);
+      }),
     close: () => child.stdin.end(),
   };
 }
 
 async function benchDb(sources: string): Promise<{ db: string; packages: number; made: boolean }> {
   const packages = readPackages(sources);
-  const key = createHash('sha256').update(readFileSync(sources)).update(JSON.stringify({ SUITES, ARCHES, BUILDS_PER_PACKAGE, v: 1 })).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(readFileSync(sources))
+    .update(JSON.stringify({ SUITES, ARCHES, BUILDS_PER_PACKAGE, v: 1 }))
+    .digest('hex')
+    .slice(0, 16);
   const db = path.join(cacheDir(), `site-${key}.db`);
   if (existsSync(db)) {
     // a DB made by an older reprofarm gets the newer migrations here, once, not inside a timed render
@@ -151,18 +166,31 @@ async function benchDb(sources: string): Promise<{ db: string; packages: number;
     d.close();
     return { db, packages: packages.length, made: false };
   }
-  console.log(`making  a Debian-scale reproducible.db from ${packages.length} source packages (${SUITES.length} suites x ${ARCHES.length} arches, a year of history): takes minutes, once`);
+  console.log(
+    `making  a Debian-scale reproducible.db from ${packages.length} source packages (${SUITES.length} suites x ${ARCHES.length} arches, a year of history): takes minutes, once`,
+  );
   const part = `${db}.part-${process.pid}`;
   const t0 = performance.now();
   const d = openDb(part);
   d.sql.pragma('synchronous = OFF');
-  const s = populateFarm(d, { suites: SUITES, arches: ARCHES, packages, buildsPerPackage: BUILDS_PER_PACKAGE, end: '2026-11-20T10:00:00.000Z', days: 365, jobs: JOBS, scheduled: 500 });
+  const s = populateFarm(d, {
+    suites: SUITES,
+    arches: ARCHES,
+    packages,
+    buildsPerPackage: BUILDS_PER_PACKAGE,
+    end: '2026-11-20T10:00:00.000Z',
+    days: 365,
+    jobs: JOBS,
+    scheduled: 500,
+  });
   d.sql.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   d.close();
   await fs.rm(`${part}-wal`, { force: true });
   await fs.rm(`${part}-shm`, { force: true });
   await fs.rename(part, db);
-  console.log(`made    ${s.sources} sources, ${s.builds} builds, ${s.runs} single-build rows, ${s.results} results in ${fmt((performance.now() - t0) / 1000, 0)} s: ${db}`);
+  console.log(
+    `made    ${s.sources} sources, ${s.builds} builds, ${s.runs} single-build rows, ${s.results} results in ${fmt((performance.now() - t0) / 1000, 0)} s: ${db}`,
+  );
   return { db, packages: packages.length, made: true };
 }
 
@@ -205,16 +233,65 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     // 3. one new result at a time, then an incremental render
     const inc: SiteRun[] = [];
     const d = openDb(dbPath);
-    const picks = d.sql.prepare("SELECT package, version FROM results WHERE suite = 'trixie' AND arch = 'arm64' AND build_id IS NOT NULL ORDER BY package LIMIT 5 OFFSET 1000").all() as { package: string; version: string }[];
+    const picks = d.sql
+      .prepare("SELECT package, version FROM results WHERE suite = 'trixie' AND arch = 'arm64' AND build_id IS NOT NULL ORDER BY package LIMIT 5 OFFSET 1000")
+      .all() as { package: string; version: string }[];
     for (const [i, p] of picks.entries()) {
       const now = new Date(Date.parse('2026-11-21T00:00:00.000Z') + i * 60_000);
-      const id = Number(d.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
-        VALUES ('trixie', 'arm64', ?, ?, 100, 'bench', 'bench', ?, 'reproducible_build_0', ?)`).run(p.package, p.version, now.toISOString(), now.toISOString()).lastInsertRowid);
-      recordBuild(d, { id, suite: 'trixie', arch: 'arm64', package: p.package, version: p.version, priority: 100, reason: 'bench', claimed_by: 'reproducible_build_0', claimed_at: now.toISOString() }, {
-        status: 'FTBR', job: 'reproducible_build_0', node1: 'build0', node2: 'build1', durationS: 100, reason: `bench change ${i}`, report: null,
-        runs: [{ buildNumber: 1, node: 'build0', startedAt: now.toISOString(), durationS: 50, exitCode: 0, result: 'built', variations: { TZ: 'Etc/GMT+12' }, notApplied: {} },
-          { buildNumber: 2, node: 'build1', startedAt: now.toISOString(), durationS: 50, exitCode: 0, result: 'built', variations: { TZ: 'Etc/GMT-14' }, notApplied: {} }],
-      }, now);
+      const id = Number(
+        d.sql
+          .prepare(
+            `INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
+        VALUES ('trixie', 'arm64', ?, ?, 100, 'bench', 'bench', ?, 'reproducible_build_0', ?)`,
+          )
+          .run(p.package, p.version, now.toISOString(), now.toISOString()).lastInsertRowid,
+      );
+      recordBuild(
+        d,
+        {
+          id,
+          suite: 'trixie',
+          arch: 'arm64',
+          package: p.package,
+          version: p.version,
+          priority: 100,
+          reason: 'bench',
+          claimed_by: 'reproducible_build_0',
+          claimed_at: now.toISOString(),
+        },
+        {
+          status: 'FTBR',
+          job: 'reproducible_build_0',
+          node1: 'build0',
+          node2: 'build1',
+          durationS: 100,
+          reason: `bench change ${i}`,
+          report: null,
+          runs: [
+            {
+              buildNumber: 1,
+              node: 'build0',
+              startedAt: now.toISOString(),
+              durationS: 50,
+              exitCode: 0,
+              result: 'built',
+              variations: { TZ: 'Etc/GMT+12' },
+              notApplied: {},
+            },
+            {
+              buildNumber: 2,
+              node: 'build1',
+              startedAt: now.toISOString(),
+              durationS: 50,
+              exitCode: 0,
+              result: 'built',
+              variations: { TZ: 'Etc/GMT-14' },
+              notApplied: {},
+            },
+          ],
+        },
+        now,
+      );
       const r = await runSiteQuiet(launcher, dir, full);
       if (r.json.mode !== 'incremental' || r.json.package_pages !== 1) throw new CheckFailed(`incremental render after one result: ${JSON.stringify(r.json)}`);
       const page = readFileSync(path.join(dir, 'public-1', 'rb-pkg', 'trixie', 'arm64', `${p.package}.html`), 'utf8');
@@ -232,21 +309,61 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     const fullRss = Math.max(...fulls.map((r) => r.rssMb));
     console.log('');
     for (const [k, v] of machineInfo()) console.log(`${k.padEnd(8)} ${v}`);
-    console.log(`input    ${packages} source packages from ${src.file} (${src.origin}); ${SUITES.length} suites x ${ARCHES.length} arches; load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `input    ${packages} source packages from ${src.file} (${src.origin}); ${SUITES.length} suites x ${ARCHES.length} arches; load ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
     console.log('');
-    console.log(table(['run', 'pages', 'wall', 'max RSS', 'pages/s'], [
-      [`full, 3 x 4, empty site_dir (median of ${RENDERS})`, String(f.json.package_pages + f.json.status_pages), `${fmt(f.wallS, 1)} s`, `${fmt(fullRss, 0)} MB`, fmt(pagesPerS, 0)],
-      [`full, 1 x 1 (bookworm/amd64) (median of ${RENDERS})`, String(o.json.package_pages + o.json.status_pages), `${fmt(o.wallS, 2)} s`, `${fmt(Math.max(...ones.map((r) => r.rssMb)), 0)} MB`, fmt(o.json.package_pages / o.wallS, 0)],
-      ['incremental, 1 new result (median of 5)', `${inc[0]?.json.package_pages ?? 0} + ${inc[0]?.json.status_pages ?? 0}`, `${fmt(incS, 3)} s`, `${fmt(median(inc.map((r) => r.rssMb)), 0)} MB`, ''],
-      ['simplest: --full over the site', String(again.json.package_pages + again.json.status_pages), `${fmt(again.wallS, 1)} s`, `${fmt(again.rssMb, 0)} MB`, ''],
-    ]));
+    console.log(
+      table(
+        ['run', 'pages', 'wall', 'max RSS', 'pages/s'],
+        [
+          [
+            `full, 3 x 4, empty site_dir (median of ${RENDERS})`,
+            String(f.json.package_pages + f.json.status_pages),
+            `${fmt(f.wallS, 1)} s`,
+            `${fmt(fullRss, 0)} MB`,
+            fmt(pagesPerS, 0),
+          ],
+          [
+            `full, 1 x 1 (bookworm/amd64) (median of ${RENDERS})`,
+            String(o.json.package_pages + o.json.status_pages),
+            `${fmt(o.wallS, 2)} s`,
+            `${fmt(Math.max(...ones.map((r) => r.rssMb)), 0)} MB`,
+            fmt(o.json.package_pages / o.wallS, 0),
+          ],
+          [
+            'incremental, 1 new result (median of 5)',
+            `${inc[0]?.json.package_pages ?? 0} + ${inc[0]?.json.status_pages ?? 0}`,
+            `${fmt(incS, 3)} s`,
+            `${fmt(median(inc.map((r) => r.rssMb)), 0)} MB`,
+            '',
+          ],
+          [
+            'simplest: --full over the site',
+            String(again.json.package_pages + again.json.status_pages),
+            `${fmt(again.wallS, 1)} s`,
+            `${fmt(again.rssMb, 0)} MB`,
+            '',
+          ],
+        ],
+      ),
+    );
     console.log('');
     const goal = (ok: boolean): string => (ok ? 'ok' : 'MISS');
-    console.log(`goal    full render < ${GOALS.fullS} s: ${fmt(f.wallS, 1)} s ${goal(f.wallS < GOALS.fullS)} (runs: ${fulls.map((r) => fmt(r.wallS, 1)).join(', ')} s); ` +
-      `< 1 GB RSS: ${fmt(fullRss, 0)} MB ${goal(fullRss < GOALS.fullRssMb)} (the largest run)`);
-    console.log(`goal    incremental < ${GOALS.incrementalS} s: ${fmt(incS, 3)} s ${goal(incS < GOALS.incrementalS)} (runs: ${inc.map((r) => fmt(r.wallS, 3)).join(', ')} s; the first one's new day redraws every chart); ${fmt(again.wallS / incS, 0)}x faster than rendering everything again`);
-    console.log(`goal    1 suite x 1 arch < ${GOALS.oneSuiteS} s: ${fmt(o.wallS, 2)} s ${goal(o.wallS < GOALS.oneSuiteS)} (runs: ${ones.map((r) => fmt(r.wallS, 2)).join(', ')} s; ` +
-      'the Debian farm\'s Python generator: 94.6 s package pages + 6.55 s index pages)');
+    console.log(
+      `goal    full render < ${GOALS.fullS} s: ${fmt(f.wallS, 1)} s ${goal(f.wallS < GOALS.fullS)} (runs: ${fulls.map((r) => fmt(r.wallS, 1)).join(', ')} s); ` +
+        `< 1 GB RSS: ${fmt(fullRss, 0)} MB ${goal(fullRss < GOALS.fullRssMb)} (the largest run)`,
+    );
+    console.log(
+      `goal    incremental < ${GOALS.incrementalS} s: ${fmt(incS, 3)} s ${goal(incS < GOALS.incrementalS)} (runs: ${inc.map((r) => fmt(r.wallS, 3)).join(', ')} s; the first one's new day redraws every chart); ${fmt(again.wallS / incS, 0)}x faster than rendering everything again`,
+    );
+    console.log(
+      `goal    1 suite x 1 arch < ${GOALS.oneSuiteS} s: ${fmt(o.wallS, 2)} s ${goal(o.wallS < GOALS.oneSuiteS)} (runs: ${ones.map((r) => fmt(r.wallS, 2)).join(', ')} s; ` +
+        "the Debian farm's Python generator: 94.6 s package pages + 6.55 s index pages)",
+    );
   } finally {
     launcher.close();
     await fs.rm(dir, { recursive: true, force: true });

@@ -38,9 +38,7 @@ import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestMirror, releaseText, runTool, type TestMirror } from '../test/harness/mirror.js';
-import {
-  buildDist, CheckFailed, fmt, machineInfo, type Measured, median, optionValue, ROOT, runIfMain, runMeasured, shArgs, table,
-} from './lib.js';
+import { buildDist, CheckFailed, fmt, machineInfo, type Measured, median, optionValue, ROOT, runIfMain, runMeasured, shArgs, table } from './lib.js';
 
 const SUITE = 'bookworm';
 const ARCHES = ['amd64', 'arm64', 'armhf', 'i386'] as const;
@@ -79,7 +77,7 @@ export function cacheDir(): string {
 }
 
 const DOWNLOAD_ADVICE =
-  'allow network access to http://deb.debian.org/debian (apt-get must be able to fetch bookworm\'s deb-src index), ' +
+  "allow network access to http://deb.debian.org/debian (apt-get must be able to fetch bookworm's deb-src index), " +
   'or pass a Sources file: REPROFARM_BENCH_SOURCES=/path/to/Sources npm run bench -- sync ' +
   '(or npx tsx bench/sync.ts --sources /path/to/Sources)';
 
@@ -90,7 +88,8 @@ const DOWNLOAD_ADVICE =
  */
 async function downloadSources(dest: string): Promise<void> {
   for (const tool of ['/usr/bin/apt-get', '/usr/lib/apt/apt-helper']) {
-    if (!existsSync(tool)) throw new CheckFailed(`cannot download the Sources index: ${tool} is missing (this benchmark expects Debian's apt); ${DOWNLOAD_ADVICE}`);
+    if (!existsSync(tool))
+      throw new CheckFailed(`cannot download the Sources index: ${tool} is missing (this benchmark expects Debian's apt); ${DOWNLOAD_ADVICE}`);
   }
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'reprofarm-bench-apt-'));
   try {
@@ -102,13 +101,20 @@ async function downloadSources(dest: string): Promise<void> {
     const sourcesList = path.join(tmp, 'sources.list');
     await fs.writeFile(sourcesList, `deb-src http://deb.debian.org/debian ${SUITE} main\n`);
     const args = [
-      '-o', `Dir::Etc::SourceList=${sourcesList}`,
-      '-o', 'Dir::Etc::SourceParts=/nonexistent',
-      '-o', `Dir::State::Lists=${lists}`,
-      '-o', `Dir::Cache=${path.join(tmp, 'cache')}`,
-      '-o', 'Dir::Cache::pkgcache=',
-      '-o', 'Dir::Cache::srcpkgcache=',
-      '-o', 'Debug::NoLocking=1',
+      '-o',
+      `Dir::Etc::SourceList=${sourcesList}`,
+      '-o',
+      'Dir::Etc::SourceParts=/nonexistent',
+      '-o',
+      `Dir::State::Lists=${lists}`,
+      '-o',
+      `Dir::Cache=${path.join(tmp, 'cache')}`,
+      '-o',
+      'Dir::Cache::pkgcache=',
+      '-o',
+      'Dir::Cache::srcpkgcache=',
+      '-o',
+      'Debug::NoLocking=1',
       'update',
     ];
     console.log(`fetch   apt-get ${shArgs(args)}`);
@@ -118,8 +124,10 @@ async function downloadSources(dest: string): Promise<void> {
     const names = existsSync(lists) ? await fs.readdir(lists) : [];
     const list = names.find((n) => new RegExp(`_dists_${SUITE}_main_source_Sources(\\.[a-z0-9]+)?$`).test(n));
     if (r.error || r.status !== 0 || !list || /^(E:|Err:)/m.test(out)) {
-      throw new CheckFailed(`cannot download ${SUITE}'s Sources index with apt-get (exit ${r.status ?? r.signal ?? r.error?.message}):\n${tail(out, 10)}\n` +
-        `what to do: ${DOWNLOAD_ADVICE}`);
+      throw new CheckFailed(
+        `cannot download ${SUITE}'s Sources index with apt-get (exit ${r.status ?? r.signal ?? r.error?.message}):\n${tail(out, 10)}\n` +
+          `what to do: ${DOWNLOAD_ADVICE}`,
+      );
     }
     const part = `${dest}.tmp-${process.pid}`;
     await fs.mkdir(path.dirname(dest), { recursive: true });
@@ -225,12 +233,17 @@ function analyse(text: string): IndexFacts {
     const noEpoch = version.replace(/^\d+:/, '');
     changed[i] = s
       .replace(/^Version:[ \t]*.*$/m, `Version: ${version}+b1`)
-      .split(` ${name}_${noEpoch}.dsc`).join(` ${name}_${noEpoch}+b1.dsc`);
+      .split(` ${name}_${noEpoch}.dsc`)
+      .join(` ${name}_${noEpoch}+b1.dsc`);
     bumped.push(name);
   }
   return {
-    stanzas: stanzas.length, packageLines, extraSourceOnly, distinct: names.size,
-    bumpedText: `${changed.join('\n\n')}\n`, bumped,
+    stanzas: stanzas.length,
+    packageLines,
+    extraSourceOnly,
+    distinct: names.size,
+    bumpedText: `${changed.join('\n\n')}\n`,
+    bumped,
   };
 }
 
@@ -270,8 +283,22 @@ async function compressXz(file: string): Promise<{ seconds: number; cached: bool
 /** dists/<SUITE>/Release listing `files`, and an InRelease clearsigned with the test mirror's key */
 async function writeSignedRelease(dir: string, files: ReadonlyArray<readonly [string, Buffer]>, keys: TestMirror): Promise<void> {
   await fs.writeFile(path.join(dir, 'Release'), releaseText(SUITE, files));
-  await runTool('gpg', [...GPG_BATCH, '--yes', '--local-user', keys.fingerprint, '--digest-algo', 'SHA256', '--clearsign',
-    '-o', path.join(dir, 'InRelease'), path.join(dir, 'Release')], { env: { GNUPGHOME: keys.gnupgHome } });
+  await runTool(
+    'gpg',
+    [
+      ...GPG_BATCH,
+      '--yes',
+      '--local-user',
+      keys.fingerprint,
+      '--digest-algo',
+      'SHA256',
+      '--clearsign',
+      '-o',
+      path.join(dir, 'InRelease'),
+      path.join(dir, 'Release'),
+    ],
+    { env: { GNUPGHOME: keys.gnupgHome } },
+  );
 }
 
 /** dists/<SUITE>/main/source/Sources(.xz) and an InRelease clearsigned with the test mirror's key. */
@@ -281,7 +308,14 @@ async function writeMirror(root: string, text: Buffer, keys: TestMirror): Promis
   await fs.mkdir(path.dirname(src), { recursive: true });
   await fs.writeFile(src, text);
   const xz = await compressXz(src);
-  await writeSignedRelease(dir, [['main/source/Sources.xz', await fs.readFile(`${src}.xz`)], ['main/source/Sources', text]], keys);
+  await writeSignedRelease(
+    dir,
+    [
+      ['main/source/Sources.xz', await fs.readFile(`${src}.xz`)],
+      ['main/source/Sources', text],
+    ],
+    keys,
+  );
   return { xzS: xz.seconds, xzCached: xz.cached };
 }
 
@@ -361,7 +395,9 @@ interface Expect {
 function checkRun(m: Measured, dbPath: string, e: Expect): SyncJson['suites'][number] {
   const what = `${e.scenario} (run ${e.run})`;
   if (m.code !== 0) {
-    throw new CheckFailed(`${what}: reprofarm sync exited with ${m.code === null ? `signal ${m.signal}` : `code ${m.code}`}\n--- stderr:\n${tail(m.stderr)}\n--- stdout:\n${tail(m.stdout)}`);
+    throw new CheckFailed(
+      `${what}: reprofarm sync exited with ${m.code === null ? `signal ${m.signal}` : `code ${m.code}`}\n--- stderr:\n${tail(m.stderr)}\n--- stdout:\n${tail(m.stdout)}`,
+    );
   }
   let out: SyncJson;
   try {
@@ -378,7 +414,9 @@ function checkRun(m: Measured, dbPath: string, e: Expect): SyncJson['suites'][nu
   if (skipped < 0 || skipped > MAX_SKIPPED) {
     problems.push(`suites[0].sources = ${sources}, expected ${e.distinct} distinct Package stanzas (at most ${MAX_SKIPPED} skipped)`);
   } else if (!e.unchanged && skipped > (s.problems_total ?? s.problems.length)) {
-    problems.push(`suites[0].sources = ${sources} is ${skipped} short of ${e.distinct}, but only ${s.problems_total ?? s.problems.length} problems are reported`);
+    problems.push(
+      `suites[0].sources = ${sources} is ${skipped} short of ${e.distinct}, but only ${s.problems_total ?? s.problems.length} problems are reported`,
+    );
   }
   if (s.unchanged !== e.unchanged) problems.push(`unchanged = ${s.unchanged}, expected ${e.unchanged}`);
   if ((s.added ?? -1) !== e.added) problems.push(`added = ${s.added}, expected ${e.added}`);
@@ -392,7 +430,11 @@ function checkRun(m: Measured, dbPath: string, e: Expect): SyncJson['suites'][nu
     const live = (db.prepare('SELECT COUNT(*) AS n FROM sources WHERE suite = ? AND removed_at IS NULL').get(SUITE) as { n: number }).n;
     const all = (db.prepare('SELECT COUNT(*) AS n FROM sources').get() as { n: number }).n;
     if (live !== sources || all !== sources) problems.push(`the DB has ${all} rows in sources (${live} not removed), the JSON says ${sources}`);
-    const nfu = new Map((db.prepare("SELECT arch, COUNT(*) AS n FROM results WHERE suite = ? AND status = 'NFU' GROUP BY arch").all(SUITE) as { arch: string; n: number }[]).map((r) => [r.arch, r.n]));
+    const nfu = new Map(
+      (db.prepare("SELECT arch, COUNT(*) AS n FROM results WHERE suite = ? AND status = 'NFU' GROUP BY arch").all(SUITE) as { arch: string; n: number }[]).map(
+        (r) => [r.arch, r.n],
+      ),
+    );
     for (const a of ARCHES) {
       const j = arches.get(a)?.nfu;
       if (j !== (nfu.get(a) ?? 0)) problems.push(`${a}: the JSON says ${j} NFU, the DB has ${nfu.get(a) ?? 0}`);
@@ -404,7 +446,8 @@ function checkRun(m: Measured, dbPath: string, e: Expect): SyncJson['suites'][nu
         const v = (q.get(SUITE, n) as { version: string } | undefined)?.version ?? '';
         return v.endsWith('+b1') !== e.bumped?.bumpedNow;
       });
-      if (wrong.length > 0) problems.push(`${wrong.length} of the ${e.bumped.names.length} changed sources have the wrong version in the DB (${wrong.slice(0, 5).join(', ')})`);
+      if (wrong.length > 0)
+        problems.push(`${wrong.length} of the ${e.bumped.names.length} changed sources have the wrong version in the DB (${wrong.slice(0, 5).join(', ')})`);
     }
   } finally {
     db.close();
@@ -449,8 +492,13 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
   console.log(`== sync: a real ${SUITE} Sources index, ${ARCHES.length} architectures, signed mirror on disk ==`);
   for (const [k, v] of machineInfo()) console.log(`${k.padEnd(7)} ${v}`);
   if (!existsSync(GNU_TIME)) throw new CheckFailed(`${GNU_TIME} (GNU time) is missing: apt-get install --no-install-recommends time`);
-  for (const [tool, pkg] of [['xz', 'xz-utils'], ['gpg', 'gpg'], ['gpgv', 'gpgv']] as const) {
-    if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0) throw new CheckFailed(`${tool} is missing: apt-get install --no-install-recommends ${pkg}`);
+  for (const [tool, pkg] of [
+    ['xz', 'xz-utils'],
+    ['gpg', 'gpg'],
+    ['gpgv', 'gpgv'],
+  ] as const) {
+    if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0)
+      throw new CheckFailed(`${tool} is missing: apt-get install --no-install-recommends ${pkg}`);
   }
   console.log(`tools   ${versionOf('xz', ['--version'])}; ${versionOf('gpgv', ['--version'])}; ${versionOf(GNU_TIME, ['--version'])}`);
 
@@ -460,8 +508,10 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
   const input = await obtainSources(opts.sources ?? optionValue(process.argv.slice(2), '--sources'));
   const text = await fs.readFile(input.file, 'utf8');
   const facts = analyse(text);
-  console.log(`input   ${input.file} (${input.origin}): ${fmt(Buffer.byteLength(text) / 2 ** 20, 1)} MiB, ${facts.stanzas} stanzas, ` +
-    `${facts.packageLines} Package: lines, ${facts.extraSourceOnly} Extra-Source-Only, ${facts.distinct} distinct sources expected`);
+  console.log(
+    `input   ${input.file} (${input.origin}): ${fmt(Buffer.byteLength(text) / 2 ** 20, 1)} MiB, ${facts.stanzas} stanzas, ` +
+      `${facts.packageLines} Package: lines, ${facts.extraSourceOnly} Extra-Source-Only, ${facts.distinct} distinct sources expected`,
+  );
 
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'reprofarm-bench-sync-'));
   let keys: TestMirror | undefined;
@@ -483,35 +533,48 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     const a = await writeMirror(mirrorA, Buffer.from(text, 'utf8'), keys);
     const b = await writeMirror(mirrorB, Buffer.from(facts.bumpedText, 'utf8'), keys);
     const xzSize = (await fs.stat(path.join(mirrorA, 'dists', SUITE, 'main', 'source', 'Sources.xz'))).size;
-    console.log(`mirror  ${mirrorA}: Sources + Sources.xz (${fmt(xzSize / 2 ** 20, 1)} MiB, xz -T0 -6 ${a.xzCached ? 'from the cache' : `in ${fmt(a.xzS, 1)} s`}), ` +
-      `Release, InRelease clearsigned by ${keys.fingerprint.slice(-16)}`);
+    console.log(
+      `mirror  ${mirrorA}: Sources + Sources.xz (${fmt(xzSize / 2 ** 20, 1)} MiB, xz -T0 -6 ${a.xzCached ? 'from the cache' : `in ${fmt(a.xzS, 1)} s`}), ` +
+        `Release, InRelease clearsigned by ${keys.fingerprint.slice(-16)}`,
+    );
     console.log(`mirror  ${mirrorB}: the same with ${BUMPED} versions bumped (+b1) (xz ${b.xzCached ? 'from the cache' : `in ${fmt(b.xzS, 1)} s`})`);
 
     const configFor = async (name: string, mirror: string, stateDir: string): Promise<string> => {
       const file = path.join(tmp, `${name}.yaml`);
-      await fs.writeFile(file, [
-        `# reprofarm sync benchmark (${name})`,
-        `state_dir: ${JSON.stringify(stateDir)}`,
-        `mirror: ${JSON.stringify(mirror)}`,
-        `mirror_keyring: ${JSON.stringify(keys?.keyring ?? '')}`,
-        `suites: [${SUITE}]`,
-        `architectures: [${ARCHES.join(', ')}]`,
-        'nodes:',
-        '  l1: { transport: local }',
-        '',
-      ].join('\n'));
+      await fs.writeFile(
+        file,
+        [
+          `# reprofarm sync benchmark (${name})`,
+          `state_dir: ${JSON.stringify(stateDir)}`,
+          `mirror: ${JSON.stringify(mirror)}`,
+          `mirror_keyring: ${JSON.stringify(keys?.keyring ?? '')}`,
+          `suites: [${SUITE}]`,
+          `architectures: [${ARCHES.join(', ')}]`,
+          'nodes:',
+          '  l1: { transport: local }',
+          '',
+        ].join('\n'),
+      );
       return file;
     };
     const timeFile = path.join(tmp, 'time.out');
     const runs: SyncRun[] = [];
     let problemsShown = false;
-    const measure = async (scenario: ScenarioName, runNo: number, config: string, stateDir: string, e: Omit<Expect, 'scenario' | 'run' | 'distinct'>): Promise<void> => {
+    const measure = async (
+      scenario: ScenarioName,
+      runNo: number,
+      config: string,
+      stateDir: string,
+      e: Omit<Expect, 'scenario' | 'run' | 'distinct'>,
+    ): Promise<void> => {
       const { m, wallS, rssMb } = await measureSync(config, timeFile);
       const s = checkRun(m, path.join(stateDir, 'reproducible.db'), { scenario, run: runNo, distinct: facts.distinct, ...e });
       runs.push({ scenario, run: runNo, m, wallS, rssMb, syncMs: s.duration_ms });
-      console.log(`  ${scenario.padEnd(26)} run ${runNo}  wall ${fmt(wallS).padStart(5)} s  max RSS ${fmt(rssMb, 0).padStart(4)} MB  ` +
-        `CPU ${fmt(m.cpuS).padStart(5)} s (user ${fmt(m.userS)} + sys ${fmt(m.sysS)})  sync itself ${fmt(s.duration_ms / 1000)} s  ` +
-        `${s.unchanged ? 'index unchanged, not parsed' : `parsed ${s.file}`}; ${s.sources} sources, ${s.added} added, ${s.new_versions} new versions`);
+      console.log(
+        `  ${scenario.padEnd(26)} run ${runNo}  wall ${fmt(wallS).padStart(5)} s  max RSS ${fmt(rssMb, 0).padStart(4)} MB  ` +
+          `CPU ${fmt(m.cpuS).padStart(5)} s (user ${fmt(m.userS)} + sys ${fmt(m.sysS)})  sync itself ${fmt(s.duration_ms / 1000)} s  ` +
+          `${s.unchanged ? 'index unchanged, not parsed' : `parsed ${s.file}`}; ${s.sources} sources, ${s.added} added, ${s.new_versions} new versions`,
+      );
       if (!problemsShown && s.problems.length > 0) {
         problemsShown = true;
         console.log(`    ${s.problems.length} stanza(s) skipped by reprofarm (allowed: at most ${MAX_SKIPPED}):`);
@@ -519,7 +582,9 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
       }
       if (runNo === 1 && scenario === 'first sync') {
         for (const x of s.architectures ?? []) {
-          const sch = Object.entries(x.scheduled).map(([k, v]) => `${k} ${v}`).join(', ');
+          const sch = Object.entries(x.scheduled)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ');
           console.log(`    ${x.arch}: ${x.nfu} NFU, ${x.blacklisted} blacklisted, scheduled: ${sch}`);
         }
       }
@@ -529,7 +594,11 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     let stateDir = '';
     for (let i = 1; i <= ROUNDS; i++) {
       stateDir = path.join(tmp, `state-${i}`);
-      await measure('first sync', i, await configFor(`original-${i}`, mirrorA, stateDir), stateDir, { unchanged: false, added: facts.distinct, newVersions: 0 });
+      await measure('first sync', i, await configFor(`original-${i}`, mirrorA, stateDir), stateDir, {
+        unchanged: false,
+        added: facts.distinct,
+        newVersions: 0,
+      });
     }
     // the last first-sync's state goes on
     const cfgA = await configFor('original', mirrorA, stateDir);
@@ -550,13 +619,18 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     for (let i = 1; i <= ROUNDS; i++) {
       const toChanged = i % 2 === 1;
       await measure('small change', i, toChanged ? cfgB : cfgA, stateDir, {
-        unchanged: false, added: 0, newVersions: BUMPED, bumped: { names: facts.bumped, bumpedNow: toChanged },
+        unchanged: false,
+        added: 0,
+        newVersions: BUMPED,
+        bumped: { names: facts.bumped, bumpedNow: toChanged },
       });
     }
 
     const mirrorBomb = path.join(tmp, 'mirror-bomb');
     const bombXz = await writeBombMirror(mirrorBomb, keys);
-    console.log(`mirror  ${mirrorBomb}: a hostile Sources.xz of ${fmt(bombXz / 1024, 0)} KiB that decompresses to one ${fmt(BOMB_BYTES / 2 ** 30, 0)} GiB line, correctly signed`);
+    console.log(
+      `mirror  ${mirrorBomb}: a hostile Sources.xz of ${fmt(bombXz / 1024, 0)} KiB that decompresses to one ${fmt(BOMB_BYTES / 2 ** 30, 0)} GiB line, correctly signed`,
+    );
     for (let i = 1; i <= ROUNDS; i++) {
       const bombState = path.join(tmp, `state-bomb-${i}`);
       const { m, wallS, rssMb } = await measureSync(await configFor(`bomb-${i}`, mirrorBomb, bombState), timeFile);
@@ -564,8 +638,10 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
       const suite = (JSON.parse(m.stdout) as SyncJson).suites[0];
       const error = suite?.error ?? '';
       runs.push({ scenario: '1 GiB endless line', run: i, m, wallS, rssMb, syncMs: suite?.duration_ms ?? 0 });
-      console.log(`  ${'1 GiB endless line'.padEnd(26)} run ${i}  wall ${fmt(wallS).padStart(5)} s  max RSS ${fmt(rssMb, 0).padStart(4)} MB  ` +
-        `CPU ${fmt(m.cpuS).padStart(5)} s (user ${fmt(m.userS)} + sys ${fmt(m.sysS)})  error: ${error.replace(/^\S*dists\//, 'dists/')}`);
+      console.log(
+        `  ${'1 GiB endless line'.padEnd(26)} run ${i}  wall ${fmt(wallS).padStart(5)} s  max RSS ${fmt(rssMb, 0).padStart(4)} MB  ` +
+          `CPU ${fmt(m.cpuS).padStart(5)} s (user ${fmt(m.userS)} + sys ${fmt(m.sysS)})  error: ${error.replace(/^\S*dists\//, 'dists/')}`,
+      );
     }
 
     const scenarios: Array<[ScenarioName, string]> = [
@@ -578,13 +654,21 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     const of = (s: ScenarioName): SyncRun[] => runs.filter((r) => r.scenario === s);
     const rows = scenarios.map(([s]) => {
       const rs = of(s);
-      return [s, fmt(median(rs.map((r) => r.wallS))), fmt(Math.min(...rs.map((r) => r.wallS))), fmt(Math.max(...rs.map((r) => r.wallS))),
-        fmt(median(rs.map((r) => r.m.cpuS))), fmt(median(rs.map((r) => r.syncMs / 1000))), fmt(median(rs.map((r) => r.rssMb)), 0), fmt(Math.max(...rs.map((r) => r.rssMb)), 0)];
+      return [
+        s,
+        fmt(median(rs.map((r) => r.wallS))),
+        fmt(Math.min(...rs.map((r) => r.wallS))),
+        fmt(Math.max(...rs.map((r) => r.wallS))),
+        fmt(median(rs.map((r) => r.m.cpuS))),
+        fmt(median(rs.map((r) => r.syncMs / 1000))),
+        fmt(median(rs.map((r) => r.rssMb)), 0),
+        fmt(Math.max(...rs.map((r) => r.rssMb)), 0),
+      ];
     });
     console.log(`\nmedians of ${ROUNDS} runs, ${facts.distinct} sources, ${ARCHES.length} architectures (${ARCHES.join(' ')}):`);
     console.log(table(['scenario', 'wall s', 'min s', 'max s', 'CPU s', 'sync s', 'RSS MB', 'max RSS MB'], rows));
     for (const [s, what] of scenarios) console.log(`  ${s.padEnd(26)} ${what}`);
-    console.log('(wall: the whole CLI process incl. node startup; sync s: the suite\'s duration_ms from the JSON summary; CPU incl. xz and gpgv)');
+    console.log("(wall: the whole CLI process incl. node startup; sync s: the suite's duration_ms from the JSON summary; CPU incl. xz and gpgv)");
 
     const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
     const firstWall = median(of('first sync').map((r) => r.wallS));
@@ -594,14 +678,20 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     const small = median(of('small change').map((r) => r.wallS));
     console.log('\ngoals:');
     console.log(`  first sync wall = ${fmt(firstWall)} s (goal < ${GOALS.firstSyncWallS} s)  ${verdict(firstWall < GOALS.firstSyncWallS)}`);
-    console.log(`  first sync max RSS = ${fmt(firstRss, 0)} MB, worst of ${ROUNDS} (goal < ${GOALS.firstSyncRssMb} MB)  ${verdict(firstRss < GOALS.firstSyncRssMb)}`);
+    console.log(
+      `  first sync max RSS = ${fmt(firstRss, 0)} MB, worst of ${ROUNDS} (goal < ${GOALS.firstSyncRssMb} MB)  ${verdict(firstRss < GOALS.firstSyncRssMb)}`,
+    );
     console.log(`  re-sync with no changes wall = ${fmt(resync)} s (goal < ${GOALS.resyncWallS} s)  ${verdict(resync < GOALS.resyncWallS)}`);
-    console.log(`  full re-parse, no changes wall = ${fmt(reparse)} s (informational, against the same < ${GOALS.resyncWallS} s)  ${reparse < GOALS.resyncWallS ? 'under' : 'over'}`);
+    console.log(
+      `  full re-parse, no changes wall = ${fmt(reparse)} s (informational, against the same < ${GOALS.resyncWallS} s)  ${reparse < GOALS.resyncWallS ? 'under' : 'over'}`,
+    );
     console.log(`  small change (${BUMPED} new versions) wall = ${fmt(small)} s (informational, no goal)`);
     const bombWall = median(of('1 GiB endless line').map((r) => r.wallS));
     const bombRss = Math.max(...of('1 GiB endless line').map((r) => r.rssMb));
     console.log(`  1 GiB endless line refused, wall = ${fmt(bombWall)} s (goal < ${GOALS.bombWallS} s)  ${verdict(bombWall < GOALS.bombWallS)}`);
-    console.log(`  1 GiB endless line refused, max RSS = ${fmt(bombRss, 0)} MB, worst of ${ROUNDS} (goal < ${GOALS.bombRssMb} MB)  ${verdict(bombRss < GOALS.bombRssMb)}`);
+    console.log(
+      `  1 GiB endless line refused, max RSS = ${fmt(bombRss, 0)} MB, worst of ${ROUNDS} (goal < ${GOALS.bombRssMb} MB)  ${verdict(bombRss < GOALS.bombRssMb)}`,
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

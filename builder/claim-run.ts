@@ -40,7 +40,14 @@ export class ClaimRun {
   readonly runs: BuildRunRecord[] = [];
   /** result directories fetched so far, with their files' SHA256: a record that cannot be written is kept with them */
   readonly dirs: Array<{ dir: string; fetched: ReadonlyMap<string, string> }> = [];
-  constructor(readonly config: Config, readonly db: FarmDb, readonly pair: Pair, readonly claim: Claim, readonly opts: BuildOptions, private readonly t0: number) {}
+  constructor(
+    readonly config: Config,
+    readonly db: FarmDb,
+    readonly pair: Pair,
+    readonly claim: Claim,
+    readonly opts: BuildOptions,
+    private readonly t0: number,
+  ) {}
 
   async giveBack(reason: string): Promise<PairOutcome> {
     const { claim, opts, db } = this;
@@ -59,7 +66,17 @@ export class ClaimRun {
   async record(status: Status, reason: string | null, report: string | null = null, gaveUp = false): Promise<PairOutcome> {
     const { claim, pair, opts } = this;
     const durationS = (performance.now() - this.t0) / 1000;
-    const rec: PairRecord = { status, job: pair.job, node1: pair.node1.name, node2: pair.node2.name, durationS, reason, report, runs: this.runs, ...(gaveUp ? { gaveUp } : {}) };
+    const rec: PairRecord = {
+      status,
+      job: pair.job,
+      node1: pair.node1.name,
+      node2: pair.node2.name,
+      durationS,
+      reason,
+      report,
+      runs: this.runs,
+      ...(gaveUp ? { gaveUp } : {}),
+    };
     let buildId: number;
     try {
       buildId = recordBuild(this.db, claim, rec);

@@ -64,9 +64,14 @@ export async function cleanup(config: Config, db: FarmDb, opts: { onLine?: (s: s
     }
     const nodes = await cleanClaimOnNodes(config, c, files);
     out.stale.push({ claim: c, why, nodes });
-    opts.onLine?.(`${c.package} ${c.version} ${c.suite}/${c.arch} (claimed by ${c.claimed_by} at ${c.claimed_at}): ${why}; ${nodes.map((n) => `${n.node} ${n.ok ? 'cleaned' : `not cleaned: ${n.error ?? ''}`}`).join(', ')}`);
+    opts.onLine?.(
+      `${c.package} ${c.version} ${c.suite}/${c.arch} (claimed by ${c.claimed_by} at ${c.claimed_at}): ${why}; ${nodes.map((n) => `${n.node} ${n.ok ? 'cleaned' : `not cleaned: ${n.error ?? ''}`}`).join(', ')}`,
+    );
   }
-  out.requeued = requeue(db, out.stale.map((s) => s.claim.id));
+  out.requeued = requeue(
+    db,
+    out.stale.map((s) => s.claim.id),
+  );
   // what the main node's work orders say is in flight, but no claim holds
   const held = new Set(claimedEntries(db).map((c) => packagePath(c.suite, c.arch, c.package, c.version)));
   for (const o of await ordersInFlight(config.stateDir)) {
@@ -95,7 +100,11 @@ async function claimNodes(config: Config, c: Claim): Promise<NodeConfig[]> {
  * pending entry, work order and partial results, via node-build.sh cleanup)
  * and on the main node. Does not touch the claim itself.
  */
-export async function cleanClaimOnNodes(config: Config, c: Claim, files: SshFileCache = new SshFileCache()): Promise<Array<{ node: string; ok: boolean; error: string | null }>> {
+export async function cleanClaimOnNodes(
+  config: Config,
+  c: Claim,
+  files: SshFileCache = new SshFileCache(),
+): Promise<Array<{ node: string; ok: boolean; error: string | null }>> {
   const nodes: Array<{ node: string; ok: boolean; error: string | null }> = [];
   for (const node of await claimNodes(config, c)) {
     try {
@@ -104,10 +113,19 @@ export async function cleanClaimOnNodes(config: Config, c: Claim, files: SshFile
         const script = NODE_LAYOUT.script(node.workdir);
         // the node's copy may be missing (never built there): then there is nothing of ours to clean but files
         const has = await t.exec(['sha256sum', script], { timeoutMs: 60_000 });
-        const r = has.code === 0 && has.stdout.toString().startsWith(nodeBuildScript().sha256)
-          ? await t.exec(nodeScriptArgv(node, 'cleanup', c), { timeoutMs: 120_000 })
-          : await t.exec(['rm', '-rf', NODE_LAYOUT.order(node.workdir, node.name, c), ...['', '.pid', '.prepared', '.resumed'].map((x) => `${NODE_LAYOUT.pending(node.workdir, c)}${x}`),
-            NODE_LAYOUT.results(node.workdir, node.name, c)], { timeoutMs: 120_000 });
+        const r =
+          has.code === 0 && has.stdout.toString().startsWith(nodeBuildScript().sha256)
+            ? await t.exec(nodeScriptArgv(node, 'cleanup', c), { timeoutMs: 120_000 })
+            : await t.exec(
+                [
+                  'rm',
+                  '-rf',
+                  NODE_LAYOUT.order(node.workdir, node.name, c),
+                  ...['', '.pid', '.prepared', '.resumed'].map((x) => `${NODE_LAYOUT.pending(node.workdir, c)}${x}`),
+                  NODE_LAYOUT.results(node.workdir, node.name, c),
+                ],
+                { timeoutMs: 120_000 },
+              );
         nodes.push({ node: node.name, ok: r.code === 0, error: r.code === 0 ? null : nodeWords(r.stderr.toString('utf8').trim().slice(0, 300)) });
       } finally {
         t.close();

@@ -143,11 +143,24 @@ export interface DiffoscopeResult {
  * timeout; a report larger than maxBytes is cut (diffoscope's own
  * --max-report-size) and said so.
  */
-export async function runDiffoscope(file1: string, file2: string, out: { text: string; html: string }, opts: { timeoutS: number; maxBytes: number }): Promise<DiffoscopeResult> {
+export async function runDiffoscope(
+  file1: string,
+  file2: string,
+  out: { text: string; html: string },
+  opts: { timeoutS: number; maxBytes: number },
+): Promise<DiffoscopeResult> {
   const args = [
-    '--text', out.text, '--html', out.html,
-    '--max-report-size', String(opts.maxBytes), '--max-text-report-size', String(opts.maxBytes),
-    '--no-progress', file1, file2,
+    '--text',
+    out.text,
+    '--html',
+    out.html,
+    '--max-report-size',
+    String(opts.maxBytes),
+    '--max-text-report-size',
+    String(opts.maxBytes),
+    '--no-progress',
+    file1,
+    file2,
   ];
   const r = await new Promise<{ code: number | null; stderr: string; timedOut: boolean; missing: boolean }>((resolve) => {
     const child = spawn('diffoscope', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -173,7 +186,11 @@ export async function runDiffoscope(file1: string, file2: string, out: { text: s
       resolve({ code, stderr, timedOut, missing: false });
     });
   });
-  const exists = async (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+  const exists = async (p: string): Promise<boolean> =>
+    stat(p).then(
+      () => true,
+      () => false,
+    );
   if (r.missing) return { ok: false, problem: 'diffoscope is not installed (apt-get install diffoscope-minimal)', text: null, html: null };
   if (r.timedOut) {
     await writeFile(out.text, `diffoscope did not finish within ${opts.timeoutS} s\n`);
@@ -182,7 +199,12 @@ export async function runDiffoscope(file1: string, file2: string, out: { text: s
   // diffoscope exits 1 when the files differ, 0 when they are equal, anything else on failure
   if (r.code !== 0 && r.code !== 1) {
     const why = r.stderr.trim().split('\n').slice(-1)[0] ?? '';
-    return { ok: false, problem: `diffoscope failed (exit ${r.code}): ${why.slice(0, 300)}`, text: (await exists(out.text)) ? out.text : null, html: (await exists(out.html)) ? out.html : null };
+    return {
+      ok: false,
+      problem: `diffoscope failed (exit ${r.code}): ${why.slice(0, 300)}`,
+      text: (await exists(out.text)) ? out.text : null,
+      html: (await exists(out.html)) ? out.html : null,
+    };
   }
   return { ok: true, problem: null, text: out.text, html: (await exists(out.html)) ? out.html : null };
 }

@@ -40,10 +40,23 @@ export function printedSums(stdout: Buffer): Array<{ sha256: string; name: strin
 }
 
 /** SHA256SUMS read from the node, bounded: the node may have printed none (an older script, a cut-off output). */
-async function readSums(link: NodeLink, remoteDir: string, limits: FetchLimits, onRetry: (w: string) => void): Promise<Array<{ sha256: string; name: string }>> {
+async function readSums(
+  link: NodeLink,
+  remoteDir: string,
+  limits: FetchLimits,
+  onRetry: (w: string) => void,
+): Promise<Array<{ sha256: string; name: string }>> {
   const node = link.node.name;
-  const r = await link.retrying('reading SHA256SUMS', (t) => t.exec(['cat', `${remoteDir}/SHA256SUMS`], { timeoutMs: 120_000, maxOutputBytes: limits.maxMetadataBytes }), onRetry);
-  if (r.truncated) throw new ResultsRefused(`SHA256SUMS on ${node} is larger than build.max_metadata_kb (${limits.maxMetadataBytes / 1024} KiB): not fetched`, 'results-metadata');
+  const r = await link.retrying(
+    'reading SHA256SUMS',
+    (t) => t.exec(['cat', `${remoteDir}/SHA256SUMS`], { timeoutMs: 120_000, maxOutputBytes: limits.maxMetadataBytes }),
+    onRetry,
+  );
+  if (r.truncated)
+    throw new ResultsRefused(
+      `SHA256SUMS on ${node} is larger than build.max_metadata_kb (${limits.maxMetadataBytes / 1024} KiB): not fetched`,
+      'results-metadata',
+    );
   if (r.code !== 0) throw new NodeUnusable(`reading ${remoteDir}/SHA256SUMS on ${node} failed (exit ${r.code ?? r.signal ?? 'timeout'})`);
   const parsed = parseSha256Sums(r.stdout.toString('utf8'));
   if (typeof parsed === 'string') throw new ResultsRefused(`${node}: ${parsed}`, 'results-sums');
@@ -51,24 +64,41 @@ async function readSums(link: NodeLink, remoteDir: string, limits: FetchLimits, 
 }
 
 /** Each listed file's size, read without following links; refused unless every one is a regular file within the limits. */
-async function checkEntries(link: NodeLink, remoteDir: string, sums: ReadonlyArray<{ name: string }>, limits: FetchLimits, onRetry: (w: string) => void): Promise<Map<string, number>> {
+async function checkEntries(
+  link: NodeLink,
+  remoteDir: string,
+  sums: ReadonlyArray<{ name: string }>,
+  limits: FetchLimits,
+  onRetry: (w: string) => void,
+): Promise<Map<string, number>> {
   const node = link.node.name;
-  if (sums.length > MAX_RESULT_FILES) throw new ResultsRefused(`the results on ${node} are ${sums.length} files, more than ${MAX_RESULT_FILES}: not fetched`, 'results-count');
+  if (sums.length > MAX_RESULT_FILES)
+    throw new ResultsRefused(`the results on ${node} are ${sums.length} files, more than ${MAX_RESULT_FILES}: not fetched`, 'results-count');
   // side by side: one round trip to the node, not one per file
-  const entries = await Promise.all(sums.map(async ({ name }) =>
-    [name, await link.retrying(`reading the size of ${name}`, (t) => t.lstat(`${remoteDir}/${name}`), onRetry)] as const));
+  const entries = await Promise.all(
+    sums.map(async ({ name }) => [name, await link.retrying(`reading the size of ${name}`, (t) => t.lstat(`${remoteDir}/${name}`), onRetry)] as const),
+  );
   let total = 0;
   for (const [name, e] of entries) {
     if (e.kind !== 'file') {
-      throw new ResultsRefused(`${name} in the results on ${node} is ${e.kind === 'symlink' ? 'a symbolic link' : `a ${e.kind}`}, not a regular file: not fetched`, 'results-not-file');
+      throw new ResultsRefused(
+        `${name} in the results on ${node} is ${e.kind === 'symlink' ? 'a symbolic link' : `a ${e.kind}`}, not a regular file: not fetched`,
+        'results-not-file',
+      );
     }
     if (isMetadataFile(name) && e.size > limits.maxMetadataBytes) {
-      throw new ResultsRefused(`${name} on ${node} is ${e.size} bytes, more than build.max_metadata_kb (${limits.maxMetadataBytes / 1024} KiB): not fetched`, 'results-metadata');
+      throw new ResultsRefused(
+        `${name} on ${node} is ${e.size} bytes, more than build.max_metadata_kb (${limits.maxMetadataBytes / 1024} KiB): not fetched`,
+        'results-metadata',
+      );
     }
     total += e.size;
   }
   if (total > limits.maxBytes) {
-    throw new ResultsRefused(`the results on ${node} are ${total} bytes, more than build.max_result_mb (${limits.maxBytes / 1048576} MiB): not fetched`, 'results-size');
+    throw new ResultsRefused(
+      `the results on ${node} are ${total} bytes, more than build.max_result_mb (${limits.maxBytes / 1048576} MiB): not fetched`,
+      'results-size',
+    );
   }
   return new Map(entries.map(([name, e]) => [name, e.size]));
 }
@@ -77,10 +107,16 @@ async function checkEntries(link: NodeLink, remoteDir: string, sums: ReadonlyArr
  * Fetch a node's results into `dest` (replaced whole), checking every file against SHA256SUMS.
  * Returns each fetched file's SHA256, as computed here: what the comparison trusts.
  */
-export async function fetchResults(link: NodeLink, remoteDir: string, dest: string, limits: FetchLimits, onRetry: (w: string) => void,
-  printed?: Array<{ sha256: string; name: string }>): Promise<Map<string, string>> {
+export async function fetchResults(
+  link: NodeLink,
+  remoteDir: string,
+  dest: string,
+  limits: FetchLimits,
+  onRetry: (w: string) => void,
+  printed?: Array<{ sha256: string; name: string }>,
+): Promise<Map<string, string>> {
   const node = link.node.name;
-  const sums = printed ?? await readSums(link, remoteDir, limits, onRetry);
+  const sums = printed ?? (await readSums(link, remoteDir, limits, onRetry));
   if (!sums.some((s) => s.name === 'status')) throw new ResultsRefused(`${node}: SHA256SUMS in ${remoteDir} does not list the status file`, 'results-sums');
   const sizes = await checkEntries(link, remoteDir, sums, limits, onRetry);
   const tmp = `${dest}.tmp-${process.pid}`;
@@ -101,8 +137,16 @@ export async function fetchResults(link: NodeLink, remoteDir: string, dest: stri
         onRetry(`fetching ${name} (it did not match SHA256SUMS after the connection dropped)`);
         got = await fetchOne(name);
       }
-      if (got.bytes > (sizes.get(name) ?? 0)) throw new ResultsRefused(`${name} on ${node} grew while it was fetched (${got.bytes} bytes, ${sizes.get(name) ?? 0} when its size was read)`, 'results-changed');
-      if (got.sha256 !== want) throw new ResultsRefused(`${name} from ${node} does not match its SHA256SUMS (got ${got.sha256} over ${got.bytes} bytes, want ${want}): the transfer or the node altered it`, 'results-changed');
+      if (got.bytes > (sizes.get(name) ?? 0))
+        throw new ResultsRefused(
+          `${name} on ${node} grew while it was fetched (${got.bytes} bytes, ${sizes.get(name) ?? 0} when its size was read)`,
+          'results-changed',
+        );
+      if (got.sha256 !== want)
+        throw new ResultsRefused(
+          `${name} from ${node} does not match its SHA256SUMS (got ${got.sha256} over ${got.bytes} bytes, want ${want}): the transfer or the node altered it`,
+          'results-changed',
+        );
       fetched.set(name, got.sha256);
     };
     const lanes = Array.from({ length: Math.min(FETCH_PARALLEL, queue.length) }, async () => {
@@ -118,7 +162,13 @@ export async function fetchResults(link: NodeLink, remoteDir: string, dest: stri
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     // a full disk names the results' place and what they needed (measured once the partial copy is gone)
-    throw asDiskFull(err, dest, [...sizes.values()].reduce((a, b) => a + b, 0)) ?? err;
+    throw (
+      asDiskFull(
+        err,
+        dest,
+        [...sizes.values()].reduce((a, b) => a + b, 0),
+      ) ?? err
+    );
   }
   return fetched;
 }

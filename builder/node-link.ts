@@ -22,7 +22,11 @@ export class NodeUnusable extends ReprofarmError {
  */
 export class ResultsRefused extends NodeUnusable {
   override name = 'ResultsRefused';
-  constructor(message: string, readonly kind: string, readonly status: Status = 'FTBFS') {
+  constructor(
+    message: string,
+    readonly kind: string,
+    readonly status: Status = 'FTBFS',
+  ) {
     super(message);
   }
 }
@@ -37,7 +41,12 @@ export class NodeLink {
   private background: Array<Promise<unknown>> = [];
   /** how many times the connection was dropped and made anew: a transfer that spans a drop is checked with that in mind */
   generation = 0;
-  constructor(readonly node: NodeConfig, private timeoutMs: number, private readonly files: SshFileCache, private signal?: AbortSignal) {}
+  constructor(
+    readonly node: NodeConfig,
+    private timeoutMs: number,
+    private readonly files: SshFileCache,
+    private signal?: AbortSignal,
+  ) {}
   /** a kept link's settings for the next build */
   use(timeoutMs: number, signal: AbortSignal | undefined): void {
     this.timeoutMs = timeoutMs;
@@ -49,12 +58,15 @@ export class NodeLink {
     if (!this.t) {
       const connecting = openTransport(this.node, { timeoutMs: this.timeoutMs, files: this.files, ...(this.signal ? { signal: this.signal } : {}) });
       this.t = connecting;
-      connecting.then((x) => {
-        if (this.t === connecting) this.current = x;
-      }, () => {
-        // a failed attempt is not kept: the next caller connects anew
-        if (this.t === connecting) this.t = undefined;
-      });
+      connecting.then(
+        (x) => {
+          if (this.t === connecting) this.current = x;
+        },
+        () => {
+          // a failed attempt is not kept: the next caller connects anew
+          if (this.t === connecting) this.t = undefined;
+        },
+      );
     }
     return this.t;
   }
@@ -63,11 +75,18 @@ export class NodeLink {
     const t = this.t;
     this.t = undefined;
     this.current = undefined;
-    void t?.then((x) => x.close(), () => undefined);
+    void t?.then(
+      (x) => x.close(),
+      () => undefined,
+    );
   }
   /** run `op` on this node in the background; its outcome does not matter */
   inBackground(op: (t: Transport) => Promise<unknown>): void {
-    this.background.push(this.get().then(op).catch(() => undefined));
+    this.background.push(
+      this.get()
+        .then(op)
+        .catch(() => undefined),
+    );
   }
   /** wait for what `inBackground` started */
   async settle(): Promise<void> {
@@ -131,7 +150,9 @@ export class NodeConnections {
 
 export async function checkedExec(t: Transport, argv: string[], what: string): Promise<string> {
   const r = await t.exec(argv, { timeoutMs: 120_000 });
-  if (r.code !== 0) throw new NodeUnusable(`${what} on ${t.node} failed (exit ${r.code ?? r.signal ?? 'timeout'}): ${nodeWords(r.stderr.toString('utf8').trim().slice(0, 300))}`);
+  if (r.code !== 0)
+    throw new NodeUnusable(
+      `${what} on ${t.node} failed (exit ${r.code ?? r.signal ?? 'timeout'}): ${nodeWords(r.stderr.toString('utf8').trim().slice(0, 300))}`,
+    );
   return r.stdout.toString('utf8');
 }
-

@@ -26,7 +26,19 @@ export function nodeBuildScript(): { text: Buffer; sha256: string } {
 
 /** `env REPROFARM_NODE=... REPROFARM_WORKDIR=... [ENV...] sh WORKDIR/bin/reprofarm-node-build.sh MODE SUITE ARCH PKG VERSION` */
 export function nodeScriptArgv(node: NodeConfig, mode: string, c: Rel, env: readonly string[] = []): string[] {
-  return ['env', `REPROFARM_NODE=${node.name}`, `REPROFARM_WORKDIR=${node.workdir}`, ...env, 'sh', NODE_LAYOUT.script(node.workdir), mode, c.suite, c.arch, c.package, c.version];
+  return [
+    'env',
+    `REPROFARM_NODE=${node.name}`,
+    `REPROFARM_WORKDIR=${node.workdir}`,
+    ...env,
+    'sh',
+    NODE_LAYOUT.script(node.workdir),
+    mode,
+    c.suite,
+    c.arch,
+    c.package,
+    c.version,
+  ];
 }
 
 /** Copy node-build.sh to the node (its copy is missing or differs). */
@@ -60,13 +72,22 @@ export async function runNodeScript(link: NodeLink, mode: string, c: Rel, order:
   if (node.transport === 'local') await mkdir(node.workdir, { recursive: true });
   const script = NODE_LAYOUT.script(node.workdir);
   const argv = withScriptCheck(nodeScriptArgv(node, mode, c, order ? ['REPROFARM_ORDER_STDIN=1'] : []));
-  const execOpts = { ...(order ? { stdin: order } : {}), timeoutMs: timeoutS * 1000, ...(opts.signal ? { signal: opts.signal } : {}), maxOutputBytes: 1024 * 1024 };
+  const execOpts = {
+    ...(order ? { stdin: order } : {}),
+    timeoutMs: timeoutS * 1000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    maxOutputBytes: 1024 * 1024,
+  };
   let r = await t.exec(argv, execOpts);
   // stale: the script said so, or the shell could not open a copy that is not there yet
   const stderr = r.stderr.toString('utf8');
   const missing = (r.code === 2 || r.code === 127) && stderr.includes(script) && !stderr.includes('node-build:');
   if (r.code === NODE_EXIT.staleScript || missing) {
-    await link.retrying('copying node-build.sh', (lt) => installNodeScript(lt, node), opts.onEvent ? (what) => opts.onEvent?.({ type: 'retry', what: `${what} to ${node.name}` }) : undefined);
+    await link.retrying(
+      'copying node-build.sh',
+      (lt) => installNodeScript(lt, node),
+      opts.onEvent ? (what) => opts.onEvent?.({ type: 'retry', what: `${what} to ${node.name}` }) : undefined,
+    );
     r = await (await link.get()).exec(argv, execOpts);
   }
   return r;

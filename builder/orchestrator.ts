@@ -115,7 +115,8 @@ function openLinks(run: ClaimRun): PairLinks {
   // both are waited for, so that no connection is left opening
   const connecting = Promise.allSettled([l1.get(), l2.get()]);
   return {
-    l1, l2,
+    l1,
+    l2,
     async ready() {
       const failed = (await connecting).find((c): c is PromiseRejectedResult => c.status === 'rejected');
       const err: unknown = failed?.reason;
@@ -194,22 +195,39 @@ function sameBuildDepends(a: ResultDir, b: ResultDir): boolean {
 /** Whether two nodes are (or may be) one machine's one workdir: build 1's and build 2's pending entries would collide. */
 function sharesWorkdir(a: NodeConfig, b: NodeConfig): boolean {
   if (a.workdir !== b.workdir) return false;
-  return a.name === b.name || a.transport === b.transport && a.host.toLowerCase() === b.host.toLowerCase();
+  return a.name === b.name || (a.transport === b.transport && a.host.toLowerCase() === b.host.toLowerCase());
 }
 
 /** Why two builds differ: the artifacts that do, and diffoscope's report where it may run. */
-async function explainDifference(config: Config, claim: Claim, b1: RunOutcome, b2: RunOutcome, r1: ResultDir, r2: ResultDir, cmp: ArtifactComparison): Promise<{ reason: string; report: string | null }> {
+async function explainDifference(
+  config: Config,
+  claim: Claim,
+  b1: RunOutcome,
+  b2: RunOutcome,
+  r1: ResultDir,
+  r2: ResultDir,
+  cmp: ArtifactComparison,
+): Promise<{ reason: string; report: string | null }> {
   const reportBase = STATE_LAYOUT.reportBase(config.stateDir, claim);
   await mkdir(dirname(reportBase), { recursive: true });
   let reason = describeDifference(cmp);
   let report: string | null = null;
   const unsafe = [...r1.unsafeNames, ...r2.unsafeNames];
   if (unsafe.length > 0) {
-    reason += `; no diffoscope report: a .changes lists ${unsafe.length === 1 ? 'a file name' : 'file names'} outside its directory (${unsafe.slice(0, 3).map((n) => excerpt(n, 200)).join(', ')})`;
+    reason += `; no diffoscope report: a .changes lists ${unsafe.length === 1 ? 'a file name' : 'file names'} outside its directory (${unsafe
+      .slice(0, 3)
+      .map((n) => excerpt(n, 200))
+      .join(', ')})`;
   } else if (r1.changes && r2.changes) {
-    const d = await runDiffoscope(join(b1.dir, r1.changes), join(b2.dir, r2.changes), { text: `${reportBase}.diffoscope.txt`, html: `${reportBase}.diffoscope.html` }, {
-      timeoutS: config.build.diffoscopeTimeout, maxBytes: config.build.diffoscopeMaxBytes,
-    });
+    const d = await runDiffoscope(
+      join(b1.dir, r1.changes),
+      join(b2.dir, r2.changes),
+      { text: `${reportBase}.diffoscope.txt`, html: `${reportBase}.diffoscope.html` },
+      {
+        timeoutS: config.build.diffoscopeTimeout,
+        maxBytes: config.build.diffoscopeMaxBytes,
+      },
+    );
     if (d.problem) reason += `; ${d.problem}`;
     report = d.text;
   }

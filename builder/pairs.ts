@@ -6,10 +6,20 @@ import { suggest } from '../core/suggest.js';
 import type { Pair } from './orchestrator.js';
 
 function localNode(config: Config, name: string): NodeConfig {
-  return config.nodes.get(name) ?? {
-    name, transport: 'local', host: 'localhost', port: 0, user: '', identityFile: '', knownHosts: '', arch: undefined, offline: false,
-    workdir: resolve(config.stateDir, 'nodes', name),
-  };
+  return (
+    config.nodes.get(name) ?? {
+      name,
+      transport: 'local',
+      host: 'localhost',
+      port: 0,
+      user: '',
+      identityFile: '',
+      knownHosts: '',
+      arch: undefined,
+      offline: false,
+      workdir: resolve(config.stateDir, 'nodes', name),
+    }
+  );
 }
 
 /** The pair for `build [NODE1 NODE2]`. */
@@ -33,4 +43,3 @@ export function pairFor(config: Config, names: readonly string[]): Pair {
   const job = [...config.jobs.values()].find((j) => j.nodes[0] === nodes[0].name && j.nodes[1] === nodes[1].name)?.name ?? `${nodes[0].name}+${nodes[1].name}`;
   return { job, node1: nodes[0], node2: nodes[1] };
 }
-

@@ -51,7 +51,13 @@ export async function pruneMainNode(config: Config, db: FarmDb, now = Date.now()
           }
           // empty parents go too (rmdir fails on a non-empty one, which is fine)
           for (const d of [pkgDir, join(root, node, suite, arch), join(root, node, suite), join(root, node)]) {
-            if (!(await rmdir(d).then(() => true, () => false))) break;
+            if (
+              !(await rmdir(d).then(
+                () => true,
+                () => false,
+              ))
+            )
+              break;
           }
         }
       }

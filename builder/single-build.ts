@@ -106,7 +106,8 @@ async function execute(s: BuildSpec, link: NodeLink, prepared: Prepared | undefi
 /** What node-build.sh's exit says of the build: its result, or why the build is given back. */
 function judgeExit(s: BuildSpec, node: string, r: ExecResult): string {
   if (r.timedOut) throw new ResultsRefused(`build ${s.n} on ${node} did not end within ${buildTimeoutS(s.config, s.n)} s`, 'timeout', 'timeout');
-  if (r.truncated) throw new ResultsRefused(`node-build.sh on ${node} printed more than 1 MiB (a SHA256SUMS of too many files?): build ${s.n} was stopped`, 'output');
+  if (r.truncated)
+    throw new ResultsRefused(`node-build.sh on ${node} printed more than 1 MiB (a SHA256SUMS of too many files?): build ${s.n} was stopped`, 'output');
   if (r.code === null) throw new NodeUnusable(`build ${s.n} on ${node} was stopped (${r.signal ?? 'aborted'})`);
   const result = BUILD_RESULTS.get(r.code);
   if (result === undefined || result === 'taken') {
@@ -146,7 +147,14 @@ export async function runBuild(s: BuildSpec, link: NodeLink, prepared?: Prepared
   const dest = STATE_LAYOUT.results(s.config.stateDir, node.name, s.claim);
   const remote = NODE_LAYOUT.results(node.workdir, node.name, s.claim);
   const limits = { maxBytes: s.config.build.maxResultBytes, maxMetadataBytes: s.config.build.maxMetadataBytes };
-  const fetched = await fetchResults(link, remote, dest, limits, (what) => s.opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }), printedSums(r.stdout));
+  const fetched = await fetchResults(
+    link,
+    remote,
+    dest,
+    limits,
+    (what) => s.opts.onEvent?.({ type: 'retry', what: `${what} from ${node.name}` }),
+    printedSums(r.stdout),
+  );
   // removing them on the node overlaps with what follows (build 2, comparing, recording)
   link.inBackground((lt) => lt.exec(['rm', '-rf', remote], { timeoutMs: 60_000 }));
   const status = await readStatus(dest, node.name);
@@ -155,7 +163,12 @@ export async function runBuild(s: BuildSpec, link: NodeLink, prepared?: Prepared
   s.opts.onEvent?.({ type: 'build-done', n: s.n, node: node.name, result, durationS });
   await unlink(STATE_LAYOUT.order(s.config.stateDir, node.name, s.claim)).catch(() => undefined);
   return {
-    n: s.n, exitCode: r.code, result, dir: dest, reason: status.get('REASON') ?? null, fetched,
+    n: s.n,
+    exitCode: r.code,
+    result,
+    dir: dest,
+    reason: status.get('REASON') ?? null,
+    fetched,
     record: { buildNumber: s.n, node: node.name, startedAt, durationS, exitCode: r.code, result, variations, notApplied },
   };
 }
@@ -164,7 +177,10 @@ export async function runBuild(s: BuildSpec, link: NodeLink, prepared?: Prepared
 export async function trustedResults(b: RunOutcome, node: string): Promise<ResultDir> {
   const r = await readResultDir(b.dir, b.fetched);
   if (r.problems.length > 0) {
-    throw new ResultsRefused(`build ${b.n} on ${node}: ${r.problems.slice(0, 3).join('; ')}${r.problems.length > 3 ? ` (and ${r.problems.length - 3} more)` : ''}`, 'changes-mismatch');
+    throw new ResultsRefused(
+      `build ${b.n} on ${node}: ${r.problems.slice(0, 3).join('; ')}${r.problems.length > 3 ? ` (and ${r.problems.length - 3} more)` : ''}`,
+      'changes-mismatch',
+    );
   }
   return r;
 }

@@ -23,7 +23,12 @@ interface KeptRecord {
 const keptFile = STATE_LAYOUT.unrecorded;
 
 /** Keep a record that could not be written, with the results it stands on. False when it could not be kept either. */
-export async function keepUnrecorded(stateDir: string, claim: Claim, record: PairRecord, dirs: ReadonlyArray<{ dir: string; fetched: ReadonlyMap<string, string> }>): Promise<boolean> {
+export async function keepUnrecorded(
+  stateDir: string,
+  claim: Claim,
+  record: PairRecord,
+  dirs: ReadonlyArray<{ dir: string; fetched: ReadonlyMap<string, string> }>,
+): Promise<boolean> {
   try {
     const kept: KeptRecord = { record, dirs: dirs.map((d) => ({ dir: d.dir, files: Object.fromEntries(d.fetched) })) };
     await writeFileAtomic(keptFile(stateDir, claim), `${JSON.stringify(kept)}\n`);
@@ -46,16 +51,18 @@ export async function takeUnrecorded(stateDir: string, claim: Claim): Promise<Pa
     return undefined;
   }
   // hashed again, every file: the rare path, and the record must stand on exactly what was compared
-  const intact = await Promise.all((kept.dirs ?? []).map(async (d) => {
-    try {
-      const names = Object.keys(d.files ?? {});
-      if (names.length === 0 || (await readdir(d.dir)).length !== names.length) return false;
-      for (const name of names) if ((await fileSha256(join(d.dir, name))).sha256 !== d.files[name]) return false;
-      return true;
-    } catch {
-      return false;
-    }
-  }));
+  const intact = await Promise.all(
+    (kept.dirs ?? []).map(async (d) => {
+      try {
+        const names = Object.keys(d.files ?? {});
+        if (names.length === 0 || (await readdir(d.dir)).length !== names.length) return false;
+        for (const name of names) if ((await fileSha256(join(d.dir, name))).sha256 !== d.files[name]) return false;
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+  );
   const r = kept.record;
   if (!r || !(STATUSES as readonly string[]).includes(r.status) || !Array.isArray(r.runs) || intact.includes(false)) {
     await dropUnrecorded(stateDir, claim);

@@ -89,10 +89,26 @@ export function statusProblem(status: ReadonlyMap<string, string>): string | und
 }
 
 /** Build n's work order for a claim on a node: every value the build needs, nothing left to node-build.sh's choice. */
-export function workOrderFor(config: Config, n: 1 | 2, node: NodeConfig, claim: Claim, job: string, dsc: { url: string; sha256: string }, numCpu?: string): string {
+export function workOrderFor(
+  config: Config,
+  n: 1 | 2,
+  node: NodeConfig,
+  claim: Claim,
+  job: string,
+  dsc: { url: string; sha256: string },
+  numCpu?: string,
+): string {
   return formatWorkOrder({
-    SOURCE: claim.package, VERSION: claim.version, SUITE: claim.suite, ARCH: claim.arch, DSC_URL: dsc.url, DSC_SHA256: dsc.sha256,
-    BUILD: n === 1 ? '1' : '2', JOB: job, NODE: node.name, BUILD_COMMAND: config.build.command,
+    SOURCE: claim.package,
+    VERSION: claim.version,
+    SUITE: claim.suite,
+    ARCH: claim.arch,
+    DSC_URL: dsc.url,
+    DSC_SHA256: dsc.sha256,
+    BUILD: n === 1 ? '1' : '2',
+    JOB: job,
+    NODE: node.name,
+    BUILD_COMMAND: config.build.command,
     TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
     ...(numCpu ? { NUM_CPU: numCpu } : {}),
     variations: variationValues(n, config.jobs.get(job)?.variations[n === 1 ? 'build1' : 'build2']),

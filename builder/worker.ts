@@ -41,11 +41,14 @@ const FIRST_BACKOFF_S = 30;
 
 /** The pairs to run: the named jobs, or every configured job. */
 export function workerPairs(config: Config, names: readonly string[]): Pair[] {
-  const jobs: JobConfig[] = names.length > 0 ? names.map((n) => {
-    const j = config.jobs.get(n);
-    if (!j) throw new UsageError(`unknown job "${n}"; configured jobs: ${[...config.jobs.keys()].join(', ') || '(none)'}`);
-    return j;
-  }) : [...config.jobs.values()];
+  const jobs: JobConfig[] =
+    names.length > 0
+      ? names.map((n) => {
+          const j = config.jobs.get(n);
+          if (!j) throw new UsageError(`unknown job "${n}"; configured jobs: ${[...config.jobs.keys()].join(', ') || '(none)'}`);
+          return j;
+        })
+      : [...config.jobs.values()];
   return jobs.map((j) => ({ job: j.name, node1: config.nodes.get(j.nodes[0]) as NodeConfig, node2: config.nodes.get(j.nodes[1]) as NodeConfig }));
 }
 
@@ -58,15 +61,16 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
   let graceTimer: NodeJS.Timeout | undefined;
 
   /** Sleep, cut short by stop(). */
-  const sleep = (s: number): Promise<void> => new Promise((resolve) => {
-    const wake = (): void => {
-      clearTimeout(t);
-      sleepers.delete(wake);
-      resolve();
-    };
-    const t = setTimeout(wake, s * 1000);
-    sleepers.add(wake);
-  });
+  const sleep = (s: number): Promise<void> =>
+    new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(t);
+        sleepers.delete(wake);
+        resolve();
+      };
+      const t = setTimeout(wake, s * 1000);
+      sleepers.add(wake);
+    });
 
   const unusable = (pair: Pair): string | undefined => {
     for (const n of [pair.node1, pair.node2]) {

@@ -16,7 +16,12 @@ export interface CommandSpec {
 }
 
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
-  config: { type: 'string', short: 'c', value: 'FILE', help: 'configuration file (default: $REPROFARM_CONFIG, else ./reprofarm.yaml, else the embedded default)' },
+  config: {
+    type: 'string',
+    short: 'c',
+    value: 'FILE',
+    help: 'configuration file (default: $REPROFARM_CONFIG, else ./reprofarm.yaml, else the embedded default)',
+  },
   json: { type: 'boolean', help: 'machine-readable output on stdout; human output stays on stderr (default: off)' },
   verbose: { type: 'boolean', short: 'v', help: 'more detail on stderr (default: off)' },
   quiet: { type: 'boolean', short: 'q', help: 'only problems and the summary on stderr (default: off)' },
@@ -148,7 +153,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
   const command = COMMANDS.find((c) => c.name === commandName);
   if (commandName !== undefined && !command) {
-    const s = suggest(commandName, COMMANDS.map((c) => c.name));
+    const s = suggest(
+      commandName,
+      COMMANDS.map((c) => c.name),
+    );
     throw new UsageError(`unknown command "${commandName}"${s ? `; did you mean "${s}"?` : ''}`, {
       advice: 'run reprofarm --help for the list of commands',
     });
@@ -181,8 +189,18 @@ function optionLines(opts: Record<string, OptionSpec>): string[] {
 
 export function helpText(command?: CommandSpec): string {
   if (command) {
-    return [`usage: reprofarm ${command.synopsis}`, '', command.summary, '', 'options:', ...optionLines(command.options),
-      '', 'global options:', ...optionLines(GLOBAL_OPTIONS), ''].join('\n');
+    return [
+      `usage: reprofarm ${command.synopsis}`,
+      '',
+      command.summary,
+      '',
+      'options:',
+      ...optionLines(command.options),
+      '',
+      'global options:',
+      ...optionLines(GLOBAL_OPTIONS),
+      '',
+    ].join('\n');
   }
   return [
     'usage: reprofarm [--config FILE] [--json] [--verbose|--quiet] COMMAND [ARGS]',
@@ -196,7 +214,7 @@ export function helpText(command?: CommandSpec): string {
     ...optionLines(GLOBAL_OPTIONS),
     '',
     'exit codes: 0 ok, 1 fatal error, 2 partial (some nodes or builds failed), 64 usage error',
-    'run reprofarm COMMAND --help for a command\'s options',
+    "run reprofarm COMMAND --help for a command's options",
     '',
   ].join('\n');
 }

@@ -73,7 +73,10 @@ export async function runCollect(config: Config, args: ParsedArgs, rep: Reporter
     const parts = [];
     if (summary.failed > 0) parts.push(`${summary.failed} failed`);
     if (summary.degraded > 0) parts.push(`${summary.degraded} degraded`);
-    rep.line(`Collected ${summary.collected}/${total} nodes${parts.length ? ` (${parts.join(', ')})` : ''} in ${seconds(summary.durationMs)}`, summary.failed > 0);
+    rep.line(
+      `Collected ${summary.collected}/${total} nodes${parts.length ? ` (${parts.join(', ')})` : ''} in ${seconds(summary.durationMs)}`,
+      summary.failed > 0,
+    );
     if (args.values.json) {
       rep.json({
         collected: summary.collected,

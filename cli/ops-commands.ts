@@ -30,18 +30,23 @@ async function fsyncPath(path: string): Promise<void> {
 
 export async function runBackup(config: Config, args: ParsedArgs, rep: Reporter): Promise<number> {
   const [file, ...rest] = args.positionals;
-  if (!file || rest.length > 0) throw new UsageError('backup takes one argument: the FILE to write', { advice: 'e.g. reprofarm backup /var/backups/reproducible.db' });
+  if (!file || rest.length > 0)
+    throw new UsageError('backup takes one argument: the FILE to write', { advice: 'e.g. reprofarm backup /var/backups/reproducible.db' });
   const dest = resolve(file);
   const force = args.values.force === true;
   const src = dbFile(config.stateDir);
   if (!existsSync(src)) throw new ReprofarmError(`there is no database at ${src}`, { advice: 'check state_dir in the configuration' });
-  if (!force && existsSync(dest)) throw new ReprofarmError(`${dest} exists; not overwriting it`, { advice: 'choose another file name, or pass --force to replace it' });
+  if (!force && existsSync(dest))
+    throw new ReprofarmError(`${dest} exists; not overwriting it`, { advice: 'choose another file name, or pass --force to replace it' });
   if (!existsSync(dirname(dest))) throw new ReprofarmError(`the directory ${dirname(dest)} does not exist`, { advice: 'create it first' });
   const t0 = performance.now();
   const tmp = join(dirname(dest), `.${basename(dest)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     const r = await backupDatabase(src, tmp);
-    if (r.integrity !== 'ok') throw new ReprofarmError(`the copy of ${src} fails its integrity check: ${r.integrity}`, { advice: 'check the database itself: sqlite3 reproducible.db "PRAGMA integrity_check"' });
+    if (r.integrity !== 'ok')
+      throw new ReprofarmError(`the copy of ${src} fails its integrity check: ${r.integrity}`, {
+        advice: 'check the database itself: sqlite3 reproducible.db "PRAGMA integrity_check"',
+      });
     await fsyncPath(tmp);
     if (force) {
       await rename(tmp, dest);
@@ -50,7 +55,8 @@ export async function runBackup(config: Config, args: ParsedArgs, rep: Reporter)
       try {
         await link(tmp, dest);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ReprofarmError(`${dest} exists; not overwriting it`, { advice: 'choose another file name, or pass --force to replace it' });
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new ReprofarmError(`${dest} exists; not overwriting it`, { advice: 'choose another file name, or pass --force to replace it' });
         throw err;
       }
       await unlink(tmp);
@@ -80,7 +86,13 @@ export async function runJobs(config: Config, args: ParsedArgs, rep: Reporter): 
     const dir = resolve(outDir);
     for (const f of files) await writeFileAtomic(join(dir, f.name), f.content);
     rep.line(`Wrote ${files.length} file(s) to ${dir}: ${files.map((f) => f.name).join(', ')}`, true);
-    rep.line(nextSteps(format as JobsFormat, dir, files.map((f) => f.name)));
+    rep.line(
+      nextSteps(
+        format as JobsFormat,
+        dir,
+        files.map((f) => f.name),
+      ),
+    );
     if (args.values.json) rep.json({ format, files: files.map((f) => ({ name: f.name, path: join(dir, f.name) })) });
     return 0;
   }
@@ -120,7 +132,8 @@ async function publicKeyOf(identityFile: string): Promise<string> {
       return stdout;
     } catch (err) {
       throw new ReprofarmError(`cannot read the public key of ${identityFile}`, {
-        cause: err, advice: `make it: ssh-keygen -y -f ${identityFile} > ${identityFile}.pub (ssh-keygen is in openssh-client)`,
+        cause: err,
+        advice: `make it: ssh-keygen -y -f ${identityFile} > ${identityFile}.pub (ssh-keygen is in openssh-client)`,
       });
     }
   }
@@ -141,13 +154,22 @@ export async function runNodeSetup(config: Config, args: ParsedArgs, rep: Report
   const plan = nodeSetupPlan(node, node.transport === 'local' ? '' : await publicKeyOf(node.identityFile), { libDir, comment: `reprofarm@${hostname()}` });
   if (!args.values.apply) {
     if (args.values.json) {
-      rep.json({ node: plan.node, user: plan.user, workdir: plan.workdir, lib_dir: plan.libDir, authorized_keys_line: plan.authorizedKeysLine, script: plan.script });
+      rep.json({
+        node: plan.node,
+        user: plan.user,
+        workdir: plan.workdir,
+        lib_dir: plan.libDir,
+        authorized_keys_line: plan.authorizedKeysLine,
+        script: plan.script,
+      });
     } else {
       rep.out.write(plan.script);
     }
     rep.line(`${name} needs: the build user ${plan.user}, its workdir ${plan.workdir}, the wrapper in ${plan.libDir} and this authorized_keys line:`);
     rep.line(`  ${plan.authorizedKeysLine}`);
-    rep.line(`Run the script above as root on the node (reprofarm node-setup ${name} | ssh root@${node.host} sh -s), or let reprofarm do it: reprofarm node-setup ${name} --apply`);
+    rep.line(
+      `Run the script above as root on the node (reprofarm node-setup ${name} | ssh root@${node.host} sh -s), or let reprofarm do it: reprofarm node-setup ${name} --apply`,
+    );
     return 0;
   }
   const admin = { ...node, user: adminUser, identityFile: adminIdentity };
@@ -156,14 +178,24 @@ export async function runNodeSetup(config: Config, args: ParsedArgs, rep: Report
     const r = await t.exec(adminUser === 'root' ? ['sh', '-s'] : ['sudo', '-n', 'sh', '-s'], { stdin: plan.script, timeoutMs: 300_000 });
     for (const l of r.stdout.toString('utf8').split('\n').filter(Boolean)) rep.line(termSafe(l));
     if (r.code !== 0) {
-      throw new ReprofarmError(`the set-up script failed on ${name} as ${adminUser} (exit ${r.code ?? r.signal ?? 'timeout'}): ${termSafe(r.stderr.toString('utf8').trim().slice(-500))}`, {
-        advice: adminUser === 'root' ? 'read the message above; the script can be printed and run by hand: reprofarm node-setup NODE' : `${adminUser} needs passwordless sudo on the node (sudo -n), or use --admin-user root`,
-      });
+      throw new ReprofarmError(
+        `the set-up script failed on ${name} as ${adminUser} (exit ${r.code ?? r.signal ?? 'timeout'}): ${termSafe(r.stderr.toString('utf8').trim().slice(-500))}`,
+        {
+          advice:
+            adminUser === 'root'
+              ? 'read the message above; the script can be printed and run by hand: reprofarm node-setup NODE'
+              : `${adminUser} needs passwordless sudo on the node (sudo -n), or use --admin-user root`,
+        },
+      );
     }
   } finally {
     t.close();
   }
-  rep.line(`Set up ${name}: ${plan.user} logs in with the main node's key only through ${plan.libDir}/node-wrapper.sh; check it: reprofarm collect ${name}`, true);
-  if (args.values.json) rep.json({ node: plan.node, user: plan.user, workdir: plan.workdir, lib_dir: plan.libDir, authorized_keys_line: plan.authorizedKeysLine, applied: true });
+  rep.line(
+    `Set up ${name}: ${plan.user} logs in with the main node's key only through ${plan.libDir}/node-wrapper.sh; check it: reprofarm collect ${name}`,
+    true,
+  );
+  if (args.values.json)
+    rep.json({ node: plan.node, user: plan.user, workdir: plan.workdir, lib_dir: plan.libDir, authorized_keys_line: plan.authorizedKeysLine, applied: true });
   return 0;
 }

@@ -23,10 +23,25 @@ export async function runSite(config: Config, args: ParsedArgs, rep: Reporter): 
     };
     const s = await buildSite(config, db, { full: args.values.full === true, onEvent });
     rep.clearBar();
-    rep.line(`Rendered ${config.siteDir} (${s.mode}): ${s.packagePages} package pages, ${s.statusPages} status pages, ${s.otherPages} other files, ${s.deletedPages} removed, in ${(s.durationMs / 1000).toFixed(2)} s`, true);
+    rep.line(
+      `Rendered ${config.siteDir} (${s.mode}): ${s.packagePages} package pages, ${s.statusPages} status pages, ${s.otherPages} other files, ${s.deletedPages} removed, in ${(s.durationMs / 1000).toFixed(2)} s`,
+      true,
+    );
     if (args.values.json) {
-      rep.json({ mode: s.mode, why: s.why, package_pages: s.packagePages, status_pages: s.statusPages, status_units_spliced: s.splicedUnits, other_files: s.otherPages, removed: s.deletedPages, files_written: s.files, seq: s.seq, duration_ms: Math.round(s.durationMs),
-        phases_ms: { pages: Math.round(s.phasesMs.packages), small_pages: Math.round(s.phasesMs.other) }, site_dir: config.siteDir });
+      rep.json({
+        mode: s.mode,
+        why: s.why,
+        package_pages: s.packagePages,
+        status_pages: s.statusPages,
+        status_units_spliced: s.splicedUnits,
+        other_files: s.otherPages,
+        removed: s.deletedPages,
+        files_written: s.files,
+        seq: s.seq,
+        duration_ms: Math.round(s.durationMs),
+        phases_ms: { pages: Math.round(s.phasesMs.packages), small_pages: Math.round(s.phasesMs.other) },
+        site_dir: config.siteDir,
+      });
     }
     return skipped > 0 ? 2 : 0;
   } finally {

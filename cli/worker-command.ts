@@ -24,9 +24,13 @@ function logLine(e: WorkerEvent): { level: 3 | 4 | 6; text: string } {
     case 'outcome': {
       const o = e.outcome;
       if (o.kind === 'recorded') {
-        return { level: o.status === 'reproducible' ? 6 : 4, text: `build job=${v(e.job)} package=${v(o.claim.package)} version=${v(o.claim.version)} suite=${v(o.claim.suite)} arch=${v(o.claim.arch)} status=${v(o.status)}${o.reason ? ` reason=${v(o.reason)}` : ''}` };
+        return {
+          level: o.status === 'reproducible' ? 6 : 4,
+          text: `build job=${v(e.job)} package=${v(o.claim.package)} version=${v(o.claim.version)} suite=${v(o.claim.suite)} arch=${v(o.claim.arch)} status=${v(o.status)}${o.reason ? ` reason=${v(o.reason)}` : ''}`,
+        };
       }
-      if (o.kind === 'requeued') return { level: 4, text: `requeued job=${v(e.job)} package=${v(o.claim.package)} version=${v(o.claim.version)} reason=${v(o.reason)}` };
+      if (o.kind === 'requeued')
+        return { level: 4, text: `requeued job=${v(e.job)} package=${v(o.claim.package)} version=${v(o.claim.version)} reason=${v(o.reason)}` };
       return { level: 6, text: `idle job=${v(e.job)}` };
     }
     case 'skip':

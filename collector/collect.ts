@@ -72,10 +72,22 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
   const onOuterAbort = (): void => deadline.abort();
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const base = {
-    node: node.name, startedAt: started.toISOString(), clockOffsetS: null, facts: null, file: null, advice: null, errorKind: null,
+    node: node.name,
+    startedAt: started.toISOString(),
+    clockOffsetS: null,
+    facts: null,
+    file: null,
+    advice: null,
+    errorKind: null,
   };
   const fail = (health: 'degraded' | 'unreachable', reason: string, errorKind: string, advice: string | null = null): NodeCollection => ({
-    ...base, ok: false, health, reason, errorKind, advice, durationMs: performance.now() - t0,
+    ...base,
+    ok: false,
+    health,
+    reason,
+    errorKind,
+    advice,
+    durationMs: performance.now() - t0,
   });
   // not a fact about the node: the caller leaves it out of the DB
   const interrupted = (): NodeCollection => fail('unreachable', 'the collection was interrupted before this node finished', 'aborted');
@@ -86,7 +98,10 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
     const remaining = Math.max(1, timeoutMs - (performance.now() - t0));
     const sentAt = Date.now();
     const r = await transport.exec(['sh', '-s', '--', node.workdir], {
-      stdin: infoScriptText(), timeoutMs: remaining, maxOutputBytes: MAX_OUTPUT_BYTES + 1, signal: deadline.signal,
+      stdin: infoScriptText(),
+      timeoutMs: remaining,
+      maxOutputBytes: MAX_OUTPUT_BYTES + 1,
+      signal: deadline.signal,
     });
     const mainMidpoint = (sentAt + Date.now()) / 2;
     if (opts.signal?.aborted) return interrupted();
@@ -100,12 +115,20 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
     }
     if (r.code !== 0) {
       const err = r.stderr.toString('utf8').trim().split('\n').slice(-1)[0] ?? '';
-      return fail('degraded', `info script exited with ${r.code === null ? `signal ${r.signal ?? '?'}` : `code ${r.code}`}${err ? `: ${excerpt(err, 200)}` : ''}`, 'script-failed');
+      return fail(
+        'degraded',
+        `info script exited with ${r.code === null ? `signal ${r.signal ?? '?'}` : `code ${r.code}`}${err ? `: ${excerpt(err, 200)}` : ''}`,
+        'script-failed',
+      );
     }
     const parsed = parseFacts(r.stdout);
     if (!parsed.ok) {
-      return fail('degraded', `info script output rejected: ${parsed.problems.join('; ')}`, 'bad-output',
-        'the node-information file was left as it was; check what the node prints for: sh -s < collector/info.sh');
+      return fail(
+        'degraded',
+        `info script output rejected: ${parsed.problems.join('; ')}`,
+        'bad-output',
+        'the node-information file was left as it was; check what the node prints for: sh -s < collector/info.sh',
+      );
     }
     const factMap = new Map(parsed.facts);
     const offset = clockOffset(factMap, mainMidpoint);
@@ -114,14 +137,23 @@ async function collectOne(node: NodeConfig, config: Config, opts: CollectOptions
     const file = nodeInformationFile(config.stateDir, node.name);
     // a node-information file is written only when its facts can be recorded too
     await dbReady;
-    await writeFileAtomic(file, formatNodeInformation(parsed.facts, [
-      ['NODE', node.name],
-      ['COLLECTED_AT', base.startedAt],
-      ['CLOCK_OFFSET_S', offset === null ? 'unset' : String(offset)],
-      ['HEALTH', verdict.health],
-    ]));
+    await writeFileAtomic(
+      file,
+      formatNodeInformation(parsed.facts, [
+        ['NODE', node.name],
+        ['COLLECTED_AT', base.startedAt],
+        ['CLOCK_OFFSET_S', offset === null ? 'unset' : String(offset)],
+        ['HEALTH', verdict.health],
+      ]),
+    );
     return {
-      ...base, ok: true, health: verdict.health, reason, clockOffsetS: offset, facts: parsed.facts, file,
+      ...base,
+      ok: true,
+      health: verdict.health,
+      reason,
+      clockOffsetS: offset,
+      facts: parsed.facts,
+      file,
       durationMs: performance.now() - t0,
     };
   } catch (err) {
@@ -189,11 +221,20 @@ export async function collect(config: Config, db: FarmDb | Promise<FarmDb>, name
   opts.signal?.removeEventListener('abort', onOuterAbort);
   const farmDb = await dbReady;
   // a run interrupted by the operator says nothing about the nodes it did not finish
-  const records: CollectionRecord[] = results.filter((r) => r.errorKind !== 'aborted').map((r) => ({
-    node: r.node, startedAt: r.startedAt, durationMs: r.durationMs, ok: r.ok, health: r.health, reason: r.reason,
-    errorKind: r.errorKind, clockOffsetS: r.clockOffsetS, facts: r.facts,
-    arch: config.nodes.get(r.node)?.arch ?? archFact(r.facts),
-  }));
+  const records: CollectionRecord[] = results
+    .filter((r) => r.errorKind !== 'aborted')
+    .map((r) => ({
+      node: r.node,
+      startedAt: r.startedAt,
+      durationMs: r.durationMs,
+      ok: r.ok,
+      health: r.health,
+      reason: r.reason,
+      errorKind: r.errorKind,
+      clockOffsetS: r.clockOffsetS,
+      facts: r.facts,
+      arch: config.nodes.get(r.node)?.arch ?? archFact(r.facts),
+    }));
   farmDb.recordCollections(records);
   const cutoff = new Date(Date.now() - config.collect.retentionDays * 86400_000).toISOString();
   const pruned = farmDb.pruneCollections(cutoff);

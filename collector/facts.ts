@@ -6,9 +6,7 @@
  */
 import { excerpt, LINE_AND_BIDI_CONTROLS } from '../core/errors.js';
 
-export const REQUIRED_FACTS = [
-  'ARCH', 'NUM_CPU', 'CPU_MODEL', 'KERNEL', 'DATETIME', 'TZ', 'TERM', 'COLUMNS', 'LANG', 'HOSTNAME', 'DOMAINNAME', 'OS',
-] as const;
+export const REQUIRED_FACTS = ['ARCH', 'NUM_CPU', 'CPU_MODEL', 'KERNEL', 'DATETIME', 'TZ', 'TERM', 'COLUMNS', 'LANG', 'HOSTNAME', 'DOMAINNAME', 'OS'] as const;
 
 /** Keys the main node adds to node-information files; a node may not send them. */
 export const MAIN_SIDE_KEYS = ['NODE', 'COLLECTED_AT', 'CLOCK_OFFSET_S', 'HEALTH', 'HEALTH_REASON'] as const;
@@ -49,9 +47,7 @@ export function numericFactProblem(key: string, value: string): string | undefin
   return rule.re.test(value) && Number(value) <= rule.max ? undefined : `must be ${rule.what} or unset`;
 }
 
-export type ParsedFacts =
-  | { ok: true; facts: Array<[string, string]> }
-  | { ok: false; problems: string[] };
+export type ParsedFacts = { ok: true; facts: Array<[string, string]> } | { ok: false; problems: string[] };
 
 export function parseFacts(output: Uint8Array): ParsedFacts {
   const problems: string[] = [];

@@ -17,7 +17,17 @@ import { defaultValue, MAX_CONFIG_BYTES, MAX_CONFIG_ERRORS } from './config/sche
 import type { Config, Timers } from './config/types.js';
 
 export type {
-  BuildSettings, Config, ConfigResult, HealthThresholds, JobConfig, NodeConfig, ServiceSettings, SiteSettings, SyncSettings, Timers, TransportKind,
+  BuildSettings,
+  Config,
+  ConfigResult,
+  HealthThresholds,
+  JobConfig,
+  NodeConfig,
+  ServiceSettings,
+  SiteSettings,
+  SyncSettings,
+  Timers,
+  TransportKind,
   WorkerSettings,
 } from './config/types.js';
 export { embeddedDefaultYaml, hostDebianArch } from './config/defaults.js';
@@ -33,7 +43,6 @@ export const DEFAULT_TIMERS: Timers = {
   site: String(defaultValue('timers.site')),
   cleanup: String(defaultValue('timers.cleanup')),
 };
-
 
 /**
  * Find and load the configuration: `--config FILE`, else $REPROFARM_CONFIG, else
@@ -70,7 +79,10 @@ export function loadConfig(opts: { path?: string | undefined; env?: NodeJS.Proce
     const err = new ConfigError(source, r.errors);
     // ConfigError counts the lines it is given: say how many problems there were in all
     if (r.errorCount > r.errors.length) {
-      err.message = err.message.replace(/^.*?configuration problems?:/, () => `${source}: ${r.errorCount} configuration problems (the first ${MAX_CONFIG_ERRORS} shown):`);
+      err.message = err.message.replace(
+        /^.*?configuration problems?:/,
+        () => `${source}: ${r.errorCount} configuration problems (the first ${MAX_CONFIG_ERRORS} shown):`,
+      );
     }
     throw err;
   }

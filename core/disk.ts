@@ -9,8 +9,15 @@ import { ReprofarmError } from './errors.js';
 
 export class DiskFullError extends ReprofarmError {
   override name = 'DiskFullError';
-  constructor(readonly path: string, readonly freeBytes: number | null, cause: unknown, readonly neededBytes?: number) {
-    const room = [freeBytes === null ? '' : `${formatBytes(freeBytes)} free`, neededBytes === undefined ? '' : `${formatBytes(neededBytes)} needed`].filter(Boolean).join(', ');
+  constructor(
+    readonly path: string,
+    readonly freeBytes: number | null,
+    cause: unknown,
+    readonly neededBytes?: number,
+  ) {
+    const room = [freeBytes === null ? '' : `${formatBytes(freeBytes)} free`, neededBytes === undefined ? '' : `${formatBytes(neededBytes)} needed`]
+      .filter(Boolean)
+      .join(', ');
     super(`the disk holding ${path} is full${room ? ` (${room})` : ''}`, {
       cause,
       advice: `free space on the filesystem of ${path} (reprofarm cleanup prunes old results and reports), then run again; nothing was recorded half-way`,
@@ -52,7 +59,7 @@ export function asDiskFull(err: unknown, path: string, neededBytes?: number): Di
   if (err instanceof DiskFullError) return err;
   if (!(err instanceof Error)) return undefined;
   const code = (err as NodeJS.ErrnoException).code ?? '';
-  const where = typeof (err as NodeJS.ErrnoException).path === 'string' ? (err as NodeJS.ErrnoException).path as string : path;
+  const where = typeof (err as NodeJS.ErrnoException).path === 'string' ? ((err as NodeJS.ErrnoException).path as string) : path;
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return new DiskFullError(where, freeBytes(where), err, neededBytes);
   if (code.startsWith('SQLITE_IOERR')) {
     const free = freeBytes(where);

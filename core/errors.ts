@@ -23,8 +23,13 @@ export class UsageError extends ReprofarmError {
  */
 export class UnknownNodeError extends UsageError {
   override name = 'UnknownNodeError';
-  constructor(readonly node: string, configured: readonly string[]) {
-    super(`unknown node ${node}`, { advice: configured.length > 0 ? `configured nodes: ${configured.join(', ')}` : 'no nodes are configured: add them under nodes: in reprofarm.yaml' });
+  constructor(
+    readonly node: string,
+    configured: readonly string[],
+  ) {
+    super(`unknown node ${node}`, {
+      advice: configured.length > 0 ? `configured nodes: ${configured.join(', ')}` : 'no nodes are configured: add them under nodes: in reprofarm.yaml',
+    });
   }
 }
 
@@ -33,11 +38,9 @@ export class ConfigError extends ReprofarmError {
   override name = 'ConfigError';
   readonly problems: readonly string[];
   constructor(source: string, problems: readonly string[]) {
-    super(
-      `${source}: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
-      { advice: 'fix the keys named above; docs/configuration.md lists every key' },
-    );
+    super(`${source}: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` + problems.map((p) => `  - ${p}`).join('\n'), {
+      advice: 'fix the keys named above; docs/configuration.md lists every key',
+    });
     this.problems = problems;
   }
 }
@@ -51,7 +54,7 @@ export function causeChain(err: unknown): string[] {
       out.push(cur.message);
       cur = cur.cause;
     } else {
-      out.push(typeof cur === 'string' ? cur : JSON.stringify(cur) ?? 'unknown error');
+      out.push(typeof cur === 'string' ? cur : (JSON.stringify(cur) ?? 'unknown error'));
       break;
     }
   }

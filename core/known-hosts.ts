@@ -36,7 +36,12 @@ function compilePattern(pat: string): Matcher {
   const p = (negated ? pat.slice(1) : pat).toLowerCase();
   let test: (n: string) => boolean;
   if (/[*?]/.test(p)) {
-    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     test = (n) => re.test(n.toLowerCase());
   } else {
     test = (n) => n.toLowerCase() === p;
@@ -117,5 +122,7 @@ export function hostKeyAlgorithms(types: Iterable<string>): string[] {
     'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
   };
   const set = new Set(types);
-  return Object.keys(order).filter((t) => set.has(t)).flatMap((t) => order[t] ?? []);
+  return Object.keys(order)
+    .filter((t) => set.has(t))
+    .flatMap((t) => order[t] ?? []);
 }

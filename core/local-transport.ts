@@ -4,7 +4,17 @@ import { constants, createWriteStream } from 'node:fs';
 import { copyFile, lstat, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { CappedBuffer, DEFAULT_MAX_OUTPUT, entryKind, execResult, TransportError, type ExecOptions, type ExecResult, type FileEntry, type Transport } from './transport.js';
+import {
+  CappedBuffer,
+  DEFAULT_MAX_OUTPUT,
+  entryKind,
+  execResult,
+  TransportError,
+  type ExecOptions,
+  type ExecResult,
+  type FileEntry,
+  type Transport,
+} from './transport.js';
 
 export class LocalTransport implements Transport {
   constructor(readonly node: string) {}

@@ -11,7 +11,10 @@ import { ReprofarmError } from './errors.js';
 export class InstallationError extends ReprofarmError {
   override name = 'InstallationError';
   constructor(message: string) {
-    super(message, { advice: 'run reprofarm from its checkout (bin/reprofarm.js, or npx reprofarm there), where package.json and collector/info.sh are; npm ci there rebuilds dist/' });
+    super(message, {
+      advice:
+        'run reprofarm from its checkout (bin/reprofarm.js, or npx reprofarm there), where package.json and collector/info.sh are; npm ci there rebuilds dist/',
+    });
   }
 }
 

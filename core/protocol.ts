@@ -37,15 +37,32 @@ export const BUILD_RESULTS: ReadonlyMap<number, string> = new Map([
 /** The package status a failed single build gives the pair. */
 export function failureStatus(result: string): Status {
   switch (result) {
-    case 'E404': return 'E404';
-    case 'source-mismatch': return 'source-mismatch';
-    case 'timeout': return 'timeout';
-    default: return 'FTBFS';
+    case 'E404':
+      return 'E404';
+    case 'source-mismatch':
+      return 'source-mismatch';
+    case 'timeout':
+      return 'timeout';
+    default:
+      return 'FTBFS';
   }
 }
 
 /** The work order's keys, in the order they are written; then one V_<KEY> line per variation. */
-export const WORK_ORDER_KEYS = ['SOURCE', 'VERSION', 'SUITE', 'ARCH', 'DSC_URL', 'DSC_SHA256', 'BUILD', 'JOB', 'NODE', 'BUILD_COMMAND', 'TIMEOUT', 'NUM_CPU'] as const;
+export const WORK_ORDER_KEYS = [
+  'SOURCE',
+  'VERSION',
+  'SUITE',
+  'ARCH',
+  'DSC_URL',
+  'DSC_SHA256',
+  'BUILD',
+  'JOB',
+  'NODE',
+  'BUILD_COMMAND',
+  'TIMEOUT',
+  'NUM_CPU',
+] as const;
 export type WorkOrderKey = (typeof WORK_ORDER_KEYS)[number];
 
 export interface Variation {
@@ -67,28 +84,84 @@ export interface Variation {
  * time specification (with NO_FAKE_STAT=1).
  */
 export const VARIATIONS: readonly Variation[] = [
-  { key: 'TZ', build1: 'Etc/GMT+12', build2: 'Etc/GMT-14', re: /^[A-Za-z0-9/_+-]{1,64}$/, what: 'a time zone like Etc/GMT-14 or Europe/Tallinn', refused: ['', 'Etc/GMT 12', '$(id)'] },
   {
-    key: 'DATE', build1: 'real', build2: '+398 days +6 hours +23 minutes',
+    key: 'TZ',
+    build1: 'Etc/GMT+12',
+    build2: 'Etc/GMT-14',
+    re: /^[A-Za-z0-9/_+-]{1,64}$/,
+    what: 'a time zone like Etc/GMT-14 or Europe/Tallinn',
+    refused: ['', 'Etc/GMT 12', '$(id)'],
+  },
+  {
+    key: 'DATE',
+    build1: 'real',
+    build2: '+398 days +6 hours +23 minutes',
     re: /^(real|@\d{1,12}|\d{4}-\d\d-\d\d( \d\d:\d\d:\d\d)?|([+-]\d{1,6} (year|month|week|day|hour|minute|second)s?)( [+-]\d{1,6} (year|month|week|day|hour|minute|second)s?){0,5})$/,
-    what: '"real", "@EPOCH", "YYYY-MM-DD[ HH:MM:SS]" or offsets like "+398 days +6 hours"', refused: ['', 'tomorrow;id', '+1 days $(id)'],
+    what: '"real", "@EPOCH", "YYYY-MM-DD[ HH:MM:SS]" or offsets like "+398 days +6 hours"',
+    refused: ['', 'tomorrow;id', '+1 days $(id)'],
   },
   { key: 'LANG', build1: 'C', build2: 'et_EE.UTF-8', re: /^[A-Za-z0-9_.@-]{1,64}$/, what: 'a locale like C or et_EE.UTF-8', refused: ['', 'et EE', 'C;id'] },
   { key: 'LC_ALL', build1: 'unset', build2: 'et_EE.UTF-8', re: /^(unset|[A-Za-z0-9_.@-]{1,64})$/, what: 'a locale, or "unset"', refused: ['', 'a b'] },
   { key: 'LANGUAGE', build1: 'en_US:en', build2: 'et_EE:et', re: /^[A-Za-z0-9_.@:-]{1,128}$/, what: 'a list like et_EE:et', refused: ['', 'et EE'] },
-  { key: 'TERM', build1: 'unset', build2: 'linux', re: /^(unset|[A-Za-z0-9._+-]{1,32})$/, what: 'a terminal type like linux, or "unset"', refused: ['', 'x term'] },
+  {
+    key: 'TERM',
+    build1: 'unset',
+    build2: 'linux',
+    re: /^(unset|[A-Za-z0-9._+-]{1,32})$/,
+    what: 'a terminal type like linux, or "unset"',
+    refused: ['', 'x term'],
+  },
   { key: 'COLUMNS', build1: 'unset', build2: '77', re: /^(unset|[1-9]\d{0,3})$/, what: 'a number of columns, or "unset"', refused: ['', '0', '77x', '-1'] },
   { key: 'UMASK', build1: '0022', build2: '0002', re: /^0[0-7]{3}$/, what: 'an octal umask like 0022', refused: ['', '022', '0088', '00022'] },
   // no ".." anywhere, not only as a whole part: node-build.sh refuses `*..*`
-  { key: 'HOME', build1: '/nonexistent/first-build', build2: '/nonexistent/second-build', re: /^\/(?!.*\.\.)[A-Za-z0-9._/+-]{0,200}$/, what: 'an absolute path without ".."', refused: ['', 'relative', '/a/../b', '/a b'] },
   {
-    key: 'PATH', build1: '/usr/sbin:/usr/bin:/sbin:/bin', build2: '/usr/sbin:/usr/bin:/sbin:/bin:/i/capture/the/path',
-    re: /^\/(?!.*\.\.)[A-Za-z0-9._/+:-]{0,500}$/, what: 'a PATH of absolute directories without ".."', refused: ['', 'bin', '/bin:/x/../y', '/bin /x'],
+    key: 'HOME',
+    build1: '/nonexistent/first-build',
+    build2: '/nonexistent/second-build',
+    re: /^\/(?!.*\.\.)[A-Za-z0-9._/+-]{0,200}$/,
+    what: 'an absolute path without ".."',
+    refused: ['', 'relative', '/a/../b', '/a b'],
   },
-  { key: 'CAPTURE_ENVIRONMENT', build1: 'unset', build2: 'I capture the environment', re: /^(unset|[A-Za-z0-9 ._+-]{1,100})$/, what: 'letters, digits, spaces and . _ + -, or "unset"', refused: ['', 'a;b', '$(id)'] },
-  { key: 'HOSTNAME', build1: 'node', build2: 'i-capture-the-hostname', re: /^(node|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)$/, what: 'a host name label, or "node" (the node\'s own)', refused: ['', '-x', 'a.b', 'a_b'] },
-  { key: 'DOMAINNAME', build1: 'node', build2: 'i-capture-the-domain', re: /^(node|[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?)$/, what: 'a domain name, or "node" (the node\'s own)', refused: ['', '-x', 'a_b'] },
-  { key: 'PARALLEL', build1: 'node', build2: 'node+1', re: /^(node|node\+1|[1-9]\d{0,3})$/, what: '"node", "node+1" or a number of jobs', refused: ['', '0', 'node+2', '1e3'] },
+  {
+    key: 'PATH',
+    build1: '/usr/sbin:/usr/bin:/sbin:/bin',
+    build2: '/usr/sbin:/usr/bin:/sbin:/bin:/i/capture/the/path',
+    re: /^\/(?!.*\.\.)[A-Za-z0-9._/+:-]{0,500}$/,
+    what: 'a PATH of absolute directories without ".."',
+    refused: ['', 'bin', '/bin:/x/../y', '/bin /x'],
+  },
+  {
+    key: 'CAPTURE_ENVIRONMENT',
+    build1: 'unset',
+    build2: 'I capture the environment',
+    re: /^(unset|[A-Za-z0-9 ._+-]{1,100})$/,
+    what: 'letters, digits, spaces and . _ + -, or "unset"',
+    refused: ['', 'a;b', '$(id)'],
+  },
+  {
+    key: 'HOSTNAME',
+    build1: 'node',
+    build2: 'i-capture-the-hostname',
+    re: /^(node|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)$/,
+    what: 'a host name label, or "node" (the node\'s own)',
+    refused: ['', '-x', 'a.b', 'a_b'],
+  },
+  {
+    key: 'DOMAINNAME',
+    build1: 'node',
+    build2: 'i-capture-the-domain',
+    re: /^(node|[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?)$/,
+    what: 'a domain name, or "node" (the node\'s own)',
+    refused: ['', '-x', 'a_b'],
+  },
+  {
+    key: 'PARALLEL',
+    build1: 'node',
+    build2: 'node+1',
+    re: /^(node|node\+1|[1-9]\d{0,3})$/,
+    what: '"node", "node+1" or a number of jobs',
+    refused: ['', '0', 'node+2', '1e3'],
+  },
 ];
 
 export const VARIATION_KEYS: ReadonlyMap<string, Variation> = new Map(VARIATIONS.map((v) => [v.key, v]));
@@ -125,7 +198,8 @@ export const NODE_RESERVED_NAMES = ['pending', 'sources'] as const;
 /** Where the main node keeps things under state_dir. */
 export const STATE_LAYOUT = {
   db: (stateDir: string): string => join(stateDir, 'reproducible.db'),
-  nodeInformation: (stateDir: string, node?: string): string => (node === undefined ? join(stateDir, 'node-information') : join(stateDir, 'node-information', node)),
+  nodeInformation: (stateDir: string, node?: string): string =>
+    node === undefined ? join(stateDir, 'node-information') : join(stateDir, 'node-information', node),
   /** the work order as the main node wrote it: what is in flight */
   order: (stateDir: string, node: string, c: Rel): string => join(stateDir, 'builds', node, rel(c)),
   builds: (stateDir: string): string => join(stateDir, 'builds'),

@@ -7,7 +7,9 @@ import { ReprofarmError } from './errors.js';
 export class ShellWordError extends ReprofarmError {
   override name = 'ShellWordError';
   constructor() {
-    super('a shell word cannot contain a NUL byte', { advice: 'remove the NUL byte from the value (a name, a path or a command in the configuration or on the command line)' });
+    super('a shell word cannot contain a NUL byte', {
+      advice: 'remove the NUL byte from the value (a name, a path or a command in the configuration or on the command line)',
+    });
   }
 }
 

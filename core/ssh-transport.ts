@@ -20,11 +20,17 @@ const sshUtils = { parseKey: (requireCjs('ssh2/lib/protocol/keyParser.js') as Pi
 type Client = Ssh2.Client;
 import type { NodeConfig } from './config.js';
 import { shJoin } from './shell.js';
+import { blobKeyType, fingerprint, hostKeyAlgorithms, knownHostsName, KnownHosts, type KnownHostsMatch } from './known-hosts.js';
 import {
-  blobKeyType, fingerprint, hostKeyAlgorithms, knownHostsName, KnownHosts, type KnownHostsMatch,
-} from './known-hosts.js';
-import {
-  CappedBuffer, DEFAULT_MAX_OUTPUT, entryKind, execResult, TransportError, type ExecOptions, type ExecResult, type FileEntry, type Transport,
+  CappedBuffer,
+  DEFAULT_MAX_OUTPUT,
+  entryKind,
+  execResult,
+  TransportError,
+  type ExecOptions,
+  type ExecResult,
+  type FileEntry,
+  type Transport,
 } from './transport.js';
 
 export interface SshConnectOptions {
@@ -84,7 +90,8 @@ function judgeHostKey(node: NodeConfig, known: KnownHostsMatch, blob: Buffer): H
   const revoked = known.revoked.find((k) => k.blob.equals(blob));
   if (revoked) {
     return {
-      ok: false, kind: 'hostkey-revoked',
+      ok: false,
+      kind: 'hostkey-revoked',
       message: `host key ${fp} of ${name} is marked @revoked in ${node.knownHosts} (line ${revoked.line})`,
       advice: 'the node must get a new host key; do not connect until it has one',
     };
@@ -92,14 +99,16 @@ function judgeHostKey(node: NodeConfig, known: KnownHostsMatch, blob: Buffer): H
   if (known.keys.some((k) => k.blob.equals(blob))) return { ok: true };
   if (known.keys.length === 0) {
     return {
-      ok: false, kind: 'hostkey-unknown',
+      ok: false,
+      kind: 'hostkey-unknown',
       message: `host key of ${name} is not in ${node.knownHosts}; the node offered ${type} ${fp}`,
       advice: `check that fingerprint on the node (ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-/, '').replace(/-.*/, '')}_key.pub), then add it: ${scan}`,
     };
   }
   const lines = known.keys.map((k) => k.line).join(', ');
   return {
-    ok: false, kind: 'hostkey-changed',
+    ok: false,
+    kind: 'hostkey-changed',
     message: `HOST KEY CHANGED for ${name}: the node offered ${type} ${fp}, which does not match ${node.knownHosts} line ${lines}; someone may be intercepting the connection`,
     advice: `if the node was reinstalled and you have checked the new fingerprint on it, replace the entry: ssh-keygen -R '${name}' -f ${node.knownHosts} && ${scan}`,
   };
@@ -146,7 +155,8 @@ export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Pro
   } catch (err) {
     if (err instanceof TransportError) throw err;
     throw new TransportError('key-file', `cannot read identity_file ${node.identityFile} for node ${node.name}`, {
-      cause: err, advice: `create it (ssh-keygen -t ed25519 -N '' -f ${node.identityFile}) or fix nodes.${node.name}.identity_file`,
+      cause: err,
+      advice: `create it (ssh-keygen -t ed25519 -N '' -f ${node.identityFile}) or fix nodes.${node.name}.identity_file`,
     });
   }
   const known = (await files.knownHosts(node.knownHosts)).lookup(node.host, node.port);
@@ -170,9 +180,11 @@ export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Pro
       }
     };
     const timer = setTimeout(() => {
-      finish(new TransportError('timeout', `${node.host}:${node.port} did not complete the SSH handshake within ${opts.timeoutMs / 1000} s`, {
-        advice: 'the node or the network may be hung; check it with ssh -v',
-      }));
+      finish(
+        new TransportError('timeout', `${node.host}:${node.port} did not complete the SSH handshake within ${opts.timeoutMs / 1000} s`, {
+          advice: 'the node or the network may be hung; check it with ssh -v',
+        }),
+      );
     }, opts.timeoutMs);
     const onAbort = (): void => finish(new TransportError('aborted', `connecting to ${node.name} was aborted`));
     if (opts.signal?.aborted) return onAbort();
@@ -203,9 +215,12 @@ export async function connectSsh(node: NodeConfig, opts: SshConnectOptions): Pro
       });
     } catch (err) {
       // ssh2 throws synchronously on an unparsable private key
-      finish(new TransportError('key-file', `identity_file ${node.identityFile} is not a usable private key: ${(err as Error).message}`, {
-        cause: err, advice: 'use an unencrypted OpenSSH ed25519 or RSA key',
-      }));
+      finish(
+        new TransportError('key-file', `identity_file ${node.identityFile} is not a usable private key: ${(err as Error).message}`, {
+          cause: err,
+          advice: 'use an unencrypted OpenSSH ed25519 or RSA key',
+        }),
+      );
     }
   });
 }
@@ -340,9 +355,11 @@ export class SshTransport implements Transport {
           if (exitCode === undefined) {
             // no exit status: the connection or the session went away under the command
             if (!settle()) return;
-            reject(new TransportError('dropped', `connection to ${this.cfg.name} was lost while a command ran`, {
-              advice: 'the node may have rebooted or the network dropped; the command may or may not have finished there',
-            }));
+            reject(
+              new TransportError('dropped', `connection to ${this.cfg.name} was lost while a command ran`, {
+                advice: 'the node may have rebooted or the network dropped; the command may or may not have finished there',
+              }),
+            );
             return;
           }
           finish(exitCode, exitSignal);
@@ -387,21 +404,27 @@ export class SshTransport implements Transport {
   async put(localPath: string, remotePath: string): Promise<void> {
     const sftp = await this.sftp();
     await new Promise<void>((res, rej) => {
-      sftp.fastPut(localPath, remotePath, (err) => (err ? void this.sftpError(`copying ${localPath} to ${this.cfg.name}:${remotePath} failed`, err).then(rej) : res()));
+      sftp.fastPut(localPath, remotePath, (err) =>
+        err ? void this.sftpError(`copying ${localPath} to ${this.cfg.name}:${remotePath} failed`, err).then(rej) : res(),
+      );
     });
   }
 
   async get(remotePath: string, localPath: string): Promise<void> {
     const sftp = await this.sftp();
     await new Promise<void>((res, rej) => {
-      sftp.fastGet(remotePath, localPath, (err) => (err ? void this.sftpError(`copying ${this.cfg.name}:${remotePath} to ${localPath} failed`, err).then(rej) : res()));
+      sftp.fastGet(remotePath, localPath, (err) =>
+        err ? void this.sftpError(`copying ${this.cfg.name}:${remotePath} to ${localPath} failed`, err).then(rej) : res(),
+      );
     });
   }
 
   async lstat(remotePath: string): Promise<FileEntry> {
     const sftp = await this.sftp();
     return new Promise<FileEntry>((res, rej) => {
-      sftp.lstat(remotePath, (err, attrs) => (err ? void this.sftpError(`reading ${this.cfg.name}:${remotePath} failed`, err).then(rej) : res({ size: attrs.size, kind: entryKind(attrs) })));
+      sftp.lstat(remotePath, (err, attrs) =>
+        err ? void this.sftpError(`reading ${this.cfg.name}:${remotePath} failed`, err).then(rej) : res({ size: attrs.size, kind: entryKind(attrs) }),
+      );
     });
   }
 

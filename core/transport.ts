@@ -54,17 +54,7 @@ export function entryKind(s: { isFile(): boolean; isSymbolicLink(): boolean; isD
 }
 
 export type TransportErrorKind =
-  | 'refused'
-  | 'timeout'
-  | 'dns'
-  | 'hostkey-unknown'
-  | 'hostkey-changed'
-  | 'hostkey-revoked'
-  | 'auth'
-  | 'key-file'
-  | 'dropped'
-  | 'aborted'
-  | 'other';
+  'refused' | 'timeout' | 'dns' | 'hostkey-unknown' | 'hostkey-changed' | 'hostkey-revoked' | 'auth' | 'key-file' | 'dropped' | 'aborted' | 'other';
 
 /** A node could not be reached or talked to. `kind` is for machines; the message is for people. */
 export class TransportError extends ReprofarmError {

@@ -97,7 +97,8 @@ export function applySources(
   const sql = db.sql;
   const now = opts.now.toISOString();
   const summary: SuiteSyncSummary = { suite, total: entries.size, added: 0, newVersions: 0, removed: 0, unchanged: 0, arches: [] };
-  const insert = sql.prepare(`INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen, removed_at)
+  const insert =
+    sql.prepare(`INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen, removed_at)
     VALUES (@suite, @name, @version, @architecture, @directory, @dscName, @dscSha256, @dscSize, @now, @now, NULL)`);
   const update = sql.prepare(`UPDATE sources SET version = @version, architecture = @architecture, directory = @directory,
     dsc_name = @dscName, dsc_sha256 = @dscSha256, dsc_size = @dscSize,
@@ -110,58 +111,70 @@ export function applySources(
     ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date`);
   const deleteResult = sql.prepare('DELETE FROM results WHERE suite = ? AND arch = ? AND package = ?');
 
-  sql.transaction(() => {
-    const existing = new Map<string, { version: string; architecture: string; directory: string; dsc_sha256: string; removed_at: string | null }>();
-    for (const r of sql.prepare('SELECT name, version, architecture, directory, dsc_sha256, removed_at FROM sources WHERE suite = ?').iterate(suite) as Iterable<SourceRow>) {
-      existing.set(r.name, r);
-    }
-    for (const e of entries.values()) {
-      const old = existing.get(e.name);
-      const params = { suite, now, ...e };
-      if (!old) {
-        insert.run(params);
-        summary.added++;
-      } else if (old.version !== e.version || old.removed_at !== null || old.dsc_sha256 !== e.dscSha256 || old.architecture !== e.architecture || old.directory !== e.directory) {
-        if (old.version !== e.version || old.removed_at !== null) summary.newVersions++;
-        else summary.unchanged++;
-        update.run(params);
-      } else {
-        summary.unchanged++;
+  sql
+    .transaction(() => {
+      const existing = new Map<string, { version: string; architecture: string; directory: string; dsc_sha256: string; removed_at: string | null }>();
+      for (const r of sql
+        .prepare('SELECT name, version, architecture, directory, dsc_sha256, removed_at FROM sources WHERE suite = ?')
+        .iterate(suite) as Iterable<SourceRow>) {
+        existing.set(r.name, r);
       }
-    }
-    for (const [name, old] of existing) {
-      if (!entries.has(name) && old.removed_at === null) {
-        markRemoved.run(now, suite, name);
-        unscheduleAll.run(suite, name);
-        summary.removed++;
-      }
-    }
-    for (const arch of arches) {
-      const special = new Map<string, { status: string; version: string }>();
-      for (const r of sql.prepare("SELECT package, status, version FROM results WHERE suite = ? AND arch = ? AND status IN ('NFU', 'blacklisted')").iterate(suite, arch) as Iterable<{ package: string; status: string; version: string }>) {
-        special.set(r.package, r);
-      }
-      const a: ArchSyncSummary = { arch, nfu: 0, blacklisted: 0, scheduled: { untested: 0, newVersion: 0, retryFailed: 0, old: 0 } };
       for (const e of entries.values()) {
-        const target = opts.blacklist.has(e.name) ? 'blacklisted' : opts.appliesTo(e.architecture, arch) ? undefined : 'NFU';
-        const cur = special.get(e.name);
-        if (target) {
-          if (target === 'NFU') a.nfu++;
-          else a.blacklisted++;
-          if (!cur || cur.status !== target || cur.version !== e.version) {
-            upsertResult.run(suite, arch, e.name, e.version, target, now);
-            unschedule.run(suite, arch, e.name);
-          }
-        } else if (cur && SPECIAL.has(cur.status)) {
-          // applies again (new Architecture, or taken off the blacklist): untested from now on
-          deleteResult.run(suite, arch, e.name);
+        const old = existing.get(e.name);
+        const params = { suite, now, ...e };
+        if (!old) {
+          insert.run(params);
+          summary.added++;
+        } else if (
+          old.version !== e.version ||
+          old.removed_at !== null ||
+          old.dsc_sha256 !== e.dscSha256 ||
+          old.architecture !== e.architecture ||
+          old.directory !== e.directory
+        ) {
+          if (old.version !== e.version || old.removed_at !== null) summary.newVersions++;
+          else summary.unchanged++;
+          update.run(params);
+        } else {
+          summary.unchanged++;
         }
       }
-      a.scheduled = fillSchedule(db, suite, arch, opts.policy, opts.now);
-      summary.arches.push(a);
-    }
-    if (opts.state) saveSyncState(db, suite, opts.state, now);
-  }).immediate();
+      for (const [name, old] of existing) {
+        if (!entries.has(name) && old.removed_at === null) {
+          markRemoved.run(now, suite, name);
+          unscheduleAll.run(suite, name);
+          summary.removed++;
+        }
+      }
+      for (const arch of arches) {
+        const special = new Map<string, { status: string; version: string }>();
+        for (const r of sql
+          .prepare("SELECT package, status, version FROM results WHERE suite = ? AND arch = ? AND status IN ('NFU', 'blacklisted')")
+          .iterate(suite, arch) as Iterable<{ package: string; status: string; version: string }>) {
+          special.set(r.package, r);
+        }
+        const a: ArchSyncSummary = { arch, nfu: 0, blacklisted: 0, scheduled: { untested: 0, newVersion: 0, retryFailed: 0, old: 0 } };
+        for (const e of entries.values()) {
+          const target = opts.blacklist.has(e.name) ? 'blacklisted' : opts.appliesTo(e.architecture, arch) ? undefined : 'NFU';
+          const cur = special.get(e.name);
+          if (target) {
+            if (target === 'NFU') a.nfu++;
+            else a.blacklisted++;
+            if (!cur || cur.status !== target || cur.version !== e.version) {
+              upsertResult.run(suite, arch, e.name, e.version, target, now);
+              unschedule.run(suite, arch, e.name);
+            }
+          } else if (cur && SPECIAL.has(cur.status)) {
+            // applies again (new Architecture, or taken off the blacklist): untested from now on
+            deleteResult.run(suite, arch, e.name);
+          }
+        }
+        a.scheduled = fillSchedule(db, suite, arch, opts.policy, opts.now);
+        summary.arches.push(a);
+      }
+      if (opts.state) saveSyncState(db, suite, opts.state, now);
+    })
+    .immediate();
   return summary;
 }
 
@@ -173,9 +186,13 @@ export function releaseSeen(db: FarmDb, suite: string): { mirror: string; date: 
 
 /** After a sync: remember its Release date (the newer one; any date when the mirror changed). */
 export function noteReleaseSeen(db: FarmDb, suite: string, mirror: string, date: Date): void {
-  db.sql.prepare(`INSERT INTO release_seen (suite, mirror, release_date) VALUES (?, ?, ?)
+  db.sql
+    .prepare(
+      `INSERT INTO release_seen (suite, mirror, release_date) VALUES (?, ?, ?)
     ON CONFLICT (suite) DO UPDATE SET release_date = CASE WHEN mirror <> excluded.mirror OR excluded.release_date > release_date
-      THEN excluded.release_date ELSE release_date END, mirror = excluded.mirror`).run(suite, mirror, date.toISOString());
+      THEN excluded.release_date ELSE release_date END, mirror = excluded.mirror`,
+    )
+    .run(suite, mirror, date.toISOString());
 }
 
 export interface SyncState {
@@ -191,24 +208,38 @@ export function syncState(db: FarmDb, suite: string): SyncState | undefined {
 }
 
 function saveSyncState(db: FarmDb, suite: string, s: SyncState, now: string): void {
-  db.sql.prepare(`INSERT INTO sync_state (suite, sources_file, sources_sha256, settings_hash, synced_at) VALUES (?, ?, ?, ?, ?)
+  db.sql
+    .prepare(
+      `INSERT INTO sync_state (suite, sources_file, sources_sha256, settings_hash, synced_at) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (suite) DO UPDATE SET sources_file = excluded.sources_file, sources_sha256 = excluded.sources_sha256,
-      settings_hash = excluded.settings_hash, synced_at = excluded.synced_at`).run(suite, s.sourcesFile, s.sourcesSha256, s.settingsHash, now);
+      settings_hash = excluded.settings_hash, synced_at = excluded.synced_at`,
+    )
+    .run(suite, s.sourcesFile, s.sourcesSha256, s.settingsHash, now);
 }
 
 /** The index did not change since the last sync: only time-based scheduling has work to do. One transaction. */
 export function refillSchedule(db: FarmDb, suite: string, arches: readonly string[], policy: SchedulePolicy, now: Date): SuiteSyncSummary {
   const sql = db.sql;
-  return sql.transaction(() => {
-    const total = (sql.prepare('SELECT COUNT(*) AS n FROM sources WHERE suite = ? AND removed_at IS NULL').get(suite) as { n: number }).n;
-    const summary: SuiteSyncSummary = { suite, total, added: 0, newVersions: 0, removed: 0, unchanged: total, arches: [] };
-    for (const arch of arches) {
-      const counts = Object.fromEntries((sql.prepare(`SELECT r.status, COUNT(*) AS n FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
-        WHERE r.suite = ? AND r.arch = ? AND r.status IN ('NFU', 'blacklisted') GROUP BY r.status`).all(suite, arch) as { status: string; n: number }[]).map((r) => [r.status, r.n]));
-      summary.arches.push({ arch, nfu: counts.NFU ?? 0, blacklisted: counts.blacklisted ?? 0, scheduled: fillSchedule(db, suite, arch, policy, now) });
-    }
-    return summary;
-  }).immediate();
+  return sql
+    .transaction(() => {
+      const total = (sql.prepare('SELECT COUNT(*) AS n FROM sources WHERE suite = ? AND removed_at IS NULL').get(suite) as { n: number }).n;
+      const summary: SuiteSyncSummary = { suite, total, added: 0, newVersions: 0, removed: 0, unchanged: total, arches: [] };
+      for (const arch of arches) {
+        const counts = Object.fromEntries(
+          (
+            sql
+              .prepare(
+                `SELECT r.status, COUNT(*) AS n FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
+        WHERE r.suite = ? AND r.arch = ? AND r.status IN ('NFU', 'blacklisted') GROUP BY r.status`,
+              )
+              .all(suite, arch) as { status: string; n: number }[]
+          ).map((r) => [r.status, r.n]),
+        );
+        summary.arches.push({ arch, nfu: counts.NFU ?? 0, blacklisted: counts.blacklisted ?? 0, scheduled: fillSchedule(db, suite, arch, policy, now) });
+      }
+      return summary;
+    })
+    .immediate();
 }
 
 /** Fill a suite/arch schedule up to the policy's maximum, tier by tier. Call inside a transaction. */
@@ -224,22 +255,42 @@ export function fillSchedule(db: FarmDb, suite: string, arch: string, policy: Sc
   const notGivenUp = `NOT EXISTS (SELECT 1 FROM build_attempts a WHERE a.suite = s.suite AND a.arch = @arch AND a.package = s.name
     AND a.version = s.version AND a.gave_up = 1)`;
   const tiers: Array<[keyof typeof out, number, string, string]> = [
-    ['untested', PRIORITY.untested, 'never tested', `SELECT s.name, s.version FROM sources s
+    [
+      'untested',
+      PRIORITY.untested,
+      'never tested',
+      `SELECT s.name, s.version FROM sources s
       WHERE s.suite = @suite AND s.removed_at IS NULL
         AND NOT EXISTS (SELECT 1 FROM results r WHERE r.suite = s.suite AND r.arch = @arch AND r.package = s.name)
-        AND ${notScheduled} ORDER BY s.first_seen, s.name LIMIT @n`],
-    ['newVersion', PRIORITY.newVersion, 'new version', `SELECT s.name, s.version FROM sources s
+        AND ${notScheduled} ORDER BY s.first_seen, s.name LIMIT @n`,
+    ],
+    [
+      'newVersion',
+      PRIORITY.newVersion,
+      'new version',
+      `SELECT s.name, s.version FROM sources s
       JOIN results r ON r.suite = s.suite AND r.arch = @arch AND r.package = s.name
       WHERE s.suite = @suite AND s.removed_at IS NULL AND r.status NOT IN ('NFU', 'blacklisted') AND r.version <> s.version
-        AND ${notScheduled} ORDER BY s.version_seen, s.name LIMIT @n`],
-    ['retryFailed', PRIORITY.retryFailed, 'retry FTBFS/depwait', `SELECT s.name, s.version FROM sources s
+        AND ${notScheduled} ORDER BY s.version_seen, s.name LIMIT @n`,
+    ],
+    [
+      'retryFailed',
+      PRIORITY.retryFailed,
+      'retry FTBFS/depwait',
+      `SELECT s.name, s.version FROM sources s
       JOIN results r ON r.suite = s.suite AND r.arch = @arch AND r.package = s.name
       WHERE s.suite = @suite AND s.removed_at IS NULL AND r.status IN ('FTBFS', 'depwait') AND r.build_date < @failedBefore
-        AND ${notScheduled} AND ${notGivenUp} ORDER BY r.build_date, s.name LIMIT @n`],
-    ['old', PRIORITY.old, 'oldest result', `SELECT s.name, s.version FROM sources s
+        AND ${notScheduled} AND ${notGivenUp} ORDER BY r.build_date, s.name LIMIT @n`,
+    ],
+    [
+      'old',
+      PRIORITY.old,
+      'oldest result',
+      `SELECT s.name, s.version FROM sources s
       JOIN results r ON r.suite = s.suite AND r.arch = @arch AND r.package = s.name
       WHERE s.suite = @suite AND s.removed_at IS NULL AND r.status NOT IN ('NFU', 'blacklisted') AND r.build_date < @oldBefore
-        AND ${notScheduled} AND ${notGivenUp} ORDER BY r.build_date, s.name LIMIT @n`],
+        AND ${notScheduled} AND ${notGivenUp} ORDER BY r.build_date, s.name LIMIT @n`,
+    ],
   ];
   const insert = sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at)
     VALUES (?, ?, ?, ?, ?, ?, 'scheduler', ?)`);
@@ -257,7 +308,8 @@ export function fillSchedule(db: FarmDb, suite: string, arch: string, policy: Sc
 
 /** A source package's entry in a suite (removed or not), or undefined. */
 export function sourceEntry(db: FarmDb, suite: string, name: string): { version: string; architecture: string; removed_at: string | null } | undefined {
-  return stmt(db, 'SELECT version, architecture, removed_at FROM sources WHERE suite = ? AND name = ?').get(suite, name) as { version: string; architecture: string; removed_at: string | null } | undefined;
+  return stmt(db, 'SELECT version, architecture, removed_at FROM sources WHERE suite = ? AND name = ?').get(suite, name) as
+    { version: string; architecture: string; removed_at: string | null } | undefined;
 }
 
 export interface ManualRequest {
@@ -269,7 +321,11 @@ export interface ManualRequest {
 /** Manual requests past schedule.manual_daily_limit: nothing of the batch is scheduled (all or nothing). */
 export class DailyLimitError extends ReprofarmError {
   override name = 'DailyLimitError';
-  constructor(readonly used: number, readonly limit: number, readonly asked: number) {
+  constructor(
+    readonly used: number,
+    readonly limit: number,
+    readonly asked: number,
+  ) {
     super(`the daily limit of ${limit} manual requests would be exceeded: ${used} in the last 24 hours, ${asked} more asked`, {
       advice: 'try again later, or raise schedule.manual_daily_limit',
     });
@@ -283,7 +339,10 @@ export class DailyLimitError extends ReprofarmError {
  */
 export class NotInSuiteError extends ReprofarmError {
   override name = 'NotInSuiteError';
-  constructor(readonly pkg: string, readonly suite: string) {
+  constructor(
+    readonly pkg: string,
+    readonly suite: string,
+  ) {
     super(`${pkg} is not in ${suite}`, { advice: 'run reprofarm sync first if it is new; reprofarm status PKG shows what is known' });
   }
 }
@@ -298,13 +357,18 @@ export class ClaimLostError extends ReprofarmError {
   override name = 'ClaimLostError';
   constructor(readonly claim: Pick<Claim, 'id' | 'package' | 'claimed_by'>) {
     super(`claim ${claim.id} of ${claim.package} is no longer held by ${claim.claimed_by}`, {
-      advice: 'another process gave this claim back or holds it now (reprofarm cleanup requeues a claim whose process is gone or that outlived both build timeouts): nothing was recorded, and the package is taken up at its next claim',
+      advice:
+        'another process gave this claim back or holds it now (reprofarm cleanup requeues a claim whose process is gone or that outlived both build timeouts): nothing was recorded, and the package is taken up at its next claim',
     });
   }
 }
 
 /** Manual scheduling, all or nothing, within the daily limit. Returns how many were new to the schedule. */
-export function scheduleManual(db: FarmDb, requests: readonly ManualRequest[], opts: { priority: number; by: string; now: Date; dailyLimit: number }): { added: number; raised: number; building: string[] } {
+export function scheduleManual(
+  db: FarmDb,
+  requests: readonly ManualRequest[],
+  opts: { priority: number; by: string; now: Date; dailyLimit: number },
+): { added: number; raised: number; building: string[] } {
   const sql = db.sql;
   const now = opts.now.toISOString();
   const dayAgo = new Date(opts.now.getTime() - 86400_000).toISOString();
@@ -312,34 +376,38 @@ export function scheduleManual(db: FarmDb, requests: readonly ManualRequest[], o
   const existing = sql.prepare('SELECT id, claimed_at FROM schedule WHERE suite = ? AND arch = ? AND package = ?');
   const insert = sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, manual)
     VALUES (?, ?, ?, ?, ?, 'manual request', ?, ?, 1)`);
-  const raise = sql.prepare(`UPDATE schedule SET priority = MAX(priority, ?), manual = 1, reason = 'manual request', scheduled_by = ?, version = ? WHERE id = ?`);
+  const raise = sql.prepare(
+    `UPDATE schedule SET priority = MAX(priority, ?), manual = 1, reason = 'manual request', scheduled_by = ?, version = ? WHERE id = ?`,
+  );
   const log = sql.prepare('INSERT INTO manual_requests (requested_at, requested_by, suite, arch, package, priority) VALUES (?, ?, ?, ?, ?, ?)');
   // asked for by hand: failed attempts are counted afresh
   const forget = sql.prepare('DELETE FROM build_attempts WHERE suite = ? AND arch = ? AND package = ?');
-  return sql.transaction(() => {
-    const used = (sql.prepare('SELECT COUNT(*) AS n FROM manual_requests WHERE requested_at > ?').get(dayAgo) as { n: number }).n;
-    if (used + requests.length > opts.dailyLimit) throw new DailyLimitError(used, opts.dailyLimit, requests.length);
-    let added = 0;
-    let raised = 0;
-    const building: string[] = [];
-    for (const r of requests) {
-      const v = version.get(r.suite, r.package) as { version: string } | undefined;
-      if (!v) throw new NotInSuiteError(r.package, r.suite);
-      const cur = existing.get(r.suite, r.arch, r.package) as { id: number; claimed_at: string | null } | undefined;
-      if (!cur) {
-        insert.run(r.suite, r.arch, r.package, v.version, opts.priority, opts.by, now);
-        added++;
-      } else if (cur.claimed_at === null) {
-        raise.run(opts.priority, opts.by, v.version, cur.id);
-        raised++;
-      } else {
-        building.push(r.package);
+  return sql
+    .transaction(() => {
+      const used = (sql.prepare('SELECT COUNT(*) AS n FROM manual_requests WHERE requested_at > ?').get(dayAgo) as { n: number }).n;
+      if (used + requests.length > opts.dailyLimit) throw new DailyLimitError(used, opts.dailyLimit, requests.length);
+      let added = 0;
+      let raised = 0;
+      const building: string[] = [];
+      for (const r of requests) {
+        const v = version.get(r.suite, r.package) as { version: string } | undefined;
+        if (!v) throw new NotInSuiteError(r.package, r.suite);
+        const cur = existing.get(r.suite, r.arch, r.package) as { id: number; claimed_at: string | null } | undefined;
+        if (!cur) {
+          insert.run(r.suite, r.arch, r.package, v.version, opts.priority, opts.by, now);
+          added++;
+        } else if (cur.claimed_at === null) {
+          raise.run(opts.priority, opts.by, v.version, cur.id);
+          raised++;
+        } else {
+          building.push(r.package);
+        }
+        if (!cur || cur.claimed_at === null) forget.run(r.suite, r.arch, r.package);
+        log.run(now, opts.by, r.suite, r.arch, r.package, opts.priority);
       }
-      if (!cur || cur.claimed_at === null) forget.run(r.suite, r.arch, r.package);
-      log.run(now, opts.by, r.suite, r.arch, r.package, opts.priority);
-    }
-    return { added, raised, building };
-  }).immediate();
+      return { added, raised, building };
+    })
+    .immediate();
 }
 
 /** Statements compiled once per connection: claims run hot, and compiling inside BEGIN IMMEDIATE holds the write lock longer. */
@@ -365,12 +433,17 @@ function stmt(db: FarmDb, sqlText: string): Statement {
  */
 export function claimNext(db: FarmDb, arch: string, job: string, now: Date = new Date(), owner?: { host: string; pid: number }): Claim | undefined {
   const source = 'FROM sources s WHERE s.suite = schedule.suite AND s.name = schedule.package AND s.version = schedule.version';
-  const claim = stmt(db, `UPDATE schedule SET claimed_by = @job, claimed_at = @now, claim_host = @host, claim_pid = @pid
+  const claim = stmt(
+    db,
+    `UPDATE schedule SET claimed_by = @job, claimed_at = @now, claim_host = @host, claim_pid = @pid
     WHERE id = (SELECT id FROM schedule WHERE arch = @arch AND claimed_at IS NULL ORDER BY priority DESC, scheduled_at, id LIMIT 1)
       AND claimed_at IS NULL
     RETURNING id, suite, arch, package, version, priority, reason, claimed_by, claimed_at,
-      (SELECT s.directory || '/' || s.dsc_name ${source}) AS dsc_path, (SELECT s.dsc_sha256 ${source}) AS dsc_sha256`);
-  return db.sql.transaction(() => claim.get({ job, arch, now: now.toISOString(), host: owner?.host ?? null, pid: owner?.pid ?? null }) as Claim | undefined).immediate();
+      (SELECT s.directory || '/' || s.dsc_name ${source}) AS dsc_path, (SELECT s.dsc_sha256 ${source}) AS dsc_sha256`,
+  );
+  return db.sql
+    .transaction(() => claim.get({ job, arch, now: now.toISOString(), host: owner?.host ?? null, pid: owner?.pid ?? null }) as Claim | undefined)
+    .immediate();
 }
 
 /** SET clause that gives a schedule entry back: no claimer, no claim time, no claiming process. */
@@ -385,12 +458,17 @@ export function unclaim(db: FarmDb, id: number, job: string): boolean {
 export function recordResult(db: FarmDb, claim: Claim, status: Status, now: Date = new Date()): void {
   const sql = db.sql;
   const del = stmt(db, 'DELETE FROM schedule WHERE id = ? AND claimed_by = ?');
-  const upsert = stmt(db, `INSERT INTO results (suite, arch, package, version, status, build_date) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date`);
-  sql.transaction(() => {
-    if (del.run(claim.id, claim.claimed_by).changes !== 1) throw new ClaimLostError(claim);
-    upsert.run(claim.suite, claim.arch, claim.package, claim.version, status, now.toISOString());
-  }).immediate();
+  const upsert = stmt(
+    db,
+    `INSERT INTO results (suite, arch, package, version, status, build_date) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date`,
+  );
+  sql
+    .transaction(() => {
+      if (del.run(claim.id, claim.claimed_by).changes !== 1) throw new ClaimLostError(claim);
+      upsert.run(claim.suite, claim.arch, claim.package, claim.version, status, now.toISOString());
+    })
+    .immediate();
 }
 
 export interface SuiteArchStatus {
@@ -410,10 +488,17 @@ export function statusSummary(db: FarmDb, suites: readonly string[], arches: rea
     const known = (sql.prepare('SELECT COUNT(*) AS n FROM sources WHERE suite = ? AND removed_at IS NULL').get(suite) as { n: number }).n;
     for (const arch of arches) {
       const statuses: Record<string, number> = {};
-      for (const r of sql.prepare(`SELECT r.status, COUNT(*) AS n FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
-        WHERE r.suite = ? AND r.arch = ? GROUP BY r.status ORDER BY r.status`).all(suite, arch) as { status: string; n: number }[]) statuses[r.status] = r.n;
+      for (const r of sql
+        .prepare(
+          `SELECT r.status, COUNT(*) AS n FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
+        WHERE r.suite = ? AND r.arch = ? GROUP BY r.status ORDER BY r.status`,
+        )
+        .all(suite, arch) as { status: string; n: number }[])
+        statuses[r.status] = r.n;
       const tested = Object.values(statuses).reduce((a, b) => a + b, 0);
-      const q = sql.prepare(`SELECT SUM(claimed_at IS NULL) AS waiting, SUM(claimed_at IS NOT NULL) AS building FROM schedule WHERE suite = ? AND arch = ?`).get(suite, arch) as { waiting: number | null; building: number | null };
+      const q = sql
+        .prepare(`SELECT SUM(claimed_at IS NULL) AS waiting, SUM(claimed_at IS NOT NULL) AS building FROM schedule WHERE suite = ? AND arch = ?`)
+        .get(suite, arch) as { waiting: number | null; building: number | null };
       out.push({ suite, arch, known, untested: known - tested, statuses, scheduled: q.waiting ?? 0, building: q.building ?? 0 });
     }
   }
@@ -436,14 +521,25 @@ export function packageStatus(db: FarmDb, name: string, suites: readonly string[
   const sql = db.sql;
   const out: PackageStatus[] = [];
   for (const suite of suites) {
-    const src = sql.prepare('SELECT version, removed_at FROM sources WHERE suite = ? AND name = ?').get(suite, name) as { version: string; removed_at: string | null } | undefined;
+    const src = sql.prepare('SELECT version, removed_at FROM sources WHERE suite = ? AND name = ?').get(suite, name) as
+      { version: string; removed_at: string | null } | undefined;
     for (const arch of arches) {
-      const res = sql.prepare('SELECT version, status, build_date FROM results WHERE suite = ? AND arch = ? AND package = ?').get(suite, arch, name) as { version: string; status: string; build_date: string } | undefined;
-      const sch = sql.prepare('SELECT priority, reason, scheduled_at, scheduled_by, claimed_by, claimed_at FROM schedule WHERE suite = ? AND arch = ? AND package = ?').get(suite, arch, name) as PackageStatus['scheduled'] | undefined;
+      const res = sql.prepare('SELECT version, status, build_date FROM results WHERE suite = ? AND arch = ? AND package = ?').get(suite, arch, name) as
+        { version: string; status: string; build_date: string } | undefined;
+      const sch = sql
+        .prepare('SELECT priority, reason, scheduled_at, scheduled_by, claimed_by, claimed_at FROM schedule WHERE suite = ? AND arch = ? AND package = ?')
+        .get(suite, arch, name) as PackageStatus['scheduled'] | undefined;
       if (!src && !res && !sch) continue;
       out.push({
-        suite, arch, package: name, version: src?.version ?? null, removed: src?.removed_at != null,
-        status: res?.status ?? 'untested', build_date: res?.build_date ?? null, tested_version: res?.version ?? null, scheduled: sch ?? null,
+        suite,
+        arch,
+        package: name,
+        version: src?.version ?? null,
+        removed: src?.removed_at != null,
+        status: res?.status ?? 'untested',
+        build_date: res?.build_date ?? null,
+        tested_version: res?.version ?? null,
+        scheduled: sch ?? null,
       });
     }
   }

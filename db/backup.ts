@@ -43,7 +43,13 @@ export async function backupDatabase(src: string, dest: string, opts: { busyTime
   try {
     copy.pragma('journal_mode = DELETE');
     const rows = copy.pragma('integrity_check') as Array<{ integrity_check: string }>;
-    return { pages, integrity: rows.map((r) => r.integrity_check).slice(0, 5).join('; ') };
+    return {
+      pages,
+      integrity: rows
+        .map((r) => r.integrity_check)
+        .slice(0, 5)
+        .join('; '),
+    };
   } finally {
     copy.close();
   }

@@ -44,7 +44,10 @@ export interface OpenOptions {
 export class FarmDb {
   readonly sql: Database.Database;
 
-  constructor(readonly path: string, opts: OpenOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: OpenOptions = {},
+  ) {
     refuseEmptyBesideState(path);
     if (!opts.readonly) mkdirSync(dirname(path), { recursive: true });
     try {
@@ -57,7 +60,8 @@ export class FarmDb {
       this.sql.pragma('foreign_keys = ON');
     } catch (err) {
       throw new ReprofarmError(`cannot open database ${path}`, {
-        cause: err, advice: 'check that state_dir exists, is writable and holds a SQLite file (or nothing yet)',
+        cause: err,
+        advice: 'check that state_dir exists, is writable and holds a SQLite file (or nothing yet)',
       });
     }
     if (!opts.readonly) this.migrate(opts.migrations ?? MIGRATIONS);
@@ -107,16 +111,32 @@ export class FarmDb {
       INSERT INTO collections (node, started_at, duration_ms, ok, health, reason, error_kind, clock_offset_s)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
     const insertFact = this.sql.prepare('INSERT INTO facts (collection_id, key, value) VALUES (?, ?, ?)');
-    this.sql.transaction(() => {
-      for (const r of records) {
-        upsertNode.run({
-          node: r.node, health: r.health, reason: r.reason, startedAt: r.startedAt,
-          collectedAt: r.facts ? r.startedAt : null, clockOffsetS: r.clockOffsetS, arch: r.arch,
-        });
-        const id = insertCollection.run(r.node, r.startedAt, Math.round(r.durationMs), r.ok ? 1 : 0, r.health, r.reason, r.errorKind, r.clockOffsetS).lastInsertRowid;
-        for (const [k, v] of r.facts ?? []) insertFact.run(id, k, v);
-      }
-    }).immediate();
+    this.sql
+      .transaction(() => {
+        for (const r of records) {
+          upsertNode.run({
+            node: r.node,
+            health: r.health,
+            reason: r.reason,
+            startedAt: r.startedAt,
+            collectedAt: r.facts ? r.startedAt : null,
+            clockOffsetS: r.clockOffsetS,
+            arch: r.arch,
+          });
+          const id = insertCollection.run(
+            r.node,
+            r.startedAt,
+            Math.round(r.durationMs),
+            r.ok ? 1 : 0,
+            r.health,
+            r.reason,
+            r.errorKind,
+            r.clockOffsetS,
+          ).lastInsertRowid;
+          for (const [k, v] of r.facts ?? []) insertFact.run(id, k, v);
+        }
+      })
+      .immediate();
   }
 
   /** Delete collections (and their facts) that started before `beforeIso`. Returns how many. */
@@ -134,10 +154,14 @@ export class FarmDb {
 
   /** The facts of a node's newest successful collection. */
   latestFacts(node: string): Map<string, string> {
-    const rows = this.sql.prepare(`
+    const rows = this.sql
+      .prepare(
+        `
       SELECT key, value FROM facts WHERE collection_id = (
         SELECT id FROM collections WHERE node = ? AND ok = 1 ORDER BY started_at DESC, id DESC LIMIT 1)
-      ORDER BY key`).all(node) as { key: string; value: string }[];
+      ORDER BY key`,
+      )
+      .all(node) as { key: string; value: string }[];
     return new Map(rows.map((r) => [r.key, r.value]));
   }
 
@@ -173,7 +197,8 @@ function refuseEmptyBesideState(path: string): void {
     `${path} is empty (0 bytes), but its state_dir ${dir} holds a farm's state (${filled.map((f) => `${f}/`).join(', ')}): ` +
       'opening it would start an empty farm beside them',
     {
-      advice: `restore the database from a copy taken with \`reprofarm backup\` (copy it to ${path}), ` +
+      advice:
+        `restore the database from a copy taken with \`reprofarm backup\` (copy it to ${path}), ` +
         `or, to start a new farm, move ${dir} aside (or remove the empty ${basename(path)} together with ${filled.map((f) => `${f}/`).join(', ')})`,
     },
   );

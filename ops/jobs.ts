@@ -81,8 +81,12 @@ export function jjbYaml(config: Config, install: Install): GeneratedFile[] {
     });
   };
   for (const job of config.jobs.values()) {
-    add(job.name, `reprofarm: build the next scheduled package on ${job.nodes[0]}, then on ${job.nodes[1]}, and compare`, config.timers.build,
-      argv(config, install, 'build', job.nodes[0], job.nodes[1]));
+    add(
+      job.name,
+      `reprofarm: build the next scheduled package on ${job.nodes[0]}, then on ${job.nodes[1]}, and compare`,
+      config.timers.build,
+      argv(config, install, 'build', job.nodes[0], job.nodes[1]),
+    );
   }
   for (const p of PERIODIC) add(`reprofarm_${p.cmd}`, `reprofarm ${p.cmd}: ${p.what}`, config.timers[p.cmd], argv(config, install, p.cmd));
   return [{ name: 'reprofarm-jobs.yaml', content: header(config, 'jjb', '#') + dump(jobs, { lineWidth: -1, noRefs: true }) }];

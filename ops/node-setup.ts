@@ -40,13 +40,22 @@ export function wrapperFiles(): Array<{ name: string; mode: string; text: string
 /** "ssh-ed25519 AAAA..." without a comment, or a reason it is not a public key line. */
 export function publicKeyBlob(text: string): string {
   const m = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com) ([A-Za-z0-9+/]+={0,2})(?:\s|$)/.exec(text.trim());
-  if (!m) throw new ReprofarmError('the public key is not an OpenSSH public key line', { advice: 'check the identity file\'s .pub file, or make it: ssh-keygen -y -f IDENTITY > IDENTITY.pub' });
+  if (!m)
+    throw new ReprofarmError('the public key is not an OpenSSH public key line', {
+      advice: "check the identity file's .pub file, or make it: ssh-keygen -y -f IDENTITY > IDENTITY.pub",
+    });
   return `${m[1]} ${m[2]}`;
 }
 
-export function nodeSetupPlan(node: NodeConfig, publicKey: string, opts: { libDir?: string; comment?: string; files?: Array<{ name: string; mode: string; text: string }> } = {}): NodeSetupPlan {
+export function nodeSetupPlan(
+  node: NodeConfig,
+  publicKey: string,
+  opts: { libDir?: string; comment?: string; files?: Array<{ name: string; mode: string; text: string }> } = {},
+): NodeSetupPlan {
   if (node.transport === 'local') {
-    throw new ReprofarmError(`${node.name} is a local node: it runs as this user on this machine, with no SSH key to restrict`, { advice: 'node-setup is for ssh nodes' });
+    throw new ReprofarmError(`${node.name} is a local node: it runs as this user on this machine, with no SSH key to restrict`, {
+      advice: 'node-setup is for ssh nodes',
+    });
   }
   const libDir = opts.libDir ?? DEFAULT_LIB_DIR;
   if (!SAFE_PATH_RE.test(libDir) || /(^|\/)\.\.?(\/|$)/.test(libDir)) {

@@ -77,7 +77,12 @@ export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = 
 
 async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: SitePaths, pool: WorkerPool, started: number): Promise<SiteSummary> {
   const ctx: RenderContext = {
-    config, reader: new SiteReader(db), renderer: new Renderer(), writer: new SiteWriter(paths.siteDir), paths, emit: opts.onEvent ?? ((): void => undefined),
+    config,
+    reader: new SiteReader(db),
+    renderer: new Renderer(),
+    writer: new SiteWriter(paths.siteDir),
+    paths,
+    emit: opts.onEvent ?? ((): void => undefined),
   };
   const state = siteState(paths);
   const made = fingerprint(config);
@@ -88,7 +93,12 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
     ctx.emit({ type: 'mode', mode: plan.mode, why: plan.why });
     // worker threads for many pages start now: they load and open the DB while the small pages are rendered
     pool.start(threadsFor(plan.pages, opts.threads), {
-      dbPath: db.path, siteDir: paths.siteDir, stateDir: config.stateDir, asOf: plan.asOf, full: plan.full, fragmentDir: paths.fragmentDir,
+      dbPath: db.path,
+      siteDir: paths.siteDir,
+      stateDir: config.stateDir,
+      asOf: plan.asOf,
+      full: plan.full,
+      fragmentDir: paths.fragmentDir,
     });
     // 2. the small pages; and before any package page, what an older configuration or an unfinished render left
     const t0 = performance.now();
@@ -111,8 +121,16 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   ctx.writer.dispose();
   removeOwnTemps(paths.bookkeepingDir);
   return {
-    mode: plan.mode, why: plan.why, packagePages: pages.packagePages, deletedPages: pages.deletedPages + gone, statusPages: pages.statusPages,
-    splicedUnits: pages.spliced, otherPages: small.pages + 2, files: ctx.writer.files, seq: plan.seq, durationMs: performance.now() - started,
+    mode: plan.mode,
+    why: plan.why,
+    packagePages: pages.packagePages,
+    deletedPages: pages.deletedPages + gone,
+    statusPages: pages.statusPages,
+    splicedUnits: pages.spliced,
+    otherPages: small.pages + 2,
+    files: ctx.writer.files,
+    seq: plan.seq,
+    durationMs: performance.now() - started,
     phasesMs: { packages: packagesMs, other: smallMs },
   };
 }

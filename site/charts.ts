@@ -79,22 +79,50 @@ function round(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-function frame(days: string[], maxY: number, yFormat: (v: number) => string, integers = false): ChartGeometry & { x: (d: string) => number; bandW: number; y: (v: number) => number } {
+function frame(
+  days: string[],
+  maxY: number,
+  yFormat: (v: number) => string,
+  integers = false,
+): ChartGeometry & { x: (d: string) => number; bandW: number; y: (v: number) => number } {
   const { width, height, left, right, top, bottom } = CHART;
-  const band = scaleBand<string>().domain(days).range([left, width - right]).paddingInner(0.15);
-  const y = scaleLinear().domain([0, maxY > 0 ? maxY : 1]).nice(4).range([height - bottom, top]);
+  const band = scaleBand<string>()
+    .domain(days)
+    .range([left, width - right])
+    .paddingInner(0.15);
+  const y = scaleLinear()
+    .domain([0, maxY > 0 ? maxY : 1])
+    .nice(4)
+    .range([height - bottom, top]);
   const time = scaleTime().domain([new Date(`${days[0] ?? '1970-01-01'}T00:00:00Z`), new Date(`${days[days.length - 1] ?? '1970-01-01'}T00:00:00Z`)]);
   const ticks = time.ticks(Math.min(8, days.length));
-  const xTicks: Tick[] = ticks.map((t) => {
-    const d = t.toISOString().slice(0, 10);
-    const x = band(d);
-    return { x: round((x ?? left) + band.bandwidth() / 2), y: height - bottom + 16, label: d.slice(5) === '01-01' ? d.slice(0, 4) : d.slice(5) };
-  }).filter((t, i, a) => i === 0 || (a[i - 1] as Tick).x < t.x);
-  const yTicks: Tick[] = y.ticks(4).filter((v) => !integers || Number.isInteger(v)).map((v) => ({ x: left - 6, y: round(y(v)), label: yFormat(v) }));
+  const xTicks: Tick[] = ticks
+    .map((t) => {
+      const d = t.toISOString().slice(0, 10);
+      const x = band(d);
+      return { x: round((x ?? left) + band.bandwidth() / 2), y: height - bottom + 16, label: d.slice(5) === '01-01' ? d.slice(0, 4) : d.slice(5) };
+    })
+    .filter((t, i, a) => i === 0 || (a[i - 1] as Tick).x < t.x);
+  const yTicks: Tick[] = y
+    .ticks(4)
+    .filter((v) => !integers || Number.isInteger(v))
+    .map((v) => ({ x: left - 6, y: round(y(v)), label: yFormat(v) }));
   return {
-    width, height, from: days[0] ?? '', to: days[days.length - 1] ?? '', xTicks, yTicks,
-    x0: left, x1: width - right, y0: height - bottom, y1: top, empty: maxY === 0, summary: '',
-    x: (d) => band(d) ?? left, bandW: band.bandwidth(), y: (v) => y(v),
+    width,
+    height,
+    from: days[0] ?? '',
+    to: days[days.length - 1] ?? '',
+    xTicks,
+    yTicks,
+    x0: left,
+    x1: width - right,
+    y0: height - bottom,
+    y1: top,
+    empty: maxY === 0,
+    summary: '',
+    x: (d) => band(d) ?? left,
+    bandW: band.bandwidth(),
+    y: (v) => y(v),
   };
 }
 
@@ -126,7 +154,14 @@ export function buildsPerDay(rows: readonly DailyRow[], days: readonly string[],
       if (!n) continue;
       const yTop = f.y(acc + n);
       const yBottom = f.y(acc);
-      bars.push({ x: round(f.x(d)), y: round(yTop), w: round(Math.max(f.bandW, 0.5)), h: round(Math.max(yBottom - yTop, 0.5)), colour: STATUS_COLOURS[s] ?? '#888888', title: `${d}: ${n} ${s}` });
+      bars.push({
+        x: round(f.x(d)),
+        y: round(yTop),
+        w: round(Math.max(f.bandW, 0.5)),
+        h: round(Math.max(yBottom - yTop, 0.5)),
+        colour: STATUS_COLOURS[s] ?? '#888888',
+        title: `${d}: ${n} ${s}`,
+      });
       acc += n;
     }
   }
@@ -153,13 +188,19 @@ export function reproducibleShare(rows: readonly DailyRow[], days: readonly stri
     .x((p) => round(f.x(p.d) + f.bandW / 2))
     .y((p) => round(f.y(p.share ?? 0)));
   const path = gen(pts.filter((p) => p.share !== null)) ?? '';
-  const points = pts.filter((p) => p.share !== null).map((p) => ({
-    x: round(f.x(p.d) + f.bandW / 2), y: round(f.y(p.share ?? 0)), title: `${p.d}: ${(p.share ?? 0).toFixed(1)}% of ${p.n} builds reproducible`,
-  }));
+  const points = pts
+    .filter((p) => p.share !== null)
+    .map((p) => ({
+      x: round(f.x(p.d) + f.bandW / 2),
+      y: round(f.y(p.share ?? 0)),
+      title: `${p.d}: ${(p.share ?? 0).toFixed(1)}% of ${p.n} builds reproducible`,
+    }));
   const shares = pts.filter((p) => p.share !== null).map((p) => p.share as number);
   const last = shares[shares.length - 1];
   return {
-    ...strip(f), path, points: points.length <= 60 ? points : [],
+    ...strip(f),
+    path,
+    points: points.length <= 60 ? points : [],
     summary: shares.length === 0 ? 'no builds in this period' : `reproducible share of each day's builds, ${f.from} to ${f.to}; latest ${last?.toFixed(1)}%`,
   };
 }

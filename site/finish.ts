@@ -30,10 +30,21 @@ export function renderDashboard(ctx: RenderContext, plan: RenderPlan, dashboard:
   const inputs = dashboard.map((d) => {
     const counts = new Map(Object.entries(statusPagesState(ctx.paths.fragmentDir, d.suite, d.arch).read()?.counts ?? {}));
     const chartsHtml: ChartsHtml = { share: chartMark(chartFiles.push(d.charts.share) - 1), builds: chartMark(chartFiles.push(d.charts.builds) - 1) };
-    return { suite: d.suite, arch: d.arch, building: d.building, waiting: d.waiting, counts, known: [...counts.values()].reduce((a, b) => a + b, 0), chartsHtml };
+    return {
+      suite: d.suite,
+      arch: d.arch,
+      building: d.building,
+      waiting: d.waiting,
+      counts,
+      known: [...counts.values()].reduce((a, b) => a + b, 0),
+      chartsHtml,
+    };
   });
   const html = ctx.renderer.render('index', indexView(inputs, plan.asOf));
-  ctx.writer.compose('index.html', html.split(/\0chart(\d+)\0/).map((part, i) => (i % 2 === 0 ? part : { file: chartFiles[Number(part)] ?? '' })));
+  ctx.writer.compose(
+    'index.html',
+    html.split(/\0chart(\d+)\0/).map((part, i) => (i % 2 === 0 ? part : { file: chartFiles[Number(part)] ?? '' })),
+  );
 }
 
 /**

@@ -82,11 +82,21 @@ export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null
     counts.set('untested', Math.max(0, i.known - tested) + (i.counts.get('untested') ?? 0));
     const total = Math.max(i.known, tested);
     const rows = STATUSES.map((s) => ({
-      status: s, cls: statusClass(s), n: counts.get(s) ?? 0, pct: percent(counts.get(s) ?? 0, total),
-      href: statusHref(base.root, i.suite, i.arch, s), help: STATUS_HELP[s] ?? '', colour: STATUS_COLOURS[s] ?? '#888888',
+      status: s,
+      cls: statusClass(s),
+      n: counts.get(s) ?? 0,
+      pct: percent(counts.get(s) ?? 0, total),
+      href: statusHref(base.root, i.suite, i.arch, s),
+      help: STATUS_HELP[s] ?? '',
+      colour: STATUS_COLOURS[s] ?? '#888888',
     }));
     return {
-      suite: i.suite, arch: i.arch, total, rows, building: i.building, waiting: i.waiting,
+      suite: i.suite,
+      arch: i.arch,
+      total,
+      rows,
+      building: i.building,
+      waiting: i.waiting,
       scheduledHref: scheduledHref(base.root, i.suite, i.arch),
       reproduciblePct: percent(counts.get('reproducible') ?? 0, total),
       ...(i.chartsHtml ? { chartsHtml: i.chartsHtml } : suiteArchCharts(i.daily ?? [], asOf)),

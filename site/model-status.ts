@@ -40,8 +40,10 @@ export function groupByStatus(listing: readonly ListRow[]): Map<string, ListRow[
  * render would.
  */
 export function statusRowHtml(suite: string, arch: string, r: ListRow): string {
-  return `<tr><td><a href="${escapeHtml(packageHref(rootFrom(2), suite, arch, r.package))}">${escapeHtml(r.package)}</a></td>`
-    + `<td>${escapeHtml(r.version)}</td><td data-sort="${escapeHtml(r.build_date ?? '')}">${escapeHtml(fmtDate(r.build_date))}</td></tr>\n`;
+  return (
+    `<tr><td><a href="${escapeHtml(packageHref(rootFrom(2), suite, arch, r.package))}">${escapeHtml(r.package)}</a></td>` +
+    `<td>${escapeHtml(r.version)}</td><td data-sort="${escapeHtml(r.build_date ?? '')}">${escapeHtml(fmtDate(r.build_date))}</td></tr>\n`
+  );
 }
 
 /** One status page of a suite/arch from its rows' lines; `statuses` are all the statuses it links to. */
@@ -49,8 +51,17 @@ export function statusPageOf(suite: string, arch: string, status: string, count:
   const root = rootFrom(2);
   const base = pageBase(`${suite}/${arch}: ${status} (${count})`, 2, undefined, '');
   return {
-    title: base.title, root: base.root, nav: base.nav, asOf: base.asOf,
-    suite, arch, status, cls: statusClass(status), help: STATUS_HELP[status] ?? '', count, rowsHtml,
+    title: base.title,
+    root: base.root,
+    nav: base.nav,
+    asOf: base.asOf,
+    suite,
+    arch,
+    status,
+    cls: statusClass(status),
+    help: STATUS_HELP[status] ?? '',
+    count,
+    rowsHtml,
     others: statuses.map((s) => ({ status: s, href: statusHref(root, suite, arch, s), current: s === status })),
     scheduledHref: scheduledHref(root, suite, arch),
   };
@@ -81,12 +92,26 @@ export function scheduledView(suite: string, arch: string, rows: readonly Schedu
   const href = (p: string): string => (current.has(p) ? packageHref(root, suite, arch, p) : '');
   const base = pageBase(`${suite}/${arch}: scheduled and building`, 2, undefined, '');
   return {
-    title: base.title, root: base.root, nav: base.nav, asOf: base.asOf,
-    suite, arch,
-    building: rows.filter((r) => r.claimed_at !== null).map((r) => ({ package: r.package, href: href(r.package), version: r.version, job: r.claimed_by ?? '', since: fmtDate(r.claimed_at) })),
-    waiting: rows.filter((r) => r.claimed_at === null).map((r) => ({
-      package: r.package, href: href(r.package), version: r.version, priority: r.priority, reason: r.reason, scheduledAt: fmtDate(r.scheduled_at), by: r.scheduled_by,
-    })),
+    title: base.title,
+    root: base.root,
+    nav: base.nav,
+    asOf: base.asOf,
+    suite,
+    arch,
+    building: rows
+      .filter((r) => r.claimed_at !== null)
+      .map((r) => ({ package: r.package, href: href(r.package), version: r.version, job: r.claimed_by ?? '', since: fmtDate(r.claimed_at) })),
+    waiting: rows
+      .filter((r) => r.claimed_at === null)
+      .map((r) => ({
+        package: r.package,
+        href: href(r.package),
+        version: r.version,
+        priority: r.priority,
+        reason: r.reason,
+        scheduledAt: fmtDate(r.scheduled_at),
+        by: r.scheduled_by,
+      })),
     statusesHref: statusHref(root, suite, arch, 'reproducible'),
   };
 }

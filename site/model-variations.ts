@@ -9,8 +9,25 @@ import { isStale, pageBase, parseJsonObject, type PageBase } from './model.js';
 export const FACT_KEYS = ['ARCH', 'NUM_CPU', 'CPU_MODEL', 'KERNEL', 'DATETIME', 'TZ', 'TERM', 'COLUMNS', 'LANG', 'HOSTNAME', 'DOMAINNAME', 'OS'] as const;
 
 /** The builder's variations, in the order of DESIGN.md's table; all but these last two are expected to differ. */
-export const VARIATION_ORDER = ['TZ', 'DATE', 'LANG', 'LC_ALL', 'LANGUAGE', 'TERM', 'COLUMNS', 'HOSTNAME', 'DOMAINNAME', 'UMASK', 'BUILD_PATH', 'PATH',
-  'CAPTURE_ENVIRONMENT', 'HOME', 'PARALLEL', 'KERNEL', 'NICE'] as const;
+export const VARIATION_ORDER = [
+  'TZ',
+  'DATE',
+  'LANG',
+  'LC_ALL',
+  'LANGUAGE',
+  'TERM',
+  'COLUMNS',
+  'HOSTNAME',
+  'DOMAINNAME',
+  'UMASK',
+  'BUILD_PATH',
+  'PATH',
+  'CAPTURE_ENVIRONMENT',
+  'HOME',
+  'PARALLEL',
+  'KERNEL',
+  'NICE',
+] as const;
 const NOT_EXPECTED_TO_VARY = new Set(['KERNEL', 'NICE']);
 
 /** Variation keys in the table's order, unknown ones after, sorted. */
@@ -138,9 +155,15 @@ export function jobVariations(runs: readonly RunRow[]): JobVariations {
     const flagged = expected && (!differ || incomplete);
     if (flagged) flags.push(!differ ? `${key} was the same in both builds (${v1})` : `${key} was not applied in every recent build`);
     return {
-      key, v1, v2, applied1: `${a1}/${n1}`, applied2: `${a2}/${n2}`,
+      key,
+      v1,
+      v2,
+      applied1: `${a1}/${n1}`,
+      applied2: `${a2}/${n2}`,
       notApplied: [...(reasons.get(key) ?? [])].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([why, n]) => `${why} (${n}×)`),
-      differ, expected, flagged,
+      differ,
+      expected,
+      flagged,
     };
   });
   return { variations, flags, builds: builds.size };
@@ -153,10 +176,21 @@ function factValue(f: JobInput['facts1'], key: string): string {
   return v;
 }
 
-export function variationsView(jobs: readonly JobInput[], varyFacts: readonly string[], recent: number, asOf: string | null, intervalS: number): VariationsView {
+export function variationsView(
+  jobs: readonly JobInput[],
+  varyFacts: readonly string[],
+  recent: number,
+  asOf: string | null,
+  intervalS: number,
+): VariationsView {
   const base = pageBase('Variations: what differs between the two builds', 0, asOf, 'variations');
   return {
-    title: base.title, root: base.root, nav: base.nav, asOf: base.asOf, recent, intervalText: fmtDuration(intervalS),
+    title: base.title,
+    root: base.root,
+    nav: base.nav,
+    asOf: base.asOf,
+    recent,
+    intervalText: fmtDuration(intervalS),
     jobs: jobs.map((j) => {
       const flags: string[] = [];
       const keys = [...new Set([...FACT_KEYS, ...varyFacts])];
@@ -170,17 +204,28 @@ export function variationsView(jobs: readonly JobInput[], varyFacts: readonly st
         if (flagged) flags.push(`both nodes have the same ${key} (${v1})`);
         return { key, v1, v2, differ, expected, flagged };
       });
-      if (!j.facts1 || !j.facts2) flags.push(`no facts collected yet from ${[!j.facts1 ? j.node1 : '', !j.facts2 ? j.node2 : ''].filter(Boolean).join(' and ')}`);
+      if (!j.facts1 || !j.facts2)
+        flags.push(`no facts collected yet from ${[!j.facts1 ? j.node1 : '', !j.facts2 ? j.node2 : ''].filter(Boolean).join(' and ')}`);
       const stale1 = isStale(j.facts1?.at, asOf, intervalS);
       const stale2 = isStale(j.facts2?.at, asOf, intervalS);
 
       const summary = j.summary ?? jobVariations(j.runs ?? []);
       flags.push(...summary.flags);
       return {
-        name: j.name, anchor: `job-${urlSegment(j.name)}`, node1: j.node1, node2: j.node2,
-        node1Href: `nodes.html#node-${urlSegment(j.node1)}`, node2Href: `nodes.html#node-${urlSegment(j.node2)}`,
-        collected1: fmtDate(j.facts1?.at), collected2: fmtDate(j.facts2?.at), stale1, stale2,
-        facts, variations: summary.variations, builds: summary.builds, flags,
+        name: j.name,
+        anchor: `job-${urlSegment(j.name)}`,
+        node1: j.node1,
+        node2: j.node2,
+        node1Href: `nodes.html#node-${urlSegment(j.node1)}`,
+        node2Href: `nodes.html#node-${urlSegment(j.node2)}`,
+        collected1: fmtDate(j.facts1?.at),
+        collected2: fmtDate(j.facts2?.at),
+        stale1,
+        stale2,
+        facts,
+        variations: summary.variations,
+        builds: summary.builds,
+        flags,
       };
     }),
   };

@@ -56,8 +56,13 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
 function statusTasks(ctx: RenderContext, plan: RenderPlan): Task[] {
   const { fragmentDir } = ctx.paths;
   return suiteArchs(ctx.config)
-    .filter(({ suite, arch }) => plan.full || plan.todo.has(suiteArchKey(suite, arch)) || !existsSync(join(fragmentDir, `${suite}_${arch}.json`))
-      || !statusPagesState(fragmentDir, suite, arch).read())
+    .filter(
+      ({ suite, arch }) =>
+        plan.full ||
+        plan.todo.has(suiteArchKey(suite, arch)) ||
+        !existsSync(join(fragmentDir, `${suite}_${arch}.json`)) ||
+        !statusPagesState(fragmentDir, suite, arch).read(),
+    )
     .map(({ suite, arch }): Task => ({ type: 'status', suite, arch, names: plan.full ? undefined : plan.todo.get(suiteArchKey(suite, arch))?.names }));
 }
 
@@ -73,7 +78,8 @@ function batchTasks(ctx: RenderContext, plan: RenderPlan, batch: number): { task
     const k = suiteArchKey(u.suite, u.arch);
     if (plan.full && u.names.length > 0 && !existsSync(final)) staged.set(k, { dir: stagingDir(final), left: Math.ceil(u.names.length / batch) });
     const stage = staged.get(k)?.dir;
-    for (let i = 0; i < u.names.length; i += batch) tasks.push({ type: 'batch', suite: u.suite, arch: u.arch, names: u.names.slice(i, i + batch), ...(stage ? { stage } : {}) });
+    for (let i = 0; i < u.names.length; i += batch)
+      tasks.push({ type: 'batch', suite: u.suite, arch: u.arch, names: u.names.slice(i, i + batch), ...(stage ? { stage } : {}) });
   }
   return { tasks, staged };
 }

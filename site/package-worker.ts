@@ -24,14 +24,31 @@ export interface WorkerInit {
 export type WorkerRequest = (Task & { id: number }) | { type: 'stop' };
 
 export type WorkerReply =
-  | { type: 'done'; id: number; pages: number; statusPages: number; spliced: number; deleted: number; written: [string, number | null][]; skipped: string[]; files: number }
+  | {
+      type: 'done';
+      id: number;
+      pages: number;
+      statusPages: number;
+      spliced: number;
+      deleted: number;
+      written: [string, number | null][];
+      skipped: string[];
+      files: number;
+    }
   | { type: 'error'; id: number; message: string };
 
 const init = workerData as WorkerInit;
 const port = parentPort;
 if (port) {
   const db = openDb(init.dbPath);
-  const ctx = { reader: new SiteReader(db), renderer: new Renderer(), writer: new SiteWriter(init.siteDir), stateDir: init.stateDir, asOf: init.asOf, full: init.full };
+  const ctx = {
+    reader: new SiteReader(db),
+    renderer: new Renderer(),
+    writer: new SiteWriter(init.siteDir),
+    stateDir: init.stateDir,
+    asOf: init.asOf,
+    full: init.full,
+  };
   port.on('message', (m: WorkerRequest) => {
     if (m.type === 'stop') {
       ctx.writer.dispose();

@@ -33,9 +33,11 @@ export interface SiteState {
 export const RENDERING = 2;
 
 export function siteState(paths: SitePaths): JsonCache<SiteState> {
-  return new JsonCache<SiteState>(join(paths.bookkeepingDir, 'state.json'),
+  return new JsonCache<SiteState>(
+    join(paths.bookkeepingDir, 'state.json'),
     (v) => v.version === 1 && typeof v.seq === 'number' && typeof v.templates === 'string' && typeof v.settings === 'string',
-    { newline: true });
+    { newline: true },
+  );
 }
 
 /** What the pages are made with besides the DB: when either changes, every page is rendered again. */
@@ -49,12 +51,20 @@ export function fingerprint(config: Config): Fingerprint {
 }
 
 function settingsHash(config: Config): string {
-  return createHash('sha256').update(JSON.stringify({
-    suites: config.suites, arches: config.architectures, stateDir: config.stateDir,
-    nodes: [...config.nodes.values()].map((n) => [n.name, n.transport, n.host, n.port, n.user, n.arch ?? null, n.offline]),
-    jobs: [...config.jobs.values()].map((j) => [j.name, j.nodes]),
-    site: config.site, interval: config.collect.interval, chartDays: CHART_DAYS,
-  })).digest('hex');
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        suites: config.suites,
+        arches: config.architectures,
+        stateDir: config.stateDir,
+        nodes: [...config.nodes.values()].map((n) => [n.name, n.transport, n.host, n.port, n.user, n.arch ?? null, n.offline]),
+        jobs: [...config.jobs.values()].map((j) => [j.name, j.nodes]),
+        site: config.site,
+        interval: config.collect.interval,
+        chartDays: CHART_DAYS,
+      }),
+    )
+    .digest('hex');
 }
 
 /** A suite/arch's package pages to render. */
@@ -85,7 +95,12 @@ export function planRender(reader: SiteReader, config: Config, forceFull: boolea
   const full = why !== '';
   const todo = full ? everyPackage(reader, config) : changedPackages(reader, config, last?.seq ?? 0, seq);
   return {
-    mode: full ? 'full' : 'incremental', why: full ? why : `changes ${last?.seq ?? 0}..${seq}`, full, seq, asOf: reader.asOf(), todo,
+    mode: full ? 'full' : 'incremental',
+    why: full ? why : `changes ${last?.seq ?? 0}..${seq}`,
+    full,
+    seq,
+    asOf: reader.asOf(),
+    todo,
     pages: [...todo.values()].reduce((n, u) => n + u.names.length, 0),
   };
 }
@@ -97,7 +112,7 @@ function whyFull(reader: SiteReader, forceFull: boolean, last: SiteState | undef
   if ((last.rendering ?? 1) !== RENDERING) return 'this reprofarm renders pages differently';
   if (last.templates !== now.templates) return 'the templates changed';
   if (last.settings !== now.settings) return 'the configuration changed';
-  if (last.seq < reader.prunedThrough() || last.seq > seq) return 'the DB\'s change log does not continue from the last render';
+  if (last.seq < reader.prunedThrough() || last.seq > seq) return "the DB's change log does not continue from the last render";
   return '';
 }
 

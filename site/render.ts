@@ -62,7 +62,10 @@ export function templatesHash(dir: string = templatesDir()): string {
   const walk = (d: string, rel: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
-      else if (e.isFile()) h.update(`${rel}${e.name}\0`).update(readFileSync(join(d, e.name))).update('\0');
+      else if (e.isFile())
+        h.update(`${rel}${e.name}\0`)
+          .update(readFileSync(join(d, e.name)))
+          .update('\0');
     }
   };
   walk(dir, '');

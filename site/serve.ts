@@ -107,7 +107,9 @@ async function handle(root: string, base: string, req: IncomingMessage, res: Ser
     'Content-Type': TYPES[extname(found.real)] ?? 'application/octet-stream',
     'Content-Length': st.size,
     'X-Content-Type-Options': 'nosniff',
-    ...(found.real.endsWith('.diffoscope.html') || found.file.endsWith('.diffoscope.html') ? { 'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:" } : {}),
+    ...(found.real.endsWith('.diffoscope.html') || found.file.endsWith('.diffoscope.html')
+      ? { 'Content-Security-Policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:" }
+      : {}),
     'Cache-Control': 'no-cache',
   });
   if (req.method === 'HEAD') {

@@ -68,7 +68,13 @@ function renderSchedulesAndCharts(ctx: RenderContext, plan: RenderPlan): { dashb
   return { dashboard, pages };
 }
 
-function renderSchedulePage(ctx: RenderContext, plan: RenderPlan, { suite, arch }: SuiteArch, last: ScheduleState | undefined, version: number): { state: ScheduleState; written: boolean } {
+function renderSchedulePage(
+  ctx: RenderContext,
+  plan: RenderPlan,
+  { suite, arch }: SuiteArch,
+  last: ScheduleState | undefined,
+  version: number,
+): { state: ScheduleState; written: boolean } {
   const rel = `${suite}/${arch}/index_scheduled.html`;
   if (last && last.version === version && !plan.todo.has(suiteArchKey(suite, arch)) && existsSync(ctx.writer.path(rel))) return { state: last, written: false };
   const rows = ctx.reader.schedule(suite, arch);
@@ -130,8 +136,10 @@ const VARIATIONS_CACHE_VERSION = 1;
 function renderVariationsPage(ctx: RenderContext, plan: RenderPlan, offsets: ReadonlyMap<string, number | null>): void {
   const { config, reader } = ctx;
   const recent = config.site.recentBuilds;
-  const cache = new JsonCache<VariationsCache>(join(ctx.paths.indexDir, 'variations.json'),
-    (c) => c.version === VARIATIONS_CACHE_VERSION && c.recent === recent && Boolean(c.jobs));
+  const cache = new JsonCache<VariationsCache>(
+    join(ctx.paths.indexDir, 'variations.json'),
+    (c) => c.version === VARIATIONS_CACHE_VERSION && c.recent === recent && Boolean(c.jobs),
+  );
   const kept = (plan.full ? undefined : cache.read()?.jobs) ?? {};
   const now: VariationsCache['jobs'] = {};
   let changed = false;
@@ -150,7 +158,10 @@ function renderVariationsPage(ctx: RenderContext, plan: RenderPlan, offsets: Rea
     return { name: j.name, node1: j.nodes[0], node2: j.nodes[1], facts1: facts(j.nodes[0]), facts2: facts(j.nodes[1]), summary: k.summary };
   });
   if (changed || Object.keys(kept).length !== jobs.length) cache.write({ version: VARIATIONS_CACHE_VERSION, recent, jobs: now });
-  ctx.writer.write('variations.html', ctx.renderer.render('variations', variationsView(jobs, config.site.varyFacts, recent, plan.asOf, config.collect.interval)));
+  ctx.writer.write(
+    'variations.html',
+    ctx.renderer.render('variations', variationsView(jobs, config.site.varyFacts, recent, plan.asOf, config.collect.interval)),
+  );
 }
 
 /** Static files (stylesheet, script) into site_dir/static, when changed. */

@@ -36,8 +36,10 @@ export interface StatusPagesState {
 
 /** What the last render wrote of a suite/arch's status pages: `<suite>_<arch>.status.json` beside its JSON fragment. */
 export function statusPagesState(fragmentDir: string, suite: string, arch: string): JsonCache<StatusPagesState> {
-  return new JsonCache<StatusPagesState>(join(fragmentDir, `${suite}_${arch}.status.json`),
-    (v) => v.version === 2 && Boolean(v.counts && v.sizes) && typeof v.fragmentSize === 'number');
+  return new JsonCache<StatusPagesState>(
+    join(fragmentDir, `${suite}_${arch}.status.json`),
+    (v) => v.version === 2 && Boolean(v.counts && v.sizes) && typeof v.fragmentSize === 'number',
+  );
 }
 
 /** Why a page cannot be spliced: the suite/arch's pages are rendered from its listing instead. */
@@ -86,7 +88,12 @@ export class FileLines implements LineSource {
   private window = Buffer.alloc(0);
   private wStart = 0;
 
-  constructor(private readonly fd: number, private readonly offset: number, private readonly fileLength: number, private readonly suffix = Buffer.alloc(0)) {
+  constructor(
+    private readonly fd: number,
+    private readonly offset: number,
+    private readonly fileLength: number,
+    private readonly suffix = Buffer.alloc(0),
+  ) {
     this.length = fileLength + suffix.length;
   }
 
@@ -152,7 +159,10 @@ export interface Kept {
  * lines), how many lines it gained (negative: lost), and whether it changed.
  */
 export function spliceLines(
-  src: LineSource, keys: readonly string[], lines: ReadonlyMap<string, Uint8Array>, keyOf: (line: Buffer) => string,
+  src: LineSource,
+  keys: readonly string[],
+  lines: ReadonlyMap<string, Uint8Array>,
+  keyOf: (line: Buffer) => string,
 ): { pieces: (Kept | Uint8Array)[]; delta: number; changed: boolean } {
   const edits: { key: string; at: number; end: number; line: Uint8Array | undefined }[] = [];
   let delta = 0;
@@ -213,7 +223,13 @@ function pagePath(suite: string, arch: string, status: string): string {
  * packages whose rows may have changed since the last render (undefined:
  * any). Returns the number of pages written, and whether they were spliced.
  */
-export function renderStatusPages(ctx: BatchContext, suite: string, arch: string, fragmentDir: string, changed?: readonly string[]): { statusPages: number; spliced: number } {
+export function renderStatusPages(
+  ctx: BatchContext,
+  suite: string,
+  arch: string,
+  fragmentDir: string,
+  changed?: readonly string[],
+): { statusPages: number; spliced: number } {
   if (!ctx.full && changed && changed.length <= SPLICE_LIMIT) {
     try {
       return { statusPages: splicePages(ctx, suite, arch, fragmentDir, changed), spliced: 1 };
@@ -241,7 +257,13 @@ function renderFromListing(ctx: BatchContext, suite: string, arch: string, fragm
     ctx.writer.write(rel, html);
     n++;
   }
-  const fragment = Buffer.from(jsonFragment(suite, arch, listing.filter((r) => r.status !== 'untested')));
+  const fragment = Buffer.from(
+    jsonFragment(
+      suite,
+      arch,
+      listing.filter((r) => r.status !== 'untested'),
+    ),
+  );
   writeFileAtomicSync(join(fragmentDir, `${suite}_${arch}.json`), fragment);
   statusPagesState(fragmentDir, suite, arch).write({ version: 2, counts, sizes, fragmentSize: fragment.length });
   // what an older reprofarm kept to the same end
@@ -263,7 +285,12 @@ function readIfExists(file: string): Buffer | undefined {
  * row is a line ending in ',\n'; the result drops the last row's again.
  * Pieces are new rows and parts of the fragment file (never of the suffix).
  */
-export function spliceFragment(src: LineSource, size: number, keys: readonly string[], lines: ReadonlyMap<string, Uint8Array>): { pieces: (Kept | Uint8Array)[]; changed: boolean } {
+export function spliceFragment(
+  src: LineSource,
+  size: number,
+  keys: readonly string[],
+  lines: ReadonlyMap<string, Uint8Array>,
+): { pieces: (Kept | Uint8Array)[]; changed: boolean } {
   const spliced = spliceLines(src, keys, lines, jsonKey);
   if (!spliced.changed) return { pieces: [], changed: false };
   const pieces: (Kept | Uint8Array)[] = [];

@@ -67,10 +67,14 @@ export class WorkerPool {
   async run(tasks: readonly Task[], take: (task: Task, r: TaskResult) => void): Promise<number> {
     const queue = new TaskQueue(tasks);
     let files = 0;
-    await Promise.all(this.threads.map((t) => drive(t, tasks, queue, (task, r) => {
-      files += r.files;
-      take(task, r);
-    })));
+    await Promise.all(
+      this.threads.map((t) =>
+        drive(t, tasks, queue, (task, r) => {
+          files += r.files;
+          take(task, r);
+        }),
+      ),
+    );
     return files;
   }
 
@@ -140,7 +144,8 @@ class TaskQueue {
     let best: string | undefined;
     for (const [k, q] of this.queues) {
       if (q.length === 0) continue;
-      if (best === undefined || this.busyIn(k) < this.busyIn(best) || (this.busyIn(k) === this.busyIn(best) && q.length > (this.queues.get(best)?.length ?? 0))) best = k;
+      if (best === undefined || this.busyIn(k) < this.busyIn(best) || (this.busyIn(k) === this.busyIn(best) && q.length > (this.queues.get(best)?.length ?? 0)))
+        best = k;
     }
     if (best === undefined) return undefined;
     this.busy.set(best, this.busyIn(best) + 1);

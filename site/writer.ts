@@ -4,7 +4,21 @@
  * copied in from state_dir.
  */
 import {
-  closeSync, copyFileSync, fstatSync, linkSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync, writevSync,
+  closeSync,
+  copyFileSync,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+  writevSync,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -256,7 +270,6 @@ export class SiteWriter {
   }
 }
 
-
 /** Files of a package's current build that the site publishes: build logs and diffoscope reports. */
 export function publishAssets(stateDir: string, w: SiteWriter, d: PackageData): PackageAssets {
   const assets: PackageAssets = { logs: new Map(), reportTxt: null, reportHtml: null };
@@ -297,4 +310,3 @@ export function pruneAssets(w: SiteWriter, suite: string, arch: string, pkg: str
     if (keepBuild === null) rmSync(dir, { recursive: true, force: true });
   }
 }
-

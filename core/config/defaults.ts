@@ -4,7 +4,13 @@ import { userInfo } from 'node:os';
 /** Debian architecture of this machine, for the embedded default. */
 export function hostDebianArch(): string {
   const map: Record<string, string> = {
-    x64: 'amd64', arm64: 'arm64', ia32: 'i386', arm: 'armhf', ppc64: 'ppc64el', s390x: 's390x', riscv64: 'riscv64',
+    x64: 'amd64',
+    arm64: 'arm64',
+    ia32: 'i386',
+    arm: 'armhf',
+    ppc64: 'ppc64el',
+    s390x: 's390x',
+    riscv64: 'riscv64',
   };
   return map[process.arch] ?? process.arch;
 }

@@ -30,16 +30,26 @@ function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>):
 /** A kind and its bounds, in words. */
 export function kindText(t: Kind): string {
   switch (t.kind) {
-    case 'string': return `${t.what ? `text: ${t.what}` : 'text'}, at most ${t.max ?? MAX_STRING} ${t.bytes ? 'bytes' : 'characters'}`;
-    case 'path': return `path, at most ${MAX_PATH} characters (once resolved too)`;
-    case 'url': return `URL (http://, https://, file://) or path, at most ${MAX_STRING} characters`;
-    case 'bool': return '`true` or `false`';
-    case 'number': return `${t.integer ? 'integer' : 'number'}, ${t.min}..${t.max}`;
-    case 'list': return `list, each ${t.what}, no duplicates${t.allowEmpty ? '' : ', not empty'}`;
-    case 'cron': return `cron expression (5 fields), at most ${MAX_TIMER} characters`;
-    case 'pair': return 'list of two node names';
-    case 'variations': return '`build1:` and `build2:`, each a mapping of variations';
-    case 'entry': return 'mapping';
+    case 'string':
+      return `${t.what ? `text: ${t.what}` : 'text'}, at most ${t.max ?? MAX_STRING} ${t.bytes ? 'bytes' : 'characters'}`;
+    case 'path':
+      return `path, at most ${MAX_PATH} characters (once resolved too)`;
+    case 'url':
+      return `URL (http://, https://, file://) or path, at most ${MAX_STRING} characters`;
+    case 'bool':
+      return '`true` or `false`';
+    case 'number':
+      return `${t.integer ? 'integer' : 'number'}, ${t.min}..${t.max}`;
+    case 'list':
+      return `list, each ${t.what}, no duplicates${t.allowEmpty ? '' : ', not empty'}`;
+    case 'cron':
+      return `cron expression (5 fields), at most ${MAX_TIMER} characters`;
+    case 'pair':
+      return 'list of two node names';
+    case 'variations':
+      return '`build1:` and `build2:`, each a mapping of variations';
+    case 'entry':
+      return 'mapping';
   }
 }
 
@@ -52,17 +62,24 @@ function defaultText(k: Key): string {
 }
 
 function keysTable(): string {
-  return table(['key', 'value', 'default', 'meaning'], SCHEMA.map((k) => [
-    `${code(k.path)}${k.only ? ` (${k.only} nodes)` : ''}`, kindText(k.type), defaultText(k), k.help,
-  ]));
+  return table(
+    ['key', 'value', 'default', 'meaning'],
+    SCHEMA.map((k) => [`${code(k.path)}${k.only ? ` (${k.only} nodes)` : ''}`, kindText(k.type), defaultText(k), k.help]),
+  );
 }
 
 function rulesTable(): string {
-  return table(['rule', 'at', 'checks'], RULES.map((r) => [code(r.name), code(r.at), r.help]));
+  return table(
+    ['rule', 'at', 'checks'],
+    RULES.map((r) => [code(r.name), code(r.at), r.help]),
+  );
 }
 
 function variationsTable(): string {
-  return table(['variation', 'build 1', 'build 2', 'a value is'], VARIATIONS.map((v) => [code(v.key), code(v.build1), code(v.build2), v.what]));
+  return table(
+    ['variation', 'build 1', 'build 2', 'a value is'],
+    VARIATIONS.map((v) => [code(v.key), code(v.build1), code(v.build2), v.what]),
+  );
 }
 
 /** The generated part, markers included. */

@@ -94,7 +94,13 @@ function fallbackOf(w: Walk, row: Key, name: string | undefined): unknown {
 
 /** What a rule is told: made for each key a rule checks (a class: 30,000 nodes make 60,000 of them). */
 class Context implements RuleContext {
-  constructor(private readonly w: Walk, readonly at: string, readonly given: boolean, readonly name: string | undefined, readonly record: Obj) {}
+  constructor(
+    private readonly w: Walk,
+    readonly at: string,
+    readonly given: boolean,
+    readonly name: string | undefined,
+    readonly record: Obj,
+  ) {}
   get config(): Partial<Config> {
     return this.w.config;
   }
@@ -144,7 +150,11 @@ function readKeys(w: Walk, obj: Obj, at: string, branches: readonly Branch[], re
 
 function readSection(w: Walk, raw: unknown, at: string, b: Branch): Obj {
   const obj = mapping(w, raw, at);
-  w.p.unknownKeys(obj, at, b.children.map((c) => c.key));
+  w.p.unknownKeys(
+    obj,
+    at,
+    b.children.map((c) => c.key),
+  );
   const record: Obj = {};
   readKeys(w, obj, at, b.children, record);
   runRules(w, b.pattern, record, at, present(raw), undefined, record);
@@ -185,7 +195,11 @@ function readEntry(w: Walk, v: Obj, at: string, branches: readonly Branch[], nam
   const record: Obj = { name };
   const first = branches[0];
   if (!first?.row || !branches.some((b) => b.row?.only !== undefined)) {
-    w.p.unknownKeys(v, at, branches.map((b) => b.key));
+    w.p.unknownKeys(
+      v,
+      at,
+      branches.map((b) => b.key),
+    );
     readKeys(w, v, at, branches, record, name);
     return record;
   }
@@ -195,7 +209,11 @@ function readEntry(w: Walk, v: Obj, at: string, branches: readonly Branch[], nam
   for (const b of branches) {
     if (b.row?.otherwise !== undefined && !applies.includes(b)) record[b.prop] = b.row.otherwise;
   }
-  w.p.unknownKeys(v, at, applies.map((b) => b.key));
+  w.p.unknownKeys(
+    v,
+    at,
+    applies.map((b) => b.key),
+  );
   readKeys(w, v, at, applies.slice(1), record, name);
   return record;
 }
@@ -239,7 +257,11 @@ export function parseConfig(text: string, source: string, baseDir: string, file:
   const top = readYaml(text, source);
   if (typeof top === 'string') return { config: undefined, errors: [top], errorCount: 1, warnings: [] };
   const w: Walk = { p: new Problems(), baseDir, top, config: { file } };
-  w.p.unknownKeys(top, '', TREE.children.map((b) => b.key));
+  w.p.unknownKeys(
+    top,
+    '',
+    TREE.children.map((b) => b.key),
+  );
   readKeys(w, top, '', TREE.children, w.config);
   if (w.p.total > 0) return { config: undefined, errors: w.p.reported(), errorCount: w.p.total, warnings: w.p.warnings };
   return { config: w.config as unknown as Config, errors: [], errorCount: 0, warnings: w.p.warnings };

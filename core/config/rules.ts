@@ -74,7 +74,8 @@ export const WORKDIR_RE = /^[A-Za-z0-9._/+-]+$/;
 export function workdirProblem(w: string): string | undefined {
   if (!w.startsWith('/')) return `${excerpt(w, 200)} must be an absolute path on the node`;
   const bad = WORKDIR_RE.test(w) ? null : /[^A-Za-z0-9._/+-]/.exec(w);
-  if (bad) return `${excerpt(w, 200)} has a character node-build.sh refuses (${excerpt(bad[0])}); use only letters, digits and . _ / + - (it is used in commands on the node)`;
+  if (bad)
+    return `${excerpt(w, 200)} has a character node-build.sh refuses (${excerpt(bad[0])}); use only letters, digits and . _ / + - (it is used in commands on the node)`;
   if (/(^|\/)\.\.(\/|$)/.test(w)) return 'must not contain ".."';
   if (w === '/') return '"/" cannot be a workdir (node-wrapper.sh, the forced command, refuses it); use a directory of its own, like /srv/workspace';
   if (/\/\/|\/\.(\/|$)|\/$/.test(w)) {
@@ -117,19 +118,31 @@ export const RULES: readonly Rule[] = [
   rule<boolean>('unverifiedMirrorWarned', 'mirror_verify', '`mirror_verify: false` is warned of', (verify, ctx) => {
     if (!verify) ctx.warn("mirror_verify: false: the mirror's Release signature will not be checked");
   }),
-  rule<string[]>('suitesNotDashboardFolders', 'suites', `no suite is named ${either(RESERVED_SUITES)}: the dashboard keeps folders of those names beside the suites' folders`, (suites, ctx) => {
-    for (const s of suites) {
-      if (RESERVED_SUITES.includes(s)) ctx.err(`"${s}" cannot be a suite name: the dashboard has a folder of that name beside the suites' (${RESERVED_SUITES.join(', ')} are taken)`);
-    }
-  }),
-  rule<string>('nodeNamesNotNodeBuildFolders', 'nodes.<NAME>', `no node is named ${either(NODE_RESERVED_NAMES)}: node-build.sh keeps folders of those names beside the nodes' folders`, (name, ctx) => {
-    if (Object.hasOwn(NODE_BUILD_FOLDERS, name)) {
-      const what = NODE_BUILD_FOLDERS[name as keyof typeof NODE_BUILD_FOLDERS];
-      ctx.err(`"${name}" cannot be a node name: node-build.sh keeps ${what} in WORKDIR/reproducible-builds/${name}, beside each node's folder`);
-    }
-  }),
+  rule<string[]>(
+    'suitesNotDashboardFolders',
+    'suites',
+    `no suite is named ${either(RESERVED_SUITES)}: the dashboard keeps folders of those names beside the suites' folders`,
+    (suites, ctx) => {
+      for (const s of suites) {
+        if (RESERVED_SUITES.includes(s))
+          ctx.err(`"${s}" cannot be a suite name: the dashboard has a folder of that name beside the suites' (${RESERVED_SUITES.join(', ')} are taken)`);
+      }
+    },
+  ),
   rule<string>(
-    'workdirsNodeScriptsAccept', 'nodes.<NAME>.workdir',
+    'nodeNamesNotNodeBuildFolders',
+    'nodes.<NAME>',
+    `no node is named ${either(NODE_RESERVED_NAMES)}: node-build.sh keeps folders of those names beside the nodes' folders`,
+    (name, ctx) => {
+      if (Object.hasOwn(NODE_BUILD_FOLDERS, name)) {
+        const what = NODE_BUILD_FOLDERS[name as keyof typeof NODE_BUILD_FOLDERS];
+        ctx.err(`"${name}" cannot be a node name: node-build.sh keeps ${what} in WORKDIR/reproducible-builds/${name}, beside each node's folder`);
+      }
+    },
+  ),
+  rule<string>(
+    'workdirsNodeScriptsAccept',
+    'nodes.<NAME>.workdir',
     'a workdir is what node-build.sh and node-wrapper.sh accept: absolute, letters, digits and `. _ / + -` only, no `..`; for ssh nodes no `//`, `.` part or `/` at the end',
     (workdir, ctx) => {
       const problem = workdir ? workdirProblem(workdir) : undefined;
@@ -141,16 +154,22 @@ export const RULES: readonly Rule[] = [
     if (Object.keys(writtenNodes(ctx)).length === 0) ctx.err('no nodes configured; add at least two (see README.md, "Adding a node")');
   }),
   rule<ReadonlyMap<string, NodeConfig>>(
-    'defaultWorkdirsWarned', 'nodes', "local nodes whose default workdir lies under a state_dir node-build.sh would refuse are warned of (they cannot build)",
+    'defaultWorkdirsWarned',
+    'nodes',
+    'local nodes whose default workdir lies under a state_dir node-build.sh would refuse are warned of (they cannot build)',
     (nodes, ctx) => {
       const written = writtenNodes(ctx);
-      const refused = [...nodes.values()].filter((n) => {
-        const entry = written[n.name];
-        const given = isObj(entry) && entry.workdir !== undefined && entry.workdir !== null;
-        return n.transport === 'local' && !given && n.workdir !== '' && workdirProblem(n.workdir) !== undefined;
-      }).map((n) => n.name);
+      const refused = [...nodes.values()]
+        .filter((n) => {
+          const entry = written[n.name];
+          const given = isObj(entry) && entry.workdir !== undefined && entry.workdir !== null;
+          return n.transport === 'local' && !given && n.workdir !== '' && workdirProblem(n.workdir) !== undefined;
+        })
+        .map((n) => n.name);
       if (refused.length === 0) return;
-      ctx.warn(`state_dir: ${workdirProblem(ctx.config.stateDir ?? '') ?? ''}: the local nodes ${some(refused)} keep their default workdir under it (state_dir/nodes/<NAME>), where node-build.sh refuses to build; set nodes.<NAME>.workdir for them`);
+      ctx.warn(
+        `state_dir: ${workdirProblem(ctx.config.stateDir ?? '') ?? ''}: the local nodes ${some(refused)} keep their default workdir under it (state_dir/nodes/<NAME>), where node-build.sh refuses to build; set nodes.<NAME>.workdir for them`,
+      );
     },
   ),
   rule<[string, string]>('jobsNameConfiguredNodes', 'jobs.<NAME>.nodes', "a job's nodes are configured nodes", (pair, ctx) => {

@@ -101,7 +101,6 @@ export interface ServiceSettings {
   stopTimeout: number;
 }
 
-
 export interface BuildSettings {
   /** run in the unpacked source tree on the node */
   command: string;

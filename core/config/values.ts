@@ -14,14 +14,22 @@ const VARIATION_NAMES = VARIATIONS.map((v) => v.key);
 export function readGiven(p: Problems, v: unknown, at: string, t: Kind, dflt: unknown): unknown {
   const hasDefault = dflt !== undefined;
   switch (t.kind) {
-    case 'string': return readString(p, v, at, t, dflt as string | undefined, hasDefault);
-    case 'path': return readString(p, v, at, { kind: 'string', max: MAX_PATH }, dflt as string | undefined, hasDefault);
-    case 'url': return readString(p, v, at, { kind: 'string' }, dflt as string | undefined, hasDefault);
-    case 'cron': return readCron(p, v, at, dflt as string);
-    case 'bool': return readBool(p, v, at, dflt as boolean);
-    case 'number': return readNumber(p, v, at, t, dflt as number);
-    case 'list': return readList(p, v, at, t, dflt as string[]);
-    default: throw new Error(`${at}: a ${t.kind} is not read as one value`);
+    case 'string':
+      return readString(p, v, at, t, dflt as string | undefined, hasDefault);
+    case 'path':
+      return readString(p, v, at, { kind: 'string', max: MAX_PATH }, dflt as string | undefined, hasDefault);
+    case 'url':
+      return readString(p, v, at, { kind: 'string' }, dflt as string | undefined, hasDefault);
+    case 'cron':
+      return readCron(p, v, at, dflt as string);
+    case 'bool':
+      return readBool(p, v, at, dflt as boolean);
+    case 'number':
+      return readNumber(p, v, at, t, dflt as number);
+    case 'list':
+      return readList(p, v, at, t, dflt as string[]);
+    default:
+      throw new Error(`${at}: a ${t.kind} is not read as one value`);
   }
 }
 
@@ -48,7 +56,15 @@ export function complete(p: Problems, baseDir: string, at: string, t: Kind, valu
 type StringKind = Extract<Kind, { kind: 'string' }>;
 
 /** `numbers`: a number is taken as its text (a variation such as PARALLEL: 3); elsewhere a number is an error, not coerced. */
-function readString(p: Problems, v: unknown, at: string, t: StringKind, fallback: string | undefined, hasDefault: boolean, numbers = false): string | undefined {
+function readString(
+  p: Problems,
+  v: unknown,
+  at: string,
+  t: StringKind,
+  fallback: string | undefined,
+  hasDefault: boolean,
+  numbers = false,
+): string | undefined {
   if (typeof v !== 'string' && !(typeof v === 'number' && numbers)) {
     p.err(at, `must be a string, got ${describe(v)}${typeof v === 'number' ? ` (quote it if you mean the text "${v}")` : ''}`);
     return fallback;
@@ -155,4 +171,3 @@ export function readVariations(p: Problems, v: unknown, at: string): JobConfig['
   }
   return out;
 }
-

@@ -47,7 +47,9 @@ test('the variation table marks differences and flags a job whose nodes are alik
   await expect(twins.locator('.flags')).toContainText('both nodes have the same HOSTNAME (twin)');
   await expect(twins.locator('.flags')).toContainText('both nodes have the same KERNEL');
   await expect(twins.locator('table.facts tr.flag')).toHaveCount(3);
-  const colours = await good.locator('table.facts tbody tr').evaluateAll((rows) => rows.map((r) => getComputedStyle(r.querySelector('td') as Element).backgroundColor));
+  const colours = await good
+    .locator('table.facts tbody tr')
+    .evaluateAll((rows) => rows.map((r) => getComputedStyle(r.querySelector('td') as Element).backgroundColor));
   expect(new Set(colours).size).toBeGreaterThan(1);
   // the builder's variations, build 1 against build 2
   const tz = good.locator('table.variation:not(.facts) tr', { has: page.locator('td:text-is("TZ")') });
@@ -63,7 +65,7 @@ test('a package page shows both builds and links logs, the report, nodes and its
   for (const n of [1, 2]) {
     const run = page.locator(`#build${n}`);
     await expect(run.getByRole('link', { name: 'build log' })).toBeVisible();
-    const resp = await page.request.get(new URL(await run.getByRole('link', { name: 'build log' }).getAttribute('href') ?? '', page.url()).href);
+    const resp = await page.request.get(new URL((await run.getByRole('link', { name: 'build log' }).getAttribute('href')) ?? '', page.url()).href);
     expect(resp.status()).toBe(200);
     expect(resp.headers()['content-type']).toBe('text/plain; charset=utf-8');
   }
@@ -109,7 +111,8 @@ test('every link and resource in the site resolves (crawl from the dashboard)', 
 
 test('tables sort by a column and filter as you type', async ({ page }) => {
   await page.goto(`${base()}nodes.html`);
-  const names = (): Promise<string[]> => page.locator('tbody tr td:first-child').evaluateAll((tds) => tds.map((td) => (td.firstChild?.textContent ?? '').trim()));
+  const names = (): Promise<string[]> =>
+    page.locator('tbody tr td:first-child').evaluateAll((tds) => tds.map((td) => (td.firstChild?.textContent ?? '').trim()));
   expect(await names()).toEqual(['node-a', 'node-b', 'node-c', 'node-d']);
   const header = page.getByRole('button', { name: 'node' });
   await header.click();

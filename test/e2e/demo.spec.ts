@@ -26,7 +26,11 @@ interface Demo {
 
 function runDemo(dir: string): Promise<Demo> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', [join(dir, 'scripts', 'demo.sh')], { cwd: dir, env: { ...process.env, REPROFARM_DEMO_PORT: '0', REPROFARM_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', [join(dir, 'scripts', 'demo.sh')], {
+      cwd: dir,
+      env: { ...process.env, REPROFARM_DEMO_PORT: '0', REPROFARM_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     const onData = (d: Buffer): void => {
       log += d.toString('utf8');
@@ -48,7 +52,10 @@ test.beforeAll(async () => {
   test.setTimeout(600_000);
   // the demo's install step runs npm ci when the installed packages do not match the lock file; here
   // node_modules is the repository's own (linked), so it must be current: sh scripts/install.sh makes it so
-  if (!existsSync(join(ROOT, 'node_modules', '.reprofarm-installed-lock')) || !readFileSync(join(ROOT, 'package-lock.json')).equals(readFileSync(join(ROOT, 'node_modules', '.reprofarm-installed-lock')))) {
+  if (
+    !existsSync(join(ROOT, 'node_modules', '.reprofarm-installed-lock')) ||
+    !readFileSync(join(ROOT, 'package-lock.json')).equals(readFileSync(join(ROOT, 'node_modules', '.reprofarm-installed-lock')))
+  ) {
     throw new Error('node_modules does not match package-lock.json: run sh scripts/install.sh first (scripts/test.sh does)');
   }
   dir = mkdtempSync(join(tmpdir(), 'reprofarm-demo-'));
@@ -68,7 +75,11 @@ test('the demo builds every sample within 5 minutes and serves the dashboard', a
   await page.goto(demo.url);
   const section = page.locator('section.suite').first();
   await expect(section.getByRole('heading', { level: 2 })).toHaveText(/^bookworm \/ [a-z0-9-]+: 16\.7% reproducible$/);
-  const count = (status: string) => section.locator('tr', { has: page.getByRole('link', { name: status, exact: true }) }).locator('td.num').first();
+  const count = (status: string) =>
+    section
+      .locator('tr', { has: page.getByRole('link', { name: status, exact: true }) })
+      .locator('td.num')
+      .first();
   await expect(count('reproducible')).toHaveText('1');
   await expect(count('FTBR')).toHaveText('4');
   await expect(count('FTBFS')).toHaveText('1');
@@ -79,7 +90,12 @@ test('the variation table shows the two local nodes and what each build applied'
   await page.goto(`${demo.url}variations.html`);
   const job = page.locator('#job-reproducible_build_local_1');
   await expect(job.getByRole('heading', { level: 2 })).toContainText('local1 and local2');
-  for (const [key, v1, v2] of [['TZ', 'Etc/GMT+12', 'Etc/GMT-14'], ['HOSTNAME', '', 'i-capture-the-hostname'], ['UMASK', '0022', '0002'], ['TERM', 'unset', 'linux']] as const) {
+  for (const [key, v1, v2] of [
+    ['TZ', 'Etc/GMT+12', 'Etc/GMT-14'],
+    ['HOSTNAME', '', 'i-capture-the-hostname'],
+    ['UMASK', '0022', '0002'],
+    ['TERM', 'unset', 'linux'],
+  ] as const) {
     const row = job.locator('table.variation:not(.facts) tr', { has: page.locator(`td:text-is("${key}")`) });
     await expect(row).toHaveClass(/differ/);
     if (v1) await expect(row.locator('td').nth(1)).toHaveText(v1);
@@ -99,7 +115,9 @@ test('an unreproducible sample links its logs and its diffoscope report, which s
   const text = await (await request.get(new URL((await report.getAttribute('href')) ?? '', page.url()).href)).text();
   expect(text).toContain('i-capture-the-hostname');
   for (const n of [1, 2]) {
-    const log = await request.get(new URL((await page.locator(`#build${n}`).getByRole('link', { name: 'build log' }).getAttribute('href')) ?? '', page.url()).href);
+    const log = await request.get(
+      new URL((await page.locator(`#build${n}`).getByRole('link', { name: 'build log' }).getAttribute('href')) ?? '', page.url()).href,
+    );
     expect(log.status()).toBe(200);
     expect(await log.text()).toContain('dpkg-buildpackage');
   }

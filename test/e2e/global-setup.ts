@@ -12,7 +12,9 @@ import { createSiteFixture } from '../harness/site-fixture.js';
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   if (!existsSync('/usr/bin/chromium')) {
-    throw new Error('the dashboard tests need Debian\'s Chromium at /usr/bin/chromium: run `apt-get install --no-install-recommends chromium` (scripts/install.sh does)');
+    throw new Error(
+      "the dashboard tests need Debian's Chromium at /usr/bin/chromium: run `apt-get install --no-install-recommends chromium` (scripts/install.sh does)",
+    );
   }
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const f = createSiteFixture();

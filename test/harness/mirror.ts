@@ -147,10 +147,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
 
 function missingToolError(tool: string): Error {
   const pkg = TOOL_PACKAGES[tool] ?? tool;
-  return new Error(
-    `mirror harness: '${tool}' is not installed: install the Debian package ${pkg} ` +
-      `(apt-get install -y --no-install-recommends ${pkg})`,
-  );
+  return new Error(`mirror harness: '${tool}' is not installed: install the Debian package ${pkg} ` + `(apt-get install -y --no-install-recommends ${pkg})`);
 }
 
 /** Throws (naming the Debian package) unless every tool is an executable on PATH. */
@@ -292,11 +289,7 @@ function controlFile(spec: SourcePackageSpec): string {
 }
 
 function changelogFile(spec: SourcePackageSpec): string {
-  return (
-    `${spec.name} (${spec.version}) unstable; urgency=medium\n\n` +
-    '  * Test package.\n\n' +
-    ` -- ${MAINTAINER}  ${CHANGELOG_DATE}\n`
-  );
+  return `${spec.name} (${spec.version}) unstable; urgency=medium\n\n` + '  * Test package.\n\n' + ` -- ${MAINTAINER}  ${CHANGELOG_DATE}\n`;
 }
 
 function copyrightFile(spec: SourcePackageSpec): string {
@@ -431,13 +424,8 @@ export function releaseDate(d: Date): string {
 const SOURCES_FILES = ['main/source/Sources', 'main/source/Sources.gz', 'main/source/Sources.xz'] as const;
 
 /** Release text for a suite whose index files (relative to dists/<suite>) have the given contents. */
-export function releaseText(
-  suite: string,
-  files: ReadonlyArray<readonly [rel: string, data: Buffer]>,
-  opts: { date?: Date; validUntil?: Date } = {},
-): string {
-  const sum = (algo: string) =>
-    files.map(([rel, data]) => ` ${createHash(algo).update(data).digest('hex')} ${String(data.length).padStart(16)} ${rel}`);
+export function releaseText(suite: string, files: ReadonlyArray<readonly [rel: string, data: Buffer]>, opts: { date?: Date; validUntil?: Date } = {}): string {
+  const sum = (algo: string) => files.map(([rel, data]) => ` ${createHash(algo).update(data).digest('hex')} ${String(data.length).padStart(16)} ${rel}`);
   return [
     'Origin: reprofarm',
     'Label: reprofarm test mirror',
@@ -626,9 +614,7 @@ async function startServer(rootDir: string, opts: ServeOptions): Promise<MirrorS
   };
 
   const server = http.createServer((req, res) => {
-    res.once('close', () =>
-      requests.push({ method: req.method ?? '', url: req.url ?? '', status: res.writableFinished ? res.statusCode : 0 }),
-    );
+    res.once('close', () => requests.push({ method: req.method ?? '', url: req.url ?? '', status: res.writableFinished ? res.statusCode : 0 }));
     handle(req, res).catch(() => {
       if (!res.headersSent) plain(res, 500, 'internal error\n');
       else res.destroy();
@@ -690,8 +676,7 @@ export async function createTestMirror(opts: { dir?: string } = {}): Promise<Tes
     return cleaned;
   };
 
-  const gpg = (args: string[], input?: Buffer | string) =>
-    runTool('gpg', [...GPG_BATCH, ...args], { env: gpgEnv, ...(input !== undefined ? { input } : {}) });
+  const gpg = (args: string[], input?: Buffer | string) => runTool('gpg', [...GPG_BATCH, ...args], { env: gpgEnv, ...(input !== undefined ? { input } : {}) });
 
   const genKey = async (uid: string): Promise<string> => {
     const { stdout } = await gpg(['--status-fd', '1', '--quick-gen-key', uid, 'ed25519', 'sign', 'never']);
@@ -745,8 +730,7 @@ export async function createTestMirror(opts: { dir?: string } = {}): Promise<Tes
     return p;
   };
 
-  const dscPath = (name: string, version: string): string =>
-    path.join(root, poolRelDir(name), `${name}_${versionParts(version).noEpoch}.dsc`);
+  const dscPath = (name: string, version: string): string => path.join(root, poolRelDir(name), `${name}_${versionParts(version).noEpoch}.dsc`);
 
   const sign = async (suite: string, mode: SignMode, signWith: 'main' | 'other'): Promise<void> => {
     const release = distPath(suite, 'Release');
@@ -763,8 +747,8 @@ export async function createTestMirror(opts: { dir?: string } = {}): Promise<Tes
     } else tasks.push(fs.rm(inRelease, { force: true }));
     if (mode === 'detached' || mode === 'both') {
       tasks.push(
-        gpg(['--yes', '--local-user', fpr, '--digest-algo', 'SHA256', '--armor', '--detach-sign', '-o', `${detached}.new`, release]).then(
-          () => fs.rename(`${detached}.new`, detached),
+        gpg(['--yes', '--local-user', fpr, '--digest-algo', 'SHA256', '--armor', '--detach-sign', '-o', `${detached}.new`, release]).then(() =>
+          fs.rename(`${detached}.new`, detached),
         ),
       );
     } else tasks.push(fs.rm(detached, { force: true }));
@@ -820,9 +804,7 @@ export async function createTestMirror(opts: { dir?: string } = {}): Promise<Tes
         const identity = JSON.stringify([(p.architecture ?? 'any').trim(), p.buildScript ?? null]);
         const known = built.get(key);
         if (known !== undefined && known !== identity) {
-          throw new Error(
-            `mirror harness: ${p.name} ${p.version} is already in the pool with another architecture or build script; use a new version`,
-          );
+          throw new Error(`mirror harness: ${p.name} ${p.version} is already in the pool with another architecture or build script; use a new version`);
         }
         const dup = wanted.get(key);
         if (dup && JSON.stringify([(dup.architecture ?? 'any').trim(), dup.buildScript ?? null]) !== identity) {
@@ -867,11 +849,7 @@ export async function createTestMirror(opts: { dir?: string } = {}): Promise<Tes
       await publishSources(suite, typeof text === 'string' ? Buffer.from(text, 'utf8') : text, o);
     });
 
-  const writeRawRelease = (
-    suite: string,
-    text: string | Buffer,
-    o: Pick<WriteSuiteOptions, 'sign' | 'signWith'> = {},
-  ): Promise<void> =>
+  const writeRawRelease = (suite: string, text: string | Buffer, o: Pick<WriteSuiteOptions, 'sign' | 'signWith'> = {}): Promise<void> =>
     serialized(async () => {
       await writeAtomic(distPath(suite, 'Release'), text);
       await sign(suite, o.sign ?? 'both', o.signWith ?? 'main');

@@ -199,21 +199,26 @@ export async function stuckSshServer(stuckAt: 'session' | 'exec'): Promise<{ por
  * isolated from root's ~/.ssh/config and the system known_hosts. Append the
  * remote command after these.
  */
-export function opensshArgs(
-  farm: Pick<SshFarm, 'identityFile' | 'knownHostsFile' | 'user'>,
-  node: FarmNode,
-  opts: { knownHostsFile?: string } = {},
-): string[] {
+export function opensshArgs(farm: Pick<SshFarm, 'identityFile' | 'knownHostsFile' | 'user'>, node: FarmNode, opts: { knownHostsFile?: string } = {}): string[] {
   return [
-    '-F', '/dev/null',
-    '-i', farm.identityFile,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'BatchMode=yes',
-    '-o', `UserKnownHostsFile=${opts.knownHostsFile ?? farm.knownHostsFile}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'LogLevel=ERROR',
-    '-p', String(node.port),
+    '-F',
+    '/dev/null',
+    '-i',
+    farm.identityFile,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${opts.knownHostsFile ?? farm.knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-p',
+    String(node.port),
     `${farm.user}@${node.host}`,
   ];
 }
@@ -379,8 +384,10 @@ async function checkTraversable(dir: string): Promise<void> {
   for (let d = path.dirname(dir); ; d = path.dirname(d)) {
     const st = await fs.stat(d);
     if ((st.mode & 0o001) === 0) {
-      throw new Error(`${d} is not world-traversable (mode ${(st.mode & 0o777).toString(8)}); ` +
-        'the sshd node user could not reach the farm dir. Use a parent dir like /tmp.');
+      throw new Error(
+        `${d} is not world-traversable (mode ${(st.mode & 0o777).toString(8)}); ` +
+          'the sshd node user could not reach the farm dir. Use a parent dir like /tmp.',
+      );
     }
     if (d === path.dirname(d)) return;
   }
@@ -474,7 +481,10 @@ function probeSsh(port: number, timeoutMs = 1_000): Promise<boolean> {
 }
 
 class SshdStartError extends Error {
-  constructor(message: string, readonly addressInUse: boolean) {
+  constructor(
+    message: string,
+    readonly addressInUse: boolean,
+  ) {
     super(message);
   }
 }
@@ -542,12 +552,7 @@ async function startSshd(ctx: FarmContext, index: number, specs: FarmNodeSpec[],
 }
 
 /** startSshd with fresh ports when a picked port got taken before sshd bound it. */
-async function startSshdWithRetry(
-  ctx: FarmContext,
-  index: number,
-  specs: FarmNodeSpec[],
-  ports: number[],
-): Promise<SshdProcess> {
+async function startSshdWithRetry(ctx: FarmContext, index: number, specs: FarmNodeSpec[], ports: number[]): Promise<SshdProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startSshd(ctx, index, specs, ports);
@@ -563,10 +568,7 @@ async function startSshdWithRetry(
 // ---------------------------------------------------------------------------
 
 function normalizeSpecs(nodes: number | FarmNodeSpec[]): FarmNodeSpec[] {
-  const specs: FarmNodeSpec[] =
-    typeof nodes === 'number'
-      ? Array.from({ length: nodes }, (_, i) => ({ name: `n${String(i + 1).padStart(2, '0')}` }))
-      : nodes;
+  const specs: FarmNodeSpec[] = typeof nodes === 'number' ? Array.from({ length: nodes }, (_, i) => ({ name: `n${String(i + 1).padStart(2, '0')}` })) : nodes;
   if (specs.length === 0) throw new Error('startSshFarm: need at least one node');
   const seen = new Set<string>();
   for (const s of specs) {
@@ -622,9 +624,7 @@ export async function startSshFarm(opts: StartSshFarmOptions): Promise<SshFarm> 
     const identityFile = path.join(dir, 'id_ed25519');
     const adminIdentityFile = opts.admin ? path.join(dir, 'admin_id_ed25519') : undefined;
     // with more users, each has its own farm file (%u), then its own ~/.ssh/authorized_keys
-    const authorizedKeys = perUserKeys
-      ? `${path.join(dir, 'authorized_keys.%u')} .ssh/authorized_keys`
-      : path.join(dir, 'authorized_keys');
+    const authorizedKeys = perUserKeys ? `${path.join(dir, 'authorized_keys.%u')} .ssh/authorized_keys` : path.join(dir, 'authorized_keys');
     const knownHostsFile = path.join(dir, 'known_hosts');
     const [hostPublicKey, userPublicKey, adminPublicKey] = await Promise.all([
       keygen(hostKey, 'reprofarm-test-host'),
@@ -689,11 +689,7 @@ export async function startSshFarm(opts: StartSshFarmOptions): Promise<SshFarm> 
       return { name: s.name, host: LOOPBACK, port, workdir };
     });
 
-    await fs.writeFile(
-      knownHostsFile,
-      nodes.map((n) => `${knownHostsName(n.host, n.port)} ${hostPublicKey}\n`).join(''),
-      { mode: 0o644 },
-    );
+    await fs.writeFile(knownHostsFile, nodes.map((n) => `${knownHostsName(n.host, n.port)} ${hostPublicKey}\n`).join(''), { mode: 0o644 });
 
     const byName = new Map(nodes.map((n) => [n.name, n]));
     let stopped: Promise<void> | undefined;

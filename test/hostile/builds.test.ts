@@ -38,27 +38,38 @@ beforeAll(async () => {
       { name: 'repro-two', version: '1.0' },
       // what a package can do to the results directory it is built for
       { name: 'flood', version: '1.0', buildScript: flood('flood', 'i=0; while [ $i -lt 15000 ]; do : > "$d/f$i"; i=$((i+1)); done').replace('${DIRS}', dirs) },
-      { name: 'newline-name', version: '1.0', buildScript: flood('newline-name', `: > "$d/a
-b"`).replace('${DIRS}', dirs) },
+      {
+        name: 'newline-name',
+        version: '1.0',
+        buildScript: flood(
+          'newline-name',
+          `: > "$d/a
+b"`,
+        ).replace('${DIRS}', dirs),
+      },
     ],
   });
   server = await mirror.serve();
   // nodes that tamper with the results after node-build.sh wrote them, and print no SHA256SUMS
   const tamper = (name: string, body: string): string => {
     const f = join(dir, `${name}.sh`);
-    writeFileSync(f, [
-      '#!/bin/sh',
-      'case "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac',
-      'case "$SSH_ORIGINAL_COMMAND" in *node-build.sh\\ [12]\\ *) ;; *) exec sh -c "$SSH_ORIGINAL_COMMAND" ;; esac',
-      'sh -c "$SSH_ORIGINAL_COMMAND" > /dev/null; rc=$?',
-      'case "$SSH_ORIGINAL_COMMAND" in *node-build.sh\\ [12]\\ *)',
-      '  for d in $(find "$HOME" /tmp -path "*reproducible-results*" -name status -newer "$0" 2>/dev/null | sed "s,/status$,,"); do',
-      `    ( cd "$d" && { ${body}; } && sha256sum $(ls | grep -v SHA256SUMS) > SHA256SUMS )`,
-      '  done ;;',
-      'esac',
-      'exit $rc',
-      '',
-    ].join('\n'), { mode: 0o755 });
+    writeFileSync(
+      f,
+      [
+        '#!/bin/sh',
+        'case "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac',
+        'case "$SSH_ORIGINAL_COMMAND" in *node-build.sh\\ [12]\\ *) ;; *) exec sh -c "$SSH_ORIGINAL_COMMAND" ;; esac',
+        'sh -c "$SSH_ORIGINAL_COMMAND" > /dev/null; rc=$?',
+        'case "$SSH_ORIGINAL_COMMAND" in *node-build.sh\\ [12]\\ *)',
+        '  for d in $(find "$HOME" /tmp -path "*reproducible-results*" -name status -newer "$0" 2>/dev/null | sed "s,/status$,,"); do',
+        `    ( cd "$d" && { ${body}; } && sha256sum $(ls | grep -v SHA256SUMS) > SHA256SUMS )`,
+        '  done ;;',
+        'esac',
+        'exit $rc',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
     return `/bin/sh ${f}`;
   };
   farm = await startSshFarm({
@@ -81,19 +92,36 @@ async function setup(name: string, extra: string[] = []): Promise<{ root: string
   const root = join(dir, name);
   const ssh = (n: string): string[] => {
     const x = farm.node(n);
-    return [`  ${n}:`, `    host: ${x.host}`, `    port: ${x.port}`, `    user: ${farm.user}`, '    arch: amd64',
-      `    identity_file: ${farm.identityFile}`, `    known_hosts: ${farm.knownHostsFile}`, `    workdir: ${x.workdir}`];
+    return [
+      `  ${n}:`,
+      `    host: ${x.host}`,
+      `    port: ${x.port}`,
+      `    user: ${farm.user}`,
+      '    arch: amd64',
+      `    identity_file: ${farm.identityFile}`,
+      `    known_hosts: ${farm.knownHostsFile}`,
+      `    workdir: ${x.workdir}`,
+    ];
   };
   const cfg = join(dir, `${name}.yaml`);
-  writeFileSync(cfg, [
-    `state_dir: ${root}/state`, `mirror: ${server.url}`, `mirror_keyring: ${mirror.keyring}`, 'suites: [bookworm]', 'architectures: [amd64]',
-    'schedule: { max_per_arch: 0 }',
-    'nodes:',
-    '  l1: { transport: local, arch: amd64, workdir: ' + `${root}/w1 }`,
-    '  l2: { transport: local, arch: amd64, workdir: ' + `${root}/w2 }`,
-    ...ssh('s1'), ...ssh('links'), ...ssh('numbers'),
-    ...extra,
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      `state_dir: ${root}/state`,
+      `mirror: ${server.url}`,
+      `mirror_keyring: ${mirror.keyring}`,
+      'suites: [bookworm]',
+      'architectures: [amd64]',
+      'schedule: { max_per_arch: 0 }',
+      'nodes:',
+      '  l1: { transport: local, arch: amd64, workdir: ' + `${root}/w1 }`,
+      '  l2: { transport: local, arch: amd64, workdir: ' + `${root}/w2 }`,
+      ...ssh('s1'),
+      ...ssh('links'),
+      ...ssh('numbers'),
+      ...extra,
+    ].join('\n'),
+  );
   const r = await runCli(['--config', cfg, 'sync']);
   if (r.code !== 0) throw new Error(r.stderr);
   return { root, cfg, db: () => new Database(join(root, 'state', 'reproducible.db'), { readonly: true }) };
@@ -107,12 +135,17 @@ async function schedule(cfg: string, ...pkgs: string[]): Promise<void> {
 describe('a verdict no build can fake', () => {
   it('a .deb that build 2 changed after its .changes was written is never recorded reproducible', async () => {
     // build 2's command appends to the .deb once dpkg-buildpackage has written the .changes
-    const f = await setup('late', ['build:', '  max_attempts: 2',
-      `  command: 'dpkg-buildpackage -us -uc -b && if [ -n "\${CAPTURE_ENVIRONMENT:-}" ]; then for f in ../*.deb; do printf x >> "$f"; done; fi'`]);
+    const f = await setup('late', [
+      'build:',
+      '  max_attempts: 2',
+      `  command: 'dpkg-buildpackage -us -uc -b && if [ -n "\${CAPTURE_ENVIRONMENT:-}" ]; then for f in ../*.deb; do printf x >> "$f"; done; fi'`,
+    ]);
     await schedule(f.cfg, 'late-change');
     const first = await runCli(['--config', f.cfg, 'build', 'l1', 'l2']);
     expect(first.code, first.stderr).toBe(2);
-    expect(first.stderr).toMatch(/build 2 on l2: late-change_1\.0_amd64\.deb does not match late-change_1\.0_amd64\.changes \(it lists SHA256 [0-9a-f]{64}, the file has [0-9a-f]{64}\) \(attempt 1 of 2\)/);
+    expect(first.stderr).toMatch(
+      /build 2 on l2: late-change_1\.0_amd64\.deb does not match late-change_1\.0_amd64\.changes \(it lists SHA256 [0-9a-f]{64}, the file has [0-9a-f]{64}\) \(attempt 1 of 2\)/,
+    );
     const second = await runCli(['--config', f.cfg, '--json', 'build', 'l1', 'l2']);
     expect(second.code, second.stderr).toBe(0);
     const out = JSON.parse(second.stdout) as { status: string; reason: string };
@@ -155,13 +188,19 @@ describe('a package cannot hold its pair forever', () => {
     expect(byPkg.get('repro')?.map((r) => r.status)).toEqual(['reproducible']);
     // the time-based policies would pick every package up again at once; the given-up ones stay out
     const retry = join(dir, 'flood-retry.yaml');
-    writeFileSync(retry, readFileSync(f.cfg, 'utf8').replace('schedule: { max_per_arch: 0 }', 'schedule: { max_per_arch: 100, retry_failed_days: 0, min_age_days: 0 }'));
+    writeFileSync(
+      retry,
+      readFileSync(f.cfg, 'utf8').replace('schedule: { max_per_arch: 0 }', 'schedule: { max_per_arch: 100, retry_failed_days: 0, min_age_days: 0 }'),
+    );
     await new Promise((r) => setTimeout(r, 20));
     const s = await runCli(['--config', retry, 'sync']);
     expect(s.code, s.stderr).toBe(0);
     const d = f.db();
-    expect((d.prepare('SELECT package FROM schedule ORDER BY package').all() as Array<{ package: string }>).map((r) => r.package))
-      .toEqual(['late-change', 'repro', 'repro-two']);
+    expect((d.prepare('SELECT package FROM schedule ORDER BY package').all() as Array<{ package: string }>).map((r) => r.package)).toEqual([
+      'late-change',
+      'repro',
+      'repro-two',
+    ]);
     d.close();
   }, 240_000);
 });

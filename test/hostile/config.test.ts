@@ -65,7 +65,8 @@ function problemsOfJob(...jobLines: string[]): string[] {
 /** What node-build.sh says of a workdir: refused (exit 2, "REPROFARM_WORKDIR ...") or not (it goes on, and finds no work order). */
 function nodeBuildRefusesWorkdir(workdir: string): boolean {
   const r = spawnSync('sh', [NODE_BUILD, '1', 'bookworm', 'amd64', 'hello', '1.0-1'], {
-    env: { PATH: process.env.PATH, REPROFARM_NODE: 'a', REPROFARM_WORKDIR: workdir }, encoding: 'utf8',
+    env: { PATH: process.env.PATH, REPROFARM_NODE: 'a', REPROFARM_WORKDIR: workdir },
+    encoding: 'utf8',
   });
   if (r.status === 2) expect(r.stderr).toMatch(/REPROFARM_WORKDIR/);
   else expect(r.status, r.stderr).toBe(70);
@@ -75,7 +76,8 @@ function nodeBuildRefusesWorkdir(workdir: string): boolean {
 /** What node-wrapper.sh (the forced command) says of a workdir: refused as such, or refused only later, for the command. */
 function wrapperRefusesWorkdir(workdir: string): boolean {
   const r = spawnSync('sh', [NODE_WRAPPER, 'a', workdir], {
-    env: { PATH: process.env.PATH, SSH_ORIGINAL_COMMAND: 'no-such-command' }, encoding: 'utf8',
+    env: { PATH: process.env.PATH, SSH_ORIGINAL_COMMAND: 'no-such-command' },
+    encoding: 'utf8',
   });
   expect(r.status).toBe(126);
   return /WORKDIR in the forced command/.test(r.stderr);
@@ -85,13 +87,23 @@ function wrapperRefusesWorkdir(workdir: string): boolean {
 function nodeBuildRefusesVariation(key: string, value: string): boolean {
   const workdir = tmp();
   const order = [
-    'SOURCE=hello', 'VERSION=1.0-1', 'SUITE=bookworm', 'ARCH=amd64', 'BUILD=1', 'DSC_URL=file:///nonexistent/hello_1.0-1.dsc',
-    `DSC_SHA256=${'0'.repeat(64)}`, 'BUILD_COMMAND=true', 'TIMEOUT=10',
+    'SOURCE=hello',
+    'VERSION=1.0-1',
+    'SUITE=bookworm',
+    'ARCH=amd64',
+    'BUILD=1',
+    'DSC_URL=file:///nonexistent/hello_1.0-1.dsc',
+    `DSC_SHA256=${'0'.repeat(64)}`,
+    'BUILD_COMMAND=true',
+    'TIMEOUT=10',
     // every variation's value (node-build.sh keeps no defaults), this one replaced
-    ...Object.entries({ ...variationValues(1), [key]: value }).map(([k, v]) => `V_${k}=${v}`), '',
+    ...Object.entries({ ...variationValues(1), [key]: value }).map(([k, v]) => `V_${k}=${v}`),
+    '',
   ].join('\n');
   const r = spawnSync('sh', [NODE_BUILD, 'prepare1', 'bookworm', 'amd64', 'hello', '1.0-1'], {
-    env: { PATH: process.env.PATH, REPROFARM_NODE: 'a', REPROFARM_WORKDIR: workdir, REPROFARM_ORDER_STDIN: '1' }, input: order, encoding: 'utf8',
+    env: { PATH: process.env.PATH, REPROFARM_NODE: 'a', REPROFARM_WORKDIR: workdir, REPROFARM_ORDER_STDIN: '1' },
+    input: order,
+    encoding: 'utf8',
   });
   if (r.status === 2) expect(r.stderr).toMatch(new RegExp(`work order variation ${key} `));
   else expect(r.status, r.stderr).toBe(71);
@@ -113,7 +125,9 @@ describe('values the node scripts refuse are refused when the config loads', () 
     writeFileSync(file, ['state_dir: ./state', 'nodes:', '  a: { transport: local, workdir: "./my nodes/a" }', '  b: { transport: local }', ''].join('\n'));
     const r = await runCli(['--config', file, 'collect'], { cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toContain(`error: ${file}: 1 configuration problem:\n  - nodes.a.workdir: "${dir}/my nodes/a" has a character node-build.sh refuses (" ")`);
+    expect(r.stderr).toContain(
+      `error: ${file}: 1 configuration problem:\n  - nodes.a.workdir: "${dir}/my nodes/a" has a character node-build.sh refuses (" ")`,
+    );
     expect(existsSync(join(dir, 'my nodes'))).toBe(false);
     expect(existsSync(join(dir, 'state', 'node-information'))).toBe(false);
   });
@@ -143,7 +157,10 @@ describe('values the node scripts refuse are refused when the config loads', () 
     }
     for (const w of ['/srv/a b', '/srv/x/../y', '/srv/é', 'relative']) {
       const text = ['nodes:', `  a: { host: h, user: u, identity_file: k, workdir: ${JSON.stringify(w)} }`, '  b: { transport: local }', ''].join('\n');
-      expect(problems(text).filter((p) => p.startsWith('nodes.a.workdir: ')), w).toHaveLength(1);
+      expect(
+        problems(text).filter((p) => p.startsWith('nodes.a.workdir: ')),
+        w,
+      ).toHaveLength(1);
     }
   });
 
@@ -156,12 +173,16 @@ describe('values the node scripts refuse are refused when the config loads', () 
       expect(e.length === 1, `${w}: ${e.join('; ')}`).toBe(wrapperRefusesWorkdir(w));
     }
     const e = problems(['nodes:', `  a: { host: h, user: u, identity_file: k, workdir: ${dir}/ws/ }`, '  b: { transport: local }', ''].join('\n'));
-    expect(e).toEqual([`nodes.a.workdir: "${dir}/ws/" is not a plain absolute path: no "//", "." or ".." parts and no "/" at the end (node-wrapper.sh, the forced command, refuses them); write "${dir}/ws"`]);
+    expect(e).toEqual([
+      `nodes.a.workdir: "${dir}/ws/" is not a plain absolute path: no "//", "." or ".." parts and no "/" at the end (node-wrapper.sh, the forced command, refuses them); write "${dir}/ws"`,
+    ]);
   });
 
   it("an ssh workdir too long for node-wrapper.sh's 4096-character command limit is refused when the config loads", () => {
     const w = `/srv/${'w'.repeat(300)}`;
-    const e = problems(['nodes:', `  c: { host: h, user: u, identity_file: k, workdir: ${w} }`, '  b: { transport: local }', ''].join('\n')).filter((p) => p.startsWith('nodes.c.workdir'));
+    const e = problems(['nodes:', `  c: { host: h, user: u, identity_file: k, workdir: ${w} }`, '  b: { transport: local }', ''].join('\n')).filter((p) =>
+      p.startsWith('nodes.c.workdir'),
+    );
     expect(e).toHaveLength(1);
     expect(e[0]).toMatch(/is 305 characters long; at most 200/);
     expect(e[0]!.length).toBeLessThan(400);
@@ -175,10 +196,19 @@ describe('values the node scripts refuse are refused when the config loads', () 
 
   it('a variation node-build.sh refuses (HOME or PATH with ".." inside a name) is refused when the config loads, and config and node-build.sh agree on every variation', () => {
     const values: Record<string, Array<string | number>> = {
-      TZ: ['Etc/GMT-14', 'a b'], DATE: ['+398 days +6 hours', '@1700000000', '2024-01-01 12:00:00', 'a;b'], LANG: ['et_EE.UTF-8', 'a b'],
-      LC_ALL: ['unset', 'C.UTF-8', 'a/b'], LANGUAGE: ['et_EE:et', 'a b'], TERM: ['xterm-256color', 'unset', 'a/b'], COLUMNS: [80, 'unset', '8x'],
-      UMASK: ['0027', '022'], HOME: ['/home/x', '/a..b', '/a/../b', 'rel'], PATH: ['/usr/bin:/bin', '/usr/bin:/a..b', '/usr/bin:/../etc'],
-      CAPTURE_ENVIRONMENT: ['I capture it', 'unset', 'a;b'], HOSTNAME: ['node', 'i-capture', '-x', 'a.b'], DOMAINNAME: ['node', 'a.b', 'a b'],
+      TZ: ['Etc/GMT-14', 'a b'],
+      DATE: ['+398 days +6 hours', '@1700000000', '2024-01-01 12:00:00', 'a;b'],
+      LANG: ['et_EE.UTF-8', 'a b'],
+      LC_ALL: ['unset', 'C.UTF-8', 'a/b'],
+      LANGUAGE: ['et_EE:et', 'a b'],
+      TERM: ['xterm-256color', 'unset', 'a/b'],
+      COLUMNS: [80, 'unset', '8x'],
+      UMASK: ['0027', '022'],
+      HOME: ['/home/x', '/a..b', '/a/../b', 'rel'],
+      PATH: ['/usr/bin:/bin', '/usr/bin:/a..b', '/usr/bin:/../etc'],
+      CAPTURE_ENVIRONMENT: ['I capture it', 'unset', 'a;b'],
+      HOSTNAME: ['node', 'i-capture', '-x', 'a.b'],
+      DOMAINNAME: ['node', 'a.b', 'a b'],
       PARALLEL: ['node', 'node+1', 4, 'x'],
     };
     expect(Object.keys(values).sort()).toEqual([...VARIATION_KEYS.keys()].sort());
@@ -202,7 +232,9 @@ describe('values the node scripts refuse are refused when the config loads', () 
     // node-build.sh runs it as one argument of sh -c: the kernel refuses that (E2BIG), and every build would FTBFS
     expect(spawnSync('sh', ['-c', 'exit 0', 'build', big]).error).toMatchObject({ code: 'E2BIG' });
     const e = problemsWith('build:', `  command: ${JSON.stringify(big)}`);
-    expect(e).toEqual([`build.command: is ${Buffer.byteLength(big)} bytes long; at most ${MAX_BUILD_COMMAND_BYTES} (node-build.sh runs it as one argument of sh -c, and Linux refuses long ones)`]);
+    expect(e).toEqual([
+      `build.command: is ${Buffer.byteLength(big)} bytes long; at most ${MAX_BUILD_COMMAND_BYTES} (node-build.sh runs it as one argument of sh -c, and Linux refuses long ones)`,
+    ]);
     // the longest one allowed runs
     const longest = `: ${'x'.repeat(MAX_BUILD_COMMAND_BYTES - 2)}`;
     expect(problemsWith('build:', `  command: ${JSON.stringify(longest)}`)).toEqual([]);
@@ -226,17 +258,31 @@ describe('types are strict', () => {
   it('state_dir: 42, and a number anywhere a path, URL, name or command is expected, is refused, not coerced', () => {
     expect(problemsWith('state_dir: 42')).toEqual(['state_dir: must be a string, got number 42 (quote it if you mean the text "42")']);
     const keys: Array<[string, string[]]> = [
-      ['site_dir', ['site_dir: 7']], ['mirror', ['mirror: 7']], ['mirror_keyring', ['mirror_keyring: 7']],
-      ['build.command', ['build:', '  command: 7']], ['build.node_mirror', ['build:', '  node_mirror: 7']],
-      ['service.node', ['service:', '  node: 7']], ['service.user', ['service:', '  user: 7']], ['timers.build', ['timers:', '  build: 7']],
-      ['nodes.c.workdir', ['  c: { transport: local, workdir: 7 }']], ['nodes.c.transport', ['  c: { transport: 7 }']], ['nodes.c.arch', ['  c: { transport: local, arch: 7 }']],
-      ['nodes.d.host', ['  d: { host: 7, user: u, identity_file: k }']], ['nodes.d.user', ['  d: { host: h, user: 7, identity_file: k }']],
-      ['nodes.d.identity_file', ['  d: { host: h, user: u, identity_file: 7 }']], ['nodes.d.known_hosts', ['  d: { host: h, user: u, identity_file: k, known_hosts: 7 }']],
+      ['site_dir', ['site_dir: 7']],
+      ['mirror', ['mirror: 7']],
+      ['mirror_keyring', ['mirror_keyring: 7']],
+      ['build.command', ['build:', '  command: 7']],
+      ['build.node_mirror', ['build:', '  node_mirror: 7']],
+      ['service.node', ['service:', '  node: 7']],
+      ['service.user', ['service:', '  user: 7']],
+      ['timers.build', ['timers:', '  build: 7']],
+      ['nodes.c.workdir', ['  c: { transport: local, workdir: 7 }']],
+      ['nodes.c.transport', ['  c: { transport: 7 }']],
+      ['nodes.c.arch', ['  c: { transport: local, arch: 7 }']],
+      ['nodes.d.host', ['  d: { host: 7, user: u, identity_file: k }']],
+      ['nodes.d.user', ['  d: { host: h, user: 7, identity_file: k }']],
+      ['nodes.d.identity_file', ['  d: { host: h, user: u, identity_file: 7 }']],
+      ['nodes.d.known_hosts', ['  d: { host: h, user: u, identity_file: k, known_hosts: 7 }']],
     ];
     for (const [key, lines] of keys) {
-      const text = lines[0]!.startsWith('  ') ? ['nodes:', '  a: { transport: local }', '  b: { transport: local }', ...lines, ''].join('\n') : [...TWO_LOCAL, ...lines, ''].join('\n');
+      const text = lines[0]!.startsWith('  ')
+        ? ['nodes:', '  a: { transport: local }', '  b: { transport: local }', ...lines, ''].join('\n')
+        : [...TWO_LOCAL, ...lines, ''].join('\n');
       const e = problems(text);
-      expect(e.filter((p) => p.startsWith(`${key}: `)), `${key} in ${e.join('\n')}`).toEqual([`${key}: must be a string, got number 7 (quote it if you mean the text "7")`]);
+      expect(
+        e.filter((p) => p.startsWith(`${key}: `)),
+        `${key} in ${e.join('\n')}`,
+      ).toEqual([`${key}: must be a string, got number 7 (quote it if you mean the text "7")`]);
     }
     // where a number is a value the node takes as one, it still is
     expect(problemsOfJob('    variations:', '      build1: { PARALLEL: 3, COLUMNS: 100 }')).toEqual([]);
@@ -294,7 +340,9 @@ describe('a huge or hostile file is refused in bounded time, memory and output',
       ['site:', `  vary_facts: "${huge}"`],
     ];
     for (const lines of cases) {
-      const text = lines[0]!.startsWith('  ') ? ['nodes:', '  a: { transport: local }', '  b: { transport: local }', ...lines, ''].join('\n') : [...TWO_LOCAL, ...lines, ''].join('\n');
+      const text = lines[0]!.startsWith('  ')
+        ? ['nodes:', '  a: { transport: local }', '  b: { transport: local }', ...lines, ''].join('\n')
+        : [...TWO_LOCAL, ...lines, ''].join('\n');
       const e = problems(text);
       expect(e.length, lines[0]!.slice(0, 40)).toBeGreaterThan(0);
       for (const p of e) expect(p.length, p.slice(0, 80)).toBeLessThan(600);
@@ -317,7 +365,12 @@ describe('a huge or hostile file is refused in bounded time, memory and output',
 
   it('a YAML alias bomb (billion laughs) is not expanded: it loads at once with a bounded list of errors', () => {
     const lines = ['a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
-    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     const t0 = performance.now();
     const e = problems([...lines, 'blacklist: *a9', 'suites: *a9', 'architectures: *a9', ...TWO_LOCAL, ''].join('\n'));
     expect(performance.now() - t0).toBeLessThan(2000);

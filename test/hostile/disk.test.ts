@@ -48,17 +48,27 @@ describe('a full disk on the main node', () => {
     const state = join(dir, 'farm', 'state');
     tmpfs(state, '2m');
     const cfg = join(dir, 'farm', 'reprofarm.yaml');
-    writeFileSync(cfg, [
-      `state_dir: ${state}`, `mirror: ${server.url}`, `mirror_keyring: ${mirror.keyring}`, 'suites: [bookworm]', 'architectures: [amd64]',
-      'schedule: { max_per_arch: 10 }', 'nodes:',
-      `  l1: { transport: local, arch: amd64, workdir: ${dir}/farm/w1 }`,
-      `  l2: { transport: local, arch: amd64, workdir: ${dir}/farm/w2 }`,
-    ].join('\n'));
+    writeFileSync(
+      cfg,
+      [
+        `state_dir: ${state}`,
+        `mirror: ${server.url}`,
+        `mirror_keyring: ${mirror.keyring}`,
+        'suites: [bookworm]',
+        'architectures: [amd64]',
+        'schedule: { max_per_arch: 10 }',
+        'nodes:',
+        `  l1: { transport: local, arch: amd64, workdir: ${dir}/farm/w1 }`,
+        `  l2: { transport: local, arch: amd64, workdir: ${dir}/farm/w2 }`,
+      ].join('\n'),
+    );
     const s = await runCli(['--config', cfg, 'sync']);
     expect(s.code, s.stderr).toBe(0);
     const r = await runCli(['--config', cfg, 'build', 'l1', 'l2']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/big 1\.0: given back to the schedule: the disk holding .*\/state\/results\/l1\/bookworm\/amd64\/big\/1\.0 is full \(\d+(\.\d)? [KM]iB free, 2\.\d MiB needed\)/);
+    expect(r.stderr).toMatch(
+      /big 1\.0: given back to the schedule: the disk holding .*\/state\/results\/l1\/bookworm\/amd64\/big\/1\.0 is full \(\d+(\.\d)? [KM]iB free, 2\.\d MiB needed\)/,
+    );
     expect(r.stderr).toMatch(/error: the disk holding .*\/state\/results\/l1\/bookworm\/amd64\/big\/1\.0 is full/);
     expect(r.stderr).toMatch(/hint: free space on the filesystem of .*state.*then run again; nothing was recorded half-way/);
     const d = new Database(join(state, 'reproducible.db'), { readonly: true });
@@ -82,9 +92,14 @@ describe('a full disk on the main node', () => {
     expect((caught as { code?: string }).code).toBe('SQLITE_FULL');
     const full = asDiskFull(caught, join(small, 'x.db'));
     expect(full).toBeInstanceOf(DiskFullError);
-    expect(formatError(full)).toMatch(new RegExp(`error: the disk holding ${small}/x\\.db is full \\(\\d+ KiB free\\)\\ncaused by:\\n  1\\. database or disk is full\\nhint: free space`));
+    expect(formatError(full)).toMatch(
+      new RegExp(`error: the disk holding ${small}/x\\.db is full \\(\\d+ KiB free\\)\\ncaused by:\\n  1\\. database or disk is full\\nhint: free space`),
+    );
 
-    const enospc = await writeFile(join(small, 'more'), Buffer.alloc(1024 * 1024)).then(() => undefined, (err: unknown) => err);
+    const enospc = await writeFile(join(small, 'more'), Buffer.alloc(1024 * 1024)).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     // a failed write names no path: the caller's is said
     expect(asDiskFull(enospc, small)?.message).toMatch(new RegExp(`^the disk holding ${small} is full \\(0 KiB free\\)$`));
     expect(asDiskFull(new Error('something else'), small)).toBeUndefined();

@@ -43,12 +43,26 @@ describe("a node's build status file", () => {
     ['EXIT_CODE', '256'],
     ['BUILD_COMMAND_MS', '0x10'],
   ])('%s=%s from a node is refused before it reaches the DB or nodes.html', (key, value) => {
-    const status = new Map([['EXIT_CODE', '0'], ['START', '1733212800'], ['DURATION', '12'], [key, value]]);
+    const status = new Map([
+      ['EXIT_CODE', '0'],
+      ['START', '1733212800'],
+      ['DURATION', '12'],
+      [key, value],
+    ]);
     expect(statusProblem(status)).toMatch(new RegExp(`^${key} must be a whole number from 0 to \\d+, not "${value.replace(/[.+]/g, '\\$&')}"$`));
   });
 
   it('a status file without an exit code is refused; a sound one passes', () => {
     expect(statusProblem(new Map([['DURATION', '3']]))).toBe('EXIT_CODE is missing');
-    expect(statusProblem(new Map([['EXIT_CODE', '0'], ['START', '1733212800'], ['DURATION', '3'], ['BUILD_COMMAND_MS', '2500']]))).toBeUndefined();
+    expect(
+      statusProblem(
+        new Map([
+          ['EXIT_CODE', '0'],
+          ['START', '1733212800'],
+          ['DURATION', '3'],
+          ['BUILD_COMMAND_MS', '2500'],
+        ]),
+      ),
+    ).toBeUndefined();
   });
 });

@@ -37,11 +37,25 @@ function localNode(workdir: string): NodeConfig {
 
 function sshNode(): NodeConfig {
   const n = farm.node('h1');
-  return { name: 'h1', transport: 'ssh', host: n.host, port: n.port, user: farm.user, identityFile: farm.identityFile, knownHosts: farm.knownHostsFile, arch: 'amd64', offline: false, workdir: n.workdir };
+  return {
+    name: 'h1',
+    transport: 'ssh',
+    host: n.host,
+    port: n.port,
+    user: farm.user,
+    identityFile: farm.identityFile,
+    knownHosts: farm.knownHostsFile,
+    arch: 'amd64',
+    offline: false,
+    workdir: n.workdir,
+  };
 }
 
 /** A results directory as a node leaves it, with SHA256SUMS over what each entry reads as (links followed, as sha256sum does). */
-function resultsDir(root: string, files: Record<string, string | { link: string } | { sparse: number }>): { dir: string; sums: Array<{ sha256: string; name: string }> } {
+function resultsDir(
+  root: string,
+  files: Record<string, string | { link: string } | { sparse: number }>,
+): { dir: string; sums: Array<{ sha256: string; name: string }> } {
   const d = join(root, `results-${Math.random().toString(36).slice(2)}`);
   mkdirSync(d, { recursive: true });
   chmodSync(d, 0o755);
@@ -86,7 +100,11 @@ describe('results that are links out of the results directory', () => {
   });
 
   it('a node behind sshd whose .debs are symbolic links to /etc/passwd is refused before anything is copied (lstat over SFTP)', async () => {
-    const { dir: remote } = resultsDir(farm.node('h1').workdir, { status: 'EXIT_CODE=0\n', 'a_1_amd64.deb': { link: '/etc/passwd' }, 'b_1_amd64.deb': { link: '/etc/passwd' } });
+    const { dir: remote } = resultsDir(farm.node('h1').workdir, {
+      status: 'EXIT_CODE=0\n',
+      'a_1_amd64.deb': { link: '/etc/passwd' },
+      'b_1_amd64.deb': { link: '/etc/passwd' },
+    });
     const dest = join(dir, 'main-ssh', 'results');
     const err = await fetchWith(sshNode(), remote, dest);
     expect(err).toBeInstanceOf(ResultsRefused);
@@ -113,7 +131,11 @@ describe('results that are links out of the results directory', () => {
 });
 
 describe('small files read whole are bounded', () => {
-  for (const [what, name] of [['status', 'status'], ['.changes', 'p_1_amd64.changes'], ['.buildinfo', 'p_1_amd64.buildinfo']] as const) {
+  for (const [what, name] of [
+    ['status', 'status'],
+    ['.changes', 'p_1_amd64.changes'],
+    ['.buildinfo', 'p_1_amd64.buildinfo'],
+  ] as const) {
     it(`a 600 MB ${what} from a node is refused before it is fetched, and nothing of it stays on the main node`, async () => {
       const files: Record<string, string | { sparse: number }> = { status: 'EXIT_CODE=0\n' };
       files[name] = { sparse: 600 * 1024 * 1024 };
@@ -121,7 +143,9 @@ describe('small files read whole are bounded', () => {
       const dest = join(dir, `main-big-${what.replace('.', '')}`, 'results');
       const err = await fetchWith(sshNode(), remote, dest);
       expect(err).toBeInstanceOf(ResultsRefused);
-      expect(String((err as Error).message)).toMatch(new RegExp(`${name.replace(/\./g, '\\.')} on h1 is 629145600 bytes, more than build\\.max_metadata_kb \\(1024 KiB\\): not fetched`));
+      expect(String((err as Error).message)).toMatch(
+        new RegExp(`${name.replace(/\./g, '\\.')} on h1 is 629145600 bytes, more than build\\.max_metadata_kb \\(1024 KiB\\): not fetched`),
+      );
       expect(existsSync(join(dir, `main-big-${what.replace('.', '')}`))).toBe(false);
     });
   }

@@ -38,13 +38,29 @@ describe('control characters in node and build text reach no page raw', () => {
     f = createSiteFixture({ suites: ['bookworm'], arches: ['amd64'] });
     const db = openDb(f.dbPath);
     // a node's newest collection reports hostile facts and a hostile health reason
-    db.recordCollections([{
-      node: 'node-b', startedAt: '2026-11-20T09:59:00.000Z', durationMs: 900, ok: true, health: 'degraded', reason: `load high ${HOSTILE}`,
-      errorKind: null, clockOffsetS: 0, arch: 'amd64',
-      facts: [['ARCH', 'amd64'], ['CPU_MODEL', HOSTILE], ['HOSTNAME', `node-b${HOSTILE}`], ['KERNEL', 'Linux 6.1'], ['NUM_CPU', '16']],
-    }]);
+    db.recordCollections([
+      {
+        node: 'node-b',
+        startedAt: '2026-11-20T09:59:00.000Z',
+        durationMs: 900,
+        ok: true,
+        health: 'degraded',
+        reason: `load high ${HOSTILE}`,
+        errorKind: null,
+        clockOffsetS: 0,
+        arch: 'amd64',
+        facts: [
+          ['ARCH', 'amd64'],
+          ['CPU_MODEL', HOSTILE],
+          ['HOSTNAME', `node-b${HOSTILE}`],
+          ['KERNEL', 'Linux 6.1'],
+          ['NUM_CPU', '16'],
+        ],
+      },
+    ]);
     // a build's reason (from what a build printed)
-    db.sql.prepare(`UPDATE builds SET reason = ? WHERE id = (SELECT build_id FROM results WHERE suite = 'bookworm' AND arch = 'amd64' AND package = ?)`)
+    db.sql
+      .prepare(`UPDATE builds SET reason = ? WHERE id = (SELECT build_id FROM results WHERE suite = 'bookworm' AND arch = 'amd64' AND package = ?)`)
       .run(`the .deb files differ ${HOSTILE}`, f.ftbrPackage);
     db.close();
     const r = await runCli(['--config', f.config, 'site']);

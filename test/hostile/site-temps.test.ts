@@ -24,7 +24,7 @@ describe('the temporary folders of a render that died', () => {
     live.kill();
   });
 
-  it('a killed render\'s .reprofarm/tmp-PID-N folder with partial files is removed at the next render; a live process\'s is kept', async () => {
+  it("a killed render's .reprofarm/tmp-PID-N folder with partial files is removed at the next render; a live process's is kept", async () => {
     // a process that has exited: its PID is no longer alive
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const deadPid = Number(gone.stdout);

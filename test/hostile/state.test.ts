@@ -15,33 +15,48 @@ import { runCli } from '../helpers/cli.js';
 function farmDir(): { dir: string; config: string; stateDir: string; dbPath: string } {
   const dir = mkdtempSync(join(tmpdir(), 'reprofarm-state-'));
   const config = join(dir, 'reprofarm.yaml');
-  writeFileSync(config, [
-    'state_dir: ./state', 'site_dir: ./public', 'suites: [bookworm]', 'architectures: [amd64]',
-    'nodes:',
-    '  node-a: { transport: local, workdir: ./state/nodes/node-a }',
-    '  node-b: { transport: local, workdir: ./state/nodes/node-b }',
-    'jobs:',
-    '  reproducible_build_1: { nodes: [node-a, node-b] }',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'state_dir: ./state',
+      'site_dir: ./public',
+      'suites: [bookworm]',
+      'architectures: [amd64]',
+      'nodes:',
+      '  node-a: { transport: local, workdir: ./state/nodes/node-a }',
+      '  node-b: { transport: local, workdir: ./state/nodes/node-b }',
+      'jobs:',
+      '  reproducible_build_1: { nodes: [node-a, node-b] }',
+      '',
+    ].join('\n'),
+  );
   const stateDir = join(dir, 'state');
   return { dir, config, stateDir, dbPath: join(stateDir, 'reproducible.db') };
 }
 
 describe('a 0-byte reproducible.db beside existing state', () => {
   const cases: [string, (stateDir: string) => void][] = [
-    ['node-information', (s) => {
-      mkdirSync(join(s, 'node-information'), { recursive: true });
-      writeFileSync(join(s, 'node-information', 'node-a'), 'ARCH=amd64\nHOSTNAME=node-a\n');
-    }],
-    ['results', (s) => {
-      mkdirSync(join(s, 'results', 'node-a', 'bookworm', 'amd64', 'hello', '2.10-3'), { recursive: true });
-      writeFileSync(join(s, 'results', 'node-a', 'bookworm', 'amd64', 'hello', '2.10-3', 'build.log'), 'built\n');
-    }],
-    ['builds', (s) => {
-      mkdirSync(join(s, 'builds', 'node-a', 'bookworm', 'amd64', 'hello'), { recursive: true });
-      writeFileSync(join(s, 'builds', 'node-a', 'bookworm', 'amd64', 'hello', '2.10-3'), 'SOURCE=hello\n');
-    }],
+    [
+      'node-information',
+      (s) => {
+        mkdirSync(join(s, 'node-information'), { recursive: true });
+        writeFileSync(join(s, 'node-information', 'node-a'), 'ARCH=amd64\nHOSTNAME=node-a\n');
+      },
+    ],
+    [
+      'results',
+      (s) => {
+        mkdirSync(join(s, 'results', 'node-a', 'bookworm', 'amd64', 'hello', '2.10-3'), { recursive: true });
+        writeFileSync(join(s, 'results', 'node-a', 'bookworm', 'amd64', 'hello', '2.10-3', 'build.log'), 'built\n');
+      },
+    ],
+    [
+      'builds',
+      (s) => {
+        mkdirSync(join(s, 'builds', 'node-a', 'bookworm', 'amd64', 'hello'), { recursive: true });
+        writeFileSync(join(s, 'builds', 'node-a', 'bookworm', 'amd64', 'hello', '2.10-3'), 'SOURCE=hello\n');
+      },
+    ],
   ];
   for (const [what, make] of cases) {
     it(`a truncated (0-byte) reproducible.db beside existing ${what}/ is refused, not started as an empty farm`, async () => {

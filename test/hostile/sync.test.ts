@@ -68,16 +68,19 @@ afterAll(async () => {
 function setup(suites: string[], extra = ''): { cfg: string; db: () => Database.Database } {
   const dir = mkdtempSync(join(tmpdir(), 'rf-hostile-sync-'));
   const cfg = join(dir, 'reprofarm.yaml');
-  writeFileSync(cfg, [
-    'state_dir: ./state',
-    `mirror: ${server.url}`,
-    `mirror_keyring: ${mirror.keyring}`,
-    `suites: [${suites.join(', ')}]`,
-    'architectures: [amd64]',
-    'nodes:',
-    '  l1: { transport: local }',
-    extra,
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'state_dir: ./state',
+      `mirror: ${server.url}`,
+      `mirror_keyring: ${mirror.keyring}`,
+      `suites: [${suites.join(', ')}]`,
+      'architectures: [amd64]',
+      'nodes:',
+      '  l1: { transport: local }',
+      extra,
+    ].join('\n'),
+  );
   return { cfg, db: () => new Database(join(dir, 'state', 'reproducible.db'), { readonly: true }) };
 }
 
@@ -94,7 +97,10 @@ function syncMeasured(cfg: string): Promise<Measured> {
   const timeFile = join(dirname(cfg), 'time.out');
   return new Promise((resolve, reject) => {
     const child = spawn(GNU_TIME, ['-o', timeFile, '-f', '%e %M', process.execPath, BIN, '--config', cfg, '--json', 'sync'], {
-      cwd: ROOT, env: { ...process.env, REPROFARM_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      cwd: ROOT,
+      env: { ...process.env, REPROFARM_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
@@ -192,7 +198,11 @@ describe('sync against a hostile mirror', () => {
     const { cfg, db } = setup(['swapped', 'bookworm']);
     const r = await syncMeasured(cfg);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`dists/swapped/main/source/Sources\\.xz does not match its Release file: SHA256 [0-9a-f]{64} \\(${size} bytes\\), expected [0-9a-f]{64} \\(${size} bytes\\)`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `dists/swapped/main/source/Sources\\.xz does not match its Release file: SHA256 [0-9a-f]{64} \\(${size} bytes\\), expected [0-9a-f]{64} \\(${size} bytes\\)`,
+      ),
+    );
     // the checksum, not a limit on what was decompressed, refused it
     expect(r.stderr).not.toMatch(/max_line_bytes|max_expansion/);
     expectBounded(r, 'swapped');
@@ -207,7 +217,9 @@ describe('sync against a hostile mirror', () => {
     const r = await syncMeasured(cfg);
     await endlessClosed;
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`dists/toolong/main/source/Sources\\.xz is larger than its Release file says: more than ${listed} bytes arrived; reading stopped there`));
+    expect(r.stderr).toMatch(
+      new RegExp(`dists/toolong/main/source/Sources\\.xz is larger than its Release file says: more than ${listed} bytes arrived; reading stopped there`),
+    );
     // what the server got rid of before the client hung up: the socket buffers, not the endless body
     expect(endlessSent).toBeLessThan(64 << 20);
     expectBounded(r, 'toolong');
@@ -225,7 +237,11 @@ describe('sync against a hostile mirror', () => {
       const { cfg, db } = setup([suite, 'bookworm']);
       const r = await syncMeasured(cfg);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(new RegExp(`dists/${suite}/main/source/Sources\\.${kind} decompresses to more than ${20 * data.length} bytes, 20 times its ${data.length} bytes \\(sync\\.max_expansion\\)`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `dists/${suite}/main/source/Sources\\.${kind} decompresses to more than ${20 * data.length} bytes, 20 times its ${data.length} bytes \\(sync\\.max_expansion\\)`,
+        ),
+      );
       expect(r.stderr).toMatch(/raise sync\.max_expansion/);
       expectBounded(r, suite);
       expectNothingRecorded(db, suite);

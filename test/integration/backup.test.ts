@@ -36,7 +36,9 @@ beforeAll(async () => {
   })();
   db.close();
   const script = join(dir, 'writer.cjs');
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
 const Database = require(${JSON.stringify(join(ROOT, 'node_modules', 'better-sqlite3'))});
 const db = new Database(process.argv[2]);
 db.pragma('busy_timeout = 30000');
@@ -54,7 +56,8 @@ function burst() {
   setImmediate(burst);
 }
 burst();
-`);
+`,
+  );
   writer = spawn(process.execPath, [script, join(dir, 'state', 'reproducible.db')], { stdio: ['ignore', 'pipe', 'pipe'] });
   writer.stdout!.setEncoding('utf8').on('data', (d: string) => {
     const last = d.trim().split('\n').pop();

@@ -45,31 +45,36 @@ beforeAll(async () => {
   // nodes whose sshd session dies at a chosen moment: a real dropped connection
   const wrapper = (name: string, trigger: string, once: boolean): string => {
     const f = join(dir, `${name}.sh`);
-    writeFileSync(f, [
-      '#!/bin/sh',
-      `marker=/tmp/rf-dropped-${name}-${process.pid}-${Date.now()}`,
-      `case "$SSH_ORIGINAL_COMMAND" in ${trigger})`,
-      `  if ${once ? '[ ! -e "$marker" ]' : 'true'}; then`,
-      '    : > "$marker"',
-      '    # kill this connection\'s sshd process: the nearest sshd ancestor',
-      '    p=$PPID',
-      '    while [ "$p" -gt 1 ]; do',
-      '      read -r line < "/proc/$p/stat" || break',
-      '      case $line in *"(sshd)"*) kill -9 "$p"; sleep 5; break ;; esac',
-      '      set -- ${line##*) }',
-      '      p=$2',
-      '    done',
-      '  fi ;;',
-      'esac',
-      'case "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac',
-      'exec sh -c "$SSH_ORIGINAL_COMMAND"',
-      '',
-    ].join('\n'), { mode: 0o755 });
+    writeFileSync(
+      f,
+      [
+        '#!/bin/sh',
+        `marker=/tmp/rf-dropped-${name}-${process.pid}-${Date.now()}`,
+        `case "$SSH_ORIGINAL_COMMAND" in ${trigger})`,
+        `  if ${once ? '[ ! -e "$marker" ]' : 'true'}; then`,
+        '    : > "$marker"',
+        "    # kill this connection's sshd process: the nearest sshd ancestor",
+        '    p=$PPID',
+        '    while [ "$p" -gt 1 ]; do',
+        '      read -r line < "/proc/$p/stat" || break',
+        '      case $line in *"(sshd)"*) kill -9 "$p"; sleep 5; break ;; esac',
+        '      set -- ${line##*) }',
+        '      p=$2',
+        '    done',
+        '  fi ;;',
+        'esac',
+        'case "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac',
+        'exec sh -c "$SSH_ORIGINAL_COMMAND"',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
     return `/bin/sh ${f}`;
   };
   farm = await startSshFarm({
     nodes: [
-      { name: 'n1' }, { name: 'n2' },
+      { name: 'n1' },
+      { name: 'n2' },
       // the SFTP session that fetches the results (node-build.sh is put in place below: no SFTP session copies it)
       { name: 'drop-once', forceCommand: wrapper('drop-once', 'internal-sftp|*sftp-server', true) },
       { name: 'drop-always', forceCommand: wrapper('drop-always', 'internal-sftp|*sftp-server', false) },
@@ -82,15 +87,37 @@ beforeAll(async () => {
   }
   const node = (name: string): string => {
     const n = farm.node(name);
-    return [`  ${name}:`, `    host: ${n.host}`, `    port: ${n.port}`, `    user: ${farm.user}`, '    arch: amd64',
-      `    identity_file: ${farm.identityFile}`, `    known_hosts: ${farm.knownHostsFile}`, `    workdir: ${n.workdir}`].join('\n');
+    return [
+      `  ${name}:`,
+      `    host: ${n.host}`,
+      `    port: ${n.port}`,
+      `    user: ${farm.user}`,
+      '    arch: amd64',
+      `    identity_file: ${farm.identityFile}`,
+      `    known_hosts: ${farm.knownHostsFile}`,
+      `    workdir: ${n.workdir}`,
+    ].join('\n');
   };
   cfg = join(dir, 'reprofarm.yaml');
-  writeFileSync(cfg, [
-    'state_dir: ./state', `mirror: ${server.url}`, `mirror_keyring: ${mirror.keyring}`, 'suites: [bookworm]', 'architectures: [amd64]',
-    'schedule: { max_per_arch: 0 }', 'nodes:', node('n1'), node('n2'), node('drop-once'), node('drop-always'), node('drop-build'),
-    'jobs:', '  pair: { nodes: [n1, n2] }',
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'state_dir: ./state',
+      `mirror: ${server.url}`,
+      `mirror_keyring: ${mirror.keyring}`,
+      'suites: [bookworm]',
+      'architectures: [amd64]',
+      'schedule: { max_per_arch: 0 }',
+      'nodes:',
+      node('n1'),
+      node('n2'),
+      node('drop-once'),
+      node('drop-always'),
+      node('drop-build'),
+      'jobs:',
+      '  pair: { nodes: [n1, n2] }',
+    ].join('\n'),
+  );
   const r = await runCli(['--config', cfg, 'sync']);
   if (r.code !== 0) throw new Error(r.stderr);
 }, 180_000);
@@ -143,7 +170,11 @@ async function killDuring(pkg: string, stage: () => boolean, stageName: string):
   expect(out.stale[0]).toMatchObject({ package: pkg, why: expect.stringMatching(/its orchestrator \(pid \d+\) is gone/) as unknown });
   expect(out.stale[0]!.nodes.every((n) => n.ok)).toBe(true);
   d = db();
-  expect(d.prepare('SELECT claimed_at, manual, priority FROM schedule WHERE package = ?').get(pkg), `${pkg} requeued`).toEqual({ claimed_at: null, manual: 1, priority });
+  expect(d.prepare('SELECT claimed_at, manual, priority FROM schedule WHERE package = ?').get(pkg), `${pkg} requeued`).toEqual({
+    claimed_at: null,
+    manual: 1,
+    priority,
+  });
   expect(d.prepare('SELECT COUNT(*) AS n FROM builds WHERE package = ?').get(pkg)).toEqual({ n: 0 });
   d.close();
   for (const n of ['n1', 'n2']) {
@@ -163,8 +194,11 @@ describe('interrupted orchestrators and cleanup', () => {
     const pending = join(farm.node('n1').workdir, 'reproducible-builds', 'pending', 'bookworm', 'amd64', 'slow-first', '1.0');
     const prepared = join(farm.node('n2').workdir, 'reproducible-builds', 'pending', 'bookworm', 'amd64', 'slow-first', '1.0.prepared');
     const tree2 = join(farm.node('n2').workdir, 'build', '2', 'slow-first-1.0', '2nd');
-    await killDuring('slow-first', () => existsSync(pending) && nodeProcesses(/^sleep 60$/).length > 0 && existsSync(prepared) && existsSync(tree2),
-      'build 1 running on n1, build 2 prepared on n2');
+    await killDuring(
+      'slow-first',
+      () => existsSync(pending) && nodeProcesses(/^sleep 60$/).length > 0 && existsSync(prepared) && existsSync(tree2),
+      'build 1 running on n1, build 2 prepared on n2',
+    );
     expect(existsSync(prepared), 'n2 prepared marker').toBe(false);
     expect(existsSync(tree2), 'n2 unpacked tree').toBe(false);
   }, 180_000);
@@ -200,7 +234,7 @@ describe('concurrency and timeouts', () => {
     const [a, b] = await Promise.all([runCli(['--config', cfg, '--json', 'build', 'n1', 'n2']), runCli(['--config', cfg, '--json', 'build', 'n1', 'n2'])]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
-    const pkgs = [a, b].map((r) => (JSON.parse(r.stdout) as { package: string; status: string }));
+    const pkgs = [a, b].map((r) => JSON.parse(r.stdout) as { package: string; status: string });
     expect(pkgs.map((p) => p.package).sort()).toEqual(['quick-a', 'quick-b']);
     expect(pkgs.every((p) => p.status === 'reproducible')).toBe(true);
   }, 240_000);
@@ -282,7 +316,8 @@ describe('dropped connections and changed build dependencies', () => {
     await scheduleOnly('quick-b');
     const other = join(dir, 'changing-deps.yaml');
     // build 2 (the one with CAPTURE_ENVIRONMENT) reports one more installed build dependency
-    const command = 'dpkg-buildpackage -us -uc -b && if [ -n "${CAPTURE_ENVIRONMENT:-}" ]; then sed -i "s/^Installed-Build-Depends:$/Installed-Build-Depends:\\n extra-thing (= 1),/" ../*.buildinfo; fi';
+    const command =
+      'dpkg-buildpackage -us -uc -b && if [ -n "${CAPTURE_ENVIRONMENT:-}" ]; then sed -i "s/^Installed-Build-Depends:$/Installed-Build-Depends:\\n extra-thing (= 1),/" ../*.buildinfo; fi';
     writeFileSync(other, `${readFileSync(cfg, 'utf8')}\nbuild: { command: ${JSON.stringify(command)} }\n`);
     const r = await runCli(['--config', other, 'build', 'n1', 'n2']);
     expect(r.code, r.stderr).toBe(2);
@@ -295,7 +330,7 @@ describe('dropped connections and changed build dependencies', () => {
     d.close();
   }, 180_000);
 
-  it('kept connections (the worker\'s) carry the next build, and one that dropped while idle is made anew', async () => {
+  it("kept connections (the worker's) carry the next build, and one that dropped while idle is made anew", async () => {
     const { loadConfig } = await import('../../core/config.js');
     const { openDb } = await import('../../db/index.js');
     const { buildNext, NodeConnections } = await import('../../builder/orchestrator.js');
@@ -303,12 +338,22 @@ describe('dropped connections and changed build dependencies', () => {
     const farmDb = openDb(join(dir, 'state', 'reproducible.db'));
     const pair = { job: 'pair', node1: config.nodes.get('n1')!, node2: config.nodes.get('n2')! };
     // /proc/net/tcp rows: [local "ADDR:PORT", remote "ADDR:PORT", state, inode], ports in hex
-    const tcp = (): Array<{ local: number; remote: number; state: string; inode: string }> => readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
-      .map((l) => l.trim().split(/\s+/)).filter((f) => f.length > 9)
-      .map((f) => ({ local: parseInt(f[1]!.split(':')[1]!, 16), remote: parseInt(f[2]!.split(':')[1]!, 16), state: f[3]!, inode: f[9]! }));
+    const tcp = (): Array<{ local: number; remote: number; state: string; inode: string }> =>
+      readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f.length > 9)
+        .map((f) => ({ local: parseInt(f[1]!.split(':')[1]!, 16), remote: parseInt(f[2]!.split(':')[1]!, 16), state: f[3]!, inode: f[9]! }));
     const socketsOf = (pid: string): Set<string> => {
       const out = new Set<string>();
-      for (const fd of (() => { try { return readdirSync(`/proc/${pid}/fd`); } catch { return []; } })()) {
+      for (const fd of (() => {
+        try {
+          return readdirSync(`/proc/${pid}/fd`);
+        } catch {
+          return [];
+        }
+      })()) {
         try {
           const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
           if (m?.[1]) out.add(m[1]);
@@ -321,11 +366,17 @@ describe('dropped connections and changed build dependencies', () => {
     // this process's established connections to a node's sshd: their local ports
     const conns = (port: number): number[] => {
       const mine = socketsOf('self');
-      return tcp().filter((r) => r.state === '01' && r.remote === port && mine.has(r.inode)).map((r) => r.local);
+      return tcp()
+        .filter((r) => r.state === '01' && r.remote === port && mine.has(r.inode))
+        .map((r) => r.local);
     };
     // the node side of one of those connections goes away, as when the node's sshd restarts: kill the sshd processes holding it
     const dropOnNode = (port: number, localPort: number): void => {
-      const inodes = new Set(tcp().filter((r) => r.local === port && r.remote === localPort).map((r) => r.inode));
+      const inodes = new Set(
+        tcp()
+          .filter((r) => r.local === port && r.remote === localPort)
+          .map((r) => r.inode),
+      );
       for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
         if ([...socketsOf(pid)].some((i) => inodes.has(i))) {
           try {

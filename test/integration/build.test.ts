@@ -28,12 +28,21 @@ const PACKAGES: Array<SourcePackageSpec & { expect: 'reproducible' | 'FTBR' | 'F
   { name: 'embed-tz', version: '1.0', buildScript: 'date +%z > build/tz.txt', expect: 'FTBR', diff: /-1200[\s\S]*\+1400/ },
   { name: 'embed-locale', version: '1.0', buildScript: 'printf "%s\\n" "${LANG:-}" > build/lang.txt', expect: 'FTBR', diff: /et_EE\.UTF-8/ },
   { name: 'embed-hostname', version: '1.0', buildScript: 'hostname > build/host.txt', expect: 'FTBR', diff: /i-capture-the-hostname/ },
-  { name: 'embed-term', version: '1.0', buildScript: 'printf "%s %s\\n" "${TERM:-none}" "${COLUMNS:-none}" > build/term.txt', expect: 'FTBR', diff: /linux 77/ },
+  {
+    name: 'embed-term',
+    version: '1.0',
+    buildScript: 'printf "%s %s\\n" "${TERM:-none}" "${COLUMNS:-none}" > build/term.txt',
+    expect: 'FTBR',
+    diff: /linux 77/,
+  },
   { name: 'embed-path', version: '1.0', buildScript: 'pwd > build/path.txt', expect: 'FTBR', diff: /\/2\/embed-path-1\.0\/2nd/ },
   { name: 'ftbfs', version: '1.0', buildScript: 'echo "this package does not build" >&2; exit 1', expect: 'FTBFS' },
 ];
 /** built only by the later tests */
-const EXTRA: SourcePackageSpec[] = [{ name: 'tarball-changed', version: '1.0' }, { name: 'local-repro', version: '1.0' }];
+const EXTRA: SourcePackageSpec[] = [
+  { name: 'tarball-changed', version: '1.0' },
+  { name: 'local-repro', version: '1.0' },
+];
 
 beforeAll(async () => {
   mirror = await createTestMirror();
@@ -43,32 +52,47 @@ beforeAll(async () => {
   chmodSync(dir, 0o755);
   // n3 alters every .deb it built after node-build.sh is done (a bad disk, or an attacker)
   const alter = join(dir, 'alter.sh');
-  writeFileSync(alter, '#!/bin/sh\ncase "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac\nsh -c "$SSH_ORIGINAL_COMMAND"; rc=$?\ncase "$SSH_ORIGINAL_COMMAND" in *node-build.sh*) find "$HOME" /tmp -path "*reproducible-results*" -name "*.deb" -exec sh -c \'printf x >> "$1"\' sh {} \\; 2>/dev/null ;; esac\nexit $rc\n', { mode: 0o755 });
+  writeFileSync(
+    alter,
+    '#!/bin/sh\ncase "$SSH_ORIGINAL_COMMAND" in internal-sftp|*sftp-server) exec /usr/lib/openssh/sftp-server ;; esac\nsh -c "$SSH_ORIGINAL_COMMAND"; rc=$?\ncase "$SSH_ORIGINAL_COMMAND" in *node-build.sh*) find "$HOME" /tmp -path "*reproducible-results*" -name "*.deb" -exec sh -c \'printf x >> "$1"\' sh {} \\; 2>/dev/null ;; esac\nexit $rc\n',
+    { mode: 0o755 },
+  );
   farm = await startSshFarm({ nodes: [{ name: 'n1' }, { name: 'n2' }, { name: 'n3', forceCommand: `/bin/sh ${alter}` }] });
   [closedPort] = (await pickFreePorts(1)) as [number];
   const node = (name: string, over: { port?: number; like?: string } = {}): string => {
     const n = farm.node(over.like ?? name);
-    return [`  ${name}:`, `    host: ${n.host}`, `    port: ${over.port ?? n.port}`, `    user: ${farm.user}`, `    arch: amd64`,
-      `    identity_file: ${farm.identityFile}`, `    known_hosts: ${farm.knownHostsFile}`, `    workdir: ${n.workdir}`].join('\n');
+    return [
+      `  ${name}:`,
+      `    host: ${n.host}`,
+      `    port: ${over.port ?? n.port}`,
+      `    user: ${farm.user}`,
+      `    arch: amd64`,
+      `    identity_file: ${farm.identityFile}`,
+      `    known_hosts: ${farm.knownHostsFile}`,
+      `    workdir: ${n.workdir}`,
+    ].join('\n');
   };
   cfg = join(dir, 'reprofarm.yaml');
-  writeFileSync(cfg, [
-    'state_dir: ./state',
-    `mirror: ${server.url}`,
-    `mirror_keyring: ${mirror.keyring}`,
-    'suites: [bookworm]',
-    'architectures: [amd64]',
-    'schedule: { max_per_arch: 100 }',
-    'blacklist: [tarball-changed, local-repro]',
-    'nodes:',
-    node('n1'),
-    node('n2'),
-    node('n3'),
-    node('down', { port: closedPort, like: 'n1' }),
-    'jobs:',
-    '  reproducible_build_amd64_1: { nodes: [n1, n2] }',
-    'build: { diffoscope_timeout: 300 }',
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'state_dir: ./state',
+      `mirror: ${server.url}`,
+      `mirror_keyring: ${mirror.keyring}`,
+      'suites: [bookworm]',
+      'architectures: [amd64]',
+      'schedule: { max_per_arch: 100 }',
+      'blacklist: [tarball-changed, local-repro]',
+      'nodes:',
+      node('n1'),
+      node('n2'),
+      node('n3'),
+      node('down', { port: closedPort, like: 'n1' }),
+      'jobs:',
+      '  reproducible_build_amd64_1: { nodes: [n1, n2] }',
+      'build: { diffoscope_timeout: 300 }',
+    ].join('\n'),
+  );
   const r = await runCli(['--config', cfg, 'sync']);
   if (r.code !== 0) throw new Error(r.stderr);
 }, 180_000);
@@ -110,16 +134,41 @@ describe('reprofarm build NODE1 NODE2 over real sshd', () => {
 
     const d = db();
     // one row per single build, with the node, the duration and the variations actually applied
-    const runs = d.prepare(`SELECT b.package, r.build_number, r.node, r.duration, r.exit_code, r.result, r.variations, r.not_applied
-      FROM build_runs r JOIN builds b ON b.id = r.build_id WHERE b.package = 'embed-hostname' ORDER BY r.build_number`).all() as Array<Record<string, unknown>>;
-    expect(runs.map((r) => [r.build_number, r.node, r.exit_code, r.result])).toEqual([[1, 'n1', 0, 'built'], [2, 'n2', 0, 'built']]);
+    const runs = d
+      .prepare(
+        `SELECT b.package, r.build_number, r.node, r.duration, r.exit_code, r.result, r.variations, r.not_applied
+      FROM build_runs r JOIN builds b ON b.id = r.build_id WHERE b.package = 'embed-hostname' ORDER BY r.build_number`,
+      )
+      .all() as Array<Record<string, unknown>>;
+    expect(runs.map((r) => [r.build_number, r.node, r.exit_code, r.result])).toEqual([
+      [1, 'n1', 0, 'built'],
+      [2, 'n2', 0, 'built'],
+    ]);
     const v1 = JSON.parse(runs[0]!.variations as string) as Record<string, string>;
     const v2 = JSON.parse(runs[1]!.variations as string) as Record<string, string>;
-    expect(v1).toMatchObject({ TZ: 'Etc/GMT+12', LANG: 'C', TERM: 'unset', COLUMNS: 'unset', UMASK: '0022', HOME: '/nonexistent/first-build', DATE: 'real clock' });
+    expect(v1).toMatchObject({
+      TZ: 'Etc/GMT+12',
+      LANG: 'C',
+      TERM: 'unset',
+      COLUMNS: 'unset',
+      UMASK: '0022',
+      HOME: '/nonexistent/first-build',
+      DATE: 'real clock',
+    });
     // the node's own domain name, "unset" where Linux says "(none)" (as info.sh reports it)
     const domain = readFileSync('/proc/sys/kernel/domainname', 'utf8').trim();
     expect(v1.DOMAINNAME).toBe(domain === '(none)' || domain === '' ? 'unset' : domain);
-    expect(v2).toMatchObject({ TZ: 'Etc/GMT-14', LANG: 'et_EE.UTF-8', TERM: 'linux', COLUMNS: '77', UMASK: '0002', HOSTNAME: 'i-capture-the-hostname', DOMAINNAME: 'i-capture-the-domain', CAPTURE_ENVIRONMENT: 'I capture the environment', HOME: '/nonexistent/second-build' });
+    expect(v2).toMatchObject({
+      TZ: 'Etc/GMT-14',
+      LANG: 'et_EE.UTF-8',
+      TERM: 'linux',
+      COLUMNS: '77',
+      UMASK: '0002',
+      HOSTNAME: 'i-capture-the-hostname',
+      DOMAINNAME: 'i-capture-the-domain',
+      CAPTURE_ENVIRONMENT: 'I capture the environment',
+      HOME: '/nonexistent/second-build',
+    });
     expect(v2.DATE).toMatch(/^faketime \+398 days \+6 hours \+23 minutes/);
     expect(v2.BUILD_PATH).toMatch(/\/build\/2\/embed-hostname-1\.0\/2nd$/);
     expect(Number(v2.PARALLEL)).not.toBe(Number(v1.PARALLEL));
@@ -136,7 +185,13 @@ describe('reprofarm build NODE1 NODE2 over real sshd', () => {
       const w = farm.node(n).workdir;
       const { execFileSync } = await import('node:child_process');
       const left = execFileSync('find', [join(w, 'reproducible-builds'), join(w, 'build'), '-type', 'f'], { encoding: 'utf8' });
-      expect(left.split('\n').filter(Boolean).map((f) => f.slice(w.length)), n).toEqual([]);
+      expect(
+        left
+          .split('\n')
+          .filter(Boolean)
+          .map((f) => f.slice(w.length)),
+        n,
+      ).toEqual([]);
     }
     // history is kept: build one package again
     expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'repro'])).code).toBe(0);
@@ -152,7 +207,11 @@ describe('reprofarm build NODE1 NODE2 over real sshd', () => {
     expect(down.code, down.stderr).toBe(2);
     expect(down.stderr).toMatch(/repro 1\.0: given back to the schedule: node unreachable: connection refused/);
     let d = db();
-    expect(d.prepare("SELECT claimed_at, priority, manual FROM schedule WHERE package = 'repro'").get()).toEqual({ claimed_at: null, priority: 100, manual: 1 });
+    expect(d.prepare("SELECT claimed_at, priority, manual FROM schedule WHERE package = 'repro'").get()).toEqual({
+      claimed_at: null,
+      priority: 100,
+      manual: 1,
+    });
     d.close();
 
     const altered = await runCli(['--config', cfg, 'build', 'n3', 'n2']);
@@ -201,7 +260,11 @@ describe('other modes and sources', () => {
     expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'tarball-changed', '--priority', '999'])).code).toBe(0);
     const r = await runCli(['--config', cfg, '--json', 'build', 'n1', 'n2']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ package: 'tarball-changed', status: 'source-mismatch', reason: expect.stringMatching(/^build 1 on n1: source-mismatch \(source-mismatch: tarball-changed_1\.0\.tar\.xz has SHA256/) as unknown });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      package: 'tarball-changed',
+      status: 'source-mismatch',
+      reason: expect.stringMatching(/^build 1 on n1: source-mismatch \(source-mismatch: tarball-changed_1\.0\.tar\.xz has SHA256/) as unknown,
+    });
     const status = readFileSync(join(dir, 'state', 'results', 'n1', 'bookworm', 'amd64', 'tarball-changed', '1.0', 'status'), 'utf8');
     expect(status).toMatch(/^EXIT_CODE=72$/m);
     expect(status).toMatch(/^RESULT=source-mismatch$/m);
@@ -210,10 +273,20 @@ describe('other modes and sources', () => {
 
   it('reprofarm build without nodes: both builds on this machine through the local transport', async () => {
     const local = join(dir, 'local.yaml');
-    writeFileSync(local, [
-      'state_dir: ./state-local', `mirror: ${server.url}`, `mirror_keyring: ${mirror.keyring}`, 'suites: [bookworm]', 'architectures: [amd64]',
-      'schedule: { max_per_arch: 0 }', 'nodes:', '  local1: { transport: local }', '  local2: { transport: local }',
-    ].join('\n'));
+    writeFileSync(
+      local,
+      [
+        'state_dir: ./state-local',
+        `mirror: ${server.url}`,
+        `mirror_keyring: ${mirror.keyring}`,
+        'suites: [bookworm]',
+        'architectures: [amd64]',
+        'schedule: { max_per_arch: 0 }',
+        'nodes:',
+        '  local1: { transport: local }',
+        '  local2: { transport: local }',
+      ].join('\n'),
+    );
     expect((await runCli(['--config', local, 'sync'])).code).toBe(0);
     expect((await runCli(['--config', local, 'schedule', 'bookworm', 'amd64', 'local-repro'])).code).toBe(0);
     const r = await runCli(['--config', local, '--json', 'build']);
@@ -241,13 +314,19 @@ describe('other modes and sources', () => {
 
   it("a job's own variations replace the defaults, are applied and recorded; build 2 keeping the node's host name makes embed-hostname reproducible", async () => {
     const own = join(dir, 'own-variations.yaml');
-    writeFileSync(own, readFileSync(cfg, 'utf8').replace('  reproducible_build_amd64_1: { nodes: [n1, n2] }', [
-      '  reproducible_build_amd64_1:',
-      '    nodes: [n1, n2]',
-      '    variations:',
-      "      build1: { UMASK: '0027', PARALLEL: 3, COLUMNS: 100 }",
-      '      build2: { HOSTNAME: node, DOMAINNAME: node, TZ: Etc/GMT+12, DATE: real, LC_ALL: unset }',
-    ].join('\n')));
+    writeFileSync(
+      own,
+      readFileSync(cfg, 'utf8').replace(
+        '  reproducible_build_amd64_1: { nodes: [n1, n2] }',
+        [
+          '  reproducible_build_amd64_1:',
+          '    nodes: [n1, n2]',
+          '    variations:',
+          "      build1: { UMASK: '0027', PARALLEL: 3, COLUMNS: 100 }",
+          '      build2: { HOSTNAME: node, DOMAINNAME: node, TZ: Etc/GMT+12, DATE: real, LC_ALL: unset }',
+        ].join('\n'),
+      ),
+    );
     for (const p of ['embed-hostname', 'embed-tz']) {
       expect((await runCli(['--config', own, 'schedule', 'bookworm', 'amd64', p])).code).toBe(0);
       const r = await runCli(['--config', own, '--json', 'build', 'n1', 'n2']);
@@ -256,8 +335,12 @@ describe('other modes and sources', () => {
       expect(JSON.parse(r.stdout), p).toMatchObject({ package: p, status: 'reproducible' });
     }
     const d = db();
-    const runs = d.prepare(`SELECT r.build_number, r.variations FROM build_runs r JOIN builds b ON b.id = r.build_id
-      WHERE b.package = 'embed-hostname' ORDER BY b.id DESC, r.build_number LIMIT 2`).all() as Array<{ build_number: number; variations: string }>;
+    const runs = d
+      .prepare(
+        `SELECT r.build_number, r.variations FROM build_runs r JOIN builds b ON b.id = r.build_id
+      WHERE b.package = 'embed-hostname' ORDER BY b.id DESC, r.build_number LIMIT 2`,
+      )
+      .all() as Array<{ build_number: number; variations: string }>;
     d.close();
     const v1 = JSON.parse(runs[0]!.variations) as Record<string, string>;
     const v2 = JSON.parse(runs[1]!.variations) as Record<string, string>;

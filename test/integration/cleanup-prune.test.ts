@@ -14,11 +14,19 @@ describe('reprofarm cleanup: pruning on the main node', () => {
     const state = join(dir, 'state');
     const db = openDb(join(state, 'reproducible.db'));
     const now = new Date().toISOString();
-    db.sql.prepare(`INSERT INTO results (suite, arch, package, version, status, build_date, node1, node2, job)
-      VALUES ('bookworm', 'amd64', 'foo', '2.0', 'reproducible', ?, 'local1', 'local2', 'j')`).run(now);
+    db.sql
+      .prepare(
+        `INSERT INTO results (suite, arch, package, version, status, build_date, node1, node2, job)
+      VALUES ('bookworm', 'amd64', 'foo', '2.0', 'reproducible', ?, 'local1', 'local2', 'j')`,
+      )
+      .run(now);
     // baz is being built by an orchestrator on another main node right now
-    db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at, claim_host, claim_pid)
-      VALUES ('bookworm', 'amd64', 'baz', '1.0', 10, 'new', 'test', ?, 'j', ?, 'elsewhere', 1)`).run(now, now);
+    db.sql
+      .prepare(
+        `INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at, claim_host, claim_pid)
+      VALUES ('bookworm', 'amd64', 'baz', '1.0', 10, 'new', 'test', ?, 'j', ?, 'elsewhere', 1)`,
+      )
+      .run(now, now);
     db.close();
     const old = new Date(Date.now() - 40 * 86400_000);
     const results = join(state, 'results');
@@ -41,7 +49,13 @@ describe('reprofarm cleanup: pruning on the main node', () => {
 
     const r = await runCli(['--config', cfg, '--json', 'cleanup']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { pruned_results: string[]; kept_current_results: number; pruned_node_information: string[]; requeued: number; running: number };
+    const out = JSON.parse(r.stdout) as {
+      pruned_results: string[];
+      kept_current_results: number;
+      pruned_node_information: string[];
+      requeued: number;
+      running: number;
+    };
     expect(out.pruned_results.sort()).toEqual(['results/gone/bookworm/amd64/foo/1.0', 'results/local1/bookworm/amd64/foo/1.0']);
     expect(out.kept_current_results).toBe(2);
     expect(out.pruned_node_information).toEqual(['gone']);

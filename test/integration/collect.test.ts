@@ -15,10 +15,24 @@ import { REQUIRED_FACTS, parseNodeInformation } from '../../collector/facts.js';
 import { MIGRATIONS } from '../../db/migrations.js';
 
 interface JsonNode {
-  node: string; ok: boolean; health: string; reason: string | null; advice: string | null; error_kind: string | null;
-  duration_ms: number; clock_offset_s: number | null; file: string | null; facts: Record<string, string> | null;
+  node: string;
+  ok: boolean;
+  health: string;
+  reason: string | null;
+  advice: string | null;
+  error_kind: string | null;
+  duration_ms: number;
+  clock_offset_s: number | null;
+  file: string | null;
+  facts: Record<string, string> | null;
 }
-interface JsonOut { collected: number; failed: number; degraded: number; total: number; nodes: JsonNode[] }
+interface JsonOut {
+  collected: number;
+  failed: number;
+  degraded: number;
+  total: number;
+  nodes: JsonNode[];
+}
 
 const GOOD = ['g01', 'g02', 'g03', 'g04', 'g05', 'g06', 'g07', 'g08', 'g09', 'g10', 'g11', 'g12'];
 let scripts: string;
@@ -58,7 +72,10 @@ beforeAll(async () => {
   for (const [name, srv] of stuck) writeFileSync(join(scripts, `${name}_known_hosts`), srv.knownHostsLine);
   [closedPort] = (await pickFreePorts(1)) as [number];
   // the changed node's known_hosts holds another key; the unknown node's holds none
-  writeFileSync(join(scripts, 'changed_known_hosts'), `[127.0.0.1]:${farm.node('changed').port} ${farm.hostPublicKey.split(' ')[0]} AAAAC3NzaC1lZDI1NTE5AAAAIBd6Xo1Wn9Gw6rBw4o8c3gq0cEbV4jD6Q4k8Jx9y1q1X\n`);
+  writeFileSync(
+    join(scripts, 'changed_known_hosts'),
+    `[127.0.0.1]:${farm.node('changed').port} ${farm.hostPublicKey.split(' ')[0]} AAAAC3NzaC1lZDI1NTE5AAAAIBd6Xo1Wn9Gw6rBw4o8c3gq0cEbV4jD6Q4k8Jx9y1q1X\n`,
+  );
   writeFileSync(join(scripts, 'unknown_known_hosts'), '');
   await farm.writeHashedKnownHosts(join(scripts, 'hashed_known_hosts'));
 }, 120_000);
@@ -96,7 +113,10 @@ function newDir(): string {
 describe('reprofarm collect over real sshd', () => {
   it('collects many nodes at once and writes files and DB rows', async () => {
     const dir = newDir();
-    const cfg = writeConfig(dir, GOOD.map((n) => nodeYaml(n)));
+    const cfg = writeConfig(
+      dir,
+      GOOD.map((n) => nodeYaml(n)),
+    );
     const r = await runCli(['--config', cfg, '--json', 'collect', '--concurrency', '6']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as JsonOut;
@@ -118,8 +138,12 @@ describe('reprofarm collect over real sshd', () => {
     const db = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
     expect(db.prepare('SELECT COUNT(*) AS n FROM collections WHERE ok = 1').get()).toEqual({ n: 12 });
     expect(db.prepare('SELECT COUNT(DISTINCT collection_id) AS n FROM facts').get()).toEqual({ n: 12 });
-    expect(db.prepare("SELECT value FROM facts JOIN collections c ON c.id = collection_id WHERE c.node = 'g01' AND key = 'ARCH'").get()).toEqual({ value: expect.stringMatching(/^[a-z0-9-]+$/) as unknown });
-    expect((db.prepare('SELECT health FROM nodes ORDER BY name').all() as { health: string }[]).every((n) => n.health === 'ok' || n.health === 'degraded')).toBe(true);
+    expect(db.prepare("SELECT value FROM facts JOIN collections c ON c.id = collection_id WHERE c.node = 'g01' AND key = 'ARCH'").get()).toEqual({
+      value: expect.stringMatching(/^[a-z0-9-]+$/) as unknown,
+    });
+    expect(
+      (db.prepare('SELECT health FROM nodes ORDER BY name').all() as { health: string }[]).every((n) => n.health === 'ok' || n.health === 'degraded'),
+    ).toBe(true);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
   });
@@ -169,7 +193,9 @@ describe('reprofarm collect over real sshd', () => {
       expect(n?.reason, node).toMatch(re);
       expect(r.stderr, node).toContain(`  ${node}: `);
     }
-    expect(by.get('changed')?.advice).toMatch(/ssh-keygen -R '\[127\.0\.0\.1\]:\d+' -f .*changed_known_hosts && ssh-keyscan -t ssh-ed25519 -p \d+ 127\.0\.0\.1 >>/);
+    expect(by.get('changed')?.advice).toMatch(
+      /ssh-keygen -R '\[127\.0\.0\.1\]:\d+' -f .*changed_known_hosts && ssh-keyscan -t ssh-ed25519 -p \d+ 127\.0\.0\.1 >>/,
+    );
     expect(by.get('unknown')?.advice).toMatch(/ssh-keyscan -t ssh-ed25519 -p \d+ 127\.0\.0\.1 >> .*unknown_known_hosts/);
     // the hung nodes were given up on at the deadline, not held
     expect(by.get('hang')!.duration_ms).toBeLessThan(6000);
@@ -221,7 +247,10 @@ describe('reprofarm collect over real sshd', () => {
   it('concurrent collect runs never corrupt files or the DB', async () => {
     const dir = newDir();
     const names = GOOD.slice(0, 8);
-    const cfg = writeConfig(dir, names.map((n) => nodeYaml(n)));
+    const cfg = writeConfig(
+      dir,
+      names.map((n) => nodeYaml(n)),
+    );
     const runs = await Promise.all([1, 2, 3, 4].map(() => runCli(['--config', cfg, '--quiet', 'collect'])));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const infoDir = join(dir, 'state', 'node-information');
@@ -242,11 +271,14 @@ describe('reprofarm collect over real sshd', () => {
   it('an interrupted run records the nodes it finished, not the ones it stopped; a node named twice is collected once', async () => {
     const dir = newDir();
     const cfg = writeConfig(dir, [
-      nodeYaml('g01'), nodeYaml('g02'), nodeYaml('hang'),
+      nodeYaml('g01'),
+      nodeYaml('g02'),
+      nodeYaml('hang'),
       nodeYaml('stuck-exec', { port: stuck.get('stuck-exec')!.port, known_hosts: join(scripts, 'stuck-exec_known_hosts') }),
     ]);
     const child = spawn(process.execPath, [BIN, '--config', cfg, '--json', 'collect', '--timeout', '120', 'g01', 'g02', 'g01', 'hang', 'stuck-exec'], {
-      env: { ...process.env, REPROFARM_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, REPROFARM_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -269,10 +301,17 @@ describe('reprofarm collect over real sshd', () => {
     const out = JSON.parse(stdout) as JsonOut;
     expect(out.nodes.map((n) => n.node).sort()).toEqual(['g01', 'g02', 'hang', 'stuck-exec']);
     for (const n of ['hang', 'stuck-exec']) {
-      expect(out.nodes.find((x) => x.node === n)).toMatchObject({ ok: false, error_kind: 'aborted', reason: 'the collection was interrupted before this node finished' });
+      expect(out.nodes.find((x) => x.node === n)).toMatchObject({
+        ok: false,
+        error_kind: 'aborted',
+        reason: 'the collection was interrupted before this node finished',
+      });
     }
     const db = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
-    expect(db.prepare('SELECT node, COUNT(*) AS n FROM collections GROUP BY node ORDER BY node').all()).toEqual([{ node: 'g01', n: 1 }, { node: 'g02', n: 1 }]);
+    expect(db.prepare('SELECT node, COUNT(*) AS n FROM collections GROUP BY node ORDER BY node').all()).toEqual([
+      { node: 'g01', n: 1 },
+      { node: 'g02', n: 1 },
+    ]);
     db.close();
     expect(readdirSync(join(dir, 'state', 'node-information')).sort()).toEqual(['g01', 'g02']);
   });
@@ -285,7 +324,9 @@ describe('reprofarm collect over real sshd', () => {
     // script(1) runs the CLI on a pseudo-terminal: stderr is a TTY there
     const cmd = [process.execPath, BIN, '--config', cfg, 'collect'].map(q).join(' ');
     const r = spawnSync('/usr/bin/script', ['-q', '-e', '-c', cmd, '/dev/null'], {
-      encoding: 'utf8', env: { ...process.env, REPROFARM_CONFIG: '', COLUMNS: '100' }, timeout: 60_000,
+      encoding: 'utf8',
+      env: { ...process.env, REPROFARM_CONFIG: '', COLUMNS: '100' },
+      timeout: 60_000,
     });
     expect(r.status, r.stdout + r.stderr).toBe(2);
     const tty = r.stdout;

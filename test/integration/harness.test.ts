@@ -10,15 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { load as parseYaml } from 'js-yaml';
-import {
-  type FarmNode,
-  type SshFarm,
-  SSH,
-  hashKnownHostsName,
-  opensshArgs,
-  silentTcpServer,
-  startSshFarm,
-} from '../harness/sshd.js';
+import { type FarmNode, type SshFarm, SSH, hashKnownHostsName, opensshArgs, silentTcpServer, startSshFarm } from '../harness/sshd.js';
 
 const execFileP = promisify(execFile);
 
@@ -62,10 +54,7 @@ describe('sshd farm harness', () => {
     expect(farm.node('n01').port).toBe(farm.nodes[0]?.port);
     expect(() => farm.node('nope')).toThrow(/no such farm node/);
     expect(farm.hostPublicKey).toMatch(/^ssh-ed25519 AAAA\S+$/);
-    expect((await fs.readdir(farm.dir)).filter((f) => /^sshd-\d+\.conf$/.test(f)).sort()).toEqual([
-      'sshd-0.conf',
-      'sshd-1.conf',
-    ]);
+    expect((await fs.readdir(farm.dir)).filter((f) => /^sshd-\d+\.conf$/.test(f)).sort()).toEqual(['sshd-0.conf', 'sshd-1.conf']);
     const kh = (await fs.readFile(farm.knownHostsFile, 'utf8')).trim().split('\n');
     expect(kh).toHaveLength(20);
     expect(kh[0]).toBe(`[127.0.0.1]:${farm.nodes[0]?.port} ${farm.hostPublicKey}`);

@@ -27,22 +27,25 @@ beforeAll(() => {
   mkdirSync(dir);
   chmodSync(join(dir, '..'), 0o755);
   cfg = join(dir, 'reprofarm.yaml');
-  writeFileSync(cfg, [
-    'state_dir: ./state',
-    'mirror: http://127.0.0.1:9/debian',
-    'nodes:',
-    '  a: { transport: local }',
-    '  b: { transport: local }',
-    '  c: { transport: local }',
-    'jobs:',
-    '  reproducible_build_amd64_1: { nodes: [a, b] }',
-    '  reproducible_build_amd64_2: { nodes: [b, c] }',
-    'timers:',
-    "  collect: '*/20 * * * *'",
-    "  cleanup: '5 3 1,15 * 1-5'",
-    'service: { stop_timeout: 120 }',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'state_dir: ./state',
+      'mirror: http://127.0.0.1:9/debian',
+      'nodes:',
+      '  a: { transport: local }',
+      '  b: { transport: local }',
+      '  c: { transport: local }',
+      'jobs:',
+      '  reproducible_build_amd64_1: { nodes: [a, b] }',
+      '  reproducible_build_amd64_2: { nodes: [b, c] }',
+      'timers:',
+      "  collect: '*/20 * * * *'",
+      "  cleanup: '5 3 1,15 * 1-5'",
+      'service: { stop_timeout: 120 }',
+      '',
+    ].join('\n'),
+  );
 });
 
 describe('reprofarm jobs --format jjb', () => {
@@ -54,7 +57,14 @@ describe('reprofarm jobs --format jjb', () => {
     const xml = join(dir, 'jjb-xml');
     const t = tool('jenkins-jobs', 'jenkins-job-builder', ['test', join(out, 'reprofarm-jobs.yaml'), '-o', xml]);
     expect(t.code, t.stderr).toBe(0);
-    expect(readdirSync(xml).sort()).toEqual(['reproducible_build_amd64_1', 'reproducible_build_amd64_2', 'reprofarm_cleanup', 'reprofarm_collect', 'reprofarm_site', 'reprofarm_sync']);
+    expect(readdirSync(xml).sort()).toEqual([
+      'reproducible_build_amd64_1',
+      'reproducible_build_amd64_2',
+      'reprofarm_cleanup',
+      'reprofarm_collect',
+      'reprofarm_site',
+      'reprofarm_sync',
+    ]);
     const job = readFileSync(join(xml, 'reproducible_build_amd64_2'), 'utf8');
     expect(job).toMatch(/<concurrentBuild>false<\/concurrentBuild>/);
     expect(job).toMatch(/<hudson\.triggers\.TimerTrigger>\s*<spec>\* \* \* \* \*<\/spec>/);
@@ -64,7 +74,19 @@ describe('reprofarm jobs --format jjb', () => {
     expect(readFileSync(join(xml, 'reprofarm_site'), 'utf8')).toMatch(/ site\n/);
     // the collect job's shell step, as Jenkins would run it
     const collect = /<command>([\s\S]*?)<\/command>/.exec(readFileSync(join(xml, 'reprofarm_collect'), 'utf8'))?.[1] ?? '';
-    const run = spawnSync('sh', ['-c', collect.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&apos;/g, "'").replace(/&quot;/g, '"')], { encoding: 'utf8', cwd: '/' });
+    const run = spawnSync(
+      'sh',
+      [
+        '-c',
+        collect
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&amp;/g, '&')
+          .replace(/&apos;/g, "'")
+          .replace(/&quot;/g, '"'),
+      ],
+      { encoding: 'utf8', cwd: '/' },
+    );
     expect(run.status, run.stderr).toBe(0);
     expect(existsSync(join(dir, 'state', 'node-information', 'c'))).toBe(true);
   });
@@ -74,8 +96,9 @@ describe('reprofarm jobs --format jjb', () => {
 function elapses(expr: string, n: number): Date[] {
   const t = tool('systemd-analyze', 'systemd', ['calendar', `--iterations=${n}`, expr]);
   expect(t.code, `${expr}: ${t.stderr}`).toBe(0);
-  return [...t.stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)/g)]
-    .map((m) => new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  return [...t.stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)/g)].map(
+    (m) => new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])),
+  );
 }
 
 /** the first n minutes from `from` (included) at which cron would fire */
@@ -91,8 +114,17 @@ describe('reprofarm jobs --format systemd', () => {
     const r = await runCli(['--config', cfg, 'jobs', '--format', 'systemd', '--output', out]);
     expect(r.code, r.stderr).toBe(0);
     const names = readdirSync(out).sort();
-    expect(names).toEqual(['reprofarm-cleanup.service', 'reprofarm-cleanup.timer', 'reprofarm-collect.service', 'reprofarm-collect.timer',
-      'reprofarm-site.service', 'reprofarm-site.timer', 'reprofarm-sync.service', 'reprofarm-sync.timer', 'reprofarm-worker.service']);
+    expect(names).toEqual([
+      'reprofarm-cleanup.service',
+      'reprofarm-cleanup.timer',
+      'reprofarm-collect.service',
+      'reprofarm-collect.timer',
+      'reprofarm-site.service',
+      'reprofarm-site.timer',
+      'reprofarm-sync.service',
+      'reprofarm-sync.timer',
+      'reprofarm-worker.service',
+    ]);
     const v = tool('systemd-analyze', 'systemd', ['verify', ...names.map((n) => join(out, n))]);
     expect(v.code, v.stderr).toBe(0);
     expect(v.stderr, 'no warnings either').toBe('');
@@ -107,7 +139,12 @@ describe('reprofarm jobs --format systemd', () => {
     expect(worker).toContain(`User=${userInfo().username}\n`);
     expect(worker).toContain(`WorkingDirectory=${esc(dir)}\n`);
     expect(readFileSync(join(out, 'reprofarm-sync.service'), 'utf8')).toMatch(/^Type=oneshot$/m);
-    for (const [cmd, cron] of [['collect', '*/20 * * * *'], ['sync', '17 */6 * * *'], ['site', '*/10 * * * *'], ['cleanup', '5 3 1,15 * 1-5']] as const) {
+    for (const [cmd, cron] of [
+      ['collect', '*/20 * * * *'],
+      ['sync', '17 */6 * * *'],
+      ['site', '*/10 * * * *'],
+      ['cleanup', '5 3 1,15 * 1-5'],
+    ] as const) {
       const timer = readFileSync(join(out, `reprofarm-${cmd}.timer`), 'utf8');
       expect(timer).toMatch(new RegExp(`^Unit=reprofarm-${cmd}\\.service$`, 'm'));
       const exprs = [...timer.matchAll(/^OnCalendar=(.*)$/gm)].map((m) => m[1] ?? '');
@@ -115,7 +152,10 @@ describe('reprofarm jobs --format systemd', () => {
       // the union of the expressions' next firings is what cron would do from the first of them on
       const got = [...new Set(exprs.flatMap((e) => elapses(e, 12)).map((d) => d.getTime()))].sort((a, b) => a - b).slice(0, 12);
       const spec = parseCron(cron) as CronSpec;
-      expect(got.map((t) => new Date(t).toISOString()), `${cmd}: ${exprs.join(' | ')}`).toEqual(cronTimes(spec, new Date(got[0]!), 12).map((d) => d.toISOString()));
+      expect(
+        got.map((t) => new Date(t).toISOString()),
+        `${cmd}: ${exprs.join(' | ')}`,
+      ).toEqual(cronTimes(spec, new Date(got[0]!), 12).map((d) => d.toISOString()));
     }
     // without --output: every unit on stdout, each after a separator line
     const all = await runCli(['--config', cfg, 'jobs', '--format', 'systemd']);
@@ -133,17 +173,21 @@ describe('reprofarm jobs --format cron', () => {
     const file = join(out, 'reprofarm.crontab');
     const n = tool('crontab', 'cron', ['-n', file]);
     expect(n.code, n.stderr).toBe(0);
-    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
     const env = lines.filter((l) => /^[A-Z]+=/.test(l));
     expect(env).toEqual(['SHELL=/bin/sh', expect.stringMatching(/^PATH=/)]);
-    const entries = lines.filter((l) => !env.includes(l)).map((l) => {
-      const m = /^(\S+ \S+ \S+ \S+ \S+) (.+)$/.exec(l);
-      expect(m, l).not.toBeNull();
-      expect(typeof parseCron(m![1]!), l).toBe('object');
-      // cron turns an unescaped % into a newline; ours are all escaped
-      expect(m![2]!.replace(/\\%/g, ''), l).not.toContain('%');
-      return { timer: m![1]!, command: m![2]!.replace(/\\%/g, '%') };
-    });
+    const entries = lines
+      .filter((l) => !env.includes(l))
+      .map((l) => {
+        const m = /^(\S+ \S+ \S+ \S+ \S+) (.+)$/.exec(l);
+        expect(m, l).not.toBeNull();
+        expect(typeof parseCron(m![1]!), l).toBe('object');
+        // cron turns an unescaped % into a newline; ours are all escaped
+        expect(m![2]!.replace(/\\%/g, ''), l).not.toContain('%');
+        return { timer: m![1]!, command: m![2]!.replace(/\\%/g, '%') };
+      });
     expect(entries.map((e) => e.timer)).toEqual(['* * * * *', '* * * * *', '*/20 * * * *', '17 */6 * * *', '*/10 * * * *', '5 3 1,15 * 1-5']);
     expect(entries[0]!.command).toContain(`--config '${cfg}' --quiet build a b`);
     // the collect line as cron runs it
@@ -171,7 +215,12 @@ describe('reprofarm jobs: usage', () => {
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/--format FORMAT +jjb, systemd or cron \(required\)/);
     expect(h.stdout).toMatch(/--output DIR +.*\(default: print them on stdout\)/);
-    for (const [args, re] of [[['jobs'], /needs --format/], [['jobs', '--format', 'systemdd'], /did you mean systemd\?/], [['jobs', '--format', 'cron', '--ouput', 'x'], /did you mean --output\?/], [['jobs', '--format', 'cron', 'extra'], /takes no arguments/]] as const) {
+    for (const [args, re] of [
+      [['jobs'], /needs --format/],
+      [['jobs', '--format', 'systemdd'], /did you mean systemd\?/],
+      [['jobs', '--format', 'cron', '--ouput', 'x'], /did you mean --output\?/],
+      [['jobs', '--format', 'cron', 'extra'], /takes no arguments/],
+    ] as const) {
       const r = await runCli(['--config', cfg, ...args]);
       expect(r.code, args.join(' ')).toBe(64);
       expect(r.stderr).toMatch(re);

@@ -11,15 +11,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type MirrorServer,
-  type SourcePackageSpec,
-  type TestMirror,
-  createTestMirror,
-  poolRelDir,
-  runTool,
-  syntheticSources,
-} from '../harness/mirror.js';
+import { type MirrorServer, type SourcePackageSpec, type TestMirror, createTestMirror, poolRelDir, runTool, syntheticSources } from '../harness/mirror.js';
 
 const PACKAGES: SourcePackageSpec[] = [
   // quilt, with an orig tarball, and a build script that adds a second file

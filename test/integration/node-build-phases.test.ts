@@ -24,7 +24,8 @@ function run(mode: string): { code: number | null; stderr: string } {
   // its own session, as under sshd or the local transport: cleanup stops the session a build recorded
   const r = spawnSync('setsid', ['-w', 'sh', SCRIPT, mode, 'bookworm', 'amd64', 'tiny', '1.0'], {
     timeout: 60_000,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', REPROFARM_NODE: 'n9', REPROFARM_WORKDIR: work }, encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', REPROFARM_NODE: 'n9', REPROFARM_WORKDIR: work },
+    encoding: 'utf8',
   });
   return { code: r.status, stderr: r.stderr };
 }
@@ -36,7 +37,8 @@ function placeOrder(): void {
 
 beforeAll(() => {
   for (const tool of ['dpkg-source', 'sha256sum']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is missing: apt-get install --no-install-recommends dpkg-dev coreutils`);
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      throw new Error(`${tool} is missing: apt-get install --no-install-recommends dpkg-dev coreutils`);
   }
   dir = mkdtempSync(join(tmpdir(), 'rf-phases-'));
   work = join(dir, 'work');
@@ -48,15 +50,31 @@ beforeAll(() => {
   execFileSync('dpkg-source', ['-b', 'tiny-1.0'], { cwd: dir, stdio: 'ignore' });
   // the build command writes a .deb, a .buildinfo and a .changes naming both, beside the tree
   const build = join(dir, 'build.sh');
-  writeFileSync(build, [
-    'echo built > ../tiny_1.0_amd64.deb', 'echo info > ../tiny_1.0_amd64.buildinfo',
-    "printf 'Format: 1.8\\nFiles:\\n 0 0 misc optional tiny_1.0_amd64.deb\\n 0 0 misc optional tiny_1.0_amd64.buildinfo\\n' > ../tiny_1.0_amd64.changes", '',
-  ].join('\n'));
+  writeFileSync(
+    build,
+    [
+      'echo built > ../tiny_1.0_amd64.deb',
+      'echo info > ../tiny_1.0_amd64.buildinfo',
+      "printf 'Format: 1.8\\nFiles:\\n 0 0 misc optional tiny_1.0_amd64.deb\\n 0 0 misc optional tiny_1.0_amd64.buildinfo\\n' > ../tiny_1.0_amd64.changes",
+      '',
+    ].join('\n'),
+  );
   const dsc = join(dir, 'tiny_1.0.dsc');
-  order = ['SOURCE=tiny', 'VERSION=1.0', 'SUITE=bookworm', 'ARCH=amd64', 'BUILD=2', `DSC_URL=file://${dsc}`,
-    `DSC_SHA256=${createHash('sha256').update(readFileSync(dsc)).digest('hex')}`, `BUILD_COMMAND=sh ${build}`, 'TIMEOUT=600', 'NUM_CPU=2',
+  order = [
+    'SOURCE=tiny',
+    'VERSION=1.0',
+    'SUITE=bookworm',
+    'ARCH=amd64',
+    'BUILD=2',
+    `DSC_URL=file://${dsc}`,
+    `DSC_SHA256=${createHash('sha256').update(readFileSync(dsc)).digest('hex')}`,
+    `BUILD_COMMAND=sh ${build}`,
+    'TIMEOUT=600',
+    'NUM_CPU=2',
     // the work order carries every variation's value: node-build.sh keeps no defaults
-    ...Object.entries(variationValues(2)).map(([k, v]) => `V_${k}=${v}`), ''].join('\n');
+    ...Object.entries(variationValues(2)).map(([k, v]) => `V_${k}=${v}`),
+    '',
+  ].join('\n');
 });
 
 afterAll(() => {
@@ -75,7 +93,9 @@ describe('node-build.sh prepare and resume', () => {
     expect(existsSync(join(work, 'reproducible-builds', 'n9', REL)), 'work order taken').toBe(false);
     expect(existsSync(pending())).toBe(true);
     // the sources for resume's clean-up, the time so far, and what the node's probes found (resume does not ask again)
-    expect(readFileSync(`${pending()}.prepared`, 'utf8')).toMatch(/^FILES=.*tiny_1\.0\.tar\.xz\nPREPARE_S=\d+\nPROBED_LOCALE=(yes|no)\nPROBED_UNSHARE=(yes|no)\n$/);
+    expect(readFileSync(`${pending()}.prepared`, 'utf8')).toMatch(
+      /^FILES=.*tiny_1\.0\.tar\.xz\nPREPARE_S=\d+\nPROBED_LOCALE=(yes|no)\nPROBED_UNSHARE=(yes|no)\n$/,
+    );
     expect(existsSync(join(tree(), 'debian', 'control'))).toBe(true);
     expect(existsSync(join(results(), 'status')), 'no status before the build').toBe(false);
     // the order is gone: preparing again finds nothing to take
@@ -88,7 +108,14 @@ describe('node-build.sh prepare and resume', () => {
     expect(status).toMatch(/^VAR_BUILD_PATH=.*\/build\/2\/tiny-1\.0\/2nd$/m);
     expect(readFileSync(join(results(), 'SHA256SUMS'), 'utf8')).toMatch(/ tiny_1\.0_amd64\.deb\n/);
     // the tree, the sources, the pending entry and the markers are gone
-    for (const p2 of [pending(), `${pending()}.prepared`, `${pending()}.resumed`, `${pending()}.pid`, tree(), join(work, 'reproducible-builds', 'sources', '2', REL)]) {
+    for (const p2 of [
+      pending(),
+      `${pending()}.prepared`,
+      `${pending()}.resumed`,
+      `${pending()}.pid`,
+      tree(),
+      join(work, 'reproducible-builds', 'sources', '2', REL),
+    ]) {
       expect(existsSync(p2), p2).toBe(false);
     }
     const again = run('resume2');

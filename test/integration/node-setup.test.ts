@@ -28,22 +28,49 @@ function userdel(u: string): void {
 beforeAll(async () => {
   for (const u of USERS) userdel(u); // left over from an interrupted run
   mirror = await createTestMirror();
-  await mirror.writeSuite({ suite: 'bookworm', packages: [{ name: 'wrapped', version: '1.0' }, { name: 'tilde', version: '1.0~rc1' }] });
+  await mirror.writeSuite({
+    suite: 'bookworm',
+    packages: [
+      { name: 'wrapped', version: '1.0' },
+      { name: 'tilde', version: '1.0~rc1' },
+    ],
+  });
   server = await mirror.serve();
   farm = await startSshFarm({ nodes: [{ name: 'n1' }, { name: 'n2' }], admin: true, allowUsers: USERS });
   lib = join(farm.dir, 'lib');
   dir = mkdtempSync(join(tmpdir(), 'rf-node-setup-'));
   const node = (name: string, like: string, user: string): string => {
     const n = farm.node(like);
-    return [`  ${name}:`, `    host: ${n.host}`, `    port: ${n.port}`, `    user: ${user}`, '    arch: amd64',
-      `    identity_file: ${farm.identityFile}`, `    known_hosts: ${farm.knownHostsFile}`, `    workdir: ${workdir(name)}`].join('\n');
+    return [
+      `  ${name}:`,
+      `    host: ${n.host}`,
+      `    port: ${n.port}`,
+      `    user: ${user}`,
+      '    arch: amd64',
+      `    identity_file: ${farm.identityFile}`,
+      `    known_hosts: ${farm.knownHostsFile}`,
+      `    workdir: ${workdir(name)}`,
+    ].join('\n');
   };
   cfg = join(dir, 'reprofarm.yaml');
-  writeFileSync(cfg, [
-    'state_dir: ./state', `mirror: ${server.url}`, `mirror_keyring: ${mirror.keyring}`, 'suites: [bookworm]', 'architectures: [amd64]',
-    'nodes:', node('w1', 'n1', 'rfwrap1'), node('w2', 'n2', 'rfwrap2'), '  here: { transport: local }',
-    'jobs:', '  reproducible_build_wrapped: { nodes: [w1, w2] }', 'build: { diffoscope_timeout: 300 }', '',
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'state_dir: ./state',
+      `mirror: ${server.url}`,
+      `mirror_keyring: ${mirror.keyring}`,
+      'suites: [bookworm]',
+      'architectures: [amd64]',
+      'nodes:',
+      node('w1', 'n1', 'rfwrap1'),
+      node('w2', 'n2', 'rfwrap2'),
+      '  here: { transport: local }',
+      'jobs:',
+      '  reproducible_build_wrapped: { nodes: [w1, w2] }',
+      'build: { diffoscope_timeout: 300 }',
+      '',
+    ].join('\n'),
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -86,13 +113,15 @@ describe('reprofarm node-setup', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(new RegExp(`Set up ${n}: `));
     }
-    const ak = readFileSync(join(lib, 'home', 'rfwrap1', '.ssh', 'authorized_keys'), 'utf8').split('\n').filter(Boolean);
+    const ak = readFileSync(join(lib, 'home', 'rfwrap1', '.ssh', 'authorized_keys'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
     expect(ak).toHaveLength(1);
     expect(ak[0]).toMatch(new RegExp(`^restrict,command="${lib}/node-wrapper\\.sh w1 ${workdir('w1')}" ssh-ed25519 \\S+ reprofarm@`));
     for (const f of ['node-wrapper.sh', 'info.sh', 'node-build.sh']) expect(statSync(join(lib, f)).uid, f).toBe(0);
     expect(statSync(join(lib, 'node-wrapper.sh')).mode & 0o777).toBe(0o755);
-    expect(statSync(join(lib, 'home', 'rfwrap1')).uid, 'the home is root\'s').toBe(0);
-    expect(statSync(workdir('w1')).uid, 'the workdir is the build user\'s').not.toBe(0);
+    expect(statSync(join(lib, 'home', 'rfwrap1')).uid, "the home is root's").toBe(0);
+    expect(statSync(workdir('w1')).uid, "the workdir is the build user's").not.toBe(0);
   });
 
   it('through the forced-command key, collect and a real build work', async () => {
@@ -166,7 +195,11 @@ describe('reprofarm node-setup', () => {
     expect(ok.stdout).toMatch(/^[0-9a-f]{64} /);
     // a node-build.sh in the workdir that is not the installed one is not run
     appendFileSync(join(w, 'bin', 'reprofarm-node-build.sh'), 'id\n');
-    const tampered = asBuildUser('rfwrap1', 'n1', `env REPROFARM_NODE=w1 REPROFARM_WORKDIR=${w} sh ${w}/bin/reprofarm-node-build.sh cleanup bookworm amd64 wrapped 1.0`);
+    const tampered = asBuildUser(
+      'rfwrap1',
+      'n1',
+      `env REPROFARM_NODE=w1 REPROFARM_WORKDIR=${w} sh ${w}/bin/reprofarm-node-build.sh cleanup bookworm amd64 wrapped 1.0`,
+    );
     expect(tampered.code).not.toBe(0);
     expect(tampered.stderr).toMatch(/differs from the installed node-build\.sh/);
     expect(tampered.stdout).not.toMatch(/uid=/);

@@ -60,14 +60,65 @@ function otherSite(f: SiteFixture, name: string, edit: (text: string) => string 
 }
 
 /** A build of one package claimed and recorded as the orchestrator does, at `when`, with one single build on node-a. */
-function recordAt(db: FarmDb, b: { suite: string; arch: string; package: string; version: string; status: string; reason: string; when: Date; exitCode?: number; variations?: Record<string, string> }): void {
+function recordAt(
+  db: FarmDb,
+  b: {
+    suite: string;
+    arch: string;
+    package: string;
+    version: string;
+    status: string;
+    reason: string;
+    when: Date;
+    exitCode?: number;
+    variations?: Record<string, string>;
+  },
+): void {
   const at = b.when.toISOString();
-  const id = Number(db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
-    VALUES (?, ?, ?, ?, 100, 'manual', 'test', ?, 'reproducible_build_1', ?)`).run(b.suite, b.arch, b.package, b.version, at, at).lastInsertRowid);
-  recordBuild(db, { id, suite: b.suite, arch: b.arch, package: b.package, version: b.version, priority: 100, reason: 'manual', claimed_by: 'reproducible_build_1', claimed_at: at }, {
-    status: b.status as 'FTBR', job: 'reproducible_build_1', node1: 'node-a', node2: 'node-b', durationS: 61, reason: b.reason, report: null,
-    runs: [{ buildNumber: 1, node: 'node-a', startedAt: at, durationS: 60, exitCode: b.exitCode ?? 0, result: b.status === 'FTBFS' ? 'FTBFS' : 'built', variations: b.variations ?? {}, notApplied: {} }],
-  }, b.when);
+  const id = Number(
+    db.sql
+      .prepare(
+        `INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at, claimed_by, claimed_at)
+    VALUES (?, ?, ?, ?, 100, 'manual', 'test', ?, 'reproducible_build_1', ?)`,
+      )
+      .run(b.suite, b.arch, b.package, b.version, at, at).lastInsertRowid,
+  );
+  recordBuild(
+    db,
+    {
+      id,
+      suite: b.suite,
+      arch: b.arch,
+      package: b.package,
+      version: b.version,
+      priority: 100,
+      reason: 'manual',
+      claimed_by: 'reproducible_build_1',
+      claimed_at: at,
+    },
+    {
+      status: b.status as 'FTBR',
+      job: 'reproducible_build_1',
+      node1: 'node-a',
+      node2: 'node-b',
+      durationS: 61,
+      reason: b.reason,
+      report: null,
+      runs: [
+        {
+          buildNumber: 1,
+          node: 'node-a',
+          startedAt: at,
+          durationS: 60,
+          exitCode: b.exitCode ?? 0,
+          result: b.status === 'FTBFS' ? 'FTBFS' : 'built',
+          variations: b.variations ?? {},
+          notApplied: {},
+        },
+      ],
+    },
+    b.when,
+  );
 }
 
 describe('reprofarm site', () => {
@@ -81,7 +132,8 @@ describe('reprofarm site', () => {
     expect(s.mode).toBe('full');
     expect(s.package_pages).toBe(FIXTURE_PACKAGES.length * 4);
     expect(s.status_pages).toBe(STATUSES.length * 4);
-    for (const p of ['index.html', 'variations.html', 'nodes.html', 'reproducible.json', 'static/style.css', 'static/site.js']) expect(existsSync(join(f.siteDir, p)), p).toBe(true);
+    for (const p of ['index.html', 'variations.html', 'nodes.html', 'reproducible.json', 'static/style.css', 'static/site.js'])
+      expect(existsSync(join(f.siteDir, p)), p).toBe(true);
     for (const suite of ['bookworm', 'trixie']) {
       for (const arch of ['amd64', 'arm64']) {
         for (const st of STATUSES) expect(existsSync(join(f.siteDir, suite, arch, `index_${st}.html`))).toBe(true);
@@ -116,7 +168,17 @@ describe('reprofarm site', () => {
 
   it('after a new result, renders only that package and the status pages it moved between, and equals a full render', async () => {
     const db = openDb(f.dbPath);
-    recordAt(db, { suite: 'trixie', arch: 'arm64', package: 'zlib', version: '11.11-3', status: 'FTBFS', reason: 'build 1 failed (exit 2)', when: new Date('2026-11-21T08:00:00.000Z'), exitCode: 2, variations: { TZ: 'Etc/GMT+12' } });
+    recordAt(db, {
+      suite: 'trixie',
+      arch: 'arm64',
+      package: 'zlib',
+      version: '11.11-3',
+      status: 'FTBFS',
+      reason: 'build 1 failed (exit 2)',
+      when: new Date('2026-11-21T08:00:00.000Z'),
+      exitCode: 2,
+      variations: { TZ: 'Etc/GMT+12' },
+    });
     db.close();
     const s = await site(f);
     expect(s, s.why).toMatchObject({ mode: 'incremental', package_pages: 1, status_units_spliced: 1 });
@@ -149,12 +211,20 @@ describe('reprofarm site', () => {
     const at = (m: number): string => new Date(Date.parse('2026-11-21T10:00:00.000Z') + m * 60_000).toISOString();
     const statuses = ['reproducible', 'FTBR', 'FTBFS', 'depwait', 'timeout', 'E404'];
     FIXTURE_PACKAGES.slice(0, 6).forEach((p, i) => {
-      const [suite, arch] = [['bookworm', 'amd64'], ['trixie', 'arm64'], ['bookworm', 'arm64']][i % 3] as [string, string];
+      const [suite, arch] = [
+        ['bookworm', 'amd64'],
+        ['trixie', 'arm64'],
+        ['bookworm', 'arm64'],
+      ][i % 3] as [string, string];
       recordAt(db, { suite, arch, package: p.name, version: p.version, status: statuses[i] ?? 'FTBR', reason: `change ${i}`, when: new Date(at(i)) });
     });
     // a new source (untested everywhere, first in the listing), a new version, a result gone
-    db.sql.prepare(`INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen)
-      VALUES ('trixie', '0ad', '1.0-1', 'any', 'pool/main/0/0ad', '0ad_1.0-1.dsc', ?, 1, ?, ?)`).run('0'.repeat(64), at(10), at(10));
+    db.sql
+      .prepare(
+        `INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen)
+      VALUES ('trixie', '0ad', '1.0-1', 'any', 'pool/main/0/0ad', '0ad_1.0-1.dsc', ?, 1, ?, ?)`,
+      )
+      .run('0'.repeat(64), at(10), at(10));
     db.sql.prepare("UPDATE sources SET version = '99.0-1', version_seen = ? WHERE suite = 'trixie' AND name = 'util-linux'").run(at(11));
     db.sql.prepare("DELETE FROM results WHERE suite = 'trixie' AND arch = 'amd64' AND package = 'zlib'").run();
     // a page's only row leaves it, and a page without rows gets one
@@ -174,8 +244,12 @@ describe('reprofarm site', () => {
 
   it('writes a schedule page again when its schedule changed, and only then', async () => {
     const db = openDb(f.dbPath);
-    db.sql.prepare(`INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at)
-      VALUES ('bookworm', 'arm64', 'hello', '5.5-3', 7, 'manual', 'test', '2026-11-21T11:00:00.000Z')`).run();
+    db.sql
+      .prepare(
+        `INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at)
+      VALUES ('bookworm', 'arm64', 'hello', '5.5-3', 7, 'manual', 'test', '2026-11-21T11:00:00.000Z')`,
+      )
+      .run();
     db.close();
     const page = join(f.siteDir, 'bookworm', 'arm64', 'index_scheduled.html');
     const other = statSync(join(f.siteDir, 'trixie', 'arm64', 'index_scheduled.html')).mtimeMs;
@@ -190,7 +264,16 @@ describe('reprofarm site', () => {
 
   it('draws the charts again when the days they show get a build, even one recorded late', async () => {
     const db = openDb(f.dbPath);
-    recordAt(db, { suite: 'trixie', arch: 'amd64', package: 'acl', version: '1:0.0~rc1-1', status: 'FTBFS', reason: 'late', when: new Date('2026-11-19T12:00:00.000Z'), exitCode: 2 });
+    recordAt(db, {
+      suite: 'trixie',
+      arch: 'amd64',
+      package: 'acl',
+      version: '1:0.0~rc1-1',
+      status: 'FTBFS',
+      reason: 'late',
+      when: new Date('2026-11-19T12:00:00.000Z'),
+      exitCode: 2,
+    });
     db.close();
     const before = readFileSync(join(f.siteDir, 'index.html'), 'utf8');
     expect((await site(f)).mode).toBe('incremental');
@@ -283,7 +366,14 @@ describe('reprofarm serve', () => {
   });
 
   it('serves nothing outside the site, no dotfiles, no listings', async () => {
-    for (const p of ['../../../../etc/passwd', '%2e%2e/%2e%2e/etc/passwd', '.reprofarm/state.json', 'rb-pkg/..%2f..%2f..%2fetc/passwd', 'static/.hidden', 'nope.html']) {
+    for (const p of [
+      '../../../../etc/passwd',
+      '%2e%2e/%2e%2e/etc/passwd',
+      '.reprofarm/state.json',
+      'rb-pkg/..%2f..%2f..%2fetc/passwd',
+      'static/.hidden',
+      'nope.html',
+    ]) {
       const r = await fetch(`${h.url}${p}`);
       expect(r.status, p).toBe(404);
     }

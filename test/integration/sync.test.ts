@@ -39,17 +39,20 @@ afterAll(async () => {
 function setup(extra = '', mirrorUrl?: string): { dir: string; cfg: string; db: () => Database.Database } {
   const dir = mkdtempSync(join(tmpdir(), 'rf-sync-'));
   const cfg = join(dir, 'reprofarm.yaml');
-  writeFileSync(cfg, [
-    'state_dir: ./state',
-    `mirror: ${mirrorUrl ?? server.url}`,
-    `mirror_keyring: ${mirror.keyring}`,
-    'suites: [bookworm]',
-    'architectures: [amd64, arm64]',
-    'blacklist: [blocked]',
-    'nodes:',
-    '  l1: { transport: local }',
-    extra,
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'state_dir: ./state',
+      `mirror: ${mirrorUrl ?? server.url}`,
+      `mirror_keyring: ${mirror.keyring}`,
+      'suites: [bookworm]',
+      'architectures: [amd64, arm64]',
+      'blacklist: [blocked]',
+      'nodes:',
+      '  l1: { transport: local }',
+      extra,
+    ].join('\n'),
+  );
   return { dir, cfg, db: () => new Database(join(dir, 'state', 'reproducible.db'), { readonly: true }) };
 }
 
@@ -75,7 +78,14 @@ describe('reprofarm sync', () => {
     ]);
     const sched = d.prepare('SELECT arch, package, version, priority, reason, scheduled_by FROM schedule ORDER BY arch, package').all() as Row[];
     expect(sched.map((s) => `${s.arch as string}/${s.package as string}`)).toEqual([
-      'amd64/amdi', 'amd64/docs', 'amd64/hello', 'amd64/linuxonly', 'arm64/armonly', 'arm64/docs', 'arm64/hello', 'arm64/linuxonly',
+      'amd64/amdi',
+      'amd64/docs',
+      'amd64/hello',
+      'amd64/linuxonly',
+      'arm64/armonly',
+      'arm64/docs',
+      'arm64/hello',
+      'arm64/linuxonly',
     ]);
     expect(sched[0]).toMatchObject({ version: '2:1.0', priority: 40, reason: 'never tested', scheduled_by: 'scheduler' });
     const src = d.prepare("SELECT * FROM sources WHERE name = 'hello'").get() as Row;
@@ -130,15 +140,24 @@ describe('reprofarm sync', () => {
     // pretend hello and amdi were built
     const w = new Database(join(dir, 'state', 'reproducible.db'));
     w.prepare("DELETE FROM schedule WHERE package IN ('hello', 'amdi')").run();
-    w.prepare("INSERT INTO results (suite, arch, package, version, status, build_date) VALUES ('bookworm', 'amd64', 'hello', '1.0-1', 'reproducible', '2026-01-01T00:00:00.000Z'), ('bookworm', 'amd64', 'amdi', '2:1.0', 'FTBR', '2026-01-01T00:00:00.000Z')").run();
+    w.prepare(
+      "INSERT INTO results (suite, arch, package, version, status, build_date) VALUES ('bookworm', 'amd64', 'hello', '1.0-1', 'reproducible', '2026-01-01T00:00:00.000Z'), ('bookworm', 'amd64', 'amdi', '2:1.0', 'FTBR', '2026-01-01T00:00:00.000Z')",
+    ).run();
     w.close();
-    await mirror.writeSuite({ suite: 'bookworm', packages: [...BASE.filter((p) => p.name !== 'amdi' && p.name !== 'hello'), { name: 'hello', version: '1.1-1' }] });
+    await mirror.writeSuite({
+      suite: 'bookworm',
+      packages: [...BASE.filter((p) => p.name !== 'amdi' && p.name !== 'hello'), { name: 'hello', version: '1.1-1' }],
+    });
     try {
       const r = await runCli(['--config', cfg, '--json', 'sync']);
       expect(r.code, r.stderr).toBe(0);
       expect((JSON.parse(r.stdout) as { suites: Row[] }).suites[0]).toMatchObject({ sources: 6, added: 0, new_versions: 1, removed: 1 });
       const d = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
-      expect(d.prepare("SELECT version, reason, priority FROM schedule WHERE arch = 'amd64' AND package = 'hello'").get()).toEqual({ version: '1.1-1', reason: 'new version', priority: 30 });
+      expect(d.prepare("SELECT version, reason, priority FROM schedule WHERE arch = 'amd64' AND package = 'hello'").get()).toEqual({
+        version: '1.1-1',
+        reason: 'new version',
+        priority: 30,
+      });
       expect(d.prepare("SELECT COUNT(*) AS n FROM schedule WHERE package = 'amdi'").get()).toEqual({ n: 0 });
       expect(d.prepare("SELECT removed_at IS NOT NULL AS removed FROM sources WHERE name = 'amdi'").get()).toEqual({ removed: 1 });
       expect(d.prepare("SELECT status, version FROM results WHERE arch = 'amd64' AND package = 'amdi'").get()).toEqual({ status: 'FTBR', version: '2:1.0' });
@@ -186,25 +205,41 @@ describe('reprofarm sync', () => {
 
   it('refuses a truncated index, a checksum mismatch, unsigned, wrongly signed and expired mirrors, recording nothing', async () => {
     const cases: Array<[string, (suite: string) => Promise<void>, RegExp]> = [
-      ['truncated', async (s) => {
-        await mirror.writeSuite({ suite: s, packages: BASE });
-        const f = mirror.distPath(s, 'main/source/Sources.xz');
-        truncateSync(f, Math.floor(readFileSync(f).length / 2));
-      }, /Sources\.xz is corrupt or truncated|does not match its Release file/],
-      ['mismatch', async (s) => {
-        await mirror.writeSuite({ suite: s, packages: BASE });
-        // a valid index, but not the one the Release file lists
-        await mirror.writeSuite({ suite: 'other', packages: [{ name: 'hello', version: '1.0-1' }] });
-        copyFileSync(mirror.distPath('other', 'main/source/Sources.xz'), mirror.distPath(s, 'main/source/Sources.xz'));
-      }, /Sources\.xz does not match its Release file: SHA256 [0-9a-f]{64} \(\d+ bytes\), expected/],
+      [
+        'truncated',
+        async (s) => {
+          await mirror.writeSuite({ suite: s, packages: BASE });
+          const f = mirror.distPath(s, 'main/source/Sources.xz');
+          truncateSync(f, Math.floor(readFileSync(f).length / 2));
+        },
+        /Sources\.xz is corrupt or truncated|does not match its Release file/,
+      ],
+      [
+        'mismatch',
+        async (s) => {
+          await mirror.writeSuite({ suite: s, packages: BASE });
+          // a valid index, but not the one the Release file lists
+          await mirror.writeSuite({ suite: 'other', packages: [{ name: 'hello', version: '1.0-1' }] });
+          copyFileSync(mirror.distPath('other', 'main/source/Sources.xz'), mirror.distPath(s, 'main/source/Sources.xz'));
+        },
+        /Sources\.xz does not match its Release file: SHA256 [0-9a-f]{64} \(\d+ bytes\), expected/,
+      ],
       ['unsigned', (s) => mirror.writeSuite({ suite: s, packages: BASE }, { sign: 'none' }), /is not signed \(no InRelease, no Release\.gpg\)/],
-      ['wrongkey', (s) => mirror.writeSuite({ suite: s, packages: BASE }, { signWith: 'other' }), /signature of .*InRelease is not valid: it is signed by a key that is not in the keyring/],
+      [
+        'wrongkey',
+        (s) => mirror.writeSuite({ suite: s, packages: BASE }, { signWith: 'other' }),
+        /signature of .*InRelease is not valid: it is signed by a key that is not in the keyring/,
+      ],
       ['expired', (s) => mirror.writeSuite({ suite: s, packages: BASE }, { validUntil: new Date(Date.now() - 86400_000) }), /expired on .* \(Valid-Until\)/],
-      ['replayed', async (s) => {
-        // another suite's validly signed Release and index, served under this suite's name
-        await mirror.writeSuite({ suite: 'oldstable', packages: [{ name: 'hello', version: '0.9-1' }] });
-        cpSync(dirname(mirror.distPath('oldstable', 'InRelease')), dirname(mirror.distPath(s, 'InRelease')), { recursive: true, force: true });
-      }, /InRelease is the Release of suite "oldstable" \(codename "oldstable"\), not of "replayed"/],
+      [
+        'replayed',
+        async (s) => {
+          // another suite's validly signed Release and index, served under this suite's name
+          await mirror.writeSuite({ suite: 'oldstable', packages: [{ name: 'hello', version: '0.9-1' }] });
+          cpSync(dirname(mirror.distPath('oldstable', 'InRelease')), dirname(mirror.distPath(s, 'InRelease')), { recursive: true, force: true });
+        },
+        /InRelease is the Release of suite "oldstable" \(codename "oldstable"\), not of "replayed"/,
+      ],
     ];
     for (const [suite, prepare, re] of cases) {
       await prepare(suite);
@@ -281,7 +316,11 @@ describe('reprofarm schedule', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ added: 0, raised: 2, priority: 500 });
     d = db();
-    expect(d.prepare("SELECT priority, manual, reason FROM schedule WHERE arch = 'amd64' AND package = 'hello'").get()).toEqual({ priority: 500, manual: 1, reason: 'manual request' });
+    expect(d.prepare("SELECT priority, manual, reason FROM schedule WHERE arch = 'amd64' AND package = 'hello'").get()).toEqual({
+      priority: 500,
+      manual: 1,
+      reason: 'manual request',
+    });
     d.close();
     const over = await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'linuxonly', 'amdi']);
     expect(over.code).toBe(1);
@@ -295,7 +334,9 @@ describe('claims', () => {
     expect((await runCli(['--config', cfg, 'sync'])).code).toBe(0);
     // more work: fill the schedule with synthetic entries
     const w = new Database(join(dir, 'state', 'reproducible.db'));
-    const ins = w.prepare("INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at) VALUES ('bookworm', 'amd64', ?, '1.0', ?, 'test', 'test', '2026-01-01T00:00:00.000Z')");
+    const ins = w.prepare(
+      "INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at) VALUES ('bookworm', 'amd64', ?, '1.0', ?, 'test', 'test', '2026-01-01T00:00:00.000Z')",
+    );
     w.transaction(() => {
       for (let i = 0; i < 400; i++) ins.run(`pkg${i}`, i % 7);
     })();
@@ -305,18 +346,28 @@ describe('claims', () => {
     // every worker opens the DB, says it is ready, and starts claiming when the go file appears
     const go = join(dir, 'go');
     let ready = 0;
-    const outs = await Promise.all(Array.from({ length: workers }, (_, i) => new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'claimer.ts'), join(dir, 'state', 'reproducible.db'), 'amd64', `job${i}`, go], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        err += d;
-        if (d.includes('ready') && ++ready === workers) writeFileSync(go, '');
-      });
-      child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`claimer exited ${code}: ${err}`))));
-    })));
+    const outs = await Promise.all(
+      Array.from(
+        { length: workers },
+        (_, i) =>
+          new Promise<string>((resolve, reject) => {
+            const child = spawn(
+              process.execPath,
+              ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'claimer.ts'), join(dir, 'state', 'reproducible.db'), 'amd64', `job${i}`, go],
+              { stdio: ['ignore', 'pipe', 'pipe'] },
+            );
+            let out = '';
+            let err = '';
+            child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+            child.stderr.setEncoding('utf8').on('data', (d: string) => {
+              err += d;
+              if (d.includes('ready') && ++ready === workers) writeFileSync(go, '');
+            });
+            child.on('error', reject);
+            child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`claimer exited ${code}: ${err}`))));
+          }),
+      ),
+    );
     const claimed = outs.flatMap((o) => o.split('\n').filter(Boolean));
     expect(claimed).toHaveLength(total);
     expect(new Set(claimed).size).toBe(total);

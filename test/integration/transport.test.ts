@@ -16,8 +16,17 @@ let dir: string;
 function nodeConfig(over: Partial<NodeConfig> = {}): NodeConfig {
   const n = farm.node('t1');
   return {
-    name: 't1', transport: 'ssh', host: n.host, port: n.port, user: farm.user, identityFile: farm.identityFile,
-    knownHosts: farm.knownHostsFile, arch: undefined, offline: false, workdir: n.workdir, ...over,
+    name: 't1',
+    transport: 'ssh',
+    host: n.host,
+    port: n.port,
+    user: farm.user,
+    identityFile: farm.identityFile,
+    knownHosts: farm.knownHostsFile,
+    arch: undefined,
+    offline: false,
+    workdir: n.workdir,
+    ...over,
   };
 }
 
@@ -78,7 +87,8 @@ describe('ssh transport (real sshd)', () => {
     const other = join(dir, 'other_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
     await expect(connectSsh(nodeConfig({ identityFile: other }), { timeoutMs: 10_000 })).rejects.toMatchObject({
-      kind: 'auth', message: expect.stringMatching(/authentication failed for rfnode@127\.0\.0\.1:\d+ with key .*other_key/) as unknown,
+      kind: 'auth',
+      message: expect.stringMatching(/authentication failed for rfnode@127\.0\.0\.1:\d+ with key .*other_key/) as unknown,
     });
     await expect(connectSsh(nodeConfig({ identityFile: join(dir, 'missing') }), { timeoutMs: 10_000 })).rejects.toMatchObject({ kind: 'key-file' });
   });
@@ -140,32 +150,35 @@ describe('ssh transport: stopping commands', () => {
     }
   });
 
-  it.each(['session', 'exec'] as const)('a node that logs in, then never answers the %s request: the timeout and an abort still end the command', async (stuckAt) => {
-    const srv = await stuckSshServer(stuckAt);
-    try {
-      const kh = join(dir, `stuck-${stuckAt}_known_hosts`);
-      writeFileSync(kh, srv.knownHostsLine);
-      const t = await connectSsh(nodeConfig({ port: srv.port, knownHosts: kh }), { timeoutMs: 10_000 });
-      const started = performance.now();
-      const r = await t.exec(['true'], { timeoutMs: 500 });
-      expect(r).toMatchObject({ code: null, timedOut: true });
-      expect(performance.now() - started).toBeLessThan(3000);
-      if (stuckAt === 'session') {
-        // the session was never confirmed: the connection is given up
-        expect(t.isOpen()).toBe(false);
-        await expect(t.exec(['true'])).rejects.toMatchObject({ kind: 'dropped' });
-      } else {
-        t.close();
+  it.each(['session', 'exec'] as const)(
+    'a node that logs in, then never answers the %s request: the timeout and an abort still end the command',
+    async (stuckAt) => {
+      const srv = await stuckSshServer(stuckAt);
+      try {
+        const kh = join(dir, `stuck-${stuckAt}_known_hosts`);
+        writeFileSync(kh, srv.knownHostsLine);
+        const t = await connectSsh(nodeConfig({ port: srv.port, knownHosts: kh }), { timeoutMs: 10_000 });
+        const started = performance.now();
+        const r = await t.exec(['true'], { timeoutMs: 500 });
+        expect(r).toMatchObject({ code: null, timedOut: true });
+        expect(performance.now() - started).toBeLessThan(3000);
+        if (stuckAt === 'session') {
+          // the session was never confirmed: the connection is given up
+          expect(t.isOpen()).toBe(false);
+          await expect(t.exec(['true'])).rejects.toMatchObject({ kind: 'dropped' });
+        } else {
+          t.close();
+        }
+        const again = await connectSsh(nodeConfig({ port: srv.port, knownHosts: kh }), { timeoutMs: 10_000 });
+        const ac = new AbortController();
+        setTimeout(() => ac.abort(), 300);
+        await expect(again.exec(['true'], { signal: ac.signal })).resolves.toMatchObject({ code: null, timedOut: false });
+        again.close();
+      } finally {
+        await srv.close();
       }
-      const again = await connectSsh(nodeConfig({ port: srv.port, knownHosts: kh }), { timeoutMs: 10_000 });
-      const ac = new AbortController();
-      setTimeout(() => ac.abort(), 300);
-      await expect(again.exec(['true'], { signal: ac.signal })).resolves.toMatchObject({ code: null, timedOut: false });
-      again.close();
-    } finally {
-      await srv.close();
-    }
-  });
+    },
+  );
 });
 
 describe('local transport', () => {

@@ -39,18 +39,34 @@ afterAll(async () => {
 
 function config(name: string, extra: string[] = []): string {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, [
-    `state_dir: ./${name}`, `mirror: ${server.url}`, `mirror_keyring: ${mirror.keyring}`, 'suites: [bookworm]', 'architectures: [amd64]',
-    'schedule: { max_per_arch: 0 }',
-    'nodes:', '  local1: { transport: local }', '  local2: { transport: local }', '  spare: { transport: local, offline: true }',
-    'jobs:', '  reproducible_build_local_1: { nodes: [local1, local2] }', '  spare_job: { nodes: [spare, local2] }',
-    ...extra,
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      `state_dir: ./${name}`,
+      `mirror: ${server.url}`,
+      `mirror_keyring: ${mirror.keyring}`,
+      'suites: [bookworm]',
+      'architectures: [amd64]',
+      'schedule: { max_per_arch: 0 }',
+      'nodes:',
+      '  local1: { transport: local }',
+      '  local2: { transport: local }',
+      '  spare: { transport: local, offline: true }',
+      'jobs:',
+      '  reproducible_build_local_1: { nodes: [local1, local2] }',
+      '  spare_job: { nodes: [spare, local2] }',
+      ...extra,
+    ].join('\n'),
+  );
   return file;
 }
 
 function startWorker(cfg: string, jobs: string[] = []): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, '--config', cfg, 'worker', ...jobs], { cwd: dir, env: { ...process.env, REPROFARM_CONFIG: '', JOURNAL_STREAM: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, '--config', cfg, 'worker', ...jobs], {
+    cwd: dir,
+    env: { ...process.env, REPROFARM_CONFIG: '', JOURNAL_STREAM: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

@@ -7,13 +7,30 @@ import { compareVersions, isValidSourceName, isValidVersion, sourceNameProblem }
 describe('architecture wildcards', () => {
   it('matches like dpkg', () => {
     const yes: Array<[string, string]> = [
-      ['any', 'amd64'], ['all', 'armhf'], ['linux-any', 'arm64'], ['any-amd64', 'amd64'], ['any-i386', 'hurd-i386'],
-      ['amd64 i386', 'i386'], ['any-arm', 'armhf'], ['any-arm', 'armel'], ['gnu-any-any', 'amd64'], ['eabihf-any-any-arm', 'armhf'],
-      ['kfreebsd-any linux-any', 'amd64'], ['hurd-any', 'hurd-amd64'], ['linux-amd64', 'amd64'],
+      ['any', 'amd64'],
+      ['all', 'armhf'],
+      ['linux-any', 'arm64'],
+      ['any-amd64', 'amd64'],
+      ['any-i386', 'hurd-i386'],
+      ['amd64 i386', 'i386'],
+      ['any-arm', 'armhf'],
+      ['any-arm', 'armel'],
+      ['gnu-any-any', 'amd64'],
+      ['eabihf-any-any-arm', 'armhf'],
+      ['kfreebsd-any linux-any', 'amd64'],
+      ['hurd-any', 'hurd-amd64'],
+      ['linux-amd64', 'amd64'],
     ];
     const no: Array<[string, string]> = [
-      ['hurd-any', 'amd64'], ['any-amd64', 'arm64'], ['i386', 'amd64'], ['kfreebsd-any', 'amd64'], ['any-arm', 'arm64'],
-      ['musl-any-any', 'amd64'], ['', 'amd64'], ['linux-arm64', 'amd64'], ['eabi-any-any-arm', 'armhf'],
+      ['hurd-any', 'amd64'],
+      ['any-amd64', 'arm64'],
+      ['i386', 'amd64'],
+      ['kfreebsd-any', 'amd64'],
+      ['any-arm', 'arm64'],
+      ['musl-any-any', 'amd64'],
+      ['', 'amd64'],
+      ['linux-arm64', 'amd64'],
+      ['eabi-any-any-arm', 'armhf'],
     ];
     for (const [w, a] of yes) expect(appliesTo(w, a), `${w} on ${a}`).toBe(true);
     for (const [w, a] of no) expect(appliesTo(w, a), `${w} on ${a}`).toBe(false);
@@ -21,7 +38,15 @@ describe('architecture wildcards', () => {
   });
 
   it('agrees with dpkg-architecture -i on a sample', () => {
-    const pairs: Array<[string, string]> = [['linux-amd64', 'amd64'], ['linux-arm64', 'amd64'], ['linux-any', 'armhf'], ['any-arm', 'armel'], ['any-amd64', 'hurd-amd64'], ['gnu-any-any', 'hurd-i386'], ['any-i386', 'amd64']];
+    const pairs: Array<[string, string]> = [
+      ['linux-amd64', 'amd64'],
+      ['linux-arm64', 'amd64'],
+      ['linux-any', 'armhf'],
+      ['any-arm', 'armel'],
+      ['any-amd64', 'hurd-amd64'],
+      ['gnu-any-any', 'hurd-i386'],
+      ['any-i386', 'amd64'],
+    ];
     for (const [w, a] of pairs) {
       let dpkg: boolean;
       try {
@@ -41,7 +66,11 @@ describe('versions and names', () => {
     for (let i = 0; i + 1 < ordered.length; i++) expect(compareVersions(ordered[i]!, ordered[i + 1]!), `${ordered[i]} < ${ordered[i + 1]}`).toBeLessThan(0);
     expect(compareVersions('1.0-1', '1.0-01')).toBe(0);
     expect(compareVersions('1.0a', '1.0+')).toBeLessThan(0);
-    for (const [a, b] of [['1.2.3-4', '1.2.3-10'], ['0.9', '0.10~x'], ['1.0+dfsg', '1.0.1']]) {
+    for (const [a, b] of [
+      ['1.2.3-4', '1.2.3-10'],
+      ['0.9', '0.10~x'],
+      ['1.0+dfsg', '1.0.1'],
+    ]) {
       const dpkgLess = (() => {
         try {
           execFileSync('dpkg', ['--compare-versions', a!, 'lt', b!]);
@@ -56,7 +85,8 @@ describe('versions and names', () => {
 
   it('validates names and versions against policy, refusing hostile ones', () => {
     for (const ok of ['hello', 'libc6', 'g++-12', 'x11-utils', 'a0']) expect(isValidSourceName(ok), ok).toBe(true);
-    for (const bad of ['a', 'Hello', '../etc', 'a/b', 'foo bar', 'x;rm -rf', '$(id)', '-foo', '.hidden', 'a\nb', '']) expect(isValidSourceName(bad), bad).toBe(false);
+    for (const bad of ['a', 'Hello', '../etc', 'a/b', 'foo bar', 'x;rm -rf', '$(id)', '-foo', '.hidden', 'a\nb', ''])
+      expect(isValidSourceName(bad), bad).toBe(false);
     expect(sourceNameProblem('a/b')).toMatch(/path separator/);
     for (const ok of ['1.0', '1.0-1', '2:1.0-1+deb12u1', '1.0~rc1-0.1', '20240101']) expect(isValidVersion(ok), ok).toBe(true);
     for (const bad of ['', 'a1.0', '1.0 1', '1.0/../x', '1.0;id', '1.0-', ':1.0', '1.0-1-$x', '1:2:3']) expect(isValidVersion(bad), bad).toBe(false);
@@ -70,13 +100,18 @@ describe('deb822', () => {
     const p = new Deb822Parser((s) => out.push(s));
     for (let i = 0; i < text.length; i += 3) p.push(Buffer.from(text.slice(i, i + 3)));
     p.end();
-    expect(out.map((s) => [s.line, field(s, 'Package'), field(s, 'version')])).toEqual([[1, 'a', '1'], [9, 'b', '2']]);
+    expect(out.map((s) => [s.line, field(s, 'Package'), field(s, 'version')])).toEqual([
+      [1, 'a', '1'],
+      [9, 'b', '2'],
+    ]);
     expect(field(out[0]!, 'Files')).toBe('\nabc 1 a.dsc\ndef 2 a.tar.xz');
   });
 
   it('reports a malformed stanza with its line number and goes on', () => {
     const problems: Deb822Problem[] = [];
-    const out = parseDeb822Text('Package: a\n\nPackage: b\nthis is garbage\nVersion: 1\n\n continuation first\n\nPackage: c\nPackage: c\n\nPackage: d\n', (p) => problems.push(p));
+    const out = parseDeb822Text('Package: a\n\nPackage: b\nthis is garbage\nVersion: 1\n\n continuation first\n\nPackage: c\nPackage: c\n\nPackage: d\n', (p) =>
+      problems.push(p),
+    );
     expect(out.map((s) => field(s, 'Package'))).toEqual(['a', 'd']);
     expect(problems).toEqual([
       { line: 4, message: 'not a "Field: value" line: "this is garbage"; stanza skipped' },

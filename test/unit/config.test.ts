@@ -13,7 +13,8 @@ function errorsOf(yaml: string): string[] {
 
 describe('config', () => {
   it('accepts the DESIGN.md example and resolves paths against the config directory', () => {
-    const r = parseConfig(`
+    const r = parseConfig(
+      `
 state_dir: ./state
 site_dir: ./public
 mirror: http://127.0.0.1:8000/debian
@@ -37,13 +38,24 @@ nodes:
 jobs:
   reproducible_build_amd64_1: { nodes: [build1-amd64, build2-amd64] }
 collect: { concurrency: 16, timeout: 30 }
-`, 'x', base, '/etc/reprofarm/reprofarm.yaml');
+`,
+      'x',
+      base,
+      '/etc/reprofarm/reprofarm.yaml',
+    );
     expect(r.errors).toEqual([]);
     const c = r.config!;
     expect(c.stateDir).toBe('/etc/reprofarm/state');
     expect(c.mirror).toBe('http://127.0.0.1:8000/debian');
     const n = c.nodes.get('build1-amd64')!;
-    expect(n).toMatchObject({ transport: 'ssh', port: 2201, user: 'rbuild', identityFile: '/etc/reprofarm/keys/id_ed25519', workdir: '/srv/workspace', arch: 'amd64' });
+    expect(n).toMatchObject({
+      transport: 'ssh',
+      port: 2201,
+      user: 'rbuild',
+      identityFile: '/etc/reprofarm/keys/id_ed25519',
+      workdir: '/srv/workspace',
+      arch: 'amd64',
+    });
     expect(c.nodes.get('build2-amd64')!.workdir).toBe('/srv/workspace');
     expect(c.nodes.get('local1')).toMatchObject({ transport: 'local', workdir: '/etc/reprofarm/state/nodes/local1' });
     expect(c.jobs.get('reproducible_build_amd64_1')!.nodes).toEqual(['build1-amd64', 'build2-amd64']);
@@ -85,7 +97,11 @@ collect: { concurrency: 0, timeout: fast }
       /^collect\.concurrency: 0 is out of range/,
       /^collect\.timeout: must be a number/,
     ];
-    for (const re of want) expect(errors.some((e) => re.test(e)), `${re} in\n${errors.join('\n')}`).toBe(true);
+    for (const re of want)
+      expect(
+        errors.some((e) => re.test(e)),
+        `${re} in\n${errors.join('\n')}`,
+      ).toBe(true);
     expect(errors).toHaveLength(want.length);
   });
 
@@ -103,7 +119,9 @@ collect: { concurrency: 0, timeout: fast }
 
   it('refuses names that would collide with folders of their own: a node "pending", a suite "static"', () => {
     const e = errorsOf('suites: [bookworm, static, rb-pkg]\nnodes:\n  pending: { transport: local }\n  b: { transport: local }\n');
-    expect(e).toContain('nodes.pending: "pending" cannot be a node name: node-build.sh keeps the builds in progress in WORKDIR/reproducible-builds/pending, beside each node\'s folder');
+    expect(e).toContain(
+      'nodes.pending: "pending" cannot be a node name: node-build.sh keeps the builds in progress in WORKDIR/reproducible-builds/pending, beside each node\'s folder',
+    );
     expect(e.filter((x) => x.startsWith('suites: '))).toEqual([
       'suites: "static" cannot be a suite name: the dashboard has a folder of that name beside the suites\' (static, rb-pkg, logs, dbd, node-information are taken)',
       'suites: "rb-pkg" cannot be a suite name: the dashboard has a folder of that name beside the suites\' (static, rb-pkg, logs, dbd, node-information are taken)',
@@ -112,14 +130,21 @@ collect: { concurrency: 0, timeout: fast }
 
   it("a job's own variations: each key checked against its pattern, unknown keys named, the rest kept", () => {
     const nodes = 'nodes:\n  a: { transport: local }\n  b: { transport: local }\n';
-    const ok = parseConfig(`${nodes}jobs:\n  j:\n    nodes: [a, b]\n    variations:\n      build1: { TZ: Etc/GMT+11, PARALLEL: 3 }\n      build2: { DATE: '+400 days +2 hours', HOSTNAME: node, UMASK: '0027', LC_ALL: unset }\n`, 't', '/w', null);
+    const ok = parseConfig(
+      `${nodes}jobs:\n  j:\n    nodes: [a, b]\n    variations:\n      build1: { TZ: Etc/GMT+11, PARALLEL: 3 }\n      build2: { DATE: '+400 days +2 hours', HOSTNAME: node, UMASK: '0027', LC_ALL: unset }\n`,
+      't',
+      '/w',
+      null,
+    );
     expect(ok.errors).toEqual([]);
     expect(ok.config!.jobs.get('j')!.variations).toEqual({
       build1: { TZ: 'Etc/GMT+11', PARALLEL: '3' },
       build2: { DATE: '+400 days +2 hours', HOSTNAME: 'node', UMASK: '0027', LC_ALL: 'unset' },
     });
     expect(parseConfig(`${nodes}jobs:\n  j: { nodes: [a, b] }\n`, 't', '/w', null).config!.jobs.get('j')!.variations).toEqual({ build1: {}, build2: {} });
-    const e = errorsOf(`${nodes}jobs:\n  j:\n    nodes: [a, b]\n    variations:\n      build3: {}\n      build1: { UMASK: 0022, HOSTNAME: 'a;b', DATE: 'tomorrow', PATH: '/usr/bin:/../etc', HOMe: /x }\n`);
+    const e = errorsOf(
+      `${nodes}jobs:\n  j:\n    nodes: [a, b]\n    variations:\n      build3: {}\n      build1: { UMASK: 0022, HOSTNAME: 'a;b', DATE: 'tomorrow', PATH: '/usr/bin:/../etc', HOMe: /x }\n`,
+    );
     expect(e).toContain('jobs.j.variations.build3: unknown key (did you mean "build1"?); known keys here: build1, build2');
     // YAML reads an unquoted 0022 as the number 22
     expect(e).toContain('jobs.j.variations.build1.UMASK: "22" is not an octal umask like 0022');

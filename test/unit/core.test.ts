@@ -16,7 +16,12 @@ describe('shell quoting', () => {
   it('turns any argv into literal words for sh', () => {
     const argv = ['printf', '%s\\n', "it's", '$(id)', '`id`', 'a b', '', '*', '\n', 'ü'];
     const out = execFileSync('sh', ['-c', shJoin(argv)], { encoding: 'utf8' });
-    expect(out).toBe(argv.slice(2).map((a) => `${a}\n`).join(''));
+    expect(out).toBe(
+      argv
+        .slice(2)
+        .map((a) => `${a}\n`)
+        .join(''),
+    );
     expect(shQuote('plain/path-1.0')).toBe('plain/path-1.0');
     expect(() => shQuote('a\0b')).toThrow(/NUL/);
   });
@@ -59,18 +64,52 @@ describe('database', () => {
     const db = openDb(join(mkdtempSync(join(tmpdir(), 'rf-db-')), 'r.db'));
     const base = { durationMs: 5, reason: null, errorKind: null, clockOffsetS: 0.5, arch: 'amd64' };
     db.recordCollections([
-      { ...base, node: 'n1', startedAt: '2026-01-01T00:00:00.000Z', ok: true, health: 'ok', facts: [['ARCH', 'amd64'], ['TZ', 'unset']] },
-      { ...base, node: 'n1', startedAt: '2026-01-02T00:00:00.000Z', ok: false, health: 'unreachable', reason: 'refused', errorKind: 'refused', clockOffsetS: null, arch: null, facts: null },
+      {
+        ...base,
+        node: 'n1',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        ok: true,
+        health: 'ok',
+        facts: [
+          ['ARCH', 'amd64'],
+          ['TZ', 'unset'],
+        ],
+      },
+      {
+        ...base,
+        node: 'n1',
+        startedAt: '2026-01-02T00:00:00.000Z',
+        ok: false,
+        health: 'unreachable',
+        reason: 'refused',
+        errorKind: 'refused',
+        clockOffsetS: null,
+        arch: null,
+        facts: null,
+      },
     ]);
-    expect(db.latestFacts('n1')).toEqual(new Map([['ARCH', 'amd64'], ['TZ', 'unset']]));
-    expect(db.node('n1')).toMatchObject({ health: 'unreachable', health_reason: 'refused', last_collected_at: '2026-01-01T00:00:00.000Z', clock_offset_s: 0.5, arch: 'amd64' });
+    expect(db.latestFacts('n1')).toEqual(
+      new Map([
+        ['ARCH', 'amd64'],
+        ['TZ', 'unset'],
+      ]),
+    );
+    expect(db.node('n1')).toMatchObject({
+      health: 'unreachable',
+      health_reason: 'refused',
+      last_collected_at: '2026-01-01T00:00:00.000Z',
+      clock_offset_s: 0.5,
+      arch: 'amd64',
+    });
     expect(db.pruneCollections('2026-01-01T12:00:00.000Z')).toBe(1);
     expect(db.sql.prepare('SELECT COUNT(*) AS n FROM facts').get()).toEqual({ n: 0 });
     // a failing insert rolls back the whole run
-    expect(() => db.recordCollections([
-      { ...base, node: 'n2', startedAt: 'x', ok: true, health: 'ok', facts: [['A', '1']] },
-      { ...base, node: 'n3', startedAt: 'x', ok: true, health: 'bogus' as 'ok', facts: null },
-    ])).toThrow();
+    expect(() =>
+      db.recordCollections([
+        { ...base, node: 'n2', startedAt: 'x', ok: true, health: 'ok', facts: [['A', '1']] },
+        { ...base, node: 'n3', startedAt: 'x', ok: true, health: 'bogus' as 'ok', facts: null },
+      ]),
+    ).toThrow();
     expect(db.node('n2')).toBeUndefined();
     db.close();
   });

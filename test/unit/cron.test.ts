@@ -44,14 +44,21 @@ describe('timer expressions (cron syntax)', () => {
 
   it('config: timers.* are checked with their key paths, service and cleanup keys too', () => {
     const base = 'nodes:\n  a: { transport: local }\n  b: { transport: local }\n';
-    const bad = parseConfig(`${base}timers: { collect: '*/61 * * * *', nightly: '0 0 * * *' }\nservice: { node: node, user: 'Bad User' }\ncleanup: { results_retention_days: 0 }\n`, 't', '/tmp', null);
-    expect(bad.errors).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^timers\.nightly: unknown key/),
-      expect.stringMatching(/^timers\.collect: minute field "\*\/61"/),
-      expect.stringMatching(/^service\.node: "node" must be an absolute path/),
-      expect.stringMatching(/^service\.user: "Bad User" is not a user name/),
-      expect.stringMatching(/^cleanup\.results_retention_days: 0 is out of range/),
-    ]));
+    const bad = parseConfig(
+      `${base}timers: { collect: '*/61 * * * *', nightly: '0 0 * * *' }\nservice: { node: node, user: 'Bad User' }\ncleanup: { results_retention_days: 0 }\n`,
+      't',
+      '/tmp',
+      null,
+    );
+    expect(bad.errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^timers\.nightly: unknown key/),
+        expect.stringMatching(/^timers\.collect: minute field "\*\/61"/),
+        expect.stringMatching(/^service\.node: "node" must be an absolute path/),
+        expect.stringMatching(/^service\.user: "Bad User" is not a user name/),
+        expect.stringMatching(/^cleanup\.results_retention_days: 0 is out of range/),
+      ]),
+    );
     const good = parseConfig(`${base}timers: { sync: '0 2 * * *' }\n`, 't', '/tmp', null);
     expect(good.config?.timers).toMatchObject({ sync: '0 2 * * *', collect: '*/15 * * * *', build: '* * * * *' });
     expect(good.config?.service.node).toBe(process.execPath);

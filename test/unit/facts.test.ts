@@ -72,20 +72,51 @@ describe('clock offset, node-information files, health', () => {
   it('computes the clock offset from EPOCH, else DATETIME; a year ahead is just a number', () => {
     const main = Date.parse('2026-01-01T00:00:00Z');
     expect(clockOffset(new Map([['EPOCH', String(main / 1000 + 398 * 86400 + 1.5)]]), main)).toBe(398 * 86400 + 1.5);
-    expect(clockOffset(new Map([['EPOCH', 'unset'], ['DATETIME', '2025-12-31T23:59:00Z']]), main)).toBe(-60);
+    expect(
+      clockOffset(
+        new Map([
+          ['EPOCH', 'unset'],
+          ['DATETIME', '2025-12-31T23:59:00Z'],
+        ]),
+        main,
+      ),
+    ).toBe(-60);
     expect(clockOffset(new Map([['DATETIME', 'unset']]), main)).toBeNull();
   });
 
   it('round-trips node-information files', () => {
-    const text = formatNodeInformation([['ARCH', 'amd64'], ['TZ', 'unset']], [['NODE', 'n1']]);
+    const text = formatNodeInformation(
+      [
+        ['ARCH', 'amd64'],
+        ['TZ', 'unset'],
+      ],
+      [['NODE', 'n1']],
+    );
     expect(text).toBe('ARCH=amd64\nTZ=unset\nNODE=n1\n');
     expect(parseNodeInformation(text).get('TZ')).toBe('unset');
   });
 
   it('judges health with every reason', () => {
-    const ok = new Map([['WORKDIR_EXISTS', 'yes'], ['WORKDIR_WRITABLE', 'yes'], ['TMP_WRITABLE', 'yes'], ['DISK_FREE_KB', String(5 * 1024 * 1024)], ['INODES_FREE', '100000'], ['LOAD', '1.0 1.0 1.0'], ['NUM_CPU', '2']]);
+    const ok = new Map([
+      ['WORKDIR_EXISTS', 'yes'],
+      ['WORKDIR_WRITABLE', 'yes'],
+      ['TMP_WRITABLE', 'yes'],
+      ['DISK_FREE_KB', String(5 * 1024 * 1024)],
+      ['INODES_FREE', '100000'],
+      ['LOAD', '1.0 1.0 1.0'],
+      ['NUM_CPU', '2'],
+    ]);
     expect(judgeHealth('n', ok, thresholds)).toEqual({ health: 'ok', reasons: [] });
-    const bad = new Map([...ok, ['WORKDIR', '/srv/w'], ['WORKDIR_EXISTS', 'no'], ['TMP_WRITABLE', 'no'], ['DISK_FREE_KB', '1024'], ['INODES_FREE', '5'], ['LOAD', '20.0 1 1'], ['HAVE_DPKG_BUILDPACKAGE', 'no']]);
+    const bad = new Map([
+      ...ok,
+      ['WORKDIR', '/srv/w'],
+      ['WORKDIR_EXISTS', 'no'],
+      ['TMP_WRITABLE', 'no'],
+      ['DISK_FREE_KB', '1024'],
+      ['INODES_FREE', '5'],
+      ['LOAD', '20.0 1 1'],
+      ['HAVE_DPKG_BUILDPACKAGE', 'no'],
+    ]);
     const v = judgeHealth('n', bad, thresholds);
     expect(v.health).toBe('degraded');
     expect(v.reasons).toEqual([

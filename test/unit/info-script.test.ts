@@ -26,7 +26,10 @@ function run(shell: string[], env: NodeJS.ProcessEnv, workdir = work): { facts: 
   return { facts: new Map(parsed.facts), stderr: r.stderr.toString() };
 }
 
-describe.each([['dash', ['/bin/dash']], ['bash --posix', ['/bin/bash', '--posix']]])('info.sh under %s', (_name, shell) => {
+describe.each([
+  ['dash', ['/bin/dash']],
+  ['bash --posix', ['/bin/bash', '--posix']],
+])('info.sh under %s', (_name, shell) => {
   it('prints every required fact, with the values of this machine', () => {
     const before = Date.now() / 1000;
     const { facts, stderr } = run(shell, { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', TZ: 'Etc/GMT+3', LANG: 'C.UTF-8', TERM: 'xterm-256color' });
@@ -65,7 +68,11 @@ describe.each([['dash', ['/bin/dash']], ['bash --posix', ['/bin/bash', '--posix'
     const facts = new Map(parsed.facts);
     expect(facts.get('HOSTNAME')).toBe('rf-node-7');
     expect(facts.get('DOMAINNAME')).toBe('example.org');
-    const none = spawnSync('/usr/bin/unshare', ['-r', '--uts', '/bin/sh', '-c', 'echo "(none)" > /proc/sys/kernel/domainname && exec "$@"', 'sh', ...shell, INFO, work], { encoding: 'buffer' });
+    const none = spawnSync(
+      '/usr/bin/unshare',
+      ['-r', '--uts', '/bin/sh', '-c', 'echo "(none)" > /proc/sys/kernel/domainname && exec "$@"', 'sh', ...shell, INFO, work],
+      { encoding: 'buffer' },
+    );
     expect(none.status, none.stderr.toString()).toBe(0);
     expect(none.stdout.toString()).toMatch(/^DOMAINNAME=unset$/m);
   });

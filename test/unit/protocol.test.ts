@@ -18,15 +18,24 @@ function shellAccepts(pairs: ReadonlyArray<readonly [string, string]>): boolean[
   const body = pairs.map(([k, v]) => `if check_variation ${k} '${v.replace(/'/g, "'\\''")}'; then echo y; else echo n; fi`).join('\n');
   const r = spawnSync('sh', ['-c', `. "$0"\n${body}`, SCRIPT], { env: { PATH: process.env.PATH, REPROFARM_NODE_BUILD_LIB: '1' }, encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
-  return r.stdout.trim().split('\n').map((l) => l === 'y');
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l === 'y');
 }
 
 describe('the build protocol, in core/protocol.ts and node-build.sh', () => {
   it('names the same exit codes', () => {
     const inScript: Record<string, number> = Object.fromEntries([...text.matchAll(/^EX_([A-Z0-9]+)=(\d+)$/gm)].map((m) => [m[1] ?? '', Number(m[2])]));
     expect(inScript).toEqual({
-      USAGE: NODE_EXIT.usage, TAKEN: NODE_EXIT.taken, E404: NODE_EXIT.E404, MISMATCH: NODE_EXIT.sourceMismatch,
-      FTBFS: NODE_EXIT.FTBFS, TIMEOUT: NODE_EXIT.timeout, ERROR: NODE_EXIT.error, STALE: NODE_EXIT.staleScript,
+      USAGE: NODE_EXIT.usage,
+      TAKEN: NODE_EXIT.taken,
+      E404: NODE_EXIT.E404,
+      MISMATCH: NODE_EXIT.sourceMismatch,
+      FTBFS: NODE_EXIT.FTBFS,
+      TIMEOUT: NODE_EXIT.timeout,
+      ERROR: NODE_EXIT.error,
+      STALE: NODE_EXIT.staleScript,
     });
   });
 

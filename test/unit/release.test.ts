@@ -17,7 +17,9 @@ describe('judgeSignature', () => {
   });
 
   it('refuses unknown keys, bad signatures and anything without GOODSIG and VALIDSIG', () => {
-    expect(judgeSignature(2, '[GNUPG:] ERRSIG 89ABCDEF01234567 1 10 00 1793000000 9\n[GNUPG:] NO_PUBKEY 89ABCDEF01234567\n')).toEqual({ why: 'it is signed by a key that is not in the keyring' });
+    expect(judgeSignature(2, '[GNUPG:] ERRSIG 89ABCDEF01234567 1 10 00 1793000000 9\n[GNUPG:] NO_PUBKEY 89ABCDEF01234567\n')).toEqual({
+      why: 'it is signed by a key that is not in the keyring',
+    });
     expect(judgeSignature(1, '[GNUPG:] BADSIG 89ABCDEF01234567 Archive\n')).toEqual({ why: 'the signature does not match (the file was altered)' });
     expect(judgeSignature(0, `${valid}\n`)).toEqual({ why: 'gpgv did not accept it' });
     expect(judgeSignature(1, `[GNUPG:] GOODSIG 89ABCDEF01234567 Archive\n${valid}\n`)).toEqual({ why: 'gpgv did not accept it' });

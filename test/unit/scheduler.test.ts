@@ -18,7 +18,10 @@ function farm() {
   const db = openDb(join(mkdtempSync(join(tmpdir(), 'rf-sched-')), 'r.db'));
   const names = ['unt1', 'unt2', 'new1', 'fail1', 'fail2', 'old1', 'recent'];
   applySources(db, 'sid', ['amd64'], new Map(names.map((n) => [n, entry(n)])), {
-    now: NOW, blacklist: new Set(), policy: { maxPerArch: 0, minAgeDays: 30, retryFailedDays: 3 }, appliesTo,
+    now: NOW,
+    blacklist: new Set(),
+    policy: { maxPerArch: 0, minAgeDays: 30, retryFailedDays: 3 },
+    appliesTo,
   });
   const res = db.sql.prepare("INSERT INTO results (suite, arch, package, version, status, build_date) VALUES ('sid', 'amd64', ?, ?, ?, ?)");
   res.run('new1', '0.9', 'reproducible', daysAgo(1));
@@ -89,11 +92,17 @@ describe('schedule policy', () => {
   it('marks packages not for the architecture NFU and blacklisted ones, and lifts both when they apply again', () => {
     const db = openDb(join(mkdtempSync(join(tmpdir(), 'rf-sched-')), 'r.db'));
     const policy = { maxPerArch: 100, minAgeDays: 30, retryFailedDays: 3 };
-    const run = (entries: SourceInput[], blacklist: string[]) => applySources(db, 'sid', ['amd64', 'arm64'], new Map(entries.map((e) => [e.name, e])), { now: NOW, blacklist: new Set(blacklist), policy, appliesTo });
+    const run = (entries: SourceInput[], blacklist: string[]) =>
+      applySources(db, 'sid', ['amd64', 'arm64'], new Map(entries.map((e) => [e.name, e])), { now: NOW, blacklist: new Set(blacklist), policy, appliesTo });
     const s = run([entry('armonly', '1.0', 'arm64'), entry('bad'), entry('ok')], ['bad']);
-    expect(s.arches.map((a) => [a.arch, a.nfu, a.blacklisted])).toEqual([['amd64', 1, 1], ['arm64', 0, 1]]);
-    expect(db.sql.prepare("SELECT arch, package FROM schedule ORDER BY arch, package").all()).toEqual([
-      { arch: 'amd64', package: 'ok' }, { arch: 'arm64', package: 'armonly' }, { arch: 'arm64', package: 'ok' },
+    expect(s.arches.map((a) => [a.arch, a.nfu, a.blacklisted])).toEqual([
+      ['amd64', 1, 1],
+      ['arm64', 0, 1],
+    ]);
+    expect(db.sql.prepare('SELECT arch, package FROM schedule ORDER BY arch, package').all()).toEqual([
+      { arch: 'amd64', package: 'ok' },
+      { arch: 'arm64', package: 'armonly' },
+      { arch: 'arm64', package: 'ok' },
     ]);
     run([entry('armonly', '1.1', 'any'), entry('bad'), entry('ok')], []);
     expect(db.sql.prepare("SELECT COUNT(*) AS n FROM results WHERE status IN ('NFU', 'blacklisted')").get()).toEqual({ n: 0 });

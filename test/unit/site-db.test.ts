@@ -22,7 +22,7 @@ function tempDb(): FarmDb {
 }
 
 describe('node build statistics', () => {
-  it('equal counting the single builds themselves, at the windows\' edges and after builds are deleted', () => {
+  it("equal counting the single builds themselves, at the windows' edges and after builds are deleted", () => {
     const db = tempDb();
     const asOf = '2026-11-20T10:17:31.250Z';
     const t = Date.parse(asOf);
@@ -32,7 +32,9 @@ describe('node build statistics', () => {
       return seed % n;
     };
     const build = db.sql.prepare("INSERT INTO builds (suite, arch, package, version, status, build_date) VALUES ('sid', 'amd64', ?, '1', 'reproducible', ?)");
-    const run = db.sql.prepare("INSERT INTO build_runs (build_id, build_number, node, started_at, duration, exit_code, result, variations, not_applied) VALUES (?, ?, ?, ?, ?, 0, 'built', '{}', '{}')");
+    const run = db.sql.prepare(
+      "INSERT INTO build_runs (build_id, build_number, node, started_at, duration, exit_code, result, variations, not_applied) VALUES (?, ?, ?, ?, ?, 0, 'built', '{}', '{}')",
+    );
     // around both windows' starts to the millisecond, and anywhere in 9 days
     const edges = [t - 86_400_000, t - 7 * 86_400_000];
     db.sql.transaction(() => {
@@ -49,8 +51,12 @@ describe('node build statistics', () => {
     db.sql.prepare("UPDATE build_runs SET node = 'node9', duration = 3 WHERE build_id % 11 = 0").run();
     const day = new Date(t - 86_400_000).toISOString();
     const week = new Date(t - 7 * 86_400_000).toISOString();
-    const want = db.sql.prepare(`SELECT node, SUM(started_at > ?) AS builds_24h, AVG(duration) AS avg_duration_7d, COUNT(*) AS builds_7d
-      FROM build_runs WHERE started_at > ? GROUP BY node ORDER BY node`).all(day, week) as { node: string; builds_24h: number; avg_duration_7d: number; builds_7d: number }[];
+    const want = db.sql
+      .prepare(
+        `SELECT node, SUM(started_at > ?) AS builds_24h, AVG(duration) AS avg_duration_7d, COUNT(*) AS builds_7d
+      FROM build_runs WHERE started_at > ? GROUP BY node ORDER BY node`,
+      )
+      .all(day, week) as { node: string; builds_24h: number; avg_duration_7d: number; builds_7d: number }[];
     const got = new SiteReader(db).nodeBuildStats(asOf);
     expect(got.map((r) => [r.node, r.builds_24h, r.builds_7d])).toEqual(want.map((r) => [r.node, r.builds_24h, r.builds_7d]));
     for (const [i, r] of got.entries()) expect(r.avg_duration_7d).toBeCloseTo(want[i]?.avg_duration_7d ?? NaN, 6);

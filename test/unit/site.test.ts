@@ -18,19 +18,46 @@ const EVIL = '<script>alert("x")</script>';
 
 function run(n: 1 | 2, vars: Record<string, string>, notApplied: Record<string, string> = {}, buildId = 1): RunRow {
   return {
-    build_id: buildId, build_number: n, node: n === 1 ? 'n1' : 'n2', started_at: '2026-11-20T10:00:00.000Z', duration: 65, exit_code: 0, result: 'built',
-    variations: JSON.stringify(vars), not_applied: JSON.stringify(notApplied),
+    build_id: buildId,
+    build_number: n,
+    node: n === 1 ? 'n1' : 'n2',
+    started_at: '2026-11-20T10:00:00.000Z',
+    duration: 65,
+    exit_code: 0,
+    result: 'built',
+    variations: JSON.stringify(vars),
+    not_applied: JSON.stringify(notApplied),
   };
 }
 
 function pkg(over: Partial<PackageData> = {}): PackageData {
   return {
-    suite: 'bookworm', arch: 'amd64',
+    suite: 'bookworm',
+    arch: 'amd64',
     source: { name: 'hello', version: '2.10-3', architecture: 'any' },
-    result: { package: 'hello', version: '2.10-3', status: 'FTBR', build_date: '2026-11-20T10:05:00.000Z', node1: 'n1', node2: 'n2', job: 'j1', build_duration: 130, build_id: 7 },
+    result: {
+      package: 'hello',
+      version: '2.10-3',
+      status: 'FTBR',
+      build_date: '2026-11-20T10:05:00.000Z',
+      node1: 'n1',
+      node2: 'n2',
+      job: 'j1',
+      build_duration: 130,
+      build_id: 7,
+    },
     current: {
-      id: 7, package: 'hello', version: '2.10-3', status: 'FTBR', build_date: '2026-11-20T10:05:00.000Z', job: 'j1', node1: 'n1', node2: 'n2', duration: 130,
-      reason: `the .deb files differ ${EVIL}`, report: null,
+      id: 7,
+      package: 'hello',
+      version: '2.10-3',
+      status: 'FTBR',
+      build_date: '2026-11-20T10:05:00.000Z',
+      job: 'j1',
+      node1: 'n1',
+      node2: 'n2',
+      duration: 130,
+      reason: `the .deb files differ ${EVIL}`,
+      report: null,
       runs: [run(1, { TZ: 'Etc/GMT+12', HOSTNAME: EVIL }), run(2, { TZ: 'Etc/GMT-14' }, { DATE: 'faketime is not installed' })],
     },
     history: [],
@@ -62,21 +89,36 @@ describe('charts', () => {
     expect(days).toEqual(['2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', '2026-11-20']);
   });
   it('stacks builds per day by status and draws nothing for empty days', () => {
-    const c = buildsPerDay([
-      { day: '2026-11-15', status: 'reproducible', n: 3 }, { day: '2026-11-15', status: 'FTBR', n: 1 }, { day: '2026-11-20', status: 'FTBFS', n: 2 },
-    ], days, ['reproducible', 'FTBR', 'FTBFS']);
+    const c = buildsPerDay(
+      [
+        { day: '2026-11-15', status: 'reproducible', n: 3 },
+        { day: '2026-11-15', status: 'FTBR', n: 1 },
+        { day: '2026-11-20', status: 'FTBFS', n: 2 },
+      ],
+      days,
+      ['reproducible', 'FTBR', 'FTBFS'],
+    );
     expect(c.bars).toHaveLength(3);
     expect(c.empty).toBe(false);
-    expect(c.legend.map((l) => [l.status, l.total])).toEqual([['reproducible', 3], ['FTBR', 1], ['FTBFS', 2]]);
+    expect(c.legend.map((l) => [l.status, l.total])).toEqual([
+      ['reproducible', 3],
+      ['FTBR', 1],
+      ['FTBFS', 2],
+    ]);
     // the two bars of one day are stacked: the upper one ends where the lower one starts
     const [lower, upper] = c.bars;
     expect((upper?.y ?? 0) + (upper?.h ?? 0)).toBeCloseTo(lower?.y ?? 0, 0);
     expect(c.yTicks.every((t) => /^\d+$/.test(t.label))).toBe(true);
   });
   it('draws the reproducible share as a line through the days that had builds', () => {
-    const c = reproducibleShare([
-      { day: '2026-11-15', status: 'reproducible', n: 3 }, { day: '2026-11-15', status: 'FTBR', n: 1 }, { day: '2026-11-18', status: 'reproducible', n: 1 },
-    ], days);
+    const c = reproducibleShare(
+      [
+        { day: '2026-11-15', status: 'reproducible', n: 3 },
+        { day: '2026-11-15', status: 'FTBR', n: 1 },
+        { day: '2026-11-18', status: 'reproducible', n: 1 },
+      ],
+      days,
+    );
     expect(c.path).toMatch(/^M[\d.]+,[\d.]+L[\d.]+,[\d.]+$/);
     expect(c.points.map((p) => p.title)).toEqual(['2026-11-15: 75.0% of 4 builds reproducible', '2026-11-18: 100.0% of 1 builds reproducible']);
     expect(reproducibleShare([], days).empty).toBe(true);
@@ -89,7 +131,23 @@ describe('charts', () => {
 
 describe('view models', () => {
   it('counts untested packages from the known sources and links every status page', () => {
-    const v = indexView([{ suite: 'bookworm', arch: 'amd64', known: 10, counts: new Map([['reproducible', 6], ['FTBR', 2]]), building: 1, waiting: 2, daily: [] }], '2026-11-20T10:00:00.000Z');
+    const v = indexView(
+      [
+        {
+          suite: 'bookworm',
+          arch: 'amd64',
+          known: 10,
+          counts: new Map([
+            ['reproducible', 6],
+            ['FTBR', 2],
+          ]),
+          building: 1,
+          waiting: 2,
+          daily: [],
+        },
+      ],
+      '2026-11-20T10:00:00.000Z',
+    );
     const s = v.sections[0];
     expect(s?.rows.find((r) => r.status === 'untested')?.n).toBe(2);
     expect(s?.reproduciblePct).toBe('60.0%');
@@ -112,7 +170,7 @@ describe('view models', () => {
     expect(v.runs[1]?.notApplied).toEqual([{ key: 'DATE', why: 'faketime is not installed' }]);
     expect(v.runs[0]?.variations.map((x) => x.key)).toEqual(['TZ', 'HOSTNAME']);
   });
-  it('orders each build\'s variations by the table, unknown keys after, however many pages share a key set', () => {
+  it("orders each build's variations by the table, unknown keys after, however many pages share a key set", () => {
     const page = (a: Record<string, string>, b: Record<string, string>): string[][] => {
       const p = pkg();
       const cur = p.current;
@@ -122,22 +180,61 @@ describe('view models', () => {
     };
     for (let i = 0; i < 3; i++) {
       expect(page({ ZZZ: '1', HOSTNAME: 'h', TZ: 'A', AAA: '2' }, { TZ: 'B' })).toEqual([['TZ', 'HOSTNAME', 'AAA', 'ZZZ'], ['TZ']]);
-      expect(page({ TZ: 'A', HOSTNAME: 'h', ZZZ: '1', AAA: '2' }, { UMASK: '0002', TZ: 'B' })).toEqual([['TZ', 'HOSTNAME', 'AAA', 'ZZZ'], ['TZ', 'UMASK']]);
+      expect(page({ TZ: 'A', HOSTNAME: 'h', ZZZ: '1', AAA: '2' }, { UMASK: '0002', TZ: 'B' })).toEqual([
+        ['TZ', 'HOSTNAME', 'AAA', 'ZZZ'],
+        ['TZ', 'UMASK'],
+      ]);
     }
   });
-  it('marks stale node facts against the DB\'s newest timestamp, not the wall clock', () => {
+  it("marks stale node facts against the DB's newest timestamp, not the wall clock", () => {
     const rows = [
-      { name: 'fresh', health: 'ok', health_reason: null, last_attempt_at: '2026-11-20T09:30:00.000Z', last_collected_at: '2026-11-20T09:30:00.000Z', clock_offset_s: 0, arch: 'amd64' },
-      { name: 'old', health: 'unreachable', health_reason: 'connection refused', last_attempt_at: '2026-11-20T09:30:00.000Z', last_collected_at: '2026-11-18T09:30:00.000Z', clock_offset_s: 0, arch: 'amd64' },
+      {
+        name: 'fresh',
+        health: 'ok',
+        health_reason: null,
+        last_attempt_at: '2026-11-20T09:30:00.000Z',
+        last_collected_at: '2026-11-20T09:30:00.000Z',
+        clock_offset_s: 0,
+        arch: 'amd64',
+      },
+      {
+        name: 'old',
+        health: 'unreachable',
+        health_reason: 'connection refused',
+        last_attempt_at: '2026-11-20T09:30:00.000Z',
+        last_collected_at: '2026-11-18T09:30:00.000Z',
+        clock_offset_s: 0,
+        arch: 'amd64',
+      },
     ];
     const v = nodesView([], rows, [], '2026-11-20T10:00:00.000Z', 3600);
-    expect(v.nodes.map((n) => [n.name, n.stale])).toEqual([['fresh', false], ['old', true]]);
+    expect(v.nodes.map((n) => [n.name, n.stale])).toEqual([
+      ['fresh', false],
+      ['old', true],
+    ]);
   });
   it('flags a job whose nodes do not differ in what they should, and variations that did not vary', () => {
-    const facts = (host: string): JobInput['facts1'] => ({ at: '2026-11-20T10:00:00.000Z', offset: 0, facts: new Map([['HOSTNAME', host], ['KERNEL', 'Linux 6.1'], ['NUM_CPU', '4']]) });
+    const facts = (host: string): JobInput['facts1'] => ({
+      at: '2026-11-20T10:00:00.000Z',
+      offset: 0,
+      facts: new Map([
+        ['HOSTNAME', host],
+        ['KERNEL', 'Linux 6.1'],
+        ['NUM_CPU', '4'],
+      ]),
+    });
     const job: JobInput = {
-      name: 'j1', node1: 'n1', node2: 'n2', facts1: facts('a'), facts2: facts('b'),
-      runs: [run(1, { TZ: 'A', UMASK: '0022', NICE: '10' }, {}, 2), run(2, { TZ: 'B', UMASK: '0022', NICE: '10' }, {}, 2), run(1, { TZ: 'A' }, {}, 1), run(2, {}, { TZ: 'not installed' }, 1)],
+      name: 'j1',
+      node1: 'n1',
+      node2: 'n2',
+      facts1: facts('a'),
+      facts2: facts('b'),
+      runs: [
+        run(1, { TZ: 'A', UMASK: '0022', NICE: '10' }, {}, 2),
+        run(2, { TZ: 'B', UMASK: '0022', NICE: '10' }, {}, 2),
+        run(1, { TZ: 'A' }, {}, 1),
+        run(2, {}, { TZ: 'not installed' }, 1),
+      ],
     };
     const v = variationsView([job], ['HOSTNAME', 'KERNEL'], 100, '2026-11-20T10:00:00.000Z', 3600);
     const j = v.jobs[0];
@@ -150,10 +247,21 @@ describe('view models', () => {
     expect(j?.flags).toEqual(expect.arrayContaining(['both nodes have the same KERNEL (Linux 6.1)', 'UMASK was the same in both builds (0022)']));
   });
   it('counts variations by their own keys only: a key named like an object property is not applied where a run lacks it', () => {
-    const s = jobVariations([run(1, { toString: 'x', constructor: 'y' }, {}, 2), run(2, {}, {}, 2), run(1, {}, {}, 1), run(2, {}, { constructor: 'not here' }, 1)]);
+    const s = jobVariations([
+      run(1, { toString: 'x', constructor: 'y' }, {}, 2),
+      run(2, {}, {}, 2),
+      run(1, {}, {}, 1),
+      run(2, {}, { constructor: 'not here' }, 1),
+    ]);
     expect(s.builds).toBe(2);
     expect(s.variations.find((x) => x.key === 'toString')).toMatchObject({ v1: 'x', v2: '—', applied1: '1/2', applied2: '0/2' });
-    expect(s.variations.find((x) => x.key === 'constructor')).toMatchObject({ v1: 'y', v2: '—', applied1: '1/2', applied2: '0/2', notApplied: ['not here (1×)'] });
+    expect(s.variations.find((x) => x.key === 'constructor')).toMatchObject({
+      v1: 'y',
+      v2: '—',
+      applied1: '1/2',
+      applied2: '0/2',
+      notApplied: ['not here (1×)'],
+    });
     // the same rows whether the view is given the runs or what jobVariations made of them
     const base = { name: 'j', node1: 'a', node2: 'b', facts1: undefined, facts2: undefined };
     const runs = [run(1, { TZ: 'A' }, {}, 1), run(2, { TZ: 'B' }, {}, 1)];
@@ -168,23 +276,59 @@ describe('Eta templates', () => {
     expect(html).not.toContain('<script>alert');
     expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
     expect(html).toMatch(/^<!DOCTYPE html>/);
-    const facts = new Map([['HOSTNAME', EVIL], ['KERNEL', '"><img src=x onerror=alert(1)>']]);
-    const v = r.render('variations', variationsView([{ name: 'j<b>', node1: 'n1', node2: 'n2', facts1: { at: '2026-11-20T10:00:00.000Z', offset: 0, facts }, facts2: undefined, runs: [] }], ['HOSTNAME'], 100, null, 3600));
+    const facts = new Map([
+      ['HOSTNAME', EVIL],
+      ['KERNEL', '"><img src=x onerror=alert(1)>'],
+    ]);
+    const v = r.render(
+      'variations',
+      variationsView(
+        [{ name: 'j<b>', node1: 'n1', node2: 'n2', facts1: { at: '2026-11-20T10:00:00.000Z', offset: 0, facts }, facts2: undefined, runs: [] }],
+        ['HOSTNAME'],
+        100,
+        null,
+        3600,
+      ),
+    );
     expect(v).not.toMatch(/<script>alert|<img src=x|<b>/);
     expect(v).toContain('&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
   });
   it('the dashboard with its charts rendered beforehand (the cached way) is byte for byte the one rendered whole', () => {
     const daily = [
-      { day: '2026-11-19', status: 'reproducible', n: 5 }, { day: '2026-11-19', status: 'FTBR', n: 2 },
-      { day: '2026-11-20', status: 'FTBFS', n: 1 }, { day: '2026-11-20', status: 'reproducible', n: 3 },
+      { day: '2026-11-19', status: 'reproducible', n: 5 },
+      { day: '2026-11-19', status: 'FTBR', n: 2 },
+      { day: '2026-11-20', status: 'FTBFS', n: 1 },
+      { day: '2026-11-20', status: 'reproducible', n: 3 },
     ];
     const asOf = '2026-11-20T10:00:00.000Z';
-    const input = { suite: 'bookworm', arch: 'amd64', known: 10, counts: new Map([['reproducible', 6], ['FTBR', 2]]), building: 1, waiting: 2, daily };
+    const input = {
+      suite: 'bookworm',
+      arch: 'amd64',
+      known: 10,
+      counts: new Map([
+        ['reproducible', 6],
+        ['FTBR', 2],
+      ]),
+      building: 1,
+      waiting: 2,
+      daily,
+    };
     const g = suiteArchCharts(daily, asOf);
     const chartsHtml = { share: r.chart('chart-share', g.share), builds: r.chart('chart-bars', g.builds) };
     const whole = r.render('index', indexView([input, { ...input, arch: 'arm64' }], asOf));
     expect(whole).toContain('<rect');
-    expect(r.render('index', indexView([{ ...input, chartsHtml }, { ...input, arch: 'arm64', chartsHtml }], asOf))).toBe(whole);
+    expect(
+      r.render(
+        'index',
+        indexView(
+          [
+            { ...input, chartsHtml },
+            { ...input, arch: 'arm64', chartsHtml },
+          ],
+          asOf,
+        ),
+      ),
+    ).toBe(whole);
   });
   it('render every page kind into a whole document', () => {
     const pages = [
@@ -206,18 +350,22 @@ describe('Eta templates', () => {
   });
 });
 
-describe('splicing a status page\'s rows', () => {
-  const row = (name: string, version: string): string => statusRowHtml('sid', 'amd64', { package: name, version, status: 'FTBR', build_date: '2026-11-20T10:00:00.000Z' });
+describe("splicing a status page's rows", () => {
+  const row = (name: string, version: string): string =>
+    statusRowHtml('sid', 'amd64', { package: name, version, status: 'FTBR', build_date: '2026-11-20T10:00:00.000Z' });
   const key = (line: Buffer): string => /">([^<]*)<\/a>/.exec(line.toString())?.[1]?.replace(/&amp;/g, '&') ?? '';
   // through a buffer, and through a file read a window at a time
   const dir = mkdtempSync(join(tmpdir(), 'reprofarm-splice-'));
   const sources: [string, (text: Buffer) => { src: LineSource; done: () => void }][] = [
     ['buffer', (text) => ({ src: new BufferLines(text), done: (): void => undefined })],
-    ['file', (text) => {
-      writeFileSync(join(dir, 'page'), Buffer.concat([Buffer.from('head\n'), text, Buffer.from('tail')]));
-      const fd = openSync(join(dir, 'page'), 'r');
-      return { src: new FileLines(fd, 5, text.length), done: (): void => closeSync(fd) };
-    }],
+    [
+      'file',
+      (text) => {
+        writeFileSync(join(dir, 'page'), Buffer.concat([Buffer.from('head\n'), text, Buffer.from('tail')]));
+        const fd = openSync(join(dir, 'page'), 'r');
+        return { src: new FileLines(fd, 5, text.length), done: (): void => closeSync(fd) };
+      },
+    ],
   ];
   const splice = (text: string, keys: string[], lines: Map<string, string>, how = 0): { text: string; delta: number; changed: boolean } => {
     const b = Buffer.from(text);
@@ -225,7 +373,11 @@ describe('splicing a status page\'s rows', () => {
     const { src, done } = open(b);
     try {
       const r = spliceLines(src, keys, new Map([...lines].map(([k, v]) => [k, Buffer.from(v)])), key);
-      return { text: Buffer.concat(r.pieces.map((p) => (p instanceof Uint8Array ? p : b.subarray(p.start, p.end)))).toString(), delta: r.delta, changed: r.changed };
+      return {
+        text: Buffer.concat(r.pieces.map((p) => (p instanceof Uint8Array ? p : b.subarray(p.start, p.end)))).toString(),
+        delta: r.delta,
+        changed: r.changed,
+      };
     } finally {
       done();
     }
@@ -245,7 +397,9 @@ describe('splicing a status page\'s rows', () => {
     for (let round = 0; round < 300; round++) {
       const page = new Map<string, string>();
       for (let i = rand(30); i > 0; i--) page.set(name(), String(rand(9)));
-      const text = sorted(page.keys()).map((n) => row(n, page.get(n) ?? '')).join('');
+      const text = sorted(page.keys())
+        .map((n) => row(n, page.get(n) ?? ''))
+        .join('');
       const keys = Array.from({ length: rand(8) }, name);
       if (keys[0] !== undefined) keys.push(keys[0]);
       const lines = new Map<string, string>();
@@ -256,7 +410,9 @@ describe('splicing a status page\'s rows', () => {
           page.set(k, v);
         } else page.delete(k);
       }
-      const want = sorted(page.keys()).map((n) => row(n, page.get(n) ?? '')).join('');
+      const want = sorted(page.keys())
+        .map((n) => row(n, page.get(n) ?? ''))
+        .join('');
       for (const how of [0, 1]) {
         const got = splice(text, keys, lines, how);
         expect(got.text, `round ${round}, ${sources[how]?.[0] ?? ''}`).toBe(want);
@@ -271,11 +427,22 @@ describe('splicing a status page\'s rows', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
-    const rowOf = (name: string, v: string): { package: string; version: string; status: string; build_date: string } => ({ package: name, version: v, status: 'FTBR', build_date: '2026-11-20T10:00:00.000Z' });
+    const rowOf = (name: string, v: string): { package: string; version: string; status: string; build_date: string } => ({
+      package: name,
+      version: v,
+      status: 'FTBR',
+      build_date: '2026-11-20T10:00:00.000Z',
+    });
     for (let round = 0; round < 300; round++) {
       const m = new Map<string, string>();
       for (let i = rand(6); i > 0; i--) m.set(`p${rand(9)}`, String(rand(9)));
-      const text = Buffer.from(jsonFragment('sid', 'amd64', sorted(m.keys()).map((n) => rowOf(n, m.get(n) ?? ''))));
+      const text = Buffer.from(
+        jsonFragment(
+          'sid',
+          'amd64',
+          sorted(m.keys()).map((n) => rowOf(n, m.get(n) ?? '')),
+        ),
+      );
       const keys = Array.from({ length: rand(4) }, () => `p${rand(9)}`);
       const lines = new Map<string, Buffer>();
       for (const k of keys) {
@@ -284,7 +451,11 @@ describe('splicing a status page\'s rows', () => {
           lines.set(k, Buffer.from(`${jsonRow('sid', 'amd64', rowOf(k, m.get(k) ?? ''))},\n`));
         } else m.delete(k);
       }
-      const want = jsonFragment('sid', 'amd64', sorted(m.keys()).map((n) => rowOf(n, m.get(n) ?? '')));
+      const want = jsonFragment(
+        'sid',
+        'amd64',
+        sorted(m.keys()).map((n) => rowOf(n, m.get(n) ?? '')),
+      );
       const src = new BufferLines(text.length > 0 ? Buffer.concat([text, Buffer.from(',\n')]) : text);
       const r = spliceFragment(src, text.length, keys, lines);
       const got = r.changed ? Buffer.concat(r.pieces.map((p) => (p instanceof Uint8Array ? p : text.subarray(p.start, p.end)))).toString() : text.toString();
