@@ -14,6 +14,8 @@ export interface WorkOrder {
   JOB: string;
   NODE: string;
   BUILD_COMMAND: string;
+  /** core/protocol.ts BACKENDS: plain (on the node itself) or chroot (a fresh chroot of the suite's tarball) */
+  BACKEND: string;
   TIMEOUT: string;
   /** the node's CPU count (its collected NUM_CPU fact): node-build.sh then needs no nproc */
   NUM_CPU?: string;
@@ -109,6 +111,7 @@ export function workOrderFor(
     JOB: job,
     NODE: node.name,
     BUILD_COMMAND: config.build.command,
+    BACKEND: config.build.backend,
     TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
     ...(numCpu ? { NUM_CPU: numCpu } : {}),
     variations: variationValues(n, config.jobs.get(job)?.variations[n === 1 ? 'build1' : 'build2']),

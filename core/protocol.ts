@@ -21,6 +21,7 @@ export const NODE_EXIT = {
   FTBFS: 73,
   timeout: 74,
   error: 75,
+  depwait: 76,
   staleScript: 99,
 } as const;
 
@@ -32,6 +33,7 @@ export const BUILD_RESULTS: ReadonlyMap<number, string> = new Map([
   [NODE_EXIT.sourceMismatch, 'source-mismatch'],
   [NODE_EXIT.FTBFS, 'FTBFS'],
   [NODE_EXIT.timeout, 'timeout'],
+  [NODE_EXIT.depwait, 'depwait'],
 ]);
 
 /** The package status a failed single build gives the pair. */
@@ -43,6 +45,8 @@ export function failureStatus(result: string): Status {
       return 'source-mismatch';
     case 'timeout':
       return 'timeout';
+    case 'depwait':
+      return 'depwait';
     default:
       return 'FTBFS';
   }
@@ -60,6 +64,7 @@ export const WORK_ORDER_KEYS = [
   'JOB',
   'NODE',
   'BUILD_COMMAND',
+  'BACKEND',
   'TIMEOUT',
   'NUM_CPU',
 ] as const;
@@ -162,9 +167,53 @@ export const VARIATIONS: readonly Variation[] = [
     what: '"node", "node+1" or a number of jobs',
     refused: ['', '0', 'node+2', '1e3'],
   },
+  {
+    key: 'BUILD_USER',
+    build1: 'pbuilder1:1111:first user,first room,first work-phone,first home-phone:/bin/sh',
+    build2: 'pbuilder2:2222:second user,second room,second work-phone,second home-phone:/bin/bash',
+    re: /^[a-z_][a-z0-9_-]{0,31}:[1-9]\d{2,4}:[A-Za-z0-9 ,.-]{0,100}:\/(?!.*\.\.)[A-Za-z0-9._/-]{1,100}$/,
+    what: 'NAME:UID:GECOS:SHELL, like pbuilder2:2222:second user,second room:/bin/bash (uid and gid are the same, 100 to 65535)',
+    refused: ['', 'root', 'Pbuilder:1111::/bin/sh', 'p:0::/bin/sh', 'p:1111:a;b:/bin/sh', 'p:1111::sh', 'p:1111::/bin/../sh'],
+  },
+  {
+    key: 'BINSH',
+    build1: 'dash',
+    build2: 'bash',
+    re: /^(dash|bash)$/,
+    what: '"dash" or "bash": what /bin/sh is in the chroot',
+    refused: ['', 'zsh', '/bin/bash'],
+  },
+  { key: 'NICE', build1: '10', build2: '11', re: /^(1?\d)$/, what: 'a niceness from 0 to 19', refused: ['', '-1', '20', '1.5'] },
+  {
+    key: 'NOCHECK',
+    build1: 'unset',
+    build2: 'nocheck',
+    re: /^(unset|nocheck)$/,
+    what: '"nocheck" (added to DEB_BUILD_OPTIONS), or "unset"',
+    refused: ['', 'yes'],
+  },
+  {
+    key: 'KERNEL_PERSONALITY',
+    build1: 'native',
+    build2: 'linux64 --uname-2.6',
+    re: /^(native|linux(32|64)( --uname-2\.6)?)$/,
+    what: '"native", or linux64 / linux32, optionally with --uname-2.6 (setarch from util-linux)',
+    refused: ['', 'linux64 --uname-3', 'i386'],
+  },
+  {
+    key: 'FILEORDERING',
+    build1: 'native',
+    build2: 'disorderfs --shuffle-dirents',
+    re: /^(native|disorderfs --shuffle-dirents|disorderfs --reverse-dirents)$/,
+    what: '"native", "disorderfs --shuffle-dirents" or "disorderfs --reverse-dirents"',
+    refused: ['', 'disorderfs', 'shuffle'],
+  },
 ];
-
 export const VARIATION_KEYS: ReadonlyMap<string, Variation> = new Map(VARIATIONS.map((v) => [v.key, v]));
+
+/** The build backends: `plain` runs build.command on the node itself; `chroot` in a fresh chroot per build, from the node's tarball of the suite. */
+export const BACKENDS = ['plain', 'chroot'] as const;
+export type Backend = (typeof BACKENDS)[number];
 
 /** Every variation's value for build n: the defaults, with the job's own over them. */
 export function variationValues(n: 1 | 2, job: Readonly<Record<string, string>> = {}): Record<string, string> {
@@ -190,10 +239,15 @@ export const NODE_LAYOUT = {
   pending: (workdir: string, c: Rel): string => `${workdir}/reproducible-builds/pending/${rel(c)}`,
   sources: (workdir: string, build: 1 | 2, c: Rel): string => `${workdir}/reproducible-builds/sources/${build}/${rel(c)}`,
   results: (workdir: string, node: string, c: Rel): string => `${workdir}/reproducible-results/${node}/${rel(c)}`,
+  /** the chroot backend's tarballs, one per suite and architecture (made by `reprofarm chroot update`) */
+  chroots: (workdir: string): string => `${workdir}/chroots`,
+  chroot: (workdir: string, suite: string, arch: string): string => `${workdir}/chroots/${suite}-${arch}.tar.zst`,
+  /** where a chroot build unpacks its tarball and builds */
+  chrootRoot: (workdir: string, build: 1 | 2, c: Rel): string => `${workdir}/reproducible-builds/chroot/${build}/${rel(c)}`,
 } as const;
 
 /** The names node-build.sh keeps beside the nodes' own folders under reproducible-builds/: no node may be called so. */
-export const NODE_RESERVED_NAMES = ['pending', 'sources'] as const;
+export const NODE_RESERVED_NAMES = ['pending', 'sources', 'chroot'] as const;
 
 /** Where the main node keeps things under state_dir. */
 export const STATE_LAYOUT = {

@@ -292,4 +292,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 8,
+    name: "chroot backend: the nodes' chroots, a depwait's unmet dependencies",
+    sql: `
+      -- one row per node and chroot tarball, written by chroot update (and kept by collect's facts)
+      CREATE TABLE chroots (
+        node TEXT NOT NULL,
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        created TEXT NOT NULL,          -- ISO 8601, UTC: when the tarball was made
+        size INTEGER NOT NULL,          -- bytes
+        sha256 TEXT NOT NULL,
+        seen_at TEXT NOT NULL,          -- when chroot update or collect last saw it on the node
+        PRIMARY KEY (node, suite, arch)
+      ) WITHOUT ROWID;
+      -- what apt said could not be satisfied, for a depwait (text, as apt names them)
+      ALTER TABLE builds ADD COLUMN unmet TEXT;
+    `,
+  },
 ];

@@ -48,6 +48,8 @@ export function kindText(t: Kind): string {
       return 'list of two node names';
     case 'variations':
       return '`build1:` and `build2:`, each a mapping of variations';
+    case 'suiteMap':
+      return 'mapping of suite names to suite names';
     case 'entry':
       return 'mapping';
   }

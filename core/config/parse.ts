@@ -12,7 +12,7 @@ import { describe, keyName, Problems } from './problems.js';
 import { RULES, type Rule, type RuleContext } from './rules.js';
 import { MAX_CONFIG_BYTES, SCHEMA, type Key } from './schema.js';
 import { isObj, type Config, type ConfigResult, type Obj } from './types.js';
-import { complete, readGiven, readPair, readVariations } from './values.js';
+import { complete, readGiven, readPair, readSuiteMap, readVariations } from './values.js';
 
 export function tooLarge(size: string): string {
   return `the file is ${size} bytes; a configuration is at most ${MAX_CONFIG_BYTES} bytes (1 MiB)`;
@@ -223,6 +223,7 @@ function readValue(w: Walk, v: unknown, at: string, row: Key, name: string | und
   const t = row.type;
   if (t.kind === 'pair') return readPair(w.p, v, at);
   if (t.kind === 'variations') return readVariations(w.p, v, at);
+  if (t.kind === 'suiteMap') return readSuiteMap(w.p, v, at);
   const dflt = defaultOf(w, row, name);
   let value: unknown;
   if (!present(v)) {

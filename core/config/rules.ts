@@ -54,6 +54,7 @@ export const RESERVED_SUITES: readonly string[] = ['static', 'rb-pkg', 'logs', '
 const NODE_BUILD_FOLDERS: Record<(typeof NODE_RESERVED_NAMES)[number], string> = {
   pending: 'the builds in progress',
   sources: 'the downloaded sources',
+  chroot: 'the chroot builds in progress',
 };
 
 /**

@@ -58,6 +58,8 @@ export type Kind =
   | { kind: 'pair' }
   /** build1: and build2: mappings of core/protocol.ts's variations */
   | { kind: 'variations' }
+  /** a mapping of suite names to suite names (chroot.base) */
+  | { kind: 'suiteMap' }
   /** an entry of nodes: or jobs:, NAME matching `re` (else `refused`); `mapping` says what its value must be */
   | { kind: 'entry'; re: RegExp; refused: string; mapping: string };
 
@@ -223,6 +225,12 @@ export const SCHEMA: readonly Key[] = [
     help: 'the build backend, run in the unpacked tree on the node',
   },
   {
+    path: 'build.backend',
+    type: text({ re: /^(plain|chroot)$/, what: '"plain" or "chroot"' }),
+    default: 'plain',
+    help: "`plain`: build.command on the node itself, with what it has installed; `chroot`: build.command in a fresh unprivileged chroot per build, made from the node's tarball of the suite (`reprofarm chroot update`), with the Build-Depends installed from the archive",
+  },
+  {
     path: 'build.timeout_build1',
     as: 'timeout1',
     type: num(1, 7 * 86400),
@@ -261,6 +269,34 @@ export const SCHEMA: readonly Key[] = [
     type: int(1, 100),
     default: 3,
     help: 'failures of one kind (results refused, a build that never ends) after which a package version is recorded with the reason and not retried until a new version or a manual `schedule`',
+  },
+
+  {
+    path: 'chroot.mirror',
+    type: { kind: 'url' },
+    default: ({ config }) => config.build?.nodeMirror,
+    shown: 'the value of `build.node_mirror`',
+    help: "where the nodes' chroots come from, and where a chroot build installs its Build-Depends from (http(s)://, file:// or a path on the node)",
+  },
+  {
+    path: 'chroot.keyring',
+    type: PATH,
+    default: ({ config }) => config.mirrorKeyring,
+    shown: 'the value of `mirror_keyring`',
+    help: "keyring that chroot.mirror's Release files must be signed with (copied to each node for mmdebstrap)",
+  },
+  {
+    path: 'chroot.base',
+    type: { kind: 'suiteMap' },
+    default: () => ({}),
+    shown: '`{}`',
+    help: 'overlay suites: `{ experimental: unstable }` makes the experimental chroot from unstable with experimental added to its sources',
+  },
+  {
+    path: 'chroot.max_age_days',
+    type: num(0, 3650),
+    default: 7,
+    help: '`chroot update` refreshes a tarball older than this; a younger one is kept unless `--force`',
   },
 
   {

@@ -57,6 +57,18 @@ export interface Config {
   site: SiteSettings;
   worker: WorkerSettings;
   sync: SyncSettings;
+  chroot: ChrootSettings;
+}
+
+/** the chroot backend's tarballs: where they come from and when they are made again */
+export interface ChrootSettings {
+  /** the mirror as nodes reach it, for mmdebstrap and the builds' apt */
+  mirror: string;
+  /** on the main node; copied to each node */
+  keyring: string;
+  /** overlay suite -> the suite whose chroot it extends */
+  base: Record<string, string>;
+  maxAgeDays: number;
 }
 
 /** how large a mirror's Sources index may become while sync reads it; past a limit the suite is refused */
@@ -104,6 +116,8 @@ export interface ServiceSettings {
 export interface BuildSettings {
   /** run in the unpacked source tree on the node */
   command: string;
+  /** core/protocol.ts BACKENDS */
+  backend: 'plain' | 'chroot';
   /** seconds */
   timeout1: number;
   timeout2: number;

@@ -5,7 +5,7 @@ import { parseCron } from '../cron.js';
 import { excerpt } from '../errors.js';
 import { VARIATIONS } from '../protocol.js';
 import { describe, type Problems } from './problems.js';
-import { MAX_PATH, MAX_STRING, MAX_TIMER, URL_RE, type Kind } from './schema.js';
+import { MAX_PATH, MAX_STRING, MAX_TIMER, SUITE_RE, URL_RE, type Kind } from './schema.js';
 import { isObj, type JobConfig } from './types.js';
 
 const VARIATION_NAMES = VARIATIONS.map((v) => v.key);
@@ -168,6 +168,32 @@ export function readVariations(p: Problems, v: unknown, at: string): JobConfig['
       const s = readString(p, m[key], `${at}.${b}.${key}`, { kind: 'string', re, what }, '', true, true);
       if (s) out[b][key] = s;
     }
+  }
+  return out;
+}
+
+/** chroot.base: overlay suite -> base suite, each a suite name, an overlay not its own base. */
+export function readSuiteMap(p: Problems, v: unknown, at: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v === undefined || v === null) return out;
+  if (!isObj(v)) {
+    p.err(at, `must be a mapping of suite names like { experimental: unstable }, got ${describe(v)}`);
+    return out;
+  }
+  for (const [k, b] of Object.entries(v)) {
+    if (!SUITE_RE.test(k)) {
+      p.err(`${at}.${excerpt(k, 64)}`, 'is not a suite name (lower case letters, digits, . + -)');
+      continue;
+    }
+    if (typeof b !== 'string' || !SUITE_RE.test(b)) {
+      p.err(`${at}.${k}`, `must be the name of the suite whose chroot ${k} extends, got ${describe(b)}`);
+      continue;
+    }
+    if (b === k) {
+      p.err(`${at}.${k}`, 'is its own base: leave it out, a suite gets a chroot of its own by default');
+      continue;
+    }
+    out[k] = b;
   }
   return out;
 }
