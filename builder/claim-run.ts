@@ -8,7 +8,8 @@ import { ReprofarmError } from '../core/errors.js';
 import type { Status } from '../core/statuses.js';
 import { TransportError } from '../core/transport.js';
 import type { Claim } from '../db/archive.js';
-import { noteFailedAttempt, recordBuild, requeue, requeueBehind, type BuildRunRecord, type PairRecord } from '../db/builds.js';
+import { recordBuild, type BuildRunRecord, type PairRecord } from '../db/builds.js';
+import { noteFailedAttempt, requeue, requeueBehind } from '../db/queue.js';
 import type { FarmDb } from '../db/index.js';
 import type { BuildOptions, Pair, PairOutcome } from './build-types.js';
 import { NodeUnusable, ResultsRefused } from './node-link.js';
@@ -63,7 +64,13 @@ export class ClaimRun {
     return { kind: 'requeued', claim, reason };
   }
 
-  async record(status: Status, reason: string | null, report: string | null = null, gaveUp = false): Promise<PairOutcome> {
+  async record(
+    status: Status,
+    reason: string | null,
+    report: string | null = null,
+    more: { gaveUp?: boolean; unmet?: string | null } = {},
+  ): Promise<PairOutcome> {
+    const { gaveUp = false, unmet = null } = more;
     const { claim, pair, opts } = this;
     const durationS = (performance.now() - this.t0) / 1000;
     const rec: PairRecord = {
@@ -76,6 +83,7 @@ export class ClaimRun {
       report,
       runs: this.runs,
       ...(gaveUp ? { gaveUp } : {}),
+      ...(unmet ? { unmet } : {}),
     };
     let buildId: number;
     try {
@@ -110,7 +118,7 @@ export class ClaimRun {
     const max = this.config.build.maxAttempts;
     const failures = noteFailedAttempt(this.db, this.claim, err.kind, err.message);
     if (failures >= max) {
-      return this.record(err.status, `${err.message} (${failures} times: not retried until a new version or reprofarm schedule)`, null, true);
+      return this.record(err.status, `${err.message} (${failures} times: not retried until a new version or reprofarm schedule)`, null, { gaveUp: true });
     }
     return this.giveBack(`${err.message} (attempt ${failures} of ${max})`);
   }

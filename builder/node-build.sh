@@ -4,7 +4,9 @@
 # MODE: 1|2 (all of it), prepare1|prepare2 (take the order, download, check,
 # unpack, leave PENDING.prepared), resume1|resume2 (take that marker, a rename:
 # one resume only, and build), cleanup (stop that build's session and remove
-# its order, pending entry, sources, tree and results).
+# its order, pending entry, sources, tree and results). The work order's
+# BACKEND says where the build runs: plain (on the node itself) or chroot (a
+# fresh chroot of the suite's tarball: builder/node-chroot.sh).
 # Runs on build nodes (POSIX sh, coreutils, dpkg-dev, curl or wget; never
 # Node.js). The protocol it follows (work-order keys, variations, exit codes,
 # layouts) is written down once, in core/protocol.ts; the work order carries
@@ -22,10 +24,11 @@ EX_MISMATCH=72
 EX_FTBFS=73
 EX_TIMEOUT=74
 EX_ERROR=75
+EX_DEPWAIT=76
 EX_STALE=99
 
 # the variations a work order gives, as V_<KEY> lines (core/protocol.ts VARIATIONS)
-VARIATION_KEYS='TZ DATE LANG LC_ALL LANGUAGE TERM COLUMNS UMASK HOME PATH CAPTURE_ENVIRONMENT HOSTNAME DOMAINNAME PARALLEL'
+VARIATION_KEYS='TZ DATE LANG LC_ALL LANGUAGE TERM COLUMNS UMASK HOME PATH CAPTURE_ENVIRONMENT HOSTNAME DOMAINNAME PARALLEL BUILD_USER BINSH NICE NOCHECK KERNEL_PERSONALITY FILEORDERING'
 
 say() { printf 'node-build: %s\n' "$*" >&2; }
 usage() { say "$*"; say "usage: node-build.sh 1|2|prepare1|prepare2|resume1|resume2|cleanup SUITE ARCH PKG VERSION (with REPROFARM_NODE and REPROFARM_WORKDIR set)"; exit "$EX_USAGE"; }
@@ -84,6 +87,10 @@ cleanup_build() {
 	rm -rf "$ORDER" "$PENDING" "$PENDING.pid" "$PENDING.prepared" "$PENDING.resumed" "$RESULTS" \
 		"$WORKDIR/reproducible-builds/sources/1/$REL" "$WORKDIR/reproducible-builds/sources/2/$REL" \
 		"$WORKDIR/build/1st/$PKG-$V" "$WORKDIR/build/2/$PKG-$V"
+	for b in 1 2; do
+		[ -e "$WORKDIR/reproducible-builds/chroot/$b/$REL" ] && ns_rm "$WORKDIR/reproducible-builds/chroot/$b/$REL"
+	done
+	return 0
 }
 
 # take the work order (a rename, so that only one build ever starts from it), or for resume the prepared build;
@@ -124,24 +131,27 @@ record_session() {
 
 read_order() {
 	for key in $VARIATION_KEYS; do eval "O_$key=''"; done
-	W_SOURCE='' W_VERSION='' W_SUITE='' W_ARCH='' W_BUILD='' W_DSC_URL='' W_DSC_SHA256='' W_BUILD_COMMAND='' W_TIMEOUT='' W_NUM_CPU=''
+	W_SOURCE='' W_VERSION='' W_SUITE='' W_ARCH='' W_BUILD='' W_DSC_URL='' W_DSC_SHA256='' W_BUILD_COMMAND='' W_BACKEND='' W_TIMEOUT='' W_NUM_CPU='' W_MIN_FREE_MB=''
 	while IFS= read -r line || [ -n "$line" ]; do
 		key=${line%%=*} val=${line#*=}
 		# each key from a fixed list before it names a variable; a value is assigned, never evaluated
 		case $key in
 			V_*) key=${key#V_}; case " $VARIATION_KEYS " in *" $key "*) eval "O_$key=\$val" ;; esac ;;
-			SOURCE|VERSION|SUITE|ARCH|BUILD|DSC_URL|DSC_SHA256|BUILD_COMMAND|TIMEOUT|NUM_CPU) eval "W_$key=\$val" ;;
+			SOURCE|VERSION|SUITE|ARCH|BUILD|DSC_URL|DSC_SHA256|BUILD_COMMAND|BACKEND|TIMEOUT|NUM_CPU|MIN_FREE_MB) eval "W_$key=\$val" ;;
 		esac
 	done < "$PENDING"
 	bad_order() { say "$1"; finish_pending; exit "$EX_USAGE"; }
 	if [ "$W_SOURCE" != "$PKG" ] || [ "$W_VERSION" != "$VERSION" ] || [ "$W_SUITE" != "$SUITE" ] || [ "$W_ARCH" != "$ARCH" ] || [ "$W_BUILD" != "$BUILD" ]; then
 		bad_order "work order $PENDING does not match the arguments"
 	fi
-	DSC_URL=$W_DSC_URL DSC_SHA256=$W_DSC_SHA256 BUILD_COMMAND=$W_BUILD_COMMAND TIMEOUT=$W_TIMEOUT NUM_CPU=$W_NUM_CPU
+	DSC_URL=$W_DSC_URL DSC_SHA256=$W_DSC_SHA256 BUILD_COMMAND=$W_BUILD_COMMAND TIMEOUT=$W_TIMEOUT NUM_CPU=$W_NUM_CPU BACKEND=$W_BACKEND
 	case $DSC_SHA256 in *[!0-9a-f]*|'') bad_order "work order has no valid DSC_SHA256" ;; esac
 	[ ${#DSC_SHA256} -eq 64 ] || bad_order "work order has no valid DSC_SHA256"
 	case $TIMEOUT in ''|*[!0-9]*) bad_order "work order has no valid TIMEOUT" ;; esac
 	[ -n "$BUILD_COMMAND" ] || bad_order "work order has no BUILD_COMMAND"
+	case $BACKEND in plain|chroot) ;; *) bad_order "work order BACKEND must be plain or chroot" ;; esac
+	case $W_MIN_FREE_MB in ''|*[!0-9]*) bad_order "work order has no valid MIN_FREE_MB" ;; esac
+	MIN_FREE_MB=$W_MIN_FREE_MB
 	for key in $VARIATION_KEYS; do
 		eval "val=\$O_$key"
 		[ -n "$val" ] || bad_order "work order variation $key is missing"
@@ -149,132 +159,10 @@ read_order() {
 	done
 }
 
-# 0 when VALUE is one this script accepts for variation KEY (core/protocol.ts has the same as regular expressions)
-check_variation() { # KEY VALUE
-	case $1 in
-		TZ) case $2 in ''|*[!A-Za-z0-9/_+-]*) return 1 ;; esac ;;
-		DATE) case $2 in ''|*[!A-Za-z0-9@:+\ -]*) return 1 ;; esac ;;
-		LANG|LC_ALL) case $2 in ''|*[!A-Za-z0-9_.@-]*) return 1 ;; esac ;;
-		LANGUAGE) case $2 in ''|*[!A-Za-z0-9_.@:-]*) return 1 ;; esac ;;
-		TERM) case $2 in ''|*[!A-Za-z0-9._+-]*) return 1 ;; esac ;;
-		COLUMNS) case $2 in unset) ;; ''|*[!0-9]*|0*) return 1 ;; esac ;;
-		UMASK) case $2 in 0[0-7][0-7][0-7]) ;; *) return 1 ;; esac ;;
-		HOME) case $2 in /*) case $2 in *[!A-Za-z0-9._/+-]*|*..*) return 1 ;; esac ;; *) return 1 ;; esac ;;
-		PATH) case $2 in /*) case $2 in *[!A-Za-z0-9._/+:-]*|*..*) return 1 ;; esac ;; *) return 1 ;; esac ;;
-		CAPTURE_ENVIRONMENT) case $2 in ''|*[!A-Za-z0-9\ ._+-]*) return 1 ;; esac ;;
-		HOSTNAME) case $2 in ''|*[!A-Za-z0-9-]*|-*) return 1 ;; esac ;;
-		DOMAINNAME) case $2 in ''|*[!A-Za-z0-9.-]*|-*) return 1 ;; esac ;;
-		PARALLEL) case $2 in node|node+1) ;; ''|*[!0-9]*|0*) return 1 ;; esac ;;
-		*) return 1 ;;
-	esac
-	return 0
-}
-
-# the node's host name: from /proc where there is one
-node_hostname() {
-	_h=''
-	[ -r /proc/sys/kernel/hostname ] && IFS= read -r _h < /proc/sys/kernel/hostname
-	[ -n "$_h" ] || _h=$(hostname 2>/dev/null) || _h='unset'
-	printf '%s' "${_h:-unset}"
-}
-
-VARS='' NOT_APPLIED=''
-var() { VARS="${VARS}VAR_$1=$2
-"; }
-not_applied() { NOT_APPLIED="${NOT_APPLIED}NOT_APPLIED_$1=$2
-"; }
-
-# the work order's values as the build gets them, each recorded as VAR_* (or NOT_APPLIED_* with the reason)
-apply_variations() {
-	ncpu=$NUM_CPU
-	case $ncpu in ''|*[!0-9]*) ncpu=$(nproc 2>/dev/null || echo 1) ;; esac
-	TZ_V=$O_TZ LANG_V=$O_LANG LANGUAGE_V=$O_LANGUAGE UMASK_V=$O_UMASK HOME_V=$O_HOME PATH_V=$O_PATH
-	# "unset" leaves the variable out of the build's environment
-	LC_ALL_V=$O_LC_ALL TERM_V=$O_TERM COLUMNS_V=$O_COLUMNS CAPTURE_V=$O_CAPTURE_ENVIRONMENT
-	[ "$LC_ALL_V" = unset ] && LC_ALL_V=''
-	[ "$TERM_V" = unset ] && TERM_V=''
-	[ "$COLUMNS_V" = unset ] && COLUMNS_V=''
-	[ "$CAPTURE_V" = unset ] && CAPTURE_V=''
-	case $O_DATE in real) FAKETIME_V='' ;; *) FAKETIME_V=$O_DATE ;; esac
-	case $O_HOSTNAME in node) HOST_V='' ;; *) HOST_V=$O_HOSTNAME ;; esac
-	case $O_DOMAINNAME in node) DOMAIN_V='' ;; *) DOMAIN_V=$O_DOMAINNAME ;; esac
-	case $O_PARALLEL in node) PARALLEL_V=$ncpu ;; node+1) PARALLEL_V=$(( ncpu + 1 )) ;; *) PARALLEL_V=$O_PARALLEL ;; esac
-	# a domain name of its own needs a host name of its own too (both are set in the build's UTS namespace)
-	if [ -z "$HOST_V" ] && [ -n "$DOMAIN_V" ]; then HOST_V=$(node_hostname); fi
-	var TZ "$TZ_V"
-	var LANG "$LANG_V"
-	var LC_ALL "${LC_ALL_V:-unset}"
-	var LANGUAGE "$LANGUAGE_V"
-	var TERM "${TERM_V:-unset}"
-	var COLUMNS "${COLUMNS_V:-unset}"
-	var UMASK "$UMASK_V"
-	var HOME "$HOME_V"
-	var PATH "$PATH_V"
-	var CAPTURE_ENVIRONMENT "${CAPTURE_V:-unset}"
-	var BUILD_PATH "$DIR"
-	var PARALLEL "$PARALLEL_V"
-	ostype='' osrelease=''
-	[ -r /proc/sys/kernel/ostype ] && IFS= read -r ostype < /proc/sys/kernel/ostype
-	[ -r /proc/sys/kernel/osrelease ] && IFS= read -r osrelease < /proc/sys/kernel/osrelease
-	if [ -n "$ostype" ] && [ -n "$osrelease" ]; then var KERNEL "$ostype $osrelease"; else var KERNEL "$(uname -sr 2>/dev/null || echo unset)"; fi
-	var NICE 10
-	apply_locale
-	apply_names
-	apply_date
-}
-
-apply_locale() {
-	case $LANG_V in C|C.*|POSIX) return 0 ;; esac
-	# locale -a spells UTF-8 as utf8
-	case $LANG_V in *UTF-8*) want="${LANG_V%%UTF-8*}utf8${LANG_V#*UTF-8}" ;; *) want=$LANG_V ;; esac
-	if [ -z "$PROBED_LOCALE" ]; then
-		PROBED_LOCALE=no
-		locale -a 2>/dev/null | grep -qx -- "$want" && PROBED_LOCALE=yes
-	fi
-	[ "$PROBED_LOCALE" = yes ] || not_applied LOCALE "$LANG_V is not installed on this node (locale -a), programs fall back to C"
-}
-
-# hostname and domain name: both builds run in their own user and UTS namespace
-# (as uid 0 inside it), so the only difference between them is the names
-apply_names() {
-	USE_UNSHARE=no
-	if [ -z "$PROBED_UNSHARE" ]; then
-		PROBED_UNSHARE=no
-		command -v unshare >/dev/null 2>&1 && unshare -r --uts true 2>/dev/null && PROBED_UNSHARE=yes
-	fi
-	if [ "$PROBED_UNSHARE" = no ]; then
-		var HOSTNAME "$(node_hostname)"
-		[ -n "$HOST_V" ] && not_applied HOSTNAME "unshare --uts is not available to this user (no user namespaces?)"
-		return 0
-	fi
-	USE_UNSHARE=yes
-	if [ -n "$HOST_V" ]; then
-		var HOSTNAME "$HOST_V"
-		var DOMAINNAME "$DOMAIN_V"
-		return 0
-	fi
-	var HOSTNAME "$(node_hostname)"
-	domain='unset'
-	[ -r /proc/sys/kernel/domainname ] && IFS= read -r domain < /proc/sys/kernel/domainname
-	# Linux's "(none)" is an unset domain name, as info.sh reports it
-	case $domain in ''|'(none)') domain='unset' ;; esac
-	var DOMAINNAME "$domain"
-}
-
-apply_date() {
-	USE_FAKETIME=no
-	if [ -z "$FAKETIME_V" ]; then var DATE 'real clock'; return 0; fi
-	if command -v faketime >/dev/null 2>&1; then
-		USE_FAKETIME=yes
-		var DATE "faketime $FAKETIME_V (NO_FAKE_STAT=1)"
-	else
-		var DATE 'real clock'
-		not_applied DATE "faketime is not installed (apt-get install faketime)"
-	fi
-}
-
 finish_pending() {
-	rm -rf "$PENDING" "$PENDING.pid" "$PENDING.resumed" "$SRC" "$DIR"
+	rm -rf "$PENDING" "$PENDING.pid" "$PENDING.resumed" "$SRC"
+	if [ "${BACKEND:-}" = chroot ]; then ns_rm "$CROOT"; return 0; fi
+	rm -rf "$DIR"
 	if [ "$BUILD" = 2 ]; then rm -rf "$PARENT"; fi
 }
 
@@ -285,6 +173,7 @@ fail() { # code why
 		"$EX_MISMATCH") token=source-mismatch ;;
 		"$EX_FTBFS") token=FTBFS ;;
 		"$EX_TIMEOUT") token=timeout ;;
+		"$EX_DEPWAIT") token=depwait ;;
 		*) token=error ;;
 	esac
 	REASON=$2
@@ -302,6 +191,7 @@ write_status() { # exit-code result
 		printf 'EXIT_CODE=%s\nRESULT=%s\nSTART=%s\nDURATION=%s\n' "$1" "$2" "$START" "$(( end - START + PREPARE_S ))"
 		if [ -n "${BUILD_COMMAND_MS:-}" ]; then printf 'BUILD_COMMAND_MS=%s\n' "$BUILD_COMMAND_MS"; fi
 		if [ -n "${REASON:-}" ]; then printf 'REASON=%s\n' "$REASON" | tr '\n' ' ' | sed 's/ $//'; echo; fi
+		if [ -n "${UNMET:-}" ]; then printf 'UNMET=%s\n' "$UNMET" | tr '\n' ' ' | sed 's/ $//'; echo; fi
 		printf '%s%s' "$VARS" "$NOT_APPLIED"
 	} > "$RESULTS/status.tmp" && mv "$RESULTS/status.tmp" "$RESULTS/status" &&
 	(
@@ -339,10 +229,10 @@ fetch() { # URL DEST
 }
 sha256() { _s=$(sha256sum -- "$1") && printf '%s' "${_s%% *}"; }
 
-# the .dsc must match the work order, every other file the .dsc; then unpack
-prepare_sources() {
-	rm -rf "$RESULTS" "$SRC" "$DIR"
-	mkdir -p "$RESULTS" "$SRC" "$PARENT" || exit "$EX_ERROR"
+# the .dsc must match the work order, every other file the .dsc
+fetch_sources() {
+	rm -rf "$RESULTS" "$SRC"
+	mkdir -p "$RESULTS" "$SRC" || exit "$EX_ERROR"
 	DSC_NAME=${DSC_URL##*/}
 	case $DSC_NAME in *.dsc) ;; *) fail "$EX_USAGE" "DSC_URL does not name a .dsc" ;; esac
 	case $DSC_NAME in *[!A-Za-z0-9.+~_-]*) fail "$EX_USAGE" "odd .dsc file name" ;; esac
@@ -372,6 +262,11 @@ prepare_sources() {
 		got=$(sha256 "$SRC/$name")
 		[ "$got" = "$sum" ] || fail "$EX_MISMATCH" "source-mismatch: $name has SHA256 $got, $DSC_NAME says $sum"
 	done
+}
+
+unpack_sources() {
+	rm -rf "$DIR"
+	mkdir -p "$PARENT" || exit "$EX_ERROR"
 	# --no-check: every file's SHA256 was checked above, the .dsc's against the work order, which the
 	# main node took from the signed Sources index; dpkg-source need not run gpgv and hash them again
 	dpkg-source --no-check -x "$SRC/$DSC_NAME" "$DIR" > "$RESULTS/build.log" 2>&1 || fail "$EX_FTBFS" "dpkg-source -x failed"
@@ -385,75 +280,97 @@ write_prepared() {
 		fail "$EX_ERROR" "cannot write $PENDING.prepared"
 }
 
-# The build command, in a fresh environment under the variations. It runs in a child of a small
-# script that then stops what the build left running in its process group (timeout leads the
+# Run by the build's shell: umask, host name (plain: its own UTS namespace), the build command
+# in the tree; then it stops what the build left running in its process group (timeout leads the
 # group): faketime waits for every process it started, so a background process left by the
 # build would hold build 2 until its timeout. Its ancestors (faketime, unshare's shell, timeout)
-# are spared.
+# are spared. Arguments: UMASK HOST DOMAIN DIR COMMAND.
+# shellcheck disable=SC2016,SC2089
+REAPER='
+	umask "$1"
+	if [ -n "$2" ]; then hostname "$2" && domainname "$3" || exit 75; fi
+	cd "$4" || exit 75
+	sh -c "$5"
+	rc=$?
+	IFS=" " read -r st < /proc/$$/stat || exit "$rc"
+	# shellcheck disable=SC2086
+	set -- ${st##*) }
+	group=$3
+	keep=" $$ "
+	p=$$
+	while [ "$p" -gt 1 ] && IFS=" " read -r st < "/proc/$p/stat"; do
+		# shellcheck disable=SC2086
+		set -- ${st##*) }
+		p=$2
+		keep="$keep$p "
+	done
+	for f in /proc/[0-9]*/stat; do
+		IFS=" " read -r st < "$f" 2>/dev/null || continue
+		# shellcheck disable=SC2086
+		set -- ${st##*) }
+		[ "$3" = "$group" ] || continue
+		pid=${f#/proc/}
+		pid=${pid%/stat}
+		case $keep in *" $pid "*) continue ;; esac
+		kill -KILL "$pid" 2>/dev/null
+	done
+	exit "$rc"
+'
+
+# the plain backend: the build command on the node itself, in a fresh environment under the variations
 run_build() {
 	set -- env -i "PATH=$PATH_V" "HOME=$HOME_V" "TZ=$TZ_V" "LANG=$LANG_V" "LANGUAGE=$LANGUAGE_V" \
-		"DEB_BUILD_OPTIONS=parallel=$PARALLEL_V" "NO_FAKE_STAT=1" "USER=${USER:-unknown}" "LOGNAME=${LOGNAME:-unknown}"
+		"DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS_V" "NO_FAKE_STAT=1" "USER=${USER:-unknown}" "LOGNAME=${LOGNAME:-unknown}"
 	[ -n "$LC_ALL_V" ] && set -- "$@" "LC_ALL=$LC_ALL_V"
 	[ -n "$TERM_V" ] && set -- "$@" "TERM=$TERM_V"
 	[ -n "$COLUMNS_V" ] && set -- "$@" "COLUMNS=$COLUMNS_V"
 	[ -n "$CAPTURE_V" ] && set -- "$@" "CAPTURE_ENVIRONMENT=$CAPTURE_V"
+	# shellcheck disable=SC2086 # "linux64 --uname-2.6": two words
+	[ -n "$PERSONALITY_V" ] && set -- "$@" $PERSONALITY_V
 	[ "$USE_FAKETIME" = yes ] && set -- "$@" faketime "$FAKETIME_V"
 	[ "$USE_UNSHARE" = yes ] && set -- "$@" unshare -r --uts
-	# shellcheck disable=SC2016
-	set -- "$@" sh -c '
-		umask "$1"
-		if [ -n "$2" ]; then hostname "$2" && domainname "$3" || exit 75; fi
-		cd "$4" || exit 75
-		sh -c "$5"
-		rc=$?
-		IFS=" " read -r st < /proc/$$/stat || exit "$rc"
-		# shellcheck disable=SC2086
-		set -- ${st##*) }
-		group=$3
-		keep=" $$ "
-		p=$$
-		while [ "$p" -gt 1 ] && IFS=" " read -r st < "/proc/$p/stat"; do
-			# shellcheck disable=SC2086
-			set -- ${st##*) }
-			p=$2
-			keep="$keep$p "
-		done
-		for f in /proc/[0-9]*/stat; do
-			IFS=" " read -r st < "$f" 2>/dev/null || continue
-			# shellcheck disable=SC2086
-			set -- ${st##*) }
-			[ "$3" = "$group" ] || continue
-			pid=${f#/proc/}
-			pid=${pid%/stat}
-			case $keep in *" $pid "*) continue ;; esac
-			kill -KILL "$pid" 2>/dev/null
-		done
-		exit "$rc"
-	' build "$UMASK_V" "$HOST_V" "$DOMAIN_V" "$DIR" "$BUILD_COMMAND"
-	# one date(1): the log's start time and the command's start (GNU date: nanoseconds)
-	now=$(date -u '+%Y-%m-%dT%H:%M:%SZ %s%N')
-	cmd_start=${now#* }
-	{
-		echo "reprofarm build $BUILD of $PKG $VERSION ($SUITE/$ARCH) on $NODE, started ${now%% *}"
-		printf '%s' "$VARS$NOT_APPLIED"
-		echo "----"
-	} >> "$RESULTS/build.log"
+	set -- "$@" sh -c "$REAPER" build "$UMASK_V" "$HOST_V" "$DOMAIN_V" "$DIR" "$BUILD_COMMAND"
+	log_build_start "$DIR"
 	# timeout leads a process group of its own: what the build leaves running in it is stopped with it
-	timeout -k 30 "$TIMEOUT" nice -n 10 "$@" >> "$RESULTS/build.log" 2>&1 < /dev/null &
+	timeout -k 30 "$TIMEOUT" nice -n "$NICE_V" "$@" >> "$RESULTS/build.log" 2>&1 < /dev/null &
 	build_pid=$!
 	wait "$build_pid"
 	rc=$?
 	kill -KILL -"$build_pid" 2>/dev/null || :
+	end_build_command "$rc"
+}
+
+# the log's head; one date(1): the log's start time and the command's start (GNU date: nanoseconds)
+log_build_start() { # WHERE
+	now=$(date -u '+%Y-%m-%dT%H:%M:%SZ %s%N')
+	cmd_start=${now#* }
+	{
+		echo "reprofarm build $BUILD of $PKG $VERSION ($SUITE/$ARCH) on $NODE in $1, started ${now%% *}"
+		printf '%s' "$VARS$NOT_APPLIED"
+		echo "----"
+	} >> "$RESULTS/build.log"
+}
+
+# the build command's own time (apart from downloads and unpacking), and what its exit code says
+end_build_command() { # EXIT-CODE
 	cmd_end=$(date +%s%N)
-	# the build command's own time, apart from downloads and unpacking
 	case $cmd_start$cmd_end in *[!0-9]*) ;; *) BUILD_COMMAND_MS=$(( (cmd_end - cmd_start) / 1000000 )) END=$(( cmd_end / 1000000000 )) ;; esac
-	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then rm -rf "$DIR"; fail "$EX_TIMEOUT" "timeout: the build took more than $TIMEOUT s"; fi
-	if [ "$rc" -ne 0 ]; then rm -rf "$DIR"; fail "$EX_FTBFS" "FTBFS: the build exited with $rc"; fi
+	if [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; then fail "$EX_TIMEOUT" "timeout: the build took more than $TIMEOUT s"; fi
+	if [ "$1" -ne 0 ]; then fail "$EX_FTBFS" "FTBFS: the build exited with $1"; fi
+}
+
+# a build needs room: a full disk is the node's fault, not the package's
+check_disk() {
+	free_kb=$(df -Pk "$WORKDIR" 2>/dev/null | awk 'NR == 2 { print $4 }')
+	case $free_kb in ''|*[!0-9]*) return 0 ;; esac
+	[ "$(( free_kb / 1024 ))" -ge "$MIN_FREE_MB" ] ||
+		fail "$EX_ERROR" "node: only $(( free_kb / 1024 )) MB free in $WORKDIR, a build needs $MIN_FREE_MB MB (health.min_free_disk_mb)"
 }
 
 # the .changes and every file it names (.deb, .udeb, .ddeb, .buildinfo) into the results directory;
 # what the .changes lists is the package's doing: a build that lists odd, missing or linked files failed
-collect_results() {
+collect_results() { # [cp]: copy, for artifacts the node user cannot move (the chroot's build user owns them)
+	how=${1:-mv}
 	changes=''
 	for c in "$PARENT/${PKG}_${V}_"*.changes; do
 		[ -f "$c" ] && [ ! -L "$c" ] && changes=$c && break
@@ -475,9 +392,14 @@ collect_results() {
 		[ -f "$PARENT/$name" ] || fail "$EX_FTBFS" "FTBFS: $name named in the .changes is missing"
 		artifacts="$artifacts $name"
 	done < "$changes"
-	# one mv (names checked above: no blanks, no globs)
+	# one mv or cp (names checked above: no blanks, no globs); cp -P copies a link as a link, which the main node refuses
 	set -- "$changes"
 	for name in $artifacts; do set -- "$@" "$PARENT/$name"; done
+	if [ "$how" = cp ]; then
+		cp -P -- "$@" "$RESULTS/" || fail "$EX_FTBFS" "FTBFS: the artifacts cannot be copied into $RESULTS (unreadable?)"
+		rm -rf -- "$SRC"
+		return 0
+	fi
 	mv -- "$@" "$RESULTS/" || fail "$EX_ERROR" "cannot move the artifacts into $RESULTS"
 	# what dpkg-source -x left beside the tree (orig tarball links), the tree, the sources
 	set -- "$DIR" "$SRC"
@@ -487,26 +409,51 @@ collect_results() {
 }
 
 main() {
+	# a step of a chroot build, run again inside its namespaces by unshare (node-chroot.sh)
+	if [ "${1:-}" = __ns ]; then ns_main "${2:-}"; exit "$EX_USAGE"; fi
 	check_self
 	parse_args "$@"
 	if [ "$BUILD" = cleanup ]; then cleanup_build; exit 0; fi
 	take_order
 	record_session
 	read_order
+	[ "$BACKEND" = chroot ] && chroot_paths
+	if [ "$PHASE" != resume ]; then
+		check_disk
+		[ "$BACKEND" = chroot ] && chroot_check_node
+		fetch_sources
+	fi
 	apply_variations
 	if [ "$PHASE" = resume ]; then
 		{ [ -d "$DIR" ] && [ -d "$RESULTS" ]; } || fail "$EX_ERROR" "the prepared build tree $DIR or its results directory is missing"
+	elif [ "$BACKEND" = chroot ]; then
+		chroot_prepare
 	else
-		prepare_sources
+		unpack_sources
 	fi
 	if [ "$PHASE" = prepare ]; then write_prepared; exit 0; fi
-	run_build
-	collect_results
+	if [ "$BACKEND" = chroot ]; then
+		chroot_run_build
+		chroot_collect
+	else
+		run_build
+		collect_results
+	fi
 	write_status 0 built || exit "$EX_ERROR"
 	print_sums
 	finish_pending
 	exit 0
 }
+
+# the parts in files of their own: the installed copy has them here, inline (builder/node-script.ts)
+# @@INCLUDE node-variations.sh@@
+# @@INCLUDE node-chroot.sh@@
+if ! command -v check_variation >/dev/null 2>&1; then
+	# shellcheck source=builder/node-variations.sh
+	. "${0%/*}/node-variations.sh"
+	# shellcheck source=builder/node-chroot.sh
+	. "${0%/*}/node-chroot.sh"
+fi
 
 # sourced with REPROFARM_NODE_BUILD_LIB=1 (the protocol test calls check_variation), it only defines
 [ "${REPROFARM_NODE_BUILD_LIB:-}" = 1 ] || main "$@"

@@ -4,8 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic.js';
 import type { NodeConfig } from '../core/config.js';
 import { projectRoot } from '../core/paths.js';
 import { NODE_EXIT, NODE_LAYOUT } from '../core/protocol.js';
@@ -15,10 +17,23 @@ import { checkedExec, type NodeLink } from './node-link.js';
 
 type Rel = { suite: string; arch: string; package: string; version: string };
 
+/**
+ * node-build.sh as nodes get it: one file, its parts (node-variations.sh,
+ * node-chroot.sh) in place of their `# @@INCLUDE NAME@@` lines, so that one
+ * SHA256 says which version a node has and the forced command runs one file.
+ */
+export function assembleNodeScript(dir: string = join(projectRoot(), 'builder')): Buffer {
+  const main = readFileSync(join(dir, 'node-build.sh'), 'utf8');
+  const text = main.replace(/^# @@INCLUDE ([a-z-]+\.sh)@@$/gm, (_line, name: string) =>
+    readFileSync(join(dir, name), 'utf8').replace(/^# shellcheck shell=sh.*\n/, ''),
+  );
+  return Buffer.from(text);
+}
+
 let scriptCache: { text: Buffer; sha256: string } | undefined;
 export function nodeBuildScript(): { text: Buffer; sha256: string } {
   if (!scriptCache) {
-    const text = readFileSync(join(projectRoot(), 'builder', 'node-build.sh'));
+    const text = assembleNodeScript();
     scriptCache = { text, sha256: createHash('sha256').update(text).digest('hex') };
   }
   return scriptCache;
@@ -41,11 +56,23 @@ export function nodeScriptArgv(node: NodeConfig, mode: string, c: Rel, env: read
   ];
 }
 
+/** The assembled script as a local file (the transports copy files): written once per version, under the temporary folder. */
+async function assembledScriptFile(): Promise<string> {
+  const { text, sha256 } = nodeBuildScript();
+  const file = join(tmpdir(), `reprofarm-node-build.${sha256}.sh`);
+  const same = await readFile(file).then(
+    (b) => b.equals(text),
+    () => false,
+  );
+  if (!same) await writeFileAtomic(file, text);
+  return file;
+}
+
 /** Copy node-build.sh to the node (its copy is missing or differs). */
 async function installNodeScript(t: Transport, node: NodeConfig): Promise<void> {
   const path = NODE_LAYOUT.script(node.workdir);
   await checkedExec(t, ['mkdir', '-p', dirname(path)], 'creating the script directory');
-  await t.put(join(projectRoot(), 'builder', 'node-build.sh'), `${path}.tmp`);
+  await t.put(await assembledScriptFile(), `${path}.tmp`);
   await checkedExec(t, ['mv', '-f', `${path}.tmp`, path], 'installing node-build.sh');
 }
 

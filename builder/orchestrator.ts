@@ -61,10 +61,10 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
       const b1 = await build(run, s1, links.l1);
       if (b1.result !== 'built') {
         discardPrepared(config, links.l2, claim, prep2);
-        return await run.record(failureStatus(b1.result), failureReason(b1, pair.node1.name));
+        return await run.record(failureStatus(b1.result), failureReason(b1, pair.node1.name), null, { unmet: b1.unmet });
       }
       const b2 = await build(run, s2, links.l2, prep2);
-      if (b2.result !== 'built') return await run.record(failureStatus(b2.result), failureReason(b2, pair.node2.name));
+      if (b2.result !== 'built') return await run.record(failureStatus(b2.result), failureReason(b2, pair.node2.name), null, { unmet: b2.unmet });
       return await compareAndRecord(run, s1, links.l1, b1, b2);
     } catch (err) {
       // cleaned before the claim goes back: another worker may take it at once

@@ -26,6 +26,8 @@ export interface RunOutcome {
   result: string;
   /** the node's own words on a failure (status REASON) */
   reason: string | null;
+  /** a depwait's unsatisfiable build dependencies (status UNMET) */
+  unmet: string | null;
   dir: string;
   /** the SHA256 of each fetched file, computed on the main node */
   fetched: Map<string, string>;
@@ -168,6 +170,7 @@ export async function runBuild(s: BuildSpec, link: NodeLink, prepared?: Prepared
     result,
     dir: dest,
     reason: status.get('REASON') ?? null,
+    unmet: status.get('UNMET') ?? null,
     fetched,
     record: { buildNumber: s.n, node: node.name, startedAt, durationS, exitCode: r.code, result, variations, notApplied },
   };

@@ -19,6 +19,8 @@ export interface WorkOrder {
   TIMEOUT: string;
   /** the node's CPU count (its collected NUM_CPU fact): node-build.sh then needs no nproc */
   NUM_CPU?: string;
+  /** node-build.sh refuses to start a build with less room in the workdir (health.min_free_disk_mb) */
+  MIN_FREE_MB: string;
   /** every variation's value for this build (core/protocol.ts variationValues), as V_<KEY> lines */
   variations: Readonly<Record<string, string>>;
 }
@@ -114,6 +116,7 @@ export function workOrderFor(
     BACKEND: config.build.backend,
     TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
     ...(numCpu ? { NUM_CPU: numCpu } : {}),
+    MIN_FREE_MB: String(Math.ceil(config.health.minFreeDiskMb)),
     variations: variationValues(n, config.jobs.get(job)?.variations[n === 1 ? 'build1' : 'build2']),
   });
 }

@@ -67,6 +67,7 @@ export const WORK_ORDER_KEYS = [
   'BACKEND',
   'TIMEOUT',
   'NUM_CPU',
+  'MIN_FREE_MB',
 ] as const;
 export type WorkOrderKey = (typeof WORK_ORDER_KEYS)[number];
 

@@ -13,6 +13,7 @@ import type { NodeConfig } from '../core/config.js';
 import { ReprofarmError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
 import { shQuote } from '../core/shell.js';
+import { assembleNodeScript } from '../builder/node-script.js';
 
 export const DEFAULT_LIB_DIR = '/usr/local/lib/reprofarm';
 /** what may appear in the forced command line unquoted */
@@ -33,7 +34,7 @@ export function wrapperFiles(): Array<{ name: string; mode: string; text: string
   return [
     { name: 'node-wrapper.sh', mode: '0755', text: readFileSync(join(root, 'builder', 'node-wrapper.sh'), 'utf8') },
     { name: 'info.sh', mode: '0644', text: readFileSync(join(root, 'collector', 'info.sh'), 'utf8') },
-    { name: 'node-build.sh', mode: '0644', text: readFileSync(join(root, 'builder', 'node-build.sh'), 'utf8') },
+    { name: 'node-build.sh', mode: '0644', text: assembleNodeScript().toString('utf8') },
   ];
 }
 

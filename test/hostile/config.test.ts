@@ -95,6 +95,8 @@ function nodeBuildRefusesVariation(key: string, value: string): boolean {
     'DSC_URL=file:///nonexistent/hello_1.0-1.dsc',
     `DSC_SHA256=${'0'.repeat(64)}`,
     'BUILD_COMMAND=true',
+    'BACKEND=plain',
+    'MIN_FREE_MB=1',
     'TIMEOUT=10',
     // every variation's value (node-build.sh keeps no defaults), this one replaced
     ...Object.entries({ ...variationValues(1), [key]: value }).map(([k, v]) => `V_${k}=${v}`),

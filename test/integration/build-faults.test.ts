@@ -8,13 +8,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createTestMirror, type MirrorServer, type TestMirror } from '../harness/mirror.js';
 import { startSshFarm, type SshFarm } from '../harness/sshd.js';
 import { BIN, ROOT, runCli } from '../helpers/cli.js';
+import { assembleNodeScript } from '../../builder/node-script.js';
 
 let mirror: TestMirror;
 let server: MirrorServer;
@@ -83,7 +84,7 @@ beforeAll(async () => {
   });
   for (const n of ['drop-once', 'drop-always']) {
     mkdirSync(join(farm.node(n).workdir, 'bin'), { recursive: true });
-    copyFileSync(join(ROOT, 'builder', 'node-build.sh'), join(farm.node(n).workdir, 'bin', 'reprofarm-node-build.sh'));
+    writeFileSync(join(farm.node(n).workdir, 'bin', 'reprofarm-node-build.sh'), assembleNodeScript());
   }
   const node = (name: string): string => {
     const n = farm.node(name);

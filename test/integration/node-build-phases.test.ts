@@ -69,6 +69,8 @@ beforeAll(() => {
     `DSC_URL=file://${dsc}`,
     `DSC_SHA256=${createHash('sha256').update(readFileSync(dsc)).digest('hex')}`,
     `BUILD_COMMAND=sh ${build}`,
+    'BACKEND=plain',
+    'MIN_FREE_MB=1',
     'TIMEOUT=600',
     'NUM_CPU=2',
     // the work order carries every variation's value: node-build.sh keeps no defaults

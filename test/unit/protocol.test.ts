@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NODE_EXIT, VARIATIONS, WORK_ORDER_KEYS } from '../../core/protocol.js';
 import { ROOT } from '../helpers/cli.js';
+import { assembleNodeScript } from '../../builder/node-script.js';
 
 const SCRIPT = join(ROOT, 'builder', 'node-build.sh');
 const text = readFileSync(SCRIPT, 'utf8');
@@ -35,6 +36,7 @@ describe('the build protocol, in core/protocol.ts and node-build.sh', () => {
       FTBFS: NODE_EXIT.FTBFS,
       TIMEOUT: NODE_EXIT.timeout,
       ERROR: NODE_EXIT.error,
+      DEPWAIT: NODE_EXIT.depwait,
       STALE: NODE_EXIT.staleScript,
     });
   });
@@ -44,6 +46,14 @@ describe('the build protocol, in core/protocol.ts and node-build.sh', () => {
     const read = /^\t+(SOURCE\|[A-Z0-9_|]+)\) eval/m.exec(text)?.[1]?.split('|') ?? [];
     // JOB and NODE are for people reading the order: the script takes the node from its environment
     expect(read.sort()).toEqual(WORK_ORDER_KEYS.filter((k) => k !== 'JOB' && k !== 'NODE').sort());
+  });
+
+  it('is installed as one file: its parts inline, and it parses', () => {
+    const one = assembleNodeScript().toString('utf8');
+    expect(one).not.toMatch(/@@INCLUDE/);
+    for (const fn of ['check_variation()', 'chroot_prepare()', 'main()']) expect(one).toContain(fn);
+    const r = spawnSync('sh', ['-n'], { input: one, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
   });
 
   it('accepts every default, and refuses what the module refuses', () => {
