@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createTestMirror, type MirrorServer, type TestMirror } from '../harness/mirror.js';
 import { startSshFarm, type SshFarm } from '../harness/sshd.js';
-import { BIN, ROOT, runCli } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
 import { assembleNodeScript } from '../../builder/node-script.js';
 
 let mirror: TestMirror;
