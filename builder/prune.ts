@@ -8,8 +8,9 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
-import { claimedEntries, currentResultDirs } from '../db/builds.js';
+import { currentResultDirs } from '../db/builds.js';
 import type { FarmDb } from '../db/index.js';
+import { claimedEntries } from '../db/queue.js';
 
 export interface PruneResult {
   /** removed result directories, relative to state_dir */

@@ -6,7 +6,7 @@ import { badNames, scheduleByHand } from '../archive/manual-schedule.js';
 import { ordersInFlight } from '../builder/in-flight.js';
 import { sync, type SyncEvent } from '../archive/sync.js';
 import { sourceNameProblem } from '../archive/version.js';
-import { packageStatus, statusSummary } from '../db/archive.js';
+import { packageStatus, statusSummary } from '../db/status.js';
 import { openDb } from '../db/index.js';
 import { numberOption, suggest, type ParsedArgs } from './args.js';
 import { seconds, termSafe, type Reporter } from './output.js';

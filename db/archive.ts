@@ -1,12 +1,10 @@
 /**
- * Typed queries for sources, results and the schedule. Every multi-statement
- * change is one synchronous transaction (BEGIN IMMEDIATE), so a sync, a
- * schedule request or a claim is all-or-nothing and two claimers can never
- * take the same entry.
+ * Typed queries for sources, results and filling the schedule. Every
+ * multi-statement change is one synchronous transaction (BEGIN IMMEDIATE), so
+ * a sync or a schedule request is all-or-nothing. Claims: queue.ts.
  */
 import type { Statement } from 'better-sqlite3';
 import { ReprofarmError } from '../core/errors.js';
-import type { Status } from '../core/statuses.js';
 import type { FarmDb } from './index.js';
 
 export interface SourceRow {
@@ -347,22 +345,6 @@ export class NotInSuiteError extends ReprofarmError {
   }
 }
 
-/**
- * A claim that is no longer ours when its result is recorded: cleanup gave it
- * back (its process looked gone, or it outlived both build timeouts) or
- * another claimer holds it now. Recording anyway would end someone else's
- * claim, so nothing is recorded.
- */
-export class ClaimLostError extends ReprofarmError {
-  override name = 'ClaimLostError';
-  constructor(readonly claim: Pick<Claim, 'id' | 'package' | 'claimed_by'>) {
-    super(`claim ${claim.id} of ${claim.package} is no longer held by ${claim.claimed_by}`, {
-      advice:
-        'another process gave this claim back or holds it now (reprofarm cleanup requeues a claim whose process is gone or that outlived both build timeouts): nothing was recorded, and the package is taken up at its next claim',
-    });
-  }
-}
-
 /** Manual scheduling, all or nothing, within the daily limit. Returns how many were new to the schedule. */
 export function scheduleManual(
   db: FarmDb,
@@ -426,122 +408,5 @@ function stmt(db: FarmDb, sqlText: string): Statement {
   return s;
 }
 
-/**
- * Take the next waiting entry for an architecture: only one claimer can win it.
- * One statement sets the claimer (and the claiming process, for cleanup) and
- * returns all a build needs, the .dsc's path and SHA256 included.
- */
-export function claimNext(db: FarmDb, arch: string, job: string, now: Date = new Date(), owner?: { host: string; pid: number }): Claim | undefined {
-  const source = 'FROM sources s WHERE s.suite = schedule.suite AND s.name = schedule.package AND s.version = schedule.version';
-  const claim = stmt(
-    db,
-    `UPDATE schedule SET claimed_by = @job, claimed_at = @now, claim_host = @host, claim_pid = @pid
-    WHERE id = (SELECT id FROM schedule WHERE arch = @arch AND claimed_at IS NULL ORDER BY priority DESC, scheduled_at, id LIMIT 1)
-      AND claimed_at IS NULL
-    RETURNING id, suite, arch, package, version, priority, reason, claimed_by, claimed_at,
-      (SELECT s.directory || '/' || s.dsc_name ${source}) AS dsc_path, (SELECT s.dsc_sha256 ${source}) AS dsc_sha256`,
-  );
-  return db.sql
-    .transaction(() => claim.get({ job, arch, now: now.toISOString(), host: owner?.host ?? null, pid: owner?.pid ?? null }) as Claim | undefined)
-    .immediate();
-}
-
-/** SET clause that gives a schedule entry back: no claimer, no claim time, no claiming process. */
-export const UNCLAIMED = 'claimed_by = NULL, claimed_at = NULL, claim_host = NULL, claim_pid = NULL';
-
-/** Give a claim back to the schedule (the build did not happen). */
-export function unclaim(db: FarmDb, id: number, job: string): boolean {
-  return db.sql.prepare(`UPDATE schedule SET ${UNCLAIMED} WHERE id = ? AND claimed_by = ?`).run(id, job).changes === 1;
-}
-
-/** Record a claimed entry's result and take it off the schedule, in one transaction. */
-export function recordResult(db: FarmDb, claim: Claim, status: Status, now: Date = new Date()): void {
-  const sql = db.sql;
-  const del = stmt(db, 'DELETE FROM schedule WHERE id = ? AND claimed_by = ?');
-  const upsert = stmt(
-    db,
-    `INSERT INTO results (suite, arch, package, version, status, build_date) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (suite, arch, package) DO UPDATE SET version = excluded.version, status = excluded.status, build_date = excluded.build_date`,
-  );
-  sql
-    .transaction(() => {
-      if (del.run(claim.id, claim.claimed_by).changes !== 1) throw new ClaimLostError(claim);
-      upsert.run(claim.suite, claim.arch, claim.package, claim.version, status, now.toISOString());
-    })
-    .immediate();
-}
-
-export interface SuiteArchStatus {
-  suite: string;
-  arch: string;
-  known: number;
-  untested: number;
-  statuses: Record<string, number>;
-  scheduled: number;
-  building: number;
-}
-
-export function statusSummary(db: FarmDb, suites: readonly string[], arches: readonly string[]): SuiteArchStatus[] {
-  const sql = db.sql;
-  const out: SuiteArchStatus[] = [];
-  for (const suite of suites) {
-    const known = (sql.prepare('SELECT COUNT(*) AS n FROM sources WHERE suite = ? AND removed_at IS NULL').get(suite) as { n: number }).n;
-    for (const arch of arches) {
-      const statuses: Record<string, number> = {};
-      for (const r of sql
-        .prepare(
-          `SELECT r.status, COUNT(*) AS n FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
-        WHERE r.suite = ? AND r.arch = ? GROUP BY r.status ORDER BY r.status`,
-        )
-        .all(suite, arch) as { status: string; n: number }[])
-        statuses[r.status] = r.n;
-      const tested = Object.values(statuses).reduce((a, b) => a + b, 0);
-      const q = sql
-        .prepare(`SELECT SUM(claimed_at IS NULL) AS waiting, SUM(claimed_at IS NOT NULL) AS building FROM schedule WHERE suite = ? AND arch = ?`)
-        .get(suite, arch) as { waiting: number | null; building: number | null };
-      out.push({ suite, arch, known, untested: known - tested, statuses, scheduled: q.waiting ?? 0, building: q.building ?? 0 });
-    }
-  }
-  return out;
-}
-
-export interface PackageStatus {
-  suite: string;
-  arch: string;
-  package: string;
-  version: string | null;
-  removed: boolean;
-  status: string;
-  build_date: string | null;
-  tested_version: string | null;
-  scheduled: { priority: number; reason: string; scheduled_at: string; scheduled_by: string; claimed_by: string | null; claimed_at: string | null } | null;
-}
-
-export function packageStatus(db: FarmDb, name: string, suites: readonly string[], arches: readonly string[]): PackageStatus[] {
-  const sql = db.sql;
-  const out: PackageStatus[] = [];
-  for (const suite of suites) {
-    const src = sql.prepare('SELECT version, removed_at FROM sources WHERE suite = ? AND name = ?').get(suite, name) as
-      { version: string; removed_at: string | null } | undefined;
-    for (const arch of arches) {
-      const res = sql.prepare('SELECT version, status, build_date FROM results WHERE suite = ? AND arch = ? AND package = ?').get(suite, arch, name) as
-        { version: string; status: string; build_date: string } | undefined;
-      const sch = sql
-        .prepare('SELECT priority, reason, scheduled_at, scheduled_by, claimed_by, claimed_at FROM schedule WHERE suite = ? AND arch = ? AND package = ?')
-        .get(suite, arch, name) as PackageStatus['scheduled'] | undefined;
-      if (!src && !res && !sch) continue;
-      out.push({
-        suite,
-        arch,
-        package: name,
-        version: src?.version ?? null,
-        removed: src?.removed_at != null,
-        status: res?.status ?? 'untested',
-        build_date: res?.build_date ?? null,
-        tested_version: res?.version ?? null,
-        scheduled: sch ?? null,
-      });
-    }
-  }
-  return out;
-}
+/** Temporary: builder/orchestrator.ts still imports claimNext from here; remove once it imports it from queue.js. */
+export { claimNext } from './queue.js';

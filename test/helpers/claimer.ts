@@ -8,7 +8,7 @@
  * real worker does (it builds), so the others meet the lock free.
  */
 import { existsSync } from 'node:fs';
-import { claimNext, recordResult } from '../../db/archive.js';
+import { claimNext, recordResult } from '../../db/queue.js';
 import { openDb } from '../../db/index.js';
 
 const [file, arch, job, go] = process.argv.slice(2);

@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appliesTo } from '../../archive/arch.js';
-import { applySources, claimNext, fillSchedule, recordResult, scheduleManual, unclaim, type SourceInput } from '../../db/archive.js';
-import { requeue, requeueBehind } from '../../db/builds.js';
+import { applySources, fillSchedule, scheduleManual, type SourceInput } from '../../db/archive.js';
+import { claimNext, recordResult, requeue, requeueBehind, unclaim } from '../../db/queue.js';
 import { openDb } from '../../db/index.js';
 
 const NOW = new Date('2026-06-01T00:00:00.000Z');
