@@ -31,7 +31,7 @@ EX_STALE=99
 VARIATION_KEYS='TZ DATE LANG LC_ALL LANGUAGE TERM COLUMNS UMASK HOME PATH CAPTURE_ENVIRONMENT HOSTNAME DOMAINNAME PARALLEL BUILD_USER BINSH NICE NOCHECK KERNEL_PERSONALITY FILEORDERING'
 
 say() { printf 'node-build: %s\n' "$*" >&2; }
-usage() { say "$*"; say "usage: node-build.sh 1|2|prepare1|prepare2|resume1|resume2|cleanup SUITE ARCH PKG VERSION (with REPROFARM_NODE and REPROFARM_WORKDIR set)"; exit "$EX_USAGE"; }
+usage() { say "$*"; say "usage: node-build.sh 1|2|prepare1|prepare2|resume1|resume2|cleanup SUITE ARCH PKG VERSION, or chroot-update SUITE ARCH BASE MAX_AGE_S (with REPROFARM_NODE and REPROFARM_WORKDIR set)"; exit "$EX_USAGE"; }
 
 check_self() {
 	[ -n "${REPROFARM_SCRIPT_SHA256:-}" ] || return 0
@@ -46,10 +46,10 @@ parse_args() {
 	NODE=${REPROFARM_NODE:-} WORKDIR=${REPROFARM_WORKDIR:-}
 	PHASE=all
 	case $BUILD in
-		1|2|cleanup) ;;
+		1|2|cleanup|chroot-update) ;;
 		prepare1|prepare2) PHASE=prepare BUILD=${BUILD#prepare} ;;
 		resume1|resume2) PHASE=resume BUILD=${BUILD#resume} ;;
-		*) usage "build number must be 1, 2, prepare1, prepare2, resume1, resume2 or cleanup" ;;
+		*) usage "build number must be 1, 2, prepare1, prepare2, resume1, resume2, cleanup or chroot-update" ;;
 	esac
 	case $SUITE in ''|*[!a-z0-9.+-]*|[!a-z0-9]*) usage "bad suite name" ;; esac
 	case $ARCH in ''|*[!a-z0-9-]*|[!a-z0-9]*) usage "bad architecture" ;; esac
@@ -414,6 +414,7 @@ main() {
 	check_self
 	parse_args "$@"
 	if [ "$BUILD" = cleanup ]; then cleanup_build; exit 0; fi
+	if [ "$BUILD" = chroot-update ]; then chroot_update; exit 0; fi
 	take_order
 	record_session
 	read_order

@@ -214,3 +214,48 @@ ns_main() {
 		*) exit "$EX_USAGE" ;;
 	esac
 }
+
+# node-build.sh chroot-update SUITE ARCH BASE MAX_AGE_S, MIRROR=URL then the keyring (base64) on
+# standard input: make the suite's tarball with mmdebstrap (BASE's packages, SUITE's too for an
+# overlay), its Release files checked against the keyring, unless the one there is younger than
+# MAX_AGE_S. Written beside the old one and renamed into place: a build in progress keeps the old
+# file. Prints the tarball's facts (the .info file beside it): SUITE ARCH BASE MIRROR CREATED SIZE SHA256.
+chroot_update() {
+	BASE=$PKG MAX_AGE_S=$VERSION
+	case $MAX_AGE_S in *[!0-9]*) usage "the maximum age must be a number of seconds" ;; esac
+	CDIR="$WORKDIR/chroots" TARBALL="$WORKDIR/chroots/$SUITE-$ARCH.tar.zst"
+	INFO="$TARBALL.info" NEW="$CDIR/.new-$SUITE-$ARCH.tar.zst"
+	IFS= read -r line || line=''
+	case $line in MIRROR=*) MIRROR=${line#MIRROR=} ;; *) usage "standard input must start with MIRROR=URL" ;; esac
+	case $MIRROR in http://?*|https://?*|file:///?*) ;; *) usage "MIRROR must be an http://, https:// or file:/// URL" ;; esac
+	case $MIRROR in *[!A-Za-z0-9._~:/?=\&%+@-]*) usage "MIRROR has characters a URL of a mirror does not need" ;; esac
+	command -v mmdebstrap >/dev/null 2>&1 || { say "mmdebstrap is missing (reprofarm node-setup $NODE --apply installs what the chroot backend needs)"; exit "$EX_ERROR"; }
+	mkdir -p "$CDIR" || exit "$EX_ERROR"
+	{ base64 -d > "$CDIR/keyring.gpg.tmp" && [ -s "$CDIR/keyring.gpg.tmp" ] && mv -f "$CDIR/keyring.gpg.tmp" "$CDIR/keyring.gpg"; } ||
+		{ rm -f "$CDIR/keyring.gpg.tmp"; usage "the keyring on standard input is not base64, or empty"; }
+	if [ -f "$TARBALL" ] && [ -f "$INFO" ]; then
+		created=$(sed -n 's/^CREATED=\([0-9][0-9]*\)$/\1/p' "$INFO")
+		if [ -n "$created" ] && [ $(( $(date +%s) - created )) -lt "$MAX_AGE_S" ]; then
+			echo FRESH=1
+			cat "$INFO"
+			exit 0
+		fi
+	fi
+	# the locales the LANG variation uses; the lists kept, so that builds need no apt-get update
+	# shellcheck disable=SC2016
+	hook='printf "et_EE.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n" > "$1/etc/locale.gen" && chroot "$1" locale-gen'
+	set -- mmdebstrap --mode=unshare --variant=buildd "--architectures=$ARCH" --include=fakeroot,faketime,locales \
+		--skip=cleanup/apt/lists "--keyring=$CDIR/keyring.gpg" "--customize-hook=$hook" "$BASE" "$NEW" "deb $MIRROR $BASE main"
+	[ "$BASE" = "$SUITE" ] || set -- "$@" "deb $MIRROR $SUITE main"
+	rm -f "$NEW"
+	if ! "$@" > "$CDIR/$SUITE-$ARCH.log" 2>&1; then
+		rm -f "$NEW"
+		say "mmdebstrap failed for $SUITE/$ARCH from $MIRROR (is the mirror reachable, and its Release signed by the keyring?):"
+		grep -E '^(E|W): ' "$CDIR/$SUITE-$ARCH.log" | tail -n 5 >&2
+		exit "$EX_ERROR"
+	fi
+	sum=$(sha256 "$NEW") && size=$(stat -c %s "$NEW") || exit "$EX_ERROR"
+	printf 'SUITE=%s\nARCH=%s\nBASE=%s\nMIRROR=%s\nCREATED=%s\nSIZE=%s\nSHA256=%s\n' "$SUITE" "$ARCH" "$BASE" "$MIRROR" "$(date +%s)" "$size" "$sum" > "$INFO.tmp" &&
+		mv -f "$NEW" "$TARBALL" && mv -f "$INFO.tmp" "$INFO" || exit "$EX_ERROR"
+	cat "$INFO"
+}

@@ -17,6 +17,7 @@
 #   mv -f WORKDIR/bin/reprofarm-node-build.sh.tmp WORKDIR/bin/reprofarm-node-build.sh
 #   env REPROFARM_NODE=NODE REPROFARM_WORKDIR=WORKDIR [REPROFARM_ORDER_STDIN=1] [REPROFARM_SCRIPT_SHA256=HEX]
 #       sh WORKDIR/bin/reprofarm-node-build.sh 1|2|prepare1|prepare2|resume1|resume2|cleanup SUITE ARCH PKG VERSION
+#       (or chroot-update SUITE ARCH BASE MAX_AGE_S, the mirror and keyring on stdin)
 #                                         only when that file is the installed
 #                                         node-build.sh, which is what runs
 #   cat WORKDIR/reproducible-results/NODE/SUITE/ARCH/PKG/VERSION/SHA256SUMS
@@ -170,7 +171,7 @@ case ${1-} in
 				;;
 		esac
 		if ! { [ $# -eq 7 ] && [ "$1" = sh ] && [ "$2" = "$SCRIPT" ] && inside "$SCRIPT"; }; then refuse "env only to run the node build script"; fi
-		case $3 in 1|2|prepare1|prepare2|resume1|resume2|cleanup) ;; *) refuse "the build mode must be 1, 2, prepare1, prepare2, resume1, resume2 or cleanup" ;; esac
+		case $3 in 1|2|prepare1|prepare2|resume1|resume2|cleanup|chroot-update) ;; *) refuse "the build mode must be 1, 2, prepare1, prepare2, resume1, resume2, cleanup or chroot-update" ;; esac
 		check_rel "$4" "$5" "$6" "$7"
 		[ -f "$LIB/node-build.sh" ] || refuse "$LIB/node-build.sh is not installed: run reprofarm node-setup $NODE --apply"
 		# no copy in the workdir yet: "stale" (99), so that the orchestrator puts its copy there

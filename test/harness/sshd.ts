@@ -354,6 +354,10 @@ async function ensureUserUncached(user: string): Promise<UserInfo> {
   // valid password" but not locked.
   const unlocked = async (): Promise<boolean> => !(await getent('shadow', user))?.[1]?.startsWith('!');
   await retryShadow(() => run('usermod', ['-p', '*', user]), unlocked);
+  await retryShadow(
+    () => addSubIds(user),
+    async () => (await subIdLine(user)) !== undefined,
+  );
 
   const pw = await getent('passwd', user);
   const uid = Number(pw?.[2]);
@@ -362,6 +366,29 @@ async function ensureUserUncached(user: string): Promise<UserInfo> {
     throw new Error(`cannot parse passwd entry for ${user}: ${pw?.join(':')}`);
   }
   return { uid, gid };
+}
+
+/** The user's line of /etc/subuid, if it has one. */
+async function subIdLine(user: string): Promise<string | undefined> {
+  const text = await fs.readFile('/etc/subuid', 'utf8').catch(() => '');
+  return text.split('\n').find((l) => l.startsWith(`${user}:`));
+}
+
+/**
+ * A subuid/subgid range of its own (useradd --system gives none): the chroot
+ * backend maps its build users into it (unshare --map-users=auto). The next
+ * free 65536 ids above every range in /etc/subuid and /etc/subgid.
+ */
+async function addSubIds(user: string): Promise<void> {
+  let next = 100000;
+  for (const file of ['/etc/subuid', '/etc/subgid']) {
+    for (const line of (await fs.readFile(file, 'utf8').catch(() => '')).split('\n')) {
+      const [, start, count] = line.split(':');
+      if (start && count) next = Math.max(next, Number(start) + Number(count));
+    }
+  }
+  const range = `${next}-${next + 65535}`;
+  await run('usermod', ['--add-subuids', range, '--add-subgids', range, user]);
 }
 
 /** sshd must be able to chroot into its privilege separation dir. */

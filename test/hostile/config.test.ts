@@ -212,6 +212,12 @@ describe('values the node scripts refuse are refused when the config loads', () 
       HOSTNAME: ['node', 'i-capture', '-x', 'a.b'],
       DOMAINNAME: ['node', 'a.b', 'a b'],
       PARALLEL: ['node', 'node+1', 4, 'x'],
+      BUILD_USER: ['builder:3333:a builder,room 1:/bin/sh', 'root:0::/bin/sh', 'b:3333:x;y:/bin/sh', 'b:3333::/bin/../sh', 'b:3333:a:b:/bin/sh'],
+      BINSH: ['dash', 'bash', 'zsh'],
+      NICE: [0, 19, 20, -1],
+      NOCHECK: ['nocheck', 'unset', 'yes'],
+      KERNEL_PERSONALITY: ['native', 'linux32 --uname-2.6', 'linux64 --uname-3'],
+      FILEORDERING: ['native', 'disorderfs --reverse-dirents', 'disorderfs'],
     };
     expect(Object.keys(values).sort()).toEqual([...VARIATION_KEYS.keys()].sort());
     for (const [key, list] of Object.entries(values)) {
