@@ -408,5 +408,3 @@ function stmt(db: FarmDb, sqlText: string): Statement {
   return s;
 }
 
-/** Temporary: builder/orchestrator.ts still imports claimNext from here; remove once it imports it from queue.js. */
-export { claimNext } from './queue.js';
