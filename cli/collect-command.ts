@@ -96,6 +96,7 @@ export async function runCollect(config: Config, args: ParsedArgs, rep: Reporter
           clock_offset_s: r.clockOffsetS,
           file: r.file,
           facts: r.facts ? Object.fromEntries(r.facts) : null,
+          chroots: r.chroots?.map((c) => ({ suite: c.suite, arch: c.arch, created: c.created.toISOString(), size: c.size, sha256: c.sha256 })) ?? null,
         })),
       });
     }

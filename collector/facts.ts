@@ -13,6 +13,8 @@ export const MAIN_SIDE_KEYS = ['NODE', 'COLLECTED_AT', 'CLOCK_OFFSET_S', 'HEALTH
 
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 export const MAX_VALUE_CHARS = 1024;
+/** CHROOTS lists every tarball of the node (about 110 characters each): room for about 140 */
+export const MAX_CHROOTS_CHARS = 16 * 1024;
 export const MAX_FACTS = 256;
 const KEY_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
 // C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidi controls
@@ -47,6 +49,52 @@ export function numericFactProblem(key: string, value: string): string | undefin
   return rule.re.test(value) && Number(value) <= rule.max ? undefined : `must be ${rule.what} or unset`;
 }
 
+/** One tarball in the CHROOTS fact, its name (SUITE-ARCH) not yet split. */
+export interface ChrootEntry {
+  name: string;
+  /** seconds since 1970 */
+  created: number;
+  size: number;
+  sha256: string;
+}
+
+const CHROOT_ENTRY_RE = /^([a-z0-9][a-z0-9.+-]{0,63}-[a-z0-9][a-z0-9-]{0,31}):(\d{1,11}):(\d{1,15}):([0-9a-f]{64})$/;
+const MAX_CHROOTS = 256;
+
+/** The CHROOTS fact (`SUITE-ARCH:CREATED:SIZE:SHA256 ...`, or unset or empty: none) as entries, or what is wrong with it. */
+export function parseChrootsFact(value: string | undefined): { ok: true; entries: ChrootEntry[] } | { ok: false; problem: string } {
+  if (value === undefined || value === 'unset' || value === '') return { ok: true, entries: [] };
+  const words = value.split(' ');
+  if (words.length > MAX_CHROOTS) return { ok: false, problem: `lists ${words.length} tarballs, more than ${MAX_CHROOTS}` };
+  const entries: ChrootEntry[] = [];
+  const seen = new Set<string>();
+  for (const w of words) {
+    const m = CHROOT_ENTRY_RE.exec(w);
+    if (!m) return { ok: false, problem: `must be SUITE-ARCH:CREATED:SIZE:SHA256 entries separated by single spaces (or unset), not ${excerpt(w)}` };
+    const [, name = '', created = '', size = '', sha256 = ''] = m;
+    if (seen.has(name)) return { ok: false, problem: `lists ${name} twice` };
+    seen.add(name);
+    entries.push({ name, created: Number(created), size: Number(size), sha256 });
+  }
+  return { ok: true, entries };
+}
+
+export function chrootsFactProblem(value: string): string | undefined {
+  const r = parseChrootsFact(value);
+  return r.ok ? undefined : r.problem;
+}
+
+/**
+ * A CHROOTS name split into suite and architecture. Both may hold hyphens
+ * (bookworm-backports, hurd-amd64): the architecture is the longest of
+ * `arches` the name ends with, else what follows the last hyphen.
+ */
+export function splitChrootName(name: string, arches: readonly string[]): { suite: string; arch: string } {
+  const known = [...arches].sort((a, b) => b.length - a.length).find((a) => name.endsWith(`-${a}`) && name.length > a.length + 1);
+  const at = known ? name.length - known.length - 1 : name.lastIndexOf('-');
+  return { suite: name.slice(0, at), arch: name.slice(at + 1) };
+}
+
 export type ParsedFacts = { ok: true; facts: Array<[string, string]> } | { ok: false; problems: string[] };
 
 export function parseFacts(output: Uint8Array): ParsedFacts {
@@ -77,9 +125,11 @@ export function parseFacts(output: Uint8Array): ParsedFacts {
     if (!KEY_RE.test(key)) problems.push(`line ${n}: bad key ${excerpt(key)} (use A-Z, 0-9, _)`);
     else if ((MAIN_SIDE_KEYS as readonly string[]).includes(key)) problems.push(`line ${n}: key ${key} is reserved for the main node`);
     else if (seen.has(key)) problems.push(`line ${n}: ${key} given twice`);
-    else if (value.length > MAX_VALUE_CHARS) problems.push(`line ${n}: value of ${key} is longer than ${MAX_VALUE_CHARS} characters`);
-    else if (BAD_CHARS_RE.test(value)) problems.push(`line ${n}: value of ${key} contains control characters: ${excerpt(value)}`);
+    else if (value.length > (key === 'CHROOTS' ? MAX_CHROOTS_CHARS : MAX_VALUE_CHARS)) {
+      problems.push(`line ${n}: value of ${key} is longer than ${key === 'CHROOTS' ? MAX_CHROOTS_CHARS : MAX_VALUE_CHARS} characters`);
+    } else if (BAD_CHARS_RE.test(value)) problems.push(`line ${n}: value of ${key} contains control characters: ${excerpt(value)}`);
     else if (numericFactProblem(key, value)) problems.push(`line ${n}: ${key} ${numericFactProblem(key, value) ?? ''}, not ${excerpt(value)}`);
+    else if (key === 'CHROOTS' && chrootsFactProblem(value)) problems.push(`line ${n}: CHROOTS ${chrootsFactProblem(value) ?? ''}`);
     else {
       seen.add(key);
       facts.push([key, value]);

@@ -2,6 +2,7 @@
 # reprofarm node information script: prints KEY=VALUE facts about this node.
 # Runs on build nodes (POSIX sh; no Node.js needed), fed over SSH on stdin:
 #   sh -s -- WORKDIR < info.sh
+# (WORKDIR: the node's workdir, where its chroots are, under chroots/)
 # A fact that is not set on the node is printed as "unset". Kept cheap: it runs
 # on every node at every collection, so it reads /proc instead of forking where
 # it can, and runs each program it needs with `$(exec ...)`: a command
@@ -192,3 +193,24 @@ for tool in dpkg-buildpackage faketime unshare diffoscope; do
 	esac
 	if command -v "$tool" >/dev/null 2>&1; then kv "$key" yes; else kv "$key" no; fi
 done
+
+# the chroot backend's tarballs (made by reprofarm chroot update), from the
+# .info file beside each: SUITE-ARCH:CREATED:SIZE:SHA256, space-separated
+chroots=''
+for info in "$WORKDIR"/chroots/*.tar.zst.info; do
+	{ [ -f "$info" ] && [ -f "${info%.info}" ]; } || continue
+	name=${info##*/}
+	name=${name%.tar.zst.info}
+	created='' size='' sum=''
+	while IFS='=' read -r key value; do
+		case $key in
+			CREATED) created=$value ;;
+			SIZE) size=$value ;;
+			SHA256) sum=$value ;;
+		esac
+	done < "$info"
+	case $name$created$size$sum in *[!a-z0-9.+-]*|'') continue ;; esac
+	{ [ -n "$created" ] && [ -n "$size" ] && [ -n "$sum" ]; } || continue
+	chroots="$chroots${chroots:+ }$name:$created:$size:$sum"
+done
+kv CHROOTS "${chroots:-unset}"

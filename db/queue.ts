@@ -48,21 +48,32 @@ function stmt(db: FarmDb, sqlText: string): Statement {
 /**
  * Take the next waiting entry for an architecture: only one claimer can win it.
  * One statement sets the claimer (and the claiming process, for cleanup) and
- * returns all a build needs, the .dsc's path and SHA256 included.
+ * returns all a build needs, the .dsc's path and SHA256 included. `suites`,
+ * when given, restricts the claim to those suites (the chroot backend: the
+ * suites both nodes have a chroot for; builder/chroot-suites.ts).
  */
-export function claimNext(db: FarmDb, arch: string, job: string, now: Date = new Date(), owner?: { host: string; pid: number }): Claim | undefined {
+export function claimNext(
+  db: FarmDb,
+  arch: string,
+  job: string,
+  now: Date = new Date(),
+  owner?: { host: string; pid: number },
+  suites?: readonly string[],
+): Claim | undefined {
+  if (suites?.length === 0) return undefined;
   const source = 'FROM sources s WHERE s.suite = schedule.suite AND s.name = schedule.package AND s.version = schedule.version';
   const claim = stmt(
     db,
     `UPDATE schedule SET claimed_by = @job, claimed_at = @now, claim_host = @host, claim_pid = @pid
-    WHERE id = (SELECT id FROM schedule WHERE arch = @arch AND claimed_at IS NULL ORDER BY priority DESC, scheduled_at, id LIMIT 1)
+    WHERE id = (SELECT id FROM schedule WHERE arch = @arch AND claimed_at IS NULL
+        AND (@suites IS NULL OR suite IN (SELECT value FROM json_each(@suites)))
+        ORDER BY priority DESC, scheduled_at, id LIMIT 1)
       AND claimed_at IS NULL
     RETURNING id, suite, arch, package, version, priority, reason, claimed_by, claimed_at,
       (SELECT s.directory || '/' || s.dsc_name ${source}) AS dsc_path, (SELECT s.dsc_sha256 ${source}) AS dsc_sha256`,
   );
-  return db.sql
-    .transaction(() => claim.get({ job, arch, now: now.toISOString(), host: owner?.host ?? null, pid: owner?.pid ?? null }) as Claim | undefined)
-    .immediate();
+  const params = { job, arch, now: now.toISOString(), host: owner?.host ?? null, pid: owner?.pid ?? null, suites: suites ? JSON.stringify(suites) : null };
+  return db.sql.transaction(() => claim.get(params) as Claim | undefined).immediate();
 }
 
 /** SET clause that gives a schedule entry back: no claimer, no claim time, no claiming process. */
