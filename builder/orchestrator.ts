@@ -18,6 +18,7 @@ import { SshFileCache } from '../core/ssh-transport.js';
 import { openMirror } from '../archive/mirror.js';
 import type { Claim } from '../db/archive.js';
 import { claimNext } from '../db/queue.js';
+import { chrootSuites } from './chroot-suites.js';
 import type { FarmDb } from '../db/index.js';
 import type { BuildOptions, DscRef, Pair, PairOutcome } from './build-types.js';
 import { ClaimRun } from './claim-run.js';
@@ -42,8 +43,16 @@ export async function buildNext(config: Config, db: FarmDb, pair: Pair, opts: Bu
   const arch = pairArch(db, pair);
   if (typeof arch !== 'string') return arch;
   const t0 = performance.now();
-  const claim = claimNext(db, arch, pair.job, new Date(), { host: hostname(), pid: process.pid });
-  if (!claim) return { kind: 'idle', reason: `nothing scheduled for ${arch}` };
+  // with the chroot backend, only suites both nodes have a chroot of
+  const suites = chrootSuites(db, config, pair.node1.name, pair.node2.name, arch);
+  const claim = claimNext(db, arch, pair.job, new Date(), { host: hostname(), pid: process.pid }, suites);
+  if (!claim) {
+    const why =
+      suites?.length === 0
+        ? `no suite has a chroot on both ${pair.node1.name} and ${pair.node2.name} (reprofarm chroot update)`
+        : `nothing scheduled for ${arch}`;
+    return { kind: 'idle', reason: why };
+  }
   const run = new ClaimRun(config, db, pair, claim, opts, t0);
   const links = openLinks(run);
   try {
