@@ -45,6 +45,8 @@ export interface SourcePackageSpec {
    * `/usr/share/<name>/`.
    */
   buildScript?: string;
+  /** the Build-Depends field (none by default: the harness's packages need only dpkg-dev) */
+  buildDepends?: string;
 }
 
 export interface MirrorSuiteSpec {
@@ -279,6 +281,7 @@ function controlFile(spec: SourcePackageSpec): string {
     `Maintainer: ${MAINTAINER}`,
     'Standards-Version: 4.6.2',
     'Rules-Requires-Root: no',
+    ...(spec.buildDepends ? [`Build-Depends: ${spec.buildDepends}`] : []),
     '',
     `Package: ${spec.name}`,
     `Architecture: ${spec.architecture ?? 'any'}`,
@@ -801,13 +804,13 @@ export async function createTestMirror(opts: { dir?: string } = {}): Promise<Tes
         checkName(p.name);
         versionParts(p.version);
         const key = `${p.name}\n${p.version}`;
-        const identity = JSON.stringify([(p.architecture ?? 'any').trim(), p.buildScript ?? null]);
+        const identity = JSON.stringify([(p.architecture ?? 'any').trim(), p.buildScript ?? null, p.buildDepends ?? null]);
         const known = built.get(key);
         if (known !== undefined && known !== identity) {
           throw new Error(`mirror harness: ${p.name} ${p.version} is already in the pool with another architecture or build script; use a new version`);
         }
         const dup = wanted.get(key);
-        if (dup && JSON.stringify([(dup.architecture ?? 'any').trim(), dup.buildScript ?? null]) !== identity) {
+        if (dup && JSON.stringify([(dup.architecture ?? 'any').trim(), dup.buildScript ?? null, p.buildDepends ?? null]) !== identity) {
           throw new Error(`mirror harness: ${p.name} ${p.version} appears twice in suite ${spec.suite} with different specs`);
         }
         wanted.set(key, p);
@@ -824,7 +827,7 @@ export async function createTestMirror(opts: { dir?: string } = {}): Promise<Tes
       await mapLimit(missing, Math.max(2, Math.min(4, os.availableParallelism())), async (p) => {
         await addToPool(p);
       });
-      for (const [key, p] of wanted) built.set(key, JSON.stringify([(p.architecture ?? 'any').trim(), p.buildScript ?? null]));
+      for (const [key, p] of wanted) built.set(key, JSON.stringify([(p.architecture ?? 'any').trim(), p.buildScript ?? null, p.buildDepends ?? null]));
 
       const { stdout } = await runTool('dpkg-scansources', ['pool/main', '/dev/null'], { cwd: root });
       const kept: string[] = [];
