@@ -12,7 +12,7 @@ import { recordBuild, type BuildRunRecord, type PairRecord } from '../db/builds.
 import { noteFailedAttempt, requeue, requeueBehind } from '../db/queue.js';
 import type { FarmDb } from '../db/index.js';
 import type { BuildOptions, Pair, PairOutcome } from './build-types.js';
-import { NodeUnusable, ResultsRefused } from './node-link.js';
+import { NodeFault, NodeUnusable, ResultsRefused } from './node-link.js';
 import { dropUnrecorded, keepUnrecorded, takeUnrecorded } from './unrecorded.js';
 
 /**
@@ -132,6 +132,10 @@ export class ClaimRun {
     if (this.recorded) throw err;
     const full = asDiskFull(err, this.config.stateDir);
     if (!full && err instanceof ResultsRefused && !this.opts.signal?.aborted) return this.refused(err);
+    if (!full && err instanceof NodeFault) {
+      await whileBusy(() => this.db.markDegraded(err.node, err.message));
+      return this.giveBack(err.message);
+    }
     if (!full && (err instanceof NodeUnusable || err instanceof TransportError)) return this.giveBack(err.message);
     const shown = full ?? err;
     try {

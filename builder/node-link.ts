@@ -15,6 +15,17 @@ export class NodeUnusable extends ReprofarmError {
   override name = 'NodeUnusable';
 }
 
+/** node-build.sh found the node itself unfit for the build (a full disk, no chroot, the archive unreachable): not the package's fault. */
+export class NodeFault extends NodeUnusable {
+  override name = 'NodeFault';
+  constructor(
+    readonly node: string,
+    message: string,
+  ) {
+    super(message, { advice: 'the node is marked degraded until the next reprofarm collect; fix what the message names' });
+  }
+}
+
 /**
  * A build's results were refused (or it never ended): the package's doing, so
  * the claim goes back and the failure is counted; after build.max_attempts of

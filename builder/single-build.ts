@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { Config } from '../core/config.js';
 import { nodeWords } from '../core/errors.js';
-import { BUILD_RESULTS, NODE_LAYOUT, STATE_LAYOUT } from '../core/protocol.js';
+import { BUILD_RESULTS, NODE_EXIT, NODE_LAYOUT, STATE_LAYOUT } from '../core/protocol.js';
 import type { ExecResult } from '../core/transport.js';
 import type { Claim } from '../db/archive.js';
 import type { BuildRunRecord } from '../db/builds.js';
 import type { BuildOptions, DscRef } from './build-types.js';
 import { readResultDir, type ResultDir } from './compare.js';
 import { fetchResults, printedSums } from './fetch-results.js';
-import { NodeUnusable, ResultsRefused, type NodeLink } from './node-link.js';
+import { NodeFault, NodeUnusable, ResultsRefused, type NodeLink } from './node-link.js';
 import { nodeScriptArgv, runNodeScript } from './node-script.js';
 import { parseKeyValues, statusProblem, workOrderFor } from './work-order.js';
 
@@ -112,6 +112,9 @@ function judgeExit(s: BuildSpec, node: string, r: ExecResult): string {
     throw new ResultsRefused(`node-build.sh on ${node} printed more than 1 MiB (a SHA256SUMS of too many files?): build ${s.n} was stopped`, 'output');
   if (r.code === null) throw new NodeUnusable(`build ${s.n} on ${node} was stopped (${r.signal ?? 'aborted'})`);
   const result = BUILD_RESULTS.get(r.code);
+  // node-build.sh says "node: ..." for what is wrong with the node rather than the package
+  const fault = /^node-build: node: (.*)$/m.exec(r.stderr.toString('utf8'));
+  if (r.code === NODE_EXIT.error && fault) throw new NodeFault(node, `build ${s.n} on ${node}: ${nodeWords(fault[1]!.slice(0, 400))}`);
   if (result === undefined || result === 'taken') {
     throw new NodeUnusable(`node-build.sh on ${node} exited with ${r.code}: ${nodeWords(r.stderr.toString('utf8').trim().slice(-300))}`);
   }

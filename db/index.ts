@@ -95,6 +95,19 @@ export class FarmDb {
     return row.v ?? 0;
   }
 
+  /**
+   * A build found the node unfit (its disk full, its chroot missing or broken, the archive out of
+   * its reach): degraded with that reason until the next collection says otherwise.
+   */
+  markDegraded(node: string, reason: string): void {
+    this.sql
+      .prepare(
+        `INSERT INTO nodes (name, health, health_reason) VALUES (?, 'degraded', ?)
+      ON CONFLICT (name) DO UPDATE SET health = 'degraded', health_reason = excluded.health_reason`,
+      )
+      .run(node, reason);
+  }
+
   /** Record a collection run: every node's attempt, its facts and its health, in one transaction. */
   recordCollections(records: readonly CollectionRecord[]): void {
     const upsertNode = this.sql.prepare(`
