@@ -115,6 +115,18 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'chroot',
+    synopsis: 'chroot update [NODE...] [--suite S] [--arch A] [--force] [--concurrency N] [--timeout SEC]',
+    summary: "make or refresh each node's chroot tarball (mmdebstrap, on the node) for each configured suite of its architecture",
+    options: {
+      suite: { type: 'string', value: 'S', help: 'only this suite (default: every suite in suites)' },
+      arch: { type: 'string', value: 'A', help: "only nodes of this architecture (default: every node's own)" },
+      force: { type: 'boolean', help: 'make every tarball again, even one younger than chroot.max_age_days (default: off)' },
+      concurrency: { type: 'string', value: 'N', help: 'nodes at once; each makes one tarball at a time (default: 4)' },
+      timeout: { type: 'string', value: 'SEC', help: 'the longest one tarball may take (default: 1800)' },
+    },
+  },
+  {
     name: 'backup',
     synopsis: 'backup FILE [--force]',
     summary: 'a consistent online copy of reproducible.db (SQLite backup API), checked, written to FILE by a rename',
