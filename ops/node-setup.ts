@@ -16,6 +16,23 @@ import { shQuote } from '../core/shell.js';
 import { assembleNodeScript } from '../builder/node-script.js';
 
 export const DEFAULT_LIB_DIR = '/usr/local/lib/reprofarm';
+/** what the chroot backend needs on a node (README "Adding a node", docs/operations.md) */
+export const CHROOT_PACKAGES = ['mmdebstrap', 'uidmap', 'faketime', 'disorderfs', 'fuse3', 'zstd'] as const;
+
+/**
+ * POSIX sh: give USER a range of 65536 subordinate ids in FILE (/etc/subuid
+ * or /etc/subgid) unless it has one: 100000-165535, or the first free one
+ * past every range there when that is taken. scripts/install.sh has the same.
+ */
+export const SUBID_SH = `subid_range() { # USER FILE USERMOD-OPTION
+	[ -f "$2" ] || : > "$2"
+	_uid=$(id -u "$1")
+	if grep -q -e "^$1:" -e "^$_uid:" "$2"; then return 0; fi
+	_start=$(awk -F: 'NF >= 3 { s = $2 + 0; e = s + $3; if (s < 165536 && e > 100000) taken = 1; if (e > max) max = e }
+		END { if (!taken) print 100000; else print int((max + 65535) / 65536) * 65536 }' "$2")
+	usermod "$3" "$_start-$((_start + 65535))" "$1"
+	say "$1 has the ids $_start-$((_start + 65535)) in $2 (for the chroot backend's user namespaces)"
+}`;
 /** what may appear in the forced command line unquoted */
 export const SAFE_PATH_RE = /^\/[A-Za-z0-9._/+-]*$/;
 
@@ -128,6 +145,24 @@ chown "$(stat -c %u:%g "$AK")" "$AK.tmp"
 chmod 0644 "$AK.tmp"
 mv -f "$AK.tmp" "$AK"
 say "$AK: the main node's key runs only $LIB/node-wrapper.sh"
+
+# 5. what the chroot backend needs: mmdebstrap (the tarballs), uidmap and a subuid range
+# (user namespaces without privileges), faketime, disorderfs with FUSE, zstd
+missing=''
+for p in ${CHROOT_PACKAGES.join(' ')}; do
+	dpkg-query -W -f '\${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	say "installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# shellcheck disable=SC2086
+	{ apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1 ||
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null; }; } ||
+		{ say "apt-get could not install$missing, which the chroot backend needs" >&2; exit 1; }
+fi
+${SUBID_SH}
+subid_range "$BUILD_USER" /etc/subuid --add-subuids
+subid_range "$BUILD_USER" /etc/subgid --add-subgids
 say "done"
 `;
   return { node: node.name, user: node.user, workdir: node.workdir, libDir, authorizedKeysLine: line, script };

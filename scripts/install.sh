@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 # what the main node and the test suite use
 PACKAGES="openssh-server openssh-client shellcheck pssh faketime dpkg-dev build-essential xz-utils gpg gpg-agent gpgv sqlite3 ca-certificates curl diffoscope-minimal python3-debian time jenkins-job-builder cron systemd chromium"
+# the chroot backend on the embedded default's local nodes (ops/node-setup.ts CHROOT_PACKAGES for other nodes),
+# the locales the LOCALE variation uses, and sbuild for comparing with Debian's own builds
+PACKAGES="$PACKAGES mmdebstrap uidmap disorderfs fuse3 zstd locales sbuild"
 
 missing=""
 for p in $PACKAGES; do
@@ -24,6 +27,53 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+say() { printf 'install: %s\n' "$*" >&2; }
+
+# the embedded default's local nodes run as this user: the chroot backend's user
+# namespaces need a range of subordinate ids for it (root has none by default);
+# the same as ops/node-setup.ts SUBID_SH
+subid_range() { # USER FILE USERMOD-OPTION
+	[ -f "$2" ] || : > "$2"
+	_uid=$(id -u "$1")
+	if grep -q -e "^$1:" -e "^$_uid:" "$2"; then return 0; fi
+	_start=$(awk -F: 'NF >= 3 { s = $2 + 0; e = s + $3; if (s < 165536 && e > 100000) taken = 1; if (e > max) max = e }
+		END { if (!taken) print 100000; else print int((max + 65535) / 65536) * 65536 }' "$2")
+	usermod "$3" "$_start-$((_start + 65535))" "$1"
+	say "$1 has the ids $_start-$((_start + 65535)) in $2 (for the chroot backend's user namespaces)"
+}
+me=$(id -un)
+if [ "$(id -u)" = 0 ]; then
+	subid_range "$me" /etc/subuid --add-subuids
+	subid_range "$me" /etc/subgid --add-subgids
+elif ! grep -q "^$me:" /etc/subuid 2>/dev/null || ! grep -q "^$me:" /etc/subgid 2>/dev/null; then
+	say "warning: $me has no subordinate ids in /etc/subuid and /etc/subgid: the chroot backend needs them (as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $me)"
+fi
+
+# the locales of the LOCALE variation (et_EE.UTF-8 for build 2, en_US.UTF-8 as the usual one), so that plain builds apply it
+want_locales="et_EE.UTF-8 en_US.UTF-8"
+have=$(locale -a 2>/dev/null | tr '[:upper:]' '[:lower:]')
+gen=''
+for l in $want_locales; do
+	lc=$(printf '%s' "$l" | sed 's/UTF-8$/utf8/' | tr '[:upper:]' '[:lower:]')
+	printf '%s\n' "$have" | grep -qx -- "$lc" || gen="$gen $l"
+done
+if [ -n "$gen" ]; then
+	if [ "$(id -u)" = 0 ] && command -v locale-gen >/dev/null 2>&1; then
+		for l in $gen; do
+			# enabled in /etc/locale.gen (uncommented, or added), then generated
+			if grep -q "^# *$l UTF-8\$" /etc/locale.gen 2>/dev/null; then
+				sed -i "s/^# *$l UTF-8\$/$l UTF-8/" /etc/locale.gen
+			elif ! grep -q "^$l UTF-8\$" /etc/locale.gen 2>/dev/null; then
+				printf '%s UTF-8\n' "$l" >> /etc/locale.gen
+			fi
+		done
+		say "generating the locales$gen"
+		locale-gen >/dev/null
+	else
+		say "warning: the locales$gen are missing: plain builds cannot apply the LOCALE variation (as root: enable them in /etc/locale.gen, then locale-gen)"
+	fi
 fi
 
 if ! command -v node >/dev/null 2>&1; then

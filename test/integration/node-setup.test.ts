@@ -93,6 +93,10 @@ describe('reprofarm node-setup', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^#!\/bin\/sh\n/);
     expect(spawnSync('sh', ['-n'], { input: r.stdout }).status, 'the script parses').toBe(0);
+    // what the chroot backend needs
+    expect(r.stdout).toContain('for p in mmdebstrap uidmap faketime disorderfs fuse3 zstd; do');
+    expect(r.stdout).toContain('apt-get install -y -qq --no-install-recommends $missing');
+    expect(r.stdout).toContain('subid_range "$BUILD_USER" /etc/subuid --add-subuids');
     const line = `restrict,command="${lib}/node-wrapper.sh w1 ${workdir('w1')}" ssh-ed25519 `;
     expect(r.stderr).toContain(line);
     const j = await runCli(['--config', cfg, '--json', 'node-setup', 'w1', '--lib-dir', lib]);
@@ -122,6 +126,22 @@ describe('reprofarm node-setup', () => {
     expect(statSync(join(lib, 'node-wrapper.sh')).mode & 0o777).toBe(0o755);
     expect(statSync(join(lib, 'home', 'rfwrap1')).uid, "the home is root's").toBe(0);
     expect(statSync(workdir('w1')).uid, "the workdir is the build user's").not.toBe(0);
+    // the chroot backend's user namespaces: one range of 65536 ids each, overlapping no other (applied twice: still one)
+    for (const file of ['/etc/subuid', '/etc/subgid']) {
+      const ranges = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(':'))
+        .map(([user = '', start = '', count = '']) => ({ user, start: Number(start), end: Number(start) + Number(count) }));
+      for (const u of USERS) {
+        const mine = ranges.filter((r) => r.user === u);
+        expect(mine, `${file} ${u}`).toHaveLength(1);
+        expect(mine[0]!.end - mine[0]!.start).toBe(65536);
+        for (const other of ranges.filter((r) => r.user !== u)) {
+          expect(mine[0]!.start >= other.end || mine[0]!.end <= other.start, `${file}: ${u} overlaps ${other.user}`).toBe(true);
+        }
+      }
+    }
   });
 
   it('through the forced-command key, collect and a real build work', async () => {
