@@ -30,6 +30,10 @@ EX_STALE=99
 # the variations a work order gives, as V_<KEY> lines (core/protocol.ts VARIATIONS)
 VARIATION_KEYS='TZ DATE LANG LC_ALL LANGUAGE TERM COLUMNS UMASK HOME PATH CAPTURE_ENVIRONMENT HOSTNAME DOMAINNAME PARALLEL BUILD_USER BINSH NICE NOCHECK KERNEL_PERSONALITY FILEORDERING'
 
+# chroot, setpriv and mount live in /usr/sbin, which a non-root user's PATH (over ssh, say) often lacks
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+export PATH
+
 say() { printf 'node-build: %s\n' "$*" >&2; }
 usage() { say "$*"; say "usage: node-build.sh 1|2|prepare1|prepare2|resume1|resume2|cleanup SUITE ARCH PKG VERSION, or chroot-update SUITE ARCH BASE MAX_AGE_S (with REPROFARM_NODE and REPROFARM_WORKDIR set)"; exit "$EX_USAGE"; }
 

@@ -67,7 +67,11 @@ chroot_prepare() {
 # why a step in the namespaces failed: its own words, else apt's last error
 ns_error_words() {
 	if [ -f "$CROOT/.reprofarm-ns-error" ]; then head -c 300 "$CROOT/.reprofarm-ns-error"; return 0; fi
-	grep -E '^E: ' "$RESULTS/deps.log" 2>/dev/null | tail -n 2 | tr '\n' ' ' | head -c 300
+	if grep -qE '^E: ' "$RESULTS/deps.log" 2>/dev/null; then
+		grep -E '^E: ' "$RESULTS/deps.log" | tail -n 2 | tr '\n' ' ' | head -c 300
+	else
+		tail -n 2 "$RESULTS/deps.log" 2>/dev/null | tr '\n' ' ' | head -c 300
+	fi
 }
 
 # the locale: generated in the tarball by chroot update (locale-gen); probed once it is unpacked (or from the prepared marker)
