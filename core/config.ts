@@ -42,6 +42,7 @@ export const DEFAULT_TIMERS: Timers = {
   sync: String(defaultValue('timers.sync')),
   site: String(defaultValue('timers.site')),
   cleanup: String(defaultValue('timers.cleanup')),
+  chroot: String(defaultValue('timers.chroot')),
 };
 
 /**

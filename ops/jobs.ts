@@ -33,12 +33,31 @@ export interface Install {
 }
 
 type Periodic = Exclude<keyof Timers, 'build'>;
-const PERIODIC: ReadonlyArray<{ cmd: Periodic; what: string }> = [
-  { cmd: 'collect', what: 'collect node information from every node' },
-  { cmd: 'sync', what: "read the mirror's indexes and fill the schedule" },
-  { cmd: 'site', what: 'render the dashboard' },
-  { cmd: 'cleanup', what: 'clean stale and interrupted builds, prune old results' },
+interface PeriodicJob {
+  cmd: Periodic;
+  /** reprofarm's arguments (the command's words) */
+  args: string[];
+  what: string;
+  /** a job only some configurations need */
+  only?: (config: Config) => boolean;
+}
+const PERIODIC: readonly PeriodicJob[] = [
+  { cmd: 'collect', args: ['collect'], what: 'collect node information from every node' },
+  { cmd: 'sync', args: ['sync'], what: "read the mirror's indexes and fill the schedule" },
+  { cmd: 'site', args: ['site'], what: 'render the dashboard' },
+  { cmd: 'cleanup', args: ['cleanup'], what: 'clean stale and interrupted builds, prune old results' },
+  {
+    cmd: 'chroot',
+    args: ['chroot', 'update'],
+    what: "refresh the nodes' chroots older than chroot.max_age_days",
+    only: (config) => config.build.backend === 'chroot',
+  },
 ];
+
+/** The periodic jobs this configuration needs. */
+function periodic(config: Config): PeriodicJob[] {
+  return PERIODIC.filter((p) => !p.only || p.only(config));
+}
 
 function configFile(config: Config): string {
   if (!config.file) {
@@ -88,7 +107,8 @@ export function jjbYaml(config: Config, install: Install): GeneratedFile[] {
       argv(config, install, 'build', job.nodes[0], job.nodes[1]),
     );
   }
-  for (const p of PERIODIC) add(`reprofarm_${p.cmd}`, `reprofarm ${p.cmd}: ${p.what}`, config.timers[p.cmd], argv(config, install, p.cmd));
+  for (const p of periodic(config))
+    add(`reprofarm_${p.cmd}`, `reprofarm ${p.args.join(' ')}: ${p.what}`, config.timers[p.cmd], argv(config, install, ...p.args));
   return [{ name: 'reprofarm-jobs.yaml', content: header(config, 'jjb', '#') + dump(jobs, { lineWidth: -1, noRefs: true }) }];
 }
 
@@ -148,7 +168,7 @@ export function systemdUnits(config: Config, install: Install): GeneratedFile[] 
       '',
     ].join('\n'),
   });
-  for (const p of PERIODIC) {
+  for (const p of periodic(config)) {
     const spec = parseCron(config.timers[p.cmd]);
     if (typeof spec === 'string') throw new ReprofarmError(`timers.${p.cmd}: ${spec}`);
     files.push({
@@ -156,7 +176,7 @@ export function systemdUnits(config: Config, install: Install): GeneratedFile[] 
       content: [
         header(config, 'systemd', '#').trimEnd(),
         '[Unit]',
-        `Description=reprofarm ${p.cmd}: ${p.what}`,
+        `Description=reprofarm ${p.args.join(' ')}: ${p.what}`,
         doc,
         'Wants=network-online.target',
         'After=network-online.target',
@@ -164,7 +184,7 @@ export function systemdUnits(config: Config, install: Install): GeneratedFile[] 
         '[Service]',
         'Type=oneshot',
         ...serviceCommon(config),
-        `ExecStart=${execLine(argv(config, install, p.cmd))}`,
+        `ExecStart=${execLine(argv(config, install, ...p.args))}`,
         '',
       ].join('\n'),
     });
@@ -173,7 +193,7 @@ export function systemdUnits(config: Config, install: Install): GeneratedFile[] 
       content: [
         header(config, 'systemd', '#').trimEnd(),
         '[Unit]',
-        `Description=reprofarm ${p.cmd} on a timer (${spec.text})`,
+        `Description=reprofarm ${p.args.join(' ')} on a timer (${spec.text})`,
         doc,
         '',
         '[Timer]',
@@ -216,7 +236,7 @@ export function crontab(config: Config, install: Install): GeneratedFile[] {
   for (const job of config.jobs.values()) {
     lines.push(line(config.timers.build, `build-${job.name}`, argv(config, install, '--quiet', 'build', job.nodes[0], job.nodes[1])));
   }
-  for (const p of PERIODIC) lines.push(line(config.timers[p.cmd], p.cmd, argv(config, install, '--quiet', p.cmd)));
+  for (const p of periodic(config)) lines.push(line(config.timers[p.cmd], p.cmd, argv(config, install, '--quiet', ...p.args)));
   return [{ name: 'reprofarm.crontab', content: `${lines.join('\n')}\n` }];
 }
 

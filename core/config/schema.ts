@@ -310,6 +310,12 @@ export const SCHEMA: readonly Key[] = [
   { path: 'timers.site', type: CRON, default: '*/10 * * * *', help: 'when they run `site`' },
   { path: 'timers.cleanup', type: CRON, default: '40 * * * *', help: 'when they run `cleanup`' },
   {
+    path: 'timers.chroot',
+    type: CRON,
+    default: '23 4 * * *',
+    help: 'when they run `chroot update` (with `build.backend: chroot` only), which remakes the chroots older than `chroot.max_age_days`',
+  },
+  {
     path: 'service.user',
     type: text({ re: USER_RE, what: 'a user name' }),
     default: () => currentUser(),

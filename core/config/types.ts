@@ -102,6 +102,8 @@ export interface Timers {
   sync: string;
   site: string;
   cleanup: string;
+  /** `chroot update`, with build.backend: chroot only */
+  chroot: string;
 }
 
 export interface ServiceSettings {

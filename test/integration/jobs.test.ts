@@ -209,6 +209,23 @@ describe('reprofarm jobs --format cron', () => {
   });
 });
 
+describe('reprofarm jobs with the chroot backend', () => {
+  it('adds chroot update on timers.chroot to each format; the plain backend has none', async () => {
+    const chrootCfg = join(dir, 'chroot.yaml');
+    writeFileSync(chrootCfg, `${readFileSync(cfg, 'utf8')}build: { backend: chroot }\n`);
+    const cron = await runCli(['--config', chrootCfg, 'jobs', '--format', 'cron']);
+    expect(cron.code, cron.stderr).toBe(0);
+    expect(cron.stdout).toMatch(/^23 4 \* \* \* .*flock -n .*chroot\.lock.* --quiet chroot update$/m);
+    const units = join(dir, 'units-chroot');
+    const sd = await runCli(['--config', chrootCfg, 'jobs', '--format', 'systemd', '--output', units]);
+    expect(sd.code, sd.stderr).toBe(0);
+    expect(readFileSync(join(units, 'reprofarm-chroot.service'), 'utf8')).toMatch(/^ExecStart=.* chroot update$/m);
+    expect(readFileSync(join(units, 'reprofarm-chroot.timer'), 'utf8')).toMatch(/^OnCalendar=\*-\*-\* 04:23:00$/m);
+    const plain = await runCli(['--config', cfg, 'jobs', '--format', 'cron']);
+    expect(plain.stdout).not.toMatch(/chroot update/);
+  });
+});
+
 describe('reprofarm jobs: usage', () => {
   it('--help lists the options; a missing or unknown format is a usage error; no configuration file is an error', async () => {
     const h = await runCli(['jobs', '--help']);
