@@ -173,7 +173,8 @@ ns_build() {
 	[ -x "$CROOT/bin/$O_BINSH" ] || ns_fail "the chroot has no /bin/$O_BINSH (BINSH)"
 	ln -sf "$O_BINSH" "$CROOT/bin/sh" || ns_fail "cannot make /bin/sh $O_BINSH in the chroot"
 	if [ -n "$HOST_V" ]; then
-		{ printf '%s\n' "$HOST_V" > /proc/sys/kernel/hostname && printf '%s\n' "$DOMAIN_V" > /proc/sys/kernel/domainname; } || ns_fail "cannot set the host name"
+		# sethostname(2), as the namespace's root; /proc/sys/kernel/hostname stays the real root's file
+		{ hostname "$HOST_V" && domainname "$DOMAIN_V"; } || ns_fail "cannot set the host name (hostname and domainname, from the hostname package)"
 	fi
 	if [ -n "$FUSE_V" ]; then
 		# disorderfs shows the build tree in a changed order; its files stay where they are
