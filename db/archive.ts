@@ -3,9 +3,8 @@
  * multi-statement change is one synchronous transaction (BEGIN IMMEDIATE), so
  * a sync or a schedule request is all-or-nothing. Claims: queue.ts.
  */
-import type { Statement } from 'better-sqlite3';
 import { ReprofarmError } from '../core/errors.js';
-import type { FarmDb } from './index.js';
+import { stmt, type FarmDb } from './index.js';
 
 export interface SourceRow {
   suite: string;
@@ -391,20 +390,3 @@ export function scheduleManual(
     })
     .immediate();
 }
-
-/** Statements compiled once per connection: claims run hot, and compiling inside BEGIN IMMEDIATE holds the write lock longer. */
-const statements = new WeakMap<FarmDb, Map<string, Statement>>();
-function stmt(db: FarmDb, sqlText: string): Statement {
-  let m = statements.get(db);
-  if (!m) {
-    m = new Map();
-    statements.set(db, m);
-  }
-  let s = m.get(sqlText);
-  if (!s) {
-    s = db.sql.prepare(sqlText);
-    m.set(sqlText, s);
-  }
-  return s;
-}
-

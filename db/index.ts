@@ -220,3 +220,19 @@ function refuseEmptyBesideState(path: string): void {
 export function openDb(path: string, opts: OpenOptions = {}): FarmDb {
   return new FarmDb(path, opts);
 }
+
+/** Statements compiled once per connection: claims run hot, and compiling inside BEGIN IMMEDIATE holds the write lock longer. */
+const statements = new WeakMap<FarmDb, Map<string, Database.Statement>>();
+export function stmt(db: FarmDb, sqlText: string): Database.Statement {
+  let m = statements.get(db);
+  if (!m) {
+    m = new Map();
+    statements.set(db, m);
+  }
+  let s = m.get(sqlText);
+  if (!s) {
+    s = db.sql.prepare(sqlText);
+    m.set(sqlText, s);
+  }
+  return s;
+}

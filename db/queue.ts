@@ -4,11 +4,10 @@
  * with its result. Every change is one synchronous BEGIN IMMEDIATE
  * transaction or one statement.
  */
-import type { Statement } from 'better-sqlite3';
 import { ReprofarmError } from '../core/errors.js';
 import type { Status } from '../core/statuses.js';
 import type { Claim } from './archive.js';
-import type { FarmDb } from './index.js';
+import { stmt, type FarmDb } from './index.js';
 
 /** What names a claim: the entry, its package version, its claimer. */
 export type ClaimKey = Pick<Claim, 'id' | 'suite' | 'arch' | 'package' | 'version' | 'claimed_by'> & Partial<Claim>;
@@ -27,22 +26,6 @@ export class ClaimLostError extends ReprofarmError {
         'another process gave this claim back or holds it now (reprofarm cleanup requeues a claim whose process is gone or that outlived both build timeouts): nothing was recorded, and the package is taken up at its next claim',
     });
   }
-}
-
-/** Statements compiled once per connection: claims run hot, and compiling inside BEGIN IMMEDIATE holds the write lock longer. */
-const statements = new WeakMap<FarmDb, Map<string, Statement>>();
-function stmt(db: FarmDb, sqlText: string): Statement {
-  let m = statements.get(db);
-  if (!m) {
-    m = new Map();
-    statements.set(db, m);
-  }
-  let s = m.get(sqlText);
-  if (!s) {
-    s = db.sql.prepare(sqlText);
-    m.set(sqlText, s);
-  }
-  return s;
 }
 
 /**

@@ -19,20 +19,12 @@ export const DEFAULT_LIB_DIR = '/usr/local/lib/reprofarm';
 /** what the chroot backend needs on a node (README "Adding a node", docs/operations.md) */
 export const CHROOT_PACKAGES = ['mmdebstrap', 'uidmap', 'faketime', 'disorderfs', 'fuse3', 'zstd'] as const;
 
-/**
- * POSIX sh: give USER a range of 65536 subordinate ids in FILE (/etc/subuid
- * or /etc/subgid) unless it has one: 100000-165535, or the first free one
- * past every range there when that is taken. scripts/install.sh has the same.
- */
-export const SUBID_SH = `subid_range() { # USER FILE USERMOD-OPTION
-	[ -f "$2" ] || : > "$2"
-	_uid=$(id -u "$1")
-	if grep -q -e "^$1:" -e "^$_uid:" "$2"; then return 0; fi
-	_start=$(awk -F: 'NF >= 3 { s = $2 + 0; e = s + $3; if (s < 165536 && e > 100000) taken = 1; if (e > max) max = e }
-		END { if (!taken) print 100000; else print int((max + 65535) / 65536) * 65536 }' "$2")
-	usermod "$3" "$_start-$((_start + 65535))" "$1"
-	say "$1 has the ids $_start-$((_start + 65535)) in $2 (for the chroot backend's user namespaces)"
-}`;
+/** POSIX sh: subid_range USER FILE USERMOD-OPTION (ops/subid-range.sh, which scripts/install.sh sources). */
+export const SUBID_SH = readFileSync(join(projectRoot(), 'ops', 'subid-range.sh'), 'utf8')
+  .split('\n')
+  .filter((l) => !l.startsWith('#'))
+  .join('\n')
+  .trim();
 /** what may appear in the forced command line unquoted */
 export const SAFE_PATH_RE = /^\/[A-Za-z0-9._/+-]*$/;
 

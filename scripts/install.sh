@@ -32,17 +32,9 @@ fi
 say() { printf 'install: %s\n' "$*" >&2; }
 
 # the embedded default's local nodes run as this user: the chroot backend's user
-# namespaces need a range of subordinate ids for it (root has none by default);
-# the same as ops/node-setup.ts SUBID_SH
-subid_range() { # USER FILE USERMOD-OPTION
-	[ -f "$2" ] || : > "$2"
-	_uid=$(id -u "$1")
-	if grep -q -e "^$1:" -e "^$_uid:" "$2"; then return 0; fi
-	_start=$(awk -F: 'NF >= 3 { s = $2 + 0; e = s + $3; if (s < 165536 && e > 100000) taken = 1; if (e > max) max = e }
-		END { if (!taken) print 100000; else print int((max + 65535) / 65536) * 65536 }' "$2")
-	usermod "$3" "$_start-$((_start + 65535))" "$1"
-	say "$1 has the ids $_start-$((_start + 65535)) in $2 (for the chroot backend's user namespaces)"
-}
+# namespaces need a range of subordinate ids for it (root has none by default)
+# shellcheck source=ops/subid-range.sh
+. ops/subid-range.sh
 me=$(id -un)
 if [ "$(id -u)" = 0 ]; then
 	subid_range "$me" /etc/subuid --add-subuids
