@@ -135,6 +135,25 @@ describe('node-build.sh prepare and resume', () => {
     expect(existsSync(join(work, 'reproducible-builds', 'sources', '2', REL)), 'nothing downloaded').toBe(false);
   });
 
+  it('a workdir with less room than MIN_FREE_MB is the node\'s fault: exit 75 with "node: ...", nothing downloaded', () => {
+    mkdirSync(join(work, 'reproducible-builds', 'n9', 'bookworm', 'amd64', 'tiny'), { recursive: true });
+    writeFileSync(join(work, 'reproducible-builds', 'n9', REL), order.replace(/^MIN_FREE_MB=1$/m, 'MIN_FREE_MB=999999999'));
+    const r = run('2');
+    expect(r.code).toBe(75);
+    expect(r.stderr).toMatch(/^node-build: node: only \d+ MB free in .*, a build needs 999999999 MB \(health\.min_free_disk_mb\)$/m);
+    expect(existsSync(join(work, 'reproducible-builds', 'sources', '2', REL)), 'nothing downloaded').toBe(false);
+  });
+
+  it("the chroot backend without a chroot for the suite is the node's fault, saying how to make one", () => {
+    mkdirSync(join(work, 'reproducible-builds', 'n9', 'bookworm', 'amd64', 'tiny'), { recursive: true });
+    writeFileSync(join(work, 'reproducible-builds', 'n9', REL), order.replace(/^BACKEND=plain$/m, 'BACKEND=chroot'));
+    const r = run('2');
+    expect(r.code).toBe(75);
+    expect(r.stderr).toMatch(
+      /^node-build: node: no chroot for bookworm\/amd64 at .*chroots\/bookworm-amd64\.tar\.zst \(run reprofarm chroot update n9 --suite bookworm\)$/m,
+    );
+  });
+
   it('cleanup removes a prepared build that never resumed', () => {
     placeOrder();
     expect(run('prepare2').code).toBe(0);
