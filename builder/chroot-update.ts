@@ -20,6 +20,7 @@ import type { FarmDb } from '../db/index.js';
 import { parseKeyValues } from '../collector/facts.js';
 import { NodeLink } from './node-link.js';
 import { runNodeScript } from './node-script.js';
+import { nodeArch } from './orchestrator.js';
 
 /** One tarball to make: SUITE's chroot, from BASE's packages (BASE is SUITE unless SUITE is an overlay). */
 export interface ChrootTarget {
@@ -74,15 +75,6 @@ export function chrootMirrorUrl(mirror: string): string {
   return isAbsolute(mirror) ? pathToFileURL(mirror).href : mirror;
 }
 
-/** A node's architecture: configured, else from its last collection. */
-function nodeArch(db: FarmDb, node: NodeConfig): string | null {
-  if (node.arch) return node.arch;
-  const known = db.node(node.name)?.arch;
-  if (known) return known;
-  const fact = db.latestFacts(node.name).get('ARCH');
-  return fact && fact !== 'unset' ? fact : null;
-}
-
 /** Which tarballs each node gets: the named nodes (else every node not offline), every configured suite (or `suite`), the node's architecture (if `arch`). */
 export function planChroots(config: Config, db: FarmDb, names: readonly string[], only: { suite?: string; arch?: string } = {}): NodePlan[] {
   const nodes =
@@ -96,7 +88,7 @@ export function planChroots(config: Config, db: FarmDb, names: readonly string[]
   const suites = only.suite ? [only.suite] : config.suites;
   const plans: NodePlan[] = [];
   for (const node of nodes) {
-    const arch = nodeArch(db, node);
+    const arch = nodeArch(db, node) ?? null;
     if (arch === null) {
       plans.push({
         node,
