@@ -17,6 +17,11 @@ const BENCHMARKS: ReadonlyArray<{ name: string; summary: string; load: () => Pro
     summary: 'orchestration overhead of one build pair over loopback sshd, trivial backend, 1 KiB / 1 MiB / 100 MiB artifacts',
     load: () => import('./build.js'),
   },
+  {
+    name: 'chroot',
+    summary: 'the chroot backend on the real mirror: making a chroot; a hello pair by reprofarm vs the same by hand vs sbuild --chroot-mode=unshare',
+    load: () => import('./chroot.js'),
+  },
   { name: 'claims', summary: '150 (and 16) processes claiming and recording against one reproducible.db', load: () => import('./claims.js') },
   {
     name: 'site',
