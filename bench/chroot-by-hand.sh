@@ -6,7 +6,8 @@
 # file or SHA256SUMS.
 #   sh bench/chroot-by-hand.sh 1|2 TARBALL DSC WORKDIR OUTDIR [BUILD_COMMAND]
 # Build 1 and build 2 get the default variations of core/protocol.ts with DATE
-# real for both (the chroot benchmark's job sets build 2's DATE to real).
+# real for both (the chroot benchmark's job sets build 2's DATE to real), and
+# with FILEORDERING=native in the environment build 2 without disorderfs.
 # Prints one line per step on standard output: STEP NAME MILLISECONDS.
 set -u
 
@@ -69,8 +70,10 @@ else
 	HOST_V=i-capture-the-hostname DOMAIN_V=i-capture-the-domain DEB_BUILD_OPTIONS_V="parallel=$((ncpu + 1)) nocheck"
 	BUSER=pbuilder2 BUID=2222 BGECOS='second user,second room,second work-phone,second home-phone' BSHELL=/bin/bash BINSH=bash NICE_V=11
 	PERSONALITY_V='linux64 --uname-2.6' FUSE_V=''
-	# as node-chroot.sh: disorderfs where FUSE works
-	command -v disorderfs >/dev/null 2>&1 && [ -r /dev/fuse ] && [ -w /dev/fuse ] && FUSE_V=--shuffle-dirents
+	# as node-chroot.sh: disorderfs where FUSE works, unless $FILEORDERING is native (the job's build2 FILEORDERING: native)
+	if [ "${FILEORDERING:-}" != native ] && command -v disorderfs >/dev/null 2>&1 && [ -r /dev/fuse ] && [ -w /dev/fuse ]; then
+		FUSE_V=--shuffle-dirents
+	fi
 fi
 CROOT="$WORK/chroot/$BUILD"
 echo "FILEORDERING ${FUSE_V:+disorderfs }${FUSE_V:-native}"

@@ -63,6 +63,13 @@ const CLI = path.join(ROOT, 'bin', 'reprofarm.js');
 const NODE_BUILD = path.join(ROOT, 'builder', 'node-build.sh');
 const BY_HAND = path.join(ROOT, 'bench', 'chroot-by-hand.sh');
 const ROUNDS = envInts('REPROFARM_BENCH_CHROOT_ROUNDS', [1], 1, 20)[0] ?? 1;
+/**
+ * Build 2's FILEORDERING, for reprofarm's job and the by-hand script alike:
+ * native, because with disorderfs --shuffle-dirents over /build the chroot
+ * build's `cd` into the tree fails (ENOTDIR) on this machine; set
+ * $REPROFARM_BENCH_CHROOT_FILEORDERING=default to try the default again.
+ */
+const FILEORDERING_2 = process.env.REPROFARM_BENCH_CHROOT_FILEORDERING === 'default' ? 'default' : 'native';
 const GOALS = { overheadShare: 0.05, overheadS: 2 };
 
 /** Before each measured run: wait (up to 2 minutes) for the machine to settle; say how long and the load if it did not. */
@@ -228,7 +235,7 @@ async function byHandPair(tarball: string, dsc: string, dir: string): Promise<By
   await fs.rm(dir, { recursive: true, force: true });
   const q = (s: string): string => shQuote(s);
   const one = (b: 1 | 2): string => `sh ${q(BY_HAND)} ${b} ${q(tarball)} ${q(dsc)} ${q(path.join(dir, 'w'))} ${q(path.join(dir, 'out'))}`;
-  const m = await runMeasured(`${one(1)} && echo END 1 && ${one(2)} && echo END 2`);
+  const m = await runMeasured(`${one(1)} && echo END 1 && FILEORDERING=${FILEORDERING_2} ${one(2)} && echo END 2`);
   if (m.code !== 0) throw new CheckFailed(`by hand: exited ${m.code ?? m.signal}\n${tail(m.stderr)}\n${tail(m.stdout)}`);
   const steps: Array<Map<string, number>> = [new Map<string, number>(), new Map<string, number>()];
   let b = 0;
@@ -387,7 +394,7 @@ export async function run(): Promise<void> {
         '  local1: { transport: local }',
         '  local2: { transport: local }',
         'jobs:',
-        '  bench_chroot: { nodes: [local1, local2], variations: { build2: { DATE: real } } }',
+        `  bench_chroot: { nodes: [local1, local2], variations: { build2: { DATE: real${FILEORDERING_2 === 'native' ? ', FILEORDERING: native' : ''} } } }`,
         'build: { backend: chroot }',
         '',
       ].join('\n'),
@@ -401,9 +408,10 @@ export async function run(): Promise<void> {
       for (const f of ['', '.info']) await fs.link(tarball + f, path.join(d, `${SUITE}-${ARCH}.tar.zst${f}`));
     }
     t = performance.now();
+    await cli(config, ['--quiet', 'collect']);
     await cli(config, ['--quiet', 'chroot', 'update']);
     console.log(
-      `        the tarball of (a) hard-linked into both nodes' workdirs; reprofarm chroot update (up to date) in ${fmt((performance.now() - t) / 1000, 1)} s`,
+      `        the tarball of (a) hard-linked into both nodes' workdirs; reprofarm collect and chroot update (up to date) in ${fmt((performance.now() - t) / 1000, 1)} s`,
     );
     const src = await fetchSources(mirror, stateDir, path.join(tmp, 'src'));
     console.log(`sources ${path.basename(src.dsc)} (checked against the signed Sources index) in ${path.dirname(src.dsc)}`);
