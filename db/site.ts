@@ -40,6 +40,8 @@ export interface BuildRow {
   duration: number | null;
   reason: string | null;
   report: string | null;
+  /** a depwait's unsatisfiable build dependencies */
+  unmet?: string | null;
 }
 
 export interface RunRow {
@@ -79,7 +81,16 @@ export interface ListRow {
   version: string;
   status: string;
   build_date: string | null;
+  /** a depwait's unsatisfiable build dependencies (builds.unmet of its build), else null */
+  unmet?: string | null;
 }
+
+/** The listing: every current source with its result on an architecture; a depwait with its build's unmet dependencies. */
+const LISTING_SQL = `SELECT s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date,
+      b.unmet AS unmet
+      FROM sources s LEFT JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
+      LEFT JOIN builds b ON r.status = 'depwait' AND b.id = r.build_id
+      WHERE s.suite = ? AND s.removed_at IS NULL`;
 
 export interface ScheduleRow {
   package: string;
@@ -201,20 +212,12 @@ export class SiteReader {
 
   /** Every current source of a suite with its result on an architecture (untested: no result), by name. */
   listing(suite: string, arch: string): ListRow[] {
-    return this.q(
-      `SELECT s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date
-      FROM sources s LEFT JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
-      WHERE s.suite = ? AND s.removed_at IS NULL ORDER BY s.name`,
-    ).all(arch, suite) as ListRow[];
+    return this.q(`${LISTING_SQL} ORDER BY s.name`).all(arch, suite) as ListRow[];
   }
 
   /** The listing's rows of the named packages (those that are current sources of the suite), by name. */
   listingOf(suite: string, arch: string, names: readonly string[]): ListRow[] {
-    return this.q(
-      `SELECT s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date
-      FROM sources s LEFT JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
-      WHERE s.suite = ? AND s.removed_at IS NULL AND s.name IN (SELECT value FROM json_each(?)) ORDER BY s.name`,
-    ).all(arch, suite, JSON.stringify(names)) as ListRow[];
+    return this.q(`${LISTING_SQL} AND s.name IN (SELECT value FROM json_each(?)) ORDER BY s.name`).all(arch, suite, JSON.stringify(names)) as ListRow[];
   }
 
   /** A suite/arch's schedule: building first (oldest claim first), then by priority and age. */
@@ -313,75 +316,10 @@ export class SiteReader {
   packages(suite: string, arch: string, names: readonly string[], historyLimit = HISTORY_LIMIT): PackageData[] {
     if (names.length === 0) return [];
     const list = JSON.stringify(names);
-    const sources = this.q(
-      `SELECT name, version, architecture FROM sources
-      WHERE suite = ? AND removed_at IS NULL AND name IN (SELECT value FROM json_each(?))`,
-    ).all(suite, list) as SourceRow[];
-    const results = (
-      this.raw(
-        `SELECT package, version, status, build_date, node1, node2, job, build_duration, build_id FROM results
-      WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?))`,
-      ).all(suite, arch, list) as unknown[][]
-    ).map((r): ResultRow => ({
-      package: r[0] as string,
-      version: r[1] as string,
-      status: r[2] as string,
-      build_date: r[3] as string,
-      node1: r[4] as string | null,
-      node2: r[5] as string | null,
-      job: r[6] as string | null,
-      build_duration: r[7] as number | null,
-      build_id: r[8] as number | null,
-    }));
-    const history = (
-      this.raw(
-        `SELECT id, package, version, status, build_date, job, node1, node2, duration, reason, report FROM builds
-      WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY package, build_date DESC, id DESC`,
-      ).all(suite, arch, list) as unknown[][]
-    ).map((r): BuildRow => ({
-      id: r[0] as number,
-      package: r[1] as string,
-      version: r[2] as string,
-      status: r[3] as string,
-      build_date: r[4] as string,
-      job: r[5] as string | null,
-      node1: r[6] as string | null,
-      node2: r[7] as string | null,
-      duration: r[8] as number | null,
-      reason: r[9] as string | null,
-      report: r[10] as string | null,
-    }));
-    const runs = (
-      this.raw(
-        `SELECT br.build_id, br.build_number, br.node, br.started_at, br.duration, br.exit_code, br.result, br.variations, br.not_applied
-      FROM results r JOIN build_runs br ON br.build_id = r.build_id
-      WHERE r.suite = ? AND r.arch = ? AND r.package IN (SELECT value FROM json_each(?)) ORDER BY br.build_id, br.build_number`,
-      ).all(suite, arch, list) as unknown[][]
-    ).map((r): RunRow => ({
-      build_id: r[0] as number,
-      build_number: r[1] as number,
-      node: r[2] as string,
-      started_at: r[3] as string,
-      duration: r[4] as number,
-      exit_code: r[5] as number | null,
-      result: r[6] as string,
-      variations: r[7] as string,
-      not_applied: r[8] as string,
-    }));
-    const src = new Map(sources.map((s) => [s.name, s]));
-    const res = new Map(results.map((r) => [r.package, r]));
-    const hist = new Map<string, BuildRow[]>();
-    for (const b of history) {
-      let l = hist.get(b.package);
-      if (!l) hist.set(b.package, (l = []));
-      l.push(b);
-    }
-    const runsBy = new Map<number, RunRow[]>();
-    for (const r of runs) {
-      let l = runsBy.get(r.build_id);
-      if (!l) runsBy.set(r.build_id, (l = []));
-      l.push(r);
-    }
+    const src = new Map(this.sourcesOf(suite, list).map((x) => [x.name, x]));
+    const res = new Map(this.resultsOf(suite, arch, list).map((r) => [r.package, r]));
+    const hist = groupBy(this.historyOf(suite, arch, list), (b) => b.package);
+    const runsBy = groupBy(this.currentRunsOf(suite, arch, list), (r) => r.build_id);
     const out: PackageData[] = [];
     for (const name of names) {
       const source = src.get(name);
@@ -408,6 +346,7 @@ export class SiteReader {
               duration: cur.duration,
               reason: cur.reason,
               report: cur.report,
+              unmet: cur.unmet,
               runs: runsBy.get(cur.id) ?? [],
             }
           : undefined,
@@ -416,6 +355,77 @@ export class SiteReader {
       });
     }
     return out;
+  }
+
+  private sourcesOf(suite: string, list: string): SourceRow[] {
+    return this.q(
+      `SELECT name, version, architecture FROM sources
+      WHERE suite = ? AND removed_at IS NULL AND name IN (SELECT value FROM json_each(?))`,
+    ).all(suite, list) as SourceRow[];
+  }
+
+  // the raw rows (arrays) and a mapping by hand: a few times faster than objects for thousands of rows
+  private resultsOf(suite: string, arch: string, list: string): ResultRow[] {
+    return (
+      this.raw(
+        `SELECT package, version, status, build_date, node1, node2, job, build_duration, build_id FROM results
+      WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?))`,
+      ).all(suite, arch, list) as unknown[][]
+    ).map((r): ResultRow => ({
+      package: r[0] as string,
+      version: r[1] as string,
+      status: r[2] as string,
+      build_date: r[3] as string,
+      node1: r[4] as string | null,
+      node2: r[5] as string | null,
+      job: r[6] as string | null,
+      build_duration: r[7] as number | null,
+      build_id: r[8] as number | null,
+    }));
+  }
+
+  /** Every build of the packages, newest first per package. */
+  private historyOf(suite: string, arch: string, list: string): BuildRow[] {
+    return (
+      this.raw(
+        `SELECT id, package, version, status, build_date, job, node1, node2, duration, reason, report, unmet FROM builds
+      WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY package, build_date DESC, id DESC`,
+      ).all(suite, arch, list) as unknown[][]
+    ).map((r): BuildRow => ({
+      id: r[0] as number,
+      package: r[1] as string,
+      version: r[2] as string,
+      status: r[3] as string,
+      build_date: r[4] as string,
+      job: r[5] as string | null,
+      node1: r[6] as string | null,
+      node2: r[7] as string | null,
+      duration: r[8] as number | null,
+      reason: r[9] as string | null,
+      report: r[10] as string | null,
+      unmet: r[11] as string | null,
+    }));
+  }
+
+  /** The single runs of the packages' current builds. */
+  private currentRunsOf(suite: string, arch: string, list: string): RunRow[] {
+    return (
+      this.raw(
+        `SELECT br.build_id, br.build_number, br.node, br.started_at, br.duration, br.exit_code, br.result, br.variations, br.not_applied
+      FROM results r JOIN build_runs br ON br.build_id = r.build_id
+      WHERE r.suite = ? AND r.arch = ? AND r.package IN (SELECT value FROM json_each(?)) ORDER BY br.build_id, br.build_number`,
+      ).all(suite, arch, list) as unknown[][]
+    ).map((r): RunRow => ({
+      build_id: r[0] as number,
+      build_number: r[1] as number,
+      node: r[2] as string,
+      started_at: r[3] as string,
+      duration: r[4] as number,
+      exit_code: r[5] as number | null,
+      result: r[6] as string,
+      variations: r[7] as string,
+      not_applied: r[8] as string,
+    }));
   }
 
   /**
@@ -439,4 +449,16 @@ export class SiteReader {
       })
       .immediate();
   }
+}
+
+/** Rows grouped by a key, in their order. */
+function groupBy<T, K>(rows: readonly T[], key: (row: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    let l = out.get(k);
+    if (!l) out.set(k, (l = []));
+    l.push(r);
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 /** The view model of nodes.html: every node's health, collection and build figures. */
+import type { ChrootRow } from '../db/chroots.js';
 import type { NodeBuildStats, NodeSiteRow } from '../db/site.js';
 import { fmtDate, fmtDuration, fmtOffset, urlSegment } from './format.js';
 import { isStale, pageBase, type PageBase } from './model.js';
@@ -19,6 +20,17 @@ export interface NodeView {
   avgDuration: string;
   offline: boolean;
   infoHref: string | null;
+  chroots: ChrootView[];
+  /** with the chroot backend: the configured suites this node has no chroot of, each with what to run */
+  missingChroots: string[];
+}
+
+export interface ChrootView {
+  name: string;
+  created: string;
+  age: string;
+  size: string;
+  sha256: string;
 }
 
 export interface NodesView extends PageBase {
@@ -35,13 +47,43 @@ export interface ConfiguredNode {
   info: string | null;
 }
 
+/** The chroots of the nodes, and the suites each must have one of (none with the plain backend). */
+export interface NodeChroots {
+  rows: readonly ChrootRow[];
+  wanted: readonly string[];
+}
+
+function chrootViews(rows: readonly ChrootRow[], asOf: string | null): ChrootView[] {
+  const now = asOf ? Date.parse(asOf) : NaN;
+  return rows.map((c) => {
+    const days = (now - Date.parse(c.created)) / 86400_000;
+    return {
+      name: `${c.suite}/${c.arch}`,
+      created: fmtDate(c.created),
+      age: Number.isFinite(days) ? `${Math.max(0, Math.floor(days))} d` : '—',
+      size: `${(c.size / 1048576).toFixed(0)} MiB`,
+      sha256: c.sha256.slice(0, 12),
+    };
+  });
+}
+
+function missingChroots(name: string, arch: string | null, rows: readonly ChrootRow[], wanted: readonly string[]): string[] {
+  if (!arch) return [];
+  return wanted
+    .filter((suite) => !rows.some((c) => c.suite === suite && c.arch === arch))
+    .map((suite) => `no chroot for ${suite}/${arch}: run reprofarm chroot update ${name} --suite ${suite}`);
+}
+
 export function nodesView(
   configured: readonly ConfiguredNode[],
   rows: readonly NodeSiteRow[],
   stats: readonly NodeBuildStats[],
   asOf: string | null,
   intervalS: number,
+  chroots: NodeChroots = { rows: [], wanted: [] },
 ): NodesView {
+  const chrootsBy = new Map<string, ChrootRow[]>();
+  for (const c of chroots.rows) chrootsBy.set(c.node, [...(chrootsBy.get(c.node) ?? []), c]);
   const byName = new Map(rows.map((r) => [r.name, r]));
   const st = new Map(stats.map((s) => [s.node, s]));
   const names = [...new Set([...configured.map((c) => c.name), ...rows.map((r) => r.name)])].sort();
@@ -58,10 +100,12 @@ export function nodesView(
       const c = conf.get(name);
       const s = st.get(name);
       const health = r?.health ?? 'unknown';
+      const arch = c?.arch ?? r?.arch ?? null;
+      const mine = chrootsBy.get(name) ?? [];
       return {
         name,
         anchor: `node-${urlSegment(name)}`,
-        arch: c?.arch ?? r?.arch ?? '—',
+        arch: arch ?? '—',
         transport: c ? c.transport : 'not configured',
         health,
         healthCls: `health-${health}`,
@@ -74,6 +118,8 @@ export function nodesView(
         avgDuration: fmtDuration(s?.avg_duration_7d),
         offline: c?.offline ?? false,
         infoHref: c?.info ?? null,
+        chroots: chrootViews(mine, asOf),
+        missingChroots: c ? missingChroots(name, arch, mine, chroots.wanted) : [],
       };
     }),
   };

@@ -38,6 +38,8 @@ export interface PackageView extends PageBase {
   node2: string;
   duration: string;
   reason: string;
+  /** a depwait's unsatisfiable build dependencies, as apt named them; '' otherwise */
+  unmet: string;
   runs: RunView[];
   reportTxt: string | null;
   reportHtml: string | null;
@@ -107,6 +109,7 @@ export function packageView(d: PackageData, assets: PackageAssets): PackageView 
     node2: r?.node2 ?? '—',
     duration: fmtDuration(r?.build_duration),
     reason: d.current?.reason ?? '',
+    unmet: status === 'depwait' ? (d.current?.unmet ?? '') : '',
     runs,
     reportTxt: assets.reportTxt ? root + assets.reportTxt : null,
     reportHtml: assets.reportHtml ? root + assets.reportHtml : null,

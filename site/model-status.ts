@@ -118,7 +118,9 @@ export function scheduledView(suite: string, arch: string, rows: readonly Schedu
 
 /** One row of reproducible.json. */
 export function jsonRow(suite: string, arch: string, r: ListRow): string {
-  return JSON.stringify({ package: r.package, version: r.version, suite, architecture: arch, status: r.status, build_date: r.build_date });
+  const row = { package: r.package, version: r.version, suite, architecture: arch, status: r.status, build_date: r.build_date };
+  // a depwait says which build dependencies could not be satisfied (DESIGN.md, wave 2)
+  return JSON.stringify(r.status === 'depwait' && r.unmet ? { ...row, unmet: r.unmet } : row);
 }
 
 /** One suite and architecture's part of reproducible.json: one row per line, joined by commas, no brackets. */

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import { nodeInformationFile } from '../core/paths.js';
+import { allChroots } from '../db/chroots.js';
 import { suiteArchKey, suiteArchs, type RenderContext, type SuiteArch } from './context.js';
 import { JsonCache } from './json-cache.js';
 import { CHART_DAYS, lastChartDay, suiteArchCharts } from './model-dashboard.js';
@@ -119,7 +120,8 @@ function renderNodesPage(ctx: RenderContext, plan: RenderPlan): Map<string, numb
   });
   const rows = reader.nodes();
   const stats = plan.asOf ? reader.nodeBuildStats(plan.asOf) : [];
-  writer.write('nodes.html', ctx.renderer.render('nodes', nodesView(configured, rows, stats, plan.asOf, config.collect.interval)));
+  const chroots = { rows: allChroots(reader.db), wanted: config.build.backend === 'chroot' ? config.suites : [] };
+  writer.write('nodes.html', ctx.renderer.render('nodes', nodesView(configured, rows, stats, plan.asOf, config.collect.interval, chroots)));
   return new Map(rows.map((n) => [n.name, n.clock_offset_s]));
 }
 

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -149,6 +149,15 @@ describe('the chroot backend on two sshd nodes', () => {
       db.close();
       expect(row.status).toBe('depwait');
       expect(row.unmet).toMatch(/reprofarm-no-such-package \(>= 2\) but it is not installable/);
+      // and shown: on the package page, in reproducible.json, and the chroots on nodes.html
+      const r = await cli(cfg, 'site');
+      expect(r.code, r.stderr).toBe(0);
+      const site = join(dir, 'loop', 'public');
+      const page = readFileSync(join(site, 'rb-pkg', 'bookworm', ARCH, 'rf-unmet.html'), 'utf8');
+      expect(page).toMatch(/<dt>unmet build dependencies<\/dt><dd class="unmet">[^<]*reprofarm-no-such-package \(&gt;= 2\)/);
+      const json = JSON.parse(readFileSync(join(site, 'reproducible.json'), 'utf8')) as Record<string, unknown>[];
+      expect(json.find((x) => x.package === 'rf-unmet')).toMatchObject({ status: 'depwait', unmet: row.unmet });
+      expect(readFileSync(join(site, 'nodes.html'), 'utf8')).toMatch(new RegExp(`bookworm/${ARCH}: made`));
     }, 600_000);
 
     it('a build dependency the buildd chroot lacks is installed from the archive, and the builds compared', async () => {

@@ -86,3 +86,34 @@ describe('schedule versions', () => {
     db.close();
   });
 });
+
+describe('the listing', () => {
+  it("carries a depwait's unmet dependencies from its build, and none for other statuses", () => {
+    const db = tempDb();
+    const at = '2026-11-20T10:00:00.000Z';
+    const src = db.sql.prepare(
+      `INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen)
+      VALUES ('sid', ?, '1', 'any', 'pool/main/x', 'x.dsc', '', 0, ?, ?)`,
+    );
+    const build = db.sql.prepare("INSERT INTO builds (suite, arch, package, version, status, build_date, unmet) VALUES ('sid', 'amd64', ?, '1', ?, ?, ?)");
+    const result = db.sql.prepare("INSERT INTO results (suite, arch, package, version, status, build_date, build_id) VALUES ('sid', 'amd64', ?, '1', ?, ?, ?)");
+    for (const [name, status, unmet] of [
+      ['waits', 'depwait', 'libfoo-dev (>= 9)'],
+      ['failed', 'FTBFS', 'stale text'],
+      ['fresh', null, null],
+    ] as const) {
+      src.run(name, at, at);
+      if (status) result.run(name, status, at, Number(build.run(name, status, at, unmet).lastInsertRowid));
+    }
+    const r = new SiteReader(db);
+    const rows = r.listing('sid', 'amd64').map((x) => [x.package, x.status, x.unmet]);
+    expect(rows).toEqual([
+      ['failed', 'FTBFS', null],
+      ['fresh', 'untested', null],
+      ['waits', 'depwait', 'libfoo-dev (>= 9)'],
+    ]);
+    expect(r.listingOf('sid', 'amd64', ['waits']).map((x) => x.unmet)).toEqual(['libfoo-dev (>= 9)']);
+    expect(r.packages('sid', 'amd64', ['waits'])[0]?.current?.unmet).toBe('libfoo-dev (>= 9)');
+    db.close();
+  });
+});

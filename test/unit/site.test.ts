@@ -186,6 +186,43 @@ describe('view models', () => {
       ]);
     }
   });
+  it('gives a depwait its unmet build dependencies, on the page and in reproducible.json, and no other status', () => {
+    const unmet = `libfoo-dev (>= 9) ${EVIL}`;
+    const dw = pkg();
+    if (!dw.result || !dw.current) throw new Error('pkg() has a result');
+    const d = { ...dw, result: { ...dw.result, status: 'depwait' }, current: { ...dw.current, status: 'depwait', unmet } };
+    expect(packageView(d, { logs: new Map(), reportTxt: null, reportHtml: null }).unmet).toBe(unmet);
+    const ftbr = { ...dw, current: { ...dw.current, unmet } };
+    expect(packageView(ftbr, { logs: new Map(), reportTxt: null, reportHtml: null }).unmet).toBe('');
+    const html = new Renderer().render('package', packageView(d, { logs: new Map(), reportTxt: null, reportHtml: null }));
+    expect(html).toContain('<dt>unmet build dependencies</dt><dd class="unmet">libfoo-dev (&gt;= 9) &lt;script&gt;');
+    const row = { package: 'hello', version: '1', status: 'depwait', build_date: null, unmet };
+    expect(JSON.parse(jsonRow('sid', 'amd64', row))).toEqual({
+      package: 'hello',
+      version: '1',
+      suite: 'sid',
+      architecture: 'amd64',
+      status: 'depwait',
+      build_date: null,
+      unmet,
+    });
+    expect(JSON.parse(jsonRow('sid', 'amd64', { ...row, status: 'FTBFS' }))).not.toHaveProperty('unmet');
+    expect(JSON.parse(jsonRow('sid', 'amd64', { ...row, unmet: null }))).not.toHaveProperty('unmet');
+  });
+  it("lists each node's chroots with their age, and the configured suites a node has no chroot of", () => {
+    const node = { name: 'n1', health: 'ok', health_reason: null, last_attempt_at: null, last_collected_at: null, clock_offset_s: 0, arch: 'amd64' };
+    const conf = { name: 'n1', arch: 'amd64', transport: 'ssh', offline: false, info: null };
+    const c = { node: 'n1', suite: 'bookworm', arch: 'amd64', created: '2026-11-17T09:00:00.000Z', size: 157 * 1048576, sha256: 'ab'.repeat(32), seen_at: '' };
+    const v = nodesView([conf], [node], [], '2026-11-20T10:00:00.000Z', 3600, { rows: [c], wanted: ['bookworm', 'trixie'] });
+    const n = v.nodes[0];
+    expect(n?.chroots.map((x) => [x.name, x.age, x.size, x.sha256])).toEqual([['bookworm/amd64', '3 d', '157 MiB', 'abababababab']]);
+    expect(n?.missingChroots).toEqual(['no chroot for trixie/amd64: run reprofarm chroot update n1 --suite trixie']);
+    // the plain backend wants none
+    expect(nodesView([conf], [node], [], null, 3600, { rows: [], wanted: [] }).nodes[0]?.missingChroots).toEqual([]);
+    const html = new Renderer().render('nodes', v);
+    expect(html).toContain('bookworm/amd64: made');
+    expect(html).toContain('run reprofarm chroot update n1 --suite trixie');
+  });
   it("marks stale node facts against the DB's newest timestamp, not the wall clock", () => {
     const rows = [
       {
