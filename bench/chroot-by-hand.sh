@@ -35,8 +35,9 @@ if [ "${1:-}" = __ns ]; then
 		printf '%s\n' "$HOST_V" > /proc/sys/kernel/hostname && printf '%s\n' "$DOMAIN_V" > /proc/sys/kernel/domainname || exit 1
 	fi
 	if [ -n "$FUSE_V" ]; then
-		mkdir -p "$CROOT/.disorderfs" && mount --bind "$CROOT/build" "$CROOT/.disorderfs" &&
-			disorderfs "$FUSE_V=yes" --multi-user=yes -o nonempty "$CROOT/.disorderfs" "$CROOT/build" > /dev/null || exit 1
+		# through /mnt: disorderfs reads as the build user, who may not enter the workdir's folders
+		mount --bind "$CROOT/build" /mnt &&
+			disorderfs "$FUSE_V=yes" --multi-user=yes -o nonempty /mnt "$CROOT/build" > /dev/null || exit 1
 	fi
 	set -- env -i "PATH=$PATH_V" "HOME=$HOME_V" "TZ=$TZ_V" "LANG=$LANG_V" "LANGUAGE=$LANGUAGE_V" \
 		"DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS_V" "NO_FAKE_STAT=1" "USER=$BUSER" "LOGNAME=$BUSER"

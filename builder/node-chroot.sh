@@ -177,10 +177,16 @@ ns_build() {
 		{ hostname "$HOST_V" && domainname "$DOMAIN_V"; } || ns_fail "cannot set the host name (hostname and domainname, from the hostname package)"
 	fi
 	if [ -n "$FUSE_V" ]; then
-		# disorderfs shows the build tree in a changed order; its files stay where they are
-		{ mkdir -p "$CROOT/.disorderfs" && mount --bind "$CROOT/build" "$CROOT/.disorderfs" &&
-			disorderfs "$FUSE_V=yes" --multi-user=yes -o nonempty "$CROOT/.disorderfs" "$CROOT/build" > /dev/null; } || ns_fail "disorderfs could not mount the build tree"
+		# disorderfs shows the build tree in a changed order; its files stay where they are. It reads
+		# them as the build user (--multi-user), so through /mnt (this mount namespace's own), not
+		# through the node's workdir, whose folders that user may not enter (a home is often 0700)
+		{ [ -d /mnt ] && mount --bind "$CROOT/build" /mnt &&
+			disorderfs "$FUSE_V=yes" --multi-user=yes -o nonempty /mnt "$CROOT/build" > /dev/null; } || ns_fail "disorderfs could not mount the build tree"
 	fi
+	# the node's doing, not the package's, when the build user cannot enter its own tree
+	# shellcheck disable=SC2016 # expanded by that sh
+	chroot "$CROOT" setpriv "--reuid=$BUID" "--regid=$BUID" --clear-groups sh -c 'cd "$1" && ls > /dev/null' check "$IN_DIR" ||
+		ns_fail "the build user (uid $BUID) cannot enter $IN_DIR in the chroot${FUSE_V:+ through disorderfs}"
 	set -- env -i "PATH=$PATH_V" "HOME=$HOME_V" "TZ=$TZ_V" "LANG=$LANG_V" "LANGUAGE=$LANGUAGE_V" \
 		"DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS_V" "NO_FAKE_STAT=1" "USER=$BUSER" "LOGNAME=$BUSER"
 	[ -n "$LC_ALL_V" ] && set -- "$@" "LC_ALL=$LC_ALL_V"

@@ -42,6 +42,10 @@ u=$(id -un)
   echo "home=$HOME"
   echo "path=$PATH"
   echo "umask=$(umask)"
+  # a folder read twice: the same order unless disorderfs shuffles it
+  mkdir order && for i in $(seq 1 40); do : > order/f$i; done
+  echo "order_a=$(ls -f order | tr '\n' ' ')"
+  echo "order_b=$(ls -f order | tr '\n' ' ')"
 } > build/probe.txt
 `;
 
@@ -50,7 +54,9 @@ let mirror: TestMirror;
 let server: MirrorServer;
 let dir: string;
 
-function config(name: string, mirrorUrl: string, keyring: string, jobVariations = ''): string {
+const SSH_NODES = (): [string, string, string] => [farm.nodesYaml(), 'n01', 'n02'];
+
+function config(name: string, mirrorUrl: string, keyring: string, jobVariations = '', [nodesYaml, n1, n2] = SSH_NODES()): string {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
@@ -61,9 +67,9 @@ function config(name: string, mirrorUrl: string, keyring: string, jobVariations 
       `mirror_keyring: ${keyring}`,
       'suites: [bookworm]',
       `architectures: [${ARCH}]`,
-      farm.nodesYaml(),
+      nodesYaml,
       'jobs:',
-      `  j: { nodes: [n01, n02]${jobVariations} }`,
+      `  j: { nodes: [${n1}, ${n2}]${jobVariations} }`,
       'build: { backend: chroot }',
       `chroot: { mirror: ${debianMirror()}, keyring: ${DEBIAN_KEYRING} }`,
       // nothing scheduled by policy: only what a test asks for
@@ -78,10 +84,10 @@ async function cli(cfg: string, ...args: string[]): Promise<{ code: number | nul
   return runCli(['--config', cfg, ...args]);
 }
 
-async function buildOne(cfg: string, pkg: string): Promise<Record<string, unknown>> {
+async function buildOne(cfg: string, pkg: string, nodes = ['n01', 'n02']): Promise<Record<string, unknown>> {
   const s = await cli(cfg, 'schedule', 'bookworm', ARCH, pkg);
   expect(s.code, s.stderr).toBe(0);
-  const r = await cli(cfg, '--json', 'build', 'n01', 'n02');
+  const r = await cli(cfg, '--json', 'build', ...nodes);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
@@ -200,6 +206,7 @@ describe('the chroot backend on two sshd nodes', () => {
         path: '/usr/sbin:/usr/bin:/sbin:/bin:/i/capture/the/path',
         umask: '0002',
       });
+      expect(p1.order_a).toBe(p1.order_b);
       expect(p2.uname).toMatch(/^2\.6\./);
       expect(p2.dbo).toMatch(/nocheck/);
       expect(p2.locales).toMatch(/et_EE\.utf8/);
@@ -218,6 +225,35 @@ describe('the chroot backend on two sshd nodes', () => {
         expect(Object.keys(na2)).toEqual(['FILEORDERING']);
         expect(na2.FILEORDERING).toMatch(/cannot open \/dev\/fuse/);
       }
+    }, 600_000);
+
+    it('root nodes: disorderfs shuffles the build tree, though the workdir is under a 0700 folder', async () => {
+      // the test's own folder is 0700 (mkdtemp): disorderfs reads as the build user, who cannot enter it
+      expect(statSync(dir).mode & 0o077).toBe(0);
+      const locals = ['nodes:', '  l1: { transport: local }', '  l2: { transport: local }'].join('\n');
+      const lcfg = config('root', server.url, mirror.keyring, '', [locals, 'l1', 'l2']);
+      const chroot = await sharedChroot('bookworm', ARCH);
+      for (const n of ['l1', 'l2']) installSharedChroot(chroot, join(dir, 'root', 'state', 'nodes', n));
+      for (const cmd of ['collect', 'sync']) {
+        const r = await cli(lcfg, cmd);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const out = await buildOne(lcfg, 'rf-probe', ['l1', 'l2']);
+      expect(out, JSON.stringify(out)).toMatchObject({ package: 'rf-probe', status: 'FTBR' });
+      const [p1, p2] = [probeOf('root', 'l1'), probeOf('root', 'l2')];
+      expect(p1.order_a).toBe(p1.order_b);
+      expect(p2.order_a?.split(' ').sort()).toEqual(p2.order_b?.split(' ').sort());
+      expect(p2.order_a).not.toBe(p2.order_b);
+      expect(p2).toMatchObject({ user: 'pbuilder2 uid=2222 gid=2222', pwd: '/build/2/rf-probe-1.0/2nd' });
+      const db = new Database(join(dir, 'root', 'state', 'reproducible.db'), { readonly: true });
+      const na = db
+        .prepare(
+          "SELECT r.variations AS v, r.not_applied AS na FROM build_runs r JOIN builds b ON b.id = r.build_id WHERE b.package = 'rf-probe' AND r.build_number = 2",
+        )
+        .get() as { v: string; na: string };
+      db.close();
+      expect(JSON.parse(na.na)).toEqual({});
+      expect(JSON.parse(na.v)).toMatchObject({ FILEORDERING: 'disorderfs --shuffle-dirents' });
     }, 600_000);
 
     it("a node's own fault (here a corrupt chroot) gives the claim back and marks that node degraded, not the package", async () => {
