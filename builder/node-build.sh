@@ -28,7 +28,7 @@ EX_DEPWAIT=76
 EX_STALE=99
 
 # the variations a work order gives, as V_<KEY> lines (core/protocol.ts VARIATIONS)
-VARIATION_KEYS='TZ DATE LANG LC_ALL LANGUAGE TERM COLUMNS UMASK HOME PATH CAPTURE_ENVIRONMENT HOSTNAME DOMAINNAME PARALLEL BUILD_USER BINSH NICE NOCHECK KERNEL_PERSONALITY FILEORDERING'
+VARIATION_KEYS='TZ DATE LANG LC_ALL LANGUAGE TERM COLUMNS UMASK HOME PATH CAPTURE_ENVIRONMENT HOSTNAME DOMAINNAME PARALLEL BUILD_USER BINSH NICE NOCHECK KERNEL_PERSONALITY FILEORDERING BUILD_PATH'
 
 # chroot, setpriv and mount live in /usr/sbin, which a non-root user's PATH (over ssh, say) often lacks
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
@@ -68,8 +68,7 @@ parse_args() {
 	RESULTS="$WORKDIR/reproducible-results/$NODE/$REL"
 	SRC="$WORKDIR/reproducible-builds/sources/$BUILD/$REL"
 	V=${VERSION#*:}
-	ROOT="$WORKDIR/build"
-	if [ "$BUILD" = 1 ]; then PARENT="$ROOT/1st" DIR="$ROOT/1st/$PKG-$V"; else PARENT="$ROOT/2/$PKG-$V" DIR="$ROOT/2/$PKG-$V/2nd"; fi
+	ROOT="$WORKDIR/build" PARENT='' DIR='' OWN_PARENT=no
 	START=$(date +%s)
 }
 
@@ -95,6 +94,12 @@ cleanup_build() {
 		[ -e "$WORKDIR/reproducible-builds/chroot/$b/$REL" ] && ns_rm "$WORKDIR/reproducible-builds/chroot/$b/$REL"
 	done
 	return 0
+}
+
+# the build path under ROOT (the BUILD_PATH variation): 1st is ROOT/1st/PKG-V, in a folder every
+# such build shares; 2nd is ROOT/2/PKG-V/2nd, in a folder of the package's own (removed with it)
+build_path() { # ROOT: sets P_PARENT, P_DIR, OWN_PARENT
+	if [ "$O_BUILD_PATH" = 1st ]; then P_PARENT="$1/1st" P_DIR="$1/1st/$PKG-$V" OWN_PARENT=no; else P_PARENT="$1/2/$PKG-$V" P_DIR="$1/2/$PKG-$V/2nd" OWN_PARENT=yes; fi
 }
 
 # take the work order (a rename, so that only one build ever starts from it), or for resume the prepared build;
@@ -167,7 +172,7 @@ finish_pending() {
 	rm -rf "$PENDING" "$PENDING.pid" "$PENDING.resumed" "$SRC"
 	if [ "${BACKEND:-}" = chroot ]; then ns_rm "$CROOT"; return 0; fi
 	rm -rf "$DIR"
-	if [ "$BUILD" = 2 ]; then rm -rf "$PARENT"; fi
+	if [ "$OWN_PARENT" = yes ]; then rm -rf "$PARENT"; fi
 }
 
 fail() { # code why
@@ -408,7 +413,7 @@ collect_results() { # [cp]: copy, for artifacts the node user cannot move (the c
 	# what dpkg-source -x left beside the tree (orig tarball links), the tree, the sources
 	set -- "$DIR" "$SRC"
 	for f in $FILES; do set -- "$@" "$PARENT/${f#*:}"; done
-	[ "$BUILD" = 2 ] && set -- "$@" "$PARENT"
+	[ "$OWN_PARENT" = yes ] && set -- "$@" "$PARENT"
 	rm -rf -- "$@"
 }
 
@@ -422,7 +427,7 @@ main() {
 	take_order
 	record_session
 	read_order
-	[ "$BACKEND" = chroot ] && chroot_paths
+	if [ "$BACKEND" = chroot ]; then chroot_paths; else build_path "$ROOT" && PARENT=$P_PARENT DIR=$P_DIR; fi
 	if [ "$PHASE" != resume ]; then
 		check_disk
 		[ "$BACKEND" = chroot ] && chroot_check_node

@@ -23,7 +23,8 @@ chroot_paths() {
 	CROOT="$WORKDIR/reproducible-builds/chroot/$BUILD/$REL"
 	TARBALL="$WORKDIR/chroots/$SUITE-$ARCH.tar.zst"
 	# the build path inside the chroot (DESIGN.md: <root> is /build)
-	if [ "$BUILD" = 1 ]; then IN_PARENT="/build/1st" IN_DIR="/build/1st/$PKG-$V"; else IN_PARENT="/build/2/$PKG-$V" IN_DIR="/build/2/$PKG-$V/2nd"; fi
+	build_path /build
+	IN_PARENT=$P_PARENT IN_DIR=$P_DIR
 	PARENT="$CROOT$IN_PARENT" DIR="$CROOT$IN_DIR"
 }
 

@@ -28,6 +28,7 @@ check_variation() { # KEY VALUE
 		NOCHECK) case $2 in unset|nocheck) ;; *) return 1 ;; esac ;;
 		KERNEL_PERSONALITY) case $2 in native|linux32|linux64|'linux32 --uname-2.6'|'linux64 --uname-2.6') ;; *) return 1 ;; esac ;;
 		FILEORDERING) case $2 in native|'disorderfs --shuffle-dirents'|'disorderfs --reverse-dirents') ;; *) return 1 ;; esac ;;
+		BUILD_PATH) case $2 in 1st|2nd) ;; *) return 1 ;; esac ;;
 		*) return 1 ;;
 	esac
 	return 0

@@ -209,6 +209,15 @@ export const VARIATIONS: readonly Variation[] = [
     what: '"native", "disorderfs --shuffle-dirents" or "disorderfs --reverse-dirents"',
     refused: ['', 'disorderfs', 'shuffle'],
   },
+  // the status file records the directory itself (VAR_BUILD_PATH)
+  {
+    key: 'BUILD_PATH',
+    build1: '1st',
+    build2: '2nd',
+    re: /^(1st|2nd)$/,
+    what: '"1st" (the build in <root>/1st/PKG-VERSION) or "2nd" (<root>/2/PKG-VERSION/2nd)',
+    refused: ['', '3rd', '/build'],
+  },
 ];
 export const VARIATION_KEYS: ReadonlyMap<string, Variation> = new Map(VARIATIONS.map((v) => [v.key, v]));
 
@@ -263,6 +272,8 @@ export const STATE_LAYOUT = {
   /** diffoscope's reports: <base>.diffoscope.txt and .html */
   reportBase: (stateDir: string, c: Rel): string => join(stateDir, 'reports', c.suite, c.arch, `${c.package}_${c.version}`),
   reportsRoot: (stateDir: string): string => join(stateDir, 'reports'),
+  /** a culprit search's follow-up build, fetched for the comparison and removed after it */
+  culpritResults: (stateDir: string, c: Rel): string => join(stateDir, 'culprit', rel(c)),
   /** a pair's record that could not be written, kept for the next claim */
   unrecorded: (stateDir: string, c: Rel): string => join(stateDir, 'unrecorded', `${rel(c)}.json`),
 } as const;
