@@ -9,6 +9,7 @@ import type { Status } from '../core/statuses.js';
 import { TransportError } from '../core/transport.js';
 import type { Claim } from '../db/archive.js';
 import { recordBuild, type BuildRunRecord, type PairRecord } from '../db/builds.js';
+import type { SearchStart } from '../db/culprits.js';
 import { noteFailedAttempt, requeue, requeueBehind } from '../db/queue.js';
 import type { FarmDb } from '../db/index.js';
 import type { BuildOptions, Pair, PairOutcome } from './build-types.js';
@@ -68,9 +69,9 @@ export class ClaimRun {
     status: Status,
     reason: string | null,
     report: string | null = null,
-    more: { gaveUp?: boolean; unmet?: string | null } = {},
+    more: { gaveUp?: boolean; unmet?: string | null; culprit?: SearchStart } = {},
   ): Promise<PairOutcome> {
-    const { gaveUp = false, unmet = null } = more;
+    const { gaveUp = false, unmet = null, culprit } = more;
     const { claim, pair, opts } = this;
     const durationS = (performance.now() - this.t0) / 1000;
     const rec: PairRecord = {
@@ -84,6 +85,7 @@ export class ClaimRun {
       runs: this.runs,
       ...(gaveUp ? { gaveUp } : {}),
       ...(unmet ? { unmet } : {}),
+      ...(culprit ? { culprit } : {}),
     };
     let buildId: number;
     try {

@@ -7,7 +7,6 @@
  * is a function below; a node that cannot be reached, or results that cannot
  * be trusted, give the claim back: no schedule entry is lost.
  */
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +14,6 @@ import { hostDebianArch, type Config, type NodeConfig } from '../core/config.js'
 import { excerpt, ReprofarmError } from '../core/errors.js';
 import { failureStatus, STATE_LAYOUT } from '../core/protocol.js';
 import { SshFileCache } from '../core/ssh-transport.js';
-import { openMirror } from '../archive/mirror.js';
 import type { Claim } from '../db/archive.js';
 import { claimNext } from '../db/queue.js';
 import { chrootSuites } from './chroot-suites.js';
@@ -25,7 +23,8 @@ import { ClaimRun } from './claim-run.js';
 import { compareArtifacts, describeDifference, runDiffoscope, type ArtifactComparison, type ResultDir } from './compare.js';
 import { NodeLink } from './node-link.js';
 import { discardPrepared, failureReason, prepareBuild, runBuild, trustedResults, type BuildSpec, type Prepared, type RunOutcome } from './single-build.js';
-import { dscUrl } from './work-order.js';
+import { culpritStart } from '../culprit/start.js';
+import { checkedDsc } from './dsc.js';
 
 export type { BuildEvent, BuildOptions, Pair, PairOutcome } from './build-types.js';
 export { NodeConnections } from './node-link.js';
@@ -147,21 +146,13 @@ function openLinks(run: ClaimRun): PairLinks {
   };
 }
 
-/** Only the .dsc, checked against the Sources index: its SHA256 goes into the work orders, the nodes fetch the rest. */
+/** The claim's .dsc, checked; a missing or altered one is the package's result, an unreachable mirror gives the claim back. */
 async function fetchDsc(run: ClaimRun): Promise<DscRef | PairOutcome> {
-  const { claim, config } = run;
-  if (!claim.dsc_path || !claim.dsc_sha256) return run.giveBack(`${claim.package} ${claim.version} is no longer in ${claim.suite}; run reprofarm sync`);
-  let bytes: Buffer | null;
-  try {
-    bytes = await openMirror(config.mirror).fetch(claim.dsc_path, 16 * 1024 * 1024);
-  } catch (err) {
-    return run.giveBack(`cannot fetch the .dsc: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (!bytes) return run.record('E404', `${claim.dsc_path} is not on the mirror`);
-  const name = claim.dsc_path.slice(claim.dsc_path.lastIndexOf('/') + 1);
-  const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== claim.dsc_sha256) return run.record('source-mismatch', `${name} on the mirror has SHA256 ${sha}, the Sources index said ${claim.dsc_sha256}`);
-  return { url: dscUrl(config.build.nodeMirror, dirname(claim.dsc_path), name), sha256: sha };
+  const d = await checkedDsc(run.config, run.claim);
+  if (d.ok) return d.dsc;
+  if (d.kind === 'missing') return run.record('E404', d.reason);
+  if (d.kind === 'mismatch') return run.record('source-mismatch', d.reason);
+  return run.giveBack(d.reason);
 }
 
 function spec(run: ClaimRun, n: 1 | 2, dsc: DscRef): BuildSpec {
@@ -194,8 +185,18 @@ async function compareAndRecord(run: ClaimRun, s1: BuildSpec, link1: NodeLink, b
   }
   const cmp = compareArtifacts(r1.artifacts, r2.artifacts);
   if (cmp.equal) return run.record('reproducible', null);
-  const { reason, report } = await explainDifference(run.config, run.claim, b1, b2, r1, r2, cmp);
-  return run.record('FTBR', reason, report);
+  const { reason, report, complete } = await explainDifference(run.config, run.claim, b1, b2, r1, r2, cmp);
+  const culprit = await culpritStart(run.config, {
+    job: pair.job,
+    runs: [b1.record, b2.record],
+    results: [
+      { dir: b1.dir, r: r1 },
+      { dir: b2.dir, r: r2 },
+    ],
+    // a report diffoscope did not finish says nothing: the hints then read the packages
+    reportText: complete ? report : null,
+  });
+  return run.record('FTBR', reason, report, { culprit });
 }
 
 function sameBuildDepends(a: ResultDir, b: ResultDir): boolean {
@@ -217,11 +218,12 @@ async function explainDifference(
   r1: ResultDir,
   r2: ResultDir,
   cmp: ArtifactComparison,
-): Promise<{ reason: string; report: string | null }> {
+): Promise<{ reason: string; report: string | null; complete: boolean }> {
   const reportBase = STATE_LAYOUT.reportBase(config.stateDir, claim);
   await mkdir(dirname(reportBase), { recursive: true });
   let reason = describeDifference(cmp);
   let report: string | null = null;
+  let complete = false;
   const unsafe = [...r1.unsafeNames, ...r2.unsafeNames];
   if (unsafe.length > 0) {
     reason += `; no diffoscope report: a .changes lists ${unsafe.length === 1 ? 'a file name' : 'file names'} outside its directory (${unsafe
@@ -240,6 +242,7 @@ async function explainDifference(
     );
     if (d.problem) reason += `; ${d.problem}`;
     report = d.text;
+    complete = d.ok;
   }
-  return { reason, report };
+  return { reason, report, complete };
 }

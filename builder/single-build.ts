@@ -43,6 +43,10 @@ export interface BuildSpec {
   dsc: DscRef;
   numCpu: string | undefined;
   opts: BuildOptions;
+  /** every variation's value, for a culprit search's follow-up build; else the job's for build n */
+  variations?: Readonly<Record<string, string>>;
+  /** where the results are fetched to on the main node; else the node's results folder of the package */
+  resultsDir?: string;
 }
 
 /** Build n's first half (work order, download, checks, unpack), started now, awaited by runBuild. */
@@ -60,7 +64,7 @@ function buildTimeoutS(config: Config, n: 1 | 2): number {
 
 /** Write build n's work order under builds/ and return its text (it travels on node-build.sh's stdin). */
 async function placeOrder(s: BuildSpec, link: NodeLink): Promise<Buffer> {
-  const text = workOrderFor(s.config, s.n, link.node, s.claim, s.job, s.dsc, s.numCpu);
+  const text = workOrderFor(s.config, s.n, link.node, s.claim, s.job, s.dsc, s.numCpu, s.variations);
   await writeFileAtomic(STATE_LAYOUT.order(s.config.stateDir, link.node.name, s.claim), text);
   return Buffer.from(text);
 }
@@ -149,7 +153,7 @@ export async function runBuild(s: BuildSpec, link: NodeLink, prepared?: Prepared
   const node = link.node;
   const { r, startedAt, t0 } = await execute(s, link, prepared);
   const result = judgeExit(s, node.name, r);
-  const dest = STATE_LAYOUT.results(s.config.stateDir, node.name, s.claim);
+  const dest = s.resultsDir ?? STATE_LAYOUT.results(s.config.stateDir, node.name, s.claim);
   const remote = NODE_LAYOUT.results(node.workdir, node.name, s.claim);
   const limits = { maxBytes: s.config.build.maxResultBytes, maxMetadataBytes: s.config.build.maxMetadataBytes };
   const fetched = await fetchResults(

@@ -101,6 +101,7 @@ export function workOrderFor(
   job: string,
   dsc: { url: string; sha256: string },
   numCpu?: string,
+  variations: Readonly<Record<string, string>> = variationValues(n, config.jobs.get(job)?.variations[n === 1 ? 'build1' : 'build2']),
 ): string {
   return formatWorkOrder({
     SOURCE: claim.package,
@@ -117,6 +118,6 @@ export function workOrderFor(
     TIMEOUT: String(Math.round(n === 1 ? config.build.timeout1 : config.build.timeout2)),
     ...(numCpu ? { NUM_CPU: numCpu } : {}),
     MIN_FREE_MB: String(Math.ceil(config.health.minFreeDiskMb)),
-    variations: variationValues(n, config.jobs.get(job)?.variations[n === 1 ? 'build1' : 'build2']),
+    variations,
   });
 }

@@ -14,11 +14,14 @@ import type { Config, JobConfig, NodeConfig } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
 import type { FarmDb } from '../db/index.js';
 import { cleanClaimOnNodes } from './cleanup.js';
+import { searchNext, type StepResult } from './culprit-step.js';
 import { buildNext, NodeConnections, type Pair, type PairOutcome } from './orchestrator.js';
 
 export type WorkerEvent =
   | { type: 'start'; jobs: string[] }
   | { type: 'outcome'; job: string; outcome: PairOutcome }
+  /** a culprit search's follow-up build, done when the pair had nothing scheduled */
+  | { type: 'search'; job: string; result: StepResult }
   | { type: 'skip'; job: string; why: string; retryInS: number }
   | { type: 'error'; job: string; message: string; retryInS: number }
   | { type: 'stopping'; running: number; graceS: number }
@@ -80,6 +83,23 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
     return undefined;
   };
 
+  /** One search step on the pair; true when one was built (the loop goes on at once). */
+  const searchStep = async (pair: Pair, connections: NodeConnections): Promise<boolean> => {
+    const ac = new AbortController();
+    running.add(ac);
+    try {
+      const result = await searchNext(config, db, pair, { signal: ac.signal, connections });
+      if (result.kind === 'idle') return false;
+      emit({ type: 'search', job: pair.job, result });
+      return result.kind === 'step';
+    } catch (err) {
+      emit({ type: 'error', job: pair.job, message: err instanceof Error ? err.message : String(err), retryInS: 0 });
+      return false;
+    } finally {
+      running.delete(ac);
+    }
+  };
+
   const loop = async (pair: Pair): Promise<void> => {
     let backoff = FIRST_BACKOFF_S;
     // the pair's SSH connections stay open from one build to the next; closed when the loop idles or ends
@@ -110,6 +130,8 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
         running.delete(ac);
         if (out.kind !== 'idle') emit({ type: 'outcome', job: pair.job, outcome: out });
         if (stopping) break;
+        // nothing scheduled: a culprit search's next step, below every regular build
+        if (out.kind === 'idle' && (await searchStep(pair, connections))) continue;
         if (out.kind === 'idle') {
           backoff = FIRST_BACKOFF_S;
           await connections.close();

@@ -127,6 +127,16 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'culprit',
+    synopsis: 'culprit SUITE ARCH PKG [--job J] [--continue]',
+    summary:
+      "search now which variations make a package's FTBR version unreproducible: a control build, then halving the variations, each a build on the job's node 1; one line per step, then the verdict (exit 0), or exit 1 when none was reached",
+    options: {
+      job: { type: 'string', value: 'J', help: 'the job whose nodes and variations to use (default: the job that recorded the FTBR)' },
+      continue: { type: 'boolean', help: "go on with the package's search where it stands (default: start it afresh)" },
+    },
+  },
+  {
     name: 'backup',
     synopsis: 'backup FILE [--force]',
     summary: 'a consistent online copy of reproducible.db (SQLite backup API), checked, written to FILE by a rename',

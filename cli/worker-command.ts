@@ -33,6 +33,16 @@ function logLine(e: WorkerEvent): { level: 3 | 4 | 6; text: string } {
         return { level: 4, text: `requeued job=${v(e.job)} package=${v(o.claim.package)} version=${v(o.claim.version)} reason=${v(o.reason)}` };
       return { level: 6, text: `idle job=${v(e.job)}` };
     }
+    case 'search': {
+      const r = e.result;
+      if (r.kind === 'idle') return { level: 6, text: `idle job=${v(e.job)}` };
+      const pkg = `package=${v(r.search.package)} version=${v(r.search.version)} suite=${v(r.search.suite)} arch=${v(r.search.arch)}`;
+      if (r.kind === 'given-back') return { level: 4, text: `culprit-step-given-back job=${v(e.job)} ${pkg} reason=${v(r.reason)}` };
+      const verdict = r.verdict
+        ? ` verdict=${v(r.verdict.verdict)}${r.verdict.verdict === 'culprits' ? ` culprits=${v(r.verdict.culprits.join(','))}` : ''}`
+        : '';
+      return { level: 6, text: `culprit-step job=${v(e.job)} ${pkg} outcome=${v(r.outcome)}${verdict}` };
+    }
     case 'skip':
       return { level: 4, text: `skipped job=${v(e.job)} reason=${v(e.why)} retry_in=${e.retryInS}s` };
     case 'error':

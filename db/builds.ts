@@ -1,5 +1,6 @@
 /** Recording builds: the current result, one history row per pair, one row per single build. One transaction. */
 import type { Status } from '../core/statuses.js';
+import { noteResult, type SearchStart } from './culprits.js';
 import type { FarmDb } from './index.js';
 import { ClaimLostError, type ClaimKey } from './queue.js';
 
@@ -27,6 +28,8 @@ export interface PairRecord {
   unmet?: string | null;
   /** recorded because its builds failed build.max_attempts times for one reason: the scheduler leaves it alone */
   gaveUp?: boolean;
+  /** an FTBR's culprit search: what the hints found, and what is left to search */
+  culprit?: SearchStart;
 }
 
 /** Record a claimed package's outcome and end the claim. Returns the builds row id. */
@@ -83,6 +86,7 @@ export function recordBuild(db: FarmDb, claim: ClaimKey, rec: PairRecord, now: D
           duration: rec.durationS,
           id,
         });
+      noteResult(sql, claim, id, rec.status, rec.culprit, date);
       // a result ends the count of failed attempts; one recorded because of them keeps it, marked
       if (rec.gaveUp)
         sql.prepare('UPDATE build_attempts SET gave_up = 1 WHERE suite = ? AND arch = ? AND package = ?').run(claim.suite, claim.arch, claim.package);

@@ -311,4 +311,58 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE builds ADD COLUMN unmet TEXT;
     `,
   },
+  {
+    version: 9,
+    name: 'culprits: why a package version is unreproducible, and the builds that found out',
+    sql: `
+      -- one per FTBR package (its current version): the hints' evidence, the search's state,
+      -- the verdict. A new version's FTBR starts afresh; a result other than FTBR removes it.
+      CREATE TABLE culprit_searches (
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        build_id INTEGER NOT NULL,      -- the FTBR pair it explains
+        job TEXT NOT NULL,              -- whose pair builds the follow-ups (on its node 1)
+        state TEXT NOT NULL CHECK (state IN ('waiting', 'done')),
+        verdict TEXT CHECK (verdict IN ('culprits', 'nondeterministic', 'unknown')),
+        culprits TEXT NOT NULL DEFAULT '[]',     -- JSON: variation keys
+        source TEXT CHECK (source IN ('hints', 'search')),
+        why TEXT,                       -- an unknown verdict's reason; how a search ended
+        hints TEXT NOT NULL DEFAULT '[]',        -- JSON: [{variation, category, file, evidence}]
+        categories TEXT NOT NULL DEFAULT '[]',   -- JSON: [{category, variation, file, evidence}]
+        plan TEXT NOT NULL DEFAULT '{}',         -- JSON: the search's state (culprit/search.ts)
+        reference TEXT NOT NULL DEFAULT '{}',    -- JSON: build 1's artifacts, name -> SHA256
+        builds INTEGER NOT NULL DEFAULT 0,       -- follow-up builds it took
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        claimed_by TEXT,                -- the job running its next step
+        claimed_at TEXT,
+        claim_host TEXT,
+        claim_pid INTEGER,
+        PRIMARY KEY (suite, arch, package)
+      ) WITHOUT ROWID;
+      CREATE INDEX culprit_searches_next ON culprit_searches (job, arch, created_at) WHERE state = 'waiting' AND claimed_at IS NULL;
+      CREATE INDEX culprit_searches_verdict ON culprit_searches (suite, arch, verdict);
+      -- each follow-up build: which variations had build 2's value (the rest build 1's), and whether
+      -- its artifacts differed from build 1's
+      CREATE TABLE culprit_steps (
+        id INTEGER PRIMARY KEY,
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        step INTEGER NOT NULL,          -- 1, 2, ... within the search
+        kind TEXT NOT NULL CHECK (kind IN ('control', 'all', 'half', 'rest')),
+        variations TEXT NOT NULL,       -- JSON: the keys given build 2's value
+        node TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        duration REAL NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('differs', 'same', 'failed')),
+        reason TEXT
+      );
+      CREATE INDEX culprit_steps_of ON culprit_steps (suite, arch, package, version, step);
+      CREATE INDEX culprit_steps_started ON culprit_steps (started_at);
+    `,
+  },
 ];

@@ -50,6 +50,8 @@ export function claimNext(
     `UPDATE schedule SET claimed_by = @job, claimed_at = @now, claim_host = @host, claim_pid = @pid
     WHERE id = (SELECT id FROM schedule WHERE arch = @arch AND claimed_at IS NULL
         AND (@suites IS NULL OR suite IN (SELECT value FROM json_each(@suites)))
+        -- a culprit search building it now would share its node's folders
+        AND NOT EXISTS (SELECT 1 FROM culprit_searches c WHERE c.suite = schedule.suite AND c.arch = schedule.arch AND c.package = schedule.package AND c.claimed_at IS NOT NULL)
         ORDER BY priority DESC, scheduled_at, id LIMIT 1)
       AND claimed_at IS NULL
     RETURNING id, suite, arch, package, version, priority, reason, claimed_by, claimed_at,

@@ -300,6 +300,19 @@ export const SCHEMA: readonly Key[] = [
   },
 
   {
+    path: 'culprit.max_builds_per_day',
+    type: int(0, 100000),
+    default: 200,
+    help: 'follow-up builds the culprit search may start in 24 hours, farm-wide (0: no searches; hints still name culprits); a search past it waits',
+  },
+  {
+    path: 'culprit.max_builds_per_package',
+    type: int(0, 1000),
+    default: 16,
+    help: "follow-up builds one package version's search may take (the control, then halving the variations); past it the verdict is `unknown`",
+  },
+
+  {
     path: 'timers.build',
     type: CRON,
     default: '* * * * *',

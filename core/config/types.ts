@@ -58,6 +58,13 @@ export interface Config {
   worker: WorkerSettings;
   sync: SyncSettings;
   chroot: ChrootSettings;
+  culprit: CulpritSettings;
+}
+
+/** the culprit search's budget: follow-up builds per day (farm-wide) and per package version */
+export interface CulpritSettings {
+  maxBuildsPerDay: number;
+  maxBuildsPerPackage: number;
 }
 
 /** the chroot backend's tarballs: where they come from and when they are made again */
