@@ -17,6 +17,7 @@ import { NODE_LAYOUT, packagePath, STATE_LAYOUT } from '../core/protocol.js';
 import { SshFileCache } from '../core/ssh-transport.js';
 import type { Claim } from '../db/archive.js';
 import type { FarmDb } from '../db/index.js';
+import { claimedSearches, releaseSearch } from '../db/culprits.js';
 import { claimedEntries, requeue, type StaleClaim } from '../db/queue.js';
 import { pairFor } from './pairs.js';
 import { ordersInFlight } from './in-flight.js';
@@ -72,8 +73,9 @@ export async function cleanup(config: Config, db: FarmDb, opts: { onLine?: (s: s
     db,
     out.stale.map((s) => s.claim.id),
   );
+  await staleSearchSteps(config, db, now, me, files, out, opts.onLine);
   // what the main node's work orders say is in flight, but no claim holds
-  const held = new Set(claimedEntries(db).map((c) => packagePath(c.suite, c.arch, c.package, c.version)));
+  const held = new Set([...claimedEntries(db), ...claimedSearches(db)].map((c) => packagePath(c.suite, c.arch, c.package, c.version)));
   for (const o of await ordersInFlight(config.stateDir)) {
     if (held.has(packagePath(o.suite, o.arch, o.package, o.version))) continue;
     await unlink(o.file).catch(() => undefined);
@@ -81,6 +83,30 @@ export async function cleanup(config: Config, db: FarmDb, opts: { onLine?: (s: s
     opts.onLine?.(`removed work order ${relative(config.stateDir, o.file)}: no claim holds ${o.package} ${o.version} ${o.suite}/${o.arch} any more`);
   }
   return out;
+}
+
+/** A culprit search's step that no process runs any more: cleaned on its job's nodes, the step given back. */
+async function staleSearchSteps(
+  config: Config,
+  db: FarmDb,
+  now: number,
+  me: string,
+  files: SshFileCache,
+  out: CleanupResult,
+  onLine: ((s: string) => void) | undefined,
+): Promise<void> {
+  for (const c of claimedSearches(db)) {
+    const why = staleReason(config, c, now, me);
+    if (!why) {
+      out.kept++;
+      continue;
+    }
+    const nodes = await cleanClaimOnNodes(config, c, files);
+    await rm(STATE_LAYOUT.culpritResults(config.stateDir, c), { recursive: true, force: true });
+    releaseSearch(db, c, c.claimed_by);
+    out.stale.push({ claim: c, why: `culprit search step: ${why}`, nodes });
+    onLine?.(`${c.package} ${c.version} ${c.suite}/${c.arch} (a culprit search step of ${c.claimed_by} at ${c.claimed_at}): ${why}; given back`);
+  }
 }
 
 /** The nodes a claim may have left work on: its job's, and every node with a work order of it under builds/. */

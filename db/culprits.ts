@@ -242,3 +242,14 @@ export function stepsOf(db: FarmDb, c: Key): StepRow[] {
     'SELECT step, kind, variations, node, started_at, duration, outcome, reason FROM culprit_steps WHERE suite = ? AND arch = ? AND package = ? ORDER BY step',
   ).all(c.suite, c.arch, c.package) as StepRow[];
 }
+
+/** Searches whose step is claimed now, as cleanup sees claims (id 0: no schedule entry). */
+export function claimedSearches(
+  db: FarmDb,
+): Array<SearchClaim & { id: number; priority: number; reason: string; claim_host: string | null; claim_pid: number | null }> {
+  return stmt(
+    db,
+    `SELECT 0 AS id, suite, arch, package, version, 0 AS priority, 'culprit search' AS reason, job, claimed_by, claimed_at, claim_host, claim_pid,
+      NULL AS dsc_path, NULL AS dsc_sha256 FROM culprit_searches WHERE claimed_at IS NOT NULL ORDER BY claimed_at`,
+  ).all() as Array<SearchClaim & { id: number; priority: number; reason: string; claim_host: string | null; claim_pid: number | null }>;
+}

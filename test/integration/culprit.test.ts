@@ -4,13 +4,14 @@
  * as a pair (FTBR), then `reprofarm culprit` and the worker find why.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createTestMirror, type MirrorServer, type TestMirror } from '../harness/mirror.js';
 import { startSshFarm, type SshFarm } from '../harness/sshd.js';
-import { runCli } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
 
 let mirror: TestMirror;
 let server: MirrorServer;
@@ -143,8 +144,52 @@ describe('reprofarm culprit', () => {
       { package: 'rf-two', verdict: 'unknown', source: 'search' },
       { package: 'rf-tz', verdict: 'culprits', source: 'search' },
     ]);
+    // a step whose process died: cleanup gives it back, and keeps its work order's package out of the orphans
+    const w = new Database(join(dir, 'state', 'reproducible.db'));
+    w.prepare(
+      "UPDATE culprit_searches SET state = 'waiting', claimed_by = 'j', claimed_at = ?, claim_host = ?, claim_pid = 999999999 WHERE package = 'rf-two'",
+    ).run(new Date().toISOString(), hostname());
+    w.close();
+    const c = await runCli(['--config', cfg, 'cleanup']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/rf-two 1\.0 bookworm\/amd64 \(a culprit search step of j at .*\): its orchestrator \(pid 999999999\) is gone; given back/);
+    const after = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
+    expect(after.prepare("SELECT claimed_at FROM culprit_searches WHERE package = 'rf-two'").get()).toEqual({ claimed_at: null });
+    after.close();
     const none = await runCli(['--config', cfg, 'culprit', 'bookworm', 'amd64', 'rf-nothing']);
     expect(none.code).toBe(64);
     expect(none.stderr).toMatch(/rf-nothing has no FTBR result in bookworm\/amd64/);
   }, 600_000);
+
+  it('the worker runs the searches on its own when nothing is scheduled, one step at a time, logging each', async () => {
+    // rf-tz's search afresh, waiting for the worker
+    const w = new Database(join(dir, 'state', 'reproducible.db'));
+    w.prepare(
+      "UPDATE culprit_searches SET state = 'waiting', verdict = NULL, culprits = '[]', source = NULL, builds = 0, plan = json_set(plan, '$.phase', 'control', '$.groups', json('[]'), '$.found', json('[]'), '$.together', json('[]'), '$.builds', 0) WHERE package = 'rf-tz'",
+    ).run();
+    w.prepare("DELETE FROM culprit_steps WHERE package = 'rf-tz'").run();
+    w.close();
+    const child = spawn(process.execPath, [BIN, '--config', cfg, 'worker', 'j'], {
+      env: { ...process.env, REPROFARM_CONFIG: '', JOURNAL_STREAM: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const verdict = (): unknown => {
+      const db = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
+      try {
+        return (db.prepare("SELECT verdict FROM culprit_searches WHERE package = 'rf-tz'").get() as { verdict: string | null }).verdict;
+      } finally {
+        db.close();
+      }
+    };
+    const end = Date.now() + 300_000;
+    while (verdict() === null && Date.now() < end) await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(verdict(), err).toBe('culprits');
+    expect(err).toMatch(/culprit-step job=j package=rf-tz version=1\.0 suite=bookworm arch=amd64 outcome=same\n/);
+    expect(err).toMatch(/culprit-step job=j package=rf-tz .* verdict=culprits culprits=TZ\n/);
+  }, 400_000);
 });
