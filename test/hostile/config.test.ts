@@ -218,6 +218,7 @@ describe('values the node scripts refuse are refused when the config loads', () 
       NOCHECK: ['nocheck', 'unset', 'yes'],
       KERNEL_PERSONALITY: ['native', 'linux32 --uname-2.6', 'linux64 --uname-3'],
       FILEORDERING: ['native', 'disorderfs --reverse-dirents', 'disorderfs'],
+      BUILD_PATH: ['1st', '2nd', '3rd', '/build'],
     };
     expect(Object.keys(values).sort()).toEqual([...VARIATION_KEYS.keys()].sort());
     for (const [key, list] of Object.entries(values)) {
