@@ -6,10 +6,14 @@
  * compare the follow-up builds with. Recorded with the FTBR, in its
  * transaction (db/builds.ts).
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import type { BuildRunRecord } from '../db/builds.js';
 import type { SearchStart } from '../db/culprits.js';
 import type { ResultDir } from '../builder/compare.js';
+import { hintsFromDiffoscope, settledCulprits, type BuildFacts, type HintReport } from './hints.js';
+import { hintsFromPackages } from './package-hints.js';
 import { searchKeys } from './keys.js';
 import { newPlan } from './search.js';
 
@@ -24,7 +28,8 @@ export interface Ftbr {
 export async function culpritStart(config: Config, f: Ftbr): Promise<SearchStart> {
   const run2 = f.runs[1];
   const keys = searchKeys(config, f.job, run2.notApplied);
-  const hints = await readHints(f);
+  // hints that fail (an unreadable report, a .deb dpkg-deb refuses) leave the search to do it
+  const hints = await readHints(f).catch((): HintReport | null => null);
   const settled = hints ? settledCulprits(hints) : null;
   const r1 = f.results[0].r;
   const start: SearchStart = {
@@ -49,19 +54,13 @@ export async function culpritStart(config: Config, f: Ftbr): Promise<SearchStart
   return start;
 }
 
-/** What the differences show: diffoscope's report, else the unpacked packages (culprit/hints.ts, coming next). */
-async function readHints(f: Ftbr): Promise<HintReport | null> {
-  void f;
-  return Promise.resolve(null);
+async function readHints(f: Ftbr): Promise<HintReport> {
+  const [b1, b2] = f.runs.map(facts) as [BuildFacts, BuildFacts];
+  if (f.reportText) return hintsFromDiffoscope(await readFile(f.reportText, 'utf8'), b1, b2);
+  const debs = (i: 0 | 1): string[] => f.results[i].r.artifacts.map((a) => join(f.results[i].dir, a.name)).filter((p) => p.endsWith('.deb'));
+  return hintsFromPackages(debs(0), debs(1), b1, b2);
 }
 
-interface HintReport {
-  source: 'diffoscope' | 'packages';
-  hints: unknown[];
-  categories: unknown[];
-}
-
-function settledCulprits(r: HintReport): string[] | null {
-  void r;
-  return null;
+function facts(r: BuildRunRecord): BuildFacts {
+  return { variations: r.variations, notApplied: r.notApplied, startedAt: r.startedAt, durationS: r.durationS };
 }

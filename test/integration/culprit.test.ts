@@ -106,6 +106,28 @@ async function culprit(pkg: string): Promise<{ code: number | null; v: Verdict; 
 }
 
 describe('reprofarm culprit', () => {
+  it('the hints name what the diff shows at no extra build, and leave the rest to a search', () => {
+    const db = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
+    const rows = db.prepare('SELECT package, state, verdict, culprits, source, builds, hints FROM culprit_searches ORDER BY package').all() as Array<{
+      package: string;
+      state: string;
+      verdict: string | null;
+      culprits: string;
+      source: string | null;
+      builds: number;
+      hints: string;
+    }>;
+    db.close();
+    const two = rows.find((r) => r.package === 'rf-two');
+    expect(two).toMatchObject({ state: 'done', verdict: 'culprits', culprits: '["BUILD_PATH","HOSTNAME"]', source: 'hints', builds: 0 });
+    const evidence = JSON.parse(two?.hints ?? '[]') as Array<{ variation: string; file: string; evidence: string }>;
+    expect(evidence.find((h) => h.variation === 'HOSTNAME')).toMatchObject({
+      file: expect.stringMatching(/rf-two_1\.0_amd64\.deb\/.*host\.txt$/) as unknown,
+      evidence: expect.stringMatching(/i-capture-the-hostname/) as unknown,
+    });
+    // no marker, random bytes: searched
+    for (const p of ['rf-columns', 'rf-random']) expect(rows.find((r) => r.package === p)).toMatchObject({ state: 'waiting', verdict: null, builds: 0 });
+  });
   it('names the one variation that makes a package differ, halving, one line per step', async () => {
     const { code, v, stderr } = await culprit('rf-tz');
     expect(code, stderr).toBe(0);

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATEGORIES, hintsFromDiffoscope, hintsFromPackages, settledCulprits, type BuildFacts, type HintReport } from '../../culprit/hints.js';
+import { CATEGORIES, hintsFromDiffoscope, settledCulprits, type BuildFacts, type HintReport } from '../../culprit/hints.js';
+import { hintsFromPackages } from '../../culprit/package-hints.js';
 import { clockStart, dateSpec, kernelRelease, renderings } from '../../culprit/renderings.js';
 
 // ---------------------------------------------------------------- the builds' recorded facts (the chroot backend's defaults)
