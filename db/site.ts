@@ -68,6 +68,35 @@ export interface PackageData {
   history: BuildRow[];
   /** how many builds there are in all (history may be cut) */
   builds: number;
+  /** an FTBR's culprit search, when it is of the current result's version */
+  culprit?: CulpritData;
+}
+
+/** A package's culprit search as the site shows it (tables culprit_searches and culprit_steps, db/culprits.ts). */
+export interface CulpritData {
+  version: string;
+  state: string;
+  verdict: string | null;
+  /** JSON texts, as stored: variation keys; [{variation, category, file, evidence}]; [{category, variation, file, evidence}] */
+  culprits: string;
+  source: string | null;
+  why: string | null;
+  hints: string;
+  categories: string;
+  builds: number;
+  steps: CulpritStepRow[];
+}
+
+export interface CulpritStepRow {
+  step: number;
+  kind: string;
+  /** JSON: the keys given build 2's value */
+  variations: string;
+  node: string;
+  started_at: string;
+  duration: number;
+  outcome: string;
+  reason: string | null;
 }
 
 export interface Change {
@@ -83,13 +112,25 @@ export interface ListRow {
   build_date: string | null;
   /** a depwait's unsatisfiable build dependencies (builds.unmet of its build), else null */
   unmet?: string | null;
+  /** an FTBR's culprit search of its version (else null): its state, verdict, culprits (JSON), source and follow-up builds */
+  culprit_state?: string | null;
+  verdict?: string | null;
+  culprits?: string | null;
+  culprit_source?: string | null;
+  culprit_builds?: number | null;
 }
 
-/** The listing: every current source with its result on an architecture; a depwait with its build's unmet dependencies. */
-const LISTING_SQL = `SELECT s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date,
-      b.unmet AS unmet
+/**
+ * The listing: every current source with its result on an architecture; a depwait with its build's
+ * unmet dependencies; an FTBR with its culprit search, when that is of the result's version.
+ */
+const LISTING_COLUMNS = `s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date,
+      b.unmet AS unmet, cs.state AS culprit_state, cs.verdict, cs.culprits, cs.source AS culprit_source, cs.builds AS culprit_builds`;
+const LISTING_JOINS = `LEFT JOIN builds b ON r.status = 'depwait' AND b.id = r.build_id
+      LEFT JOIN culprit_searches cs ON r.status = 'FTBR' AND cs.suite = r.suite AND cs.arch = r.arch AND cs.package = r.package AND cs.version = r.version`;
+const LISTING_SQL = `SELECT ${LISTING_COLUMNS}
       FROM sources s LEFT JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
-      LEFT JOIN builds b ON r.status = 'depwait' AND b.id = r.build_id
+      ${LISTING_JOINS}
       WHERE s.suite = ? AND s.removed_at IS NULL`;
 
 export interface ScheduleRow {
@@ -320,6 +361,7 @@ export class SiteReader {
     const res = new Map(this.resultsOf(suite, arch, list).map((r) => [r.package, r]));
     const hist = groupBy(this.historyOf(suite, arch, list), (b) => b.package);
     const runsBy = groupBy(this.currentRunsOf(suite, arch, list), (r) => r.build_id);
+    const culprits = this.culpritsOf(suite, arch, list);
     const out: PackageData[] = [];
     for (const name of names) {
       const source = src.get(name);
@@ -352,6 +394,41 @@ export class SiteReader {
           : undefined,
         history: all.slice(0, historyLimit),
         builds: all.length,
+        culprit: culprits.get(name),
+      });
+    }
+    return out;
+  }
+
+  /** The culprit searches of the packages' current FTBR versions, with their steps (a package without one is not in the map). */
+  private culpritsOf(suite: string, arch: string, list: string): Map<string, CulpritData> {
+    const rows = this.q(
+      `SELECT cs.package, cs.version, cs.state, cs.verdict, cs.culprits, cs.source, cs.why, cs.hints, cs.categories, cs.builds
+      FROM culprit_searches cs JOIN results r ON r.suite = cs.suite AND r.arch = cs.arch AND r.package = cs.package AND r.version = cs.version
+      WHERE cs.suite = ? AND cs.arch = ? AND cs.package IN (SELECT value FROM json_each(?)) AND r.status = 'FTBR'`,
+    ).all(suite, arch, list) as (Omit<CulpritData, 'steps'> & { package: string })[];
+    const out = new Map<string, CulpritData>();
+    if (rows.length === 0) return out;
+    const steps = groupBy(
+      this.q(
+        `SELECT package, version, step, kind, variations, node, started_at, duration, outcome, reason FROM culprit_steps
+        WHERE suite = ? AND arch = ? AND package IN (SELECT value FROM json_each(?)) ORDER BY package, step`,
+      ).all(suite, arch, JSON.stringify(rows.map((r) => r.package))) as (CulpritStepRow & { package: string; version: string })[],
+      (st) => `${st.package}\0${st.version}`,
+    );
+    for (const r of rows) {
+      out.set(r.package, {
+        version: r.version,
+        state: r.state,
+        verdict: r.verdict,
+        culprits: r.culprits,
+        source: r.source,
+        why: r.why,
+        hints: r.hints,
+        categories: r.categories,
+        builds: r.builds,
+        // a step of another version is an older search's (db/culprits.ts drops them, but the page never mixes them)
+        steps: steps.get(`${r.package}\0${r.version}`) ?? [],
       });
     }
     return out;
