@@ -5,7 +5,7 @@
  * every page shares (the page's frame, links, status help); each page has a
  * module of its own: model-dashboard.ts, model-status.ts (the status,
  * schedule and JSON rows of a suite/arch), model-package.ts, model-nodes.ts,
- * model-variations.ts.
+ * model-variations.ts, model-culprits.ts (culprits.html).
  */
 import { fmtDate, rootFrom, urlSegment } from './format.js';
 export interface NavLink {
@@ -47,6 +47,11 @@ export function statusHref(root: string, suite: string, arch: string, status: st
   return `${root}${urlSegment(suite)}/${urlSegment(arch)}/index_${urlSegment(status)}.html`;
 }
 
+/** culprits.html, at a suite/arch's section when one is given. */
+export function culpritsHref(root: string, suite?: string, arch?: string): string {
+  return `${root}culprits.html${suite && arch ? `#${urlSegment(suite)}-${urlSegment(arch)}` : ''}`;
+}
+
 export function scheduledHref(root: string, suite: string, arch: string): string {
   return `${root}${urlSegment(suite)}/${urlSegment(arch)}/index_scheduled.html`;
 }
@@ -63,6 +68,7 @@ export function pageBase(title: string, depth: number, asOf: string | null | und
     { href: `${root}index.html`, label: 'Dashboard', id: 'index' },
     { href: `${root}variations.html`, label: 'Variations', id: 'variations' },
     { href: `${root}nodes.html`, label: 'Nodes', id: 'nodes' },
+    { href: `${root}culprits.html`, label: 'Culprits', id: 'culprits' },
     { href: `${root}reproducible.json`, label: 'JSON', id: 'json' },
   ].map((l) => ({ href: l.href, label: l.label, current: l.id === current }));
   return { title, root, nav, asOf: asOf === undefined ? null : asOf ? fmtDate(asOf) : 'no data yet' };

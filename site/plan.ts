@@ -28,9 +28,10 @@ export interface SiteState {
 /**
  * Raised when this code renders the same DB and templates into other bytes, so
  * that the next render is a full one (else the pages it does not touch keep the
- * old bytes). 2: controls and bidi controls shown as `\u202e` (format.ts).
+ * old bytes). 2: controls and bidi controls shown as `\u202e` (format.ts); 3: FTBR rows
+ * with their culprits, the culprit pages, a Culprits link on every page.
  */
-export const RENDERING = 2;
+export const RENDERING = 3;
 
 export function siteState(paths: SitePaths): JsonCache<SiteState> {
   return new JsonCache<SiteState>(

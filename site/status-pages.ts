@@ -11,26 +11,50 @@
  * their new lines in (by binary search), and the same for the JSON fragment.
  * The bytes are the ones a full render writes; when the pages are not what
  * this code wrote (missing, edited, an older layout), it falls back to the
- * listing.
+ * listing (the line machinery: splice-lines.ts).
+ *
+ * The FTBR packages are also split by culprit (culprit-groups.ts): one page
+ * per group, `index_FTBR_culprit_<GROUP>.html`, of the FTBR page's own lines,
+ * spliced the same way; a group with no package has no page. The FTBR page
+ * links each group's page with its count, which changes only when one of its
+ * lines does (a line shows its groups).
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import { STATUSES } from '../core/statuses.js';
+import type { ListRow } from '../db/site.js';
+import { countGroups, culpritGroups, culpritPageName, groupOfPage } from './culprit-groups.js';
 import { JsonCache } from './json-cache.js';
-import { groupByStatus, jsonFragment, jsonRow, statusPage, statusPageOf, statusRowHtml } from './model-status.js';
+import { culpritPageOf, groupByStatus, jsonFragment, jsonRow, rowsHtmlOf, statusPageOf, statusRowHtml, type StatusPageView } from './model-status.js';
 import type { BatchContext } from './packages.js';
+import {
+  BufferLines,
+  bytes,
+  COMMA_NL,
+  FileLines,
+  NotSpliceable,
+  openAsWritten,
+  rowKey,
+  rowsRegion,
+  spliceFragment,
+  spliceLines,
+  type LineSource,
+} from './splice-lines.js';
 import type { PendingFile, Piece } from './writer.js';
 
 /** Above this many changed packages in one suite/arch, reading the whole listing is cheaper than splicing. */
 const SPLICE_LIMIT = 500;
 
 export interface StatusPagesState {
-  version: 2;
+  version: 3;
   /** packages per status (untested included): the rows of each status page */
   counts: Record<string, number>;
   /** the byte size each status page was written with: a page of another size is not spliced */
   sizes: Record<string, number>;
+  /** FTBR packages per culprit group (none: no page), and the size each group's page was written with */
+  groups: Record<string, number>;
+  groupSizes: Record<string, number>;
   fragmentSize: number;
 }
 
@@ -38,184 +62,16 @@ export interface StatusPagesState {
 export function statusPagesState(fragmentDir: string, suite: string, arch: string): JsonCache<StatusPagesState> {
   return new JsonCache<StatusPagesState>(
     join(fragmentDir, `${suite}_${arch}.status.json`),
-    (v) => v.version === 2 && Boolean(v.counts && v.sizes) && typeof v.fragmentSize === 'number',
+    (v) => v.version === 3 && Boolean(v.counts && v.sizes && v.groups && v.groupSizes) && typeof v.fragmentSize === 'number',
   );
-}
-
-/** Why a page cannot be spliced: the suite/arch's pages are rendered from its listing instead. */
-class NotSpliceable extends Error {}
-
-/** By character code: on byte strings (see `bytes`), SQLite's BINARY order, the listing's. */
-function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-const NL = 0x0a;
-
-/** Lines (each ending in '\n') in a buffer or in a part of a file, read a window at a time. */
-export interface LineSource {
-  readonly length: number;
-  /** the line around position `p` (0 <= p < length): where it starts and where its '\n' is */
-  lineAt(p: number): { start: number; nl: number };
-  bytes(start: number, end: number): Buffer;
-}
-
-export class BufferLines implements LineSource {
-  constructor(private readonly b: Buffer) {}
-
-  get length(): number {
-    return this.b.length;
-  }
-
-  lineAt(p: number): { start: number; nl: number } {
-    const start = p === 0 ? 0 : this.b.lastIndexOf(NL, p - 1) + 1;
-    const nl = this.b.indexOf(NL, start);
-    if (nl < 0) throw new NotSpliceable('a line without its newline');
-    return { start, nl };
-  }
-
-  bytes(start: number, end: number): Buffer {
-    return this.b.subarray(start, end);
-  }
-}
-
-/**
- * `length` bytes of an open file from `offset`, then `suffix` (bytes the file
- * does not have): a binary search reads a few kilobytes, not the file.
- */
-export class FileLines implements LineSource {
-  readonly length: number;
-  private window = Buffer.alloc(0);
-  private wStart = 0;
-
-  constructor(
-    private readonly fd: number,
-    private readonly offset: number,
-    private readonly fileLength: number,
-    private readonly suffix = Buffer.alloc(0),
-  ) {
-    this.length = fileLength + suffix.length;
-  }
-
-  private load(start: number, end: number): void {
-    start = Math.max(0, start);
-    end = Math.min(this.length, end);
-    if (start >= this.wStart && end <= this.wStart + this.window.length) return;
-    const b = Buffer.allocUnsafe(end - start);
-    const fromFile = Math.max(0, Math.min(end, this.fileLength) - start);
-    let off = 0;
-    while (off < fromFile) {
-      const n = readSync(this.fd, b, off, fromFile - off, this.offset + start + off);
-      if (n === 0) throw new NotSpliceable('a file shorter than it was');
-      off += n;
-    }
-    if (end > this.fileLength) this.suffix.copy(b, fromFile, Math.max(0, start - this.fileLength), end - this.fileLength);
-    this.window = b;
-    this.wStart = start;
-  }
-
-  lineAt(p: number): { start: number; nl: number } {
-    for (let reach = 4096; ; reach *= 4) {
-      this.load(p - reach, p + reach);
-      const rel = p - this.wStart;
-      const back = rel === 0 ? -1 : this.window.lastIndexOf(NL, rel - 1);
-      const fwd = this.window.indexOf(NL, rel);
-      if ((back >= 0 || this.wStart === 0) && fwd >= 0) return { start: this.wStart + back + 1, nl: this.wStart + fwd };
-      if (this.wStart === 0 && this.window.length === this.length) throw new NotSpliceable('a line without its newline');
-    }
-  }
-
-  bytes(start: number, end: number): Buffer {
-    this.load(start, end);
-    return this.window.subarray(start - this.wStart, end - this.wStart);
-  }
-}
-
-/** In `src` (lines sorted by key), where the line of `key` is, or where it would go. */
-function locate(src: LineSource, key: string, keyOf: (line: Buffer) => string): { at: number; end: number } {
-  let lo = 0;
-  let hi = src.length;
-  while (lo < hi) {
-    const { start, nl } = src.lineAt((lo + hi) >>> 1);
-    const c = compareNames(keyOf(src.bytes(start, nl)), key);
-    if (c < 0) lo = nl + 1;
-    else if (c > 0) hi = start;
-    else return { at: start, end: nl + 1 };
-  }
-  return { at: lo, end: lo };
-}
-
-/** A part of the source kept as it was. */
-export interface Kept {
-  start: number;
-  end: number;
-}
-
-/**
- * Replace the lines of `keys` in `src`: a key's line is removed where it is
- * and its new line (from `lines`, if any) put in its place by order. Keys are
- * byte strings (see `bytes`): compared by character code, they compare as
- * UTF-8 bytes. Returns the new text as pieces (parts of `src` kept, new
- * lines), how many lines it gained (negative: lost), and whether it changed.
- */
-export function spliceLines(
-  src: LineSource,
-  keys: readonly string[],
-  lines: ReadonlyMap<string, Uint8Array>,
-  keyOf: (line: Buffer) => string,
-): { pieces: (Kept | Uint8Array)[]; delta: number; changed: boolean } {
-  const edits: { key: string; at: number; end: number; line: Uint8Array | undefined }[] = [];
-  let delta = 0;
-  for (const key of new Set(keys)) {
-    const { at, end } = locate(src, key, keyOf);
-    const line = lines.get(key);
-    if (end === at && line === undefined) continue;
-    if (line !== undefined && end > at && src.bytes(at, end).equals(line)) continue;
-    edits.push({ key, at, end, line });
-    delta += (line === undefined ? 0 : 1) - (end > at ? 1 : 0);
-  }
-  if (edits.length === 0) return { pieces: src.length > 0 ? [{ start: 0, end: src.length }] : [], delta: 0, changed: false };
-  edits.sort((a, b) => a.at - b.at || compareNames(a.key, b.key));
-  const pieces: (Kept | Uint8Array)[] = [];
-  let pos = 0;
-  for (const e of edits) {
-    if (e.at > pos) pieces.push({ start: pos, end: e.at });
-    if (e.line) pieces.push(e.line);
-    pos = Math.max(pos, e.end);
-  }
-  if (pos < src.length) pieces.push({ start: pos, end: src.length });
-  return { pieces, delta, changed: true };
-}
-
-const TBODY = '<tbody>\n';
-const TBODY_END = '</tbody>';
-const COMMA_NL = Buffer.from(',\n');
-
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
-
-/** The package a status page's line is of: its link's text, as a byte string. */
-function rowKey(bytesOfLine: Buffer): string {
-  const line = bytesOfLine.toString('latin1');
-  const a = line.indexOf('">');
-  const b = line.indexOf('</a>', a);
-  if (a < 0 || b < 0) throw new NotSpliceable('a row without its link');
-  return line.slice(a + 2, b).replace(/&(?:amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e] ?? e);
-}
-
-/** The package a reproducible.json line (`{...},`) is of, as a byte string. */
-function jsonKey(line: Buffer): string {
-  let v: { package?: unknown };
-  try {
-    v = JSON.parse(line.toString('latin1', 0, line.length - 1)) as { package?: unknown };
-  } catch {
-    throw new NotSpliceable('a JSON row that does not parse');
-  }
-  if (typeof v.package !== 'string') throw new NotSpliceable('a JSON row without its package');
-  return v.package;
 }
 
 function pagePath(suite: string, arch: string, status: string): string {
   return `${suite}/${arch}/index_${status}.html`;
+}
+
+function groupPath(suite: string, arch: string, group: string): string {
+  return `${suite}/${arch}/${culpritPageName(group)}`;
 }
 
 /**
@@ -244,19 +100,18 @@ function renderFromListing(ctx: BatchContext, suite: string, arch: string, fragm
   const listing = ctx.reader.snapshot(() => ctx.reader.listing(suite, arch));
   const by = groupByStatus(listing);
   const statuses = [...by.keys()];
+  const ftbr = by.get('FTBR') ?? [];
+  const groups = countGroups(ftbr);
   const counts: Record<string, number> = {};
   const sizes: Record<string, number> = {};
   let n = 0;
   for (const [status, rows] of by) {
     counts[status] = rows.length;
-    const html = Buffer.from(ctx.renderer.render('status', statusPage(suite, arch, status, rows, statuses)));
-    const rel = pagePath(suite, arch, status);
+    const html = Buffer.from(ctx.renderer.render('status', statusPageOf(suite, arch, status, rows.length, rowsHtmlOf(suite, arch, rows), statuses, groups)));
     sizes[status] = html.length;
-    // a page whose bytes did not change is not written again (a full render writes all)
-    if (!ctx.full && readIfExists(ctx.writer.path(rel))?.equals(html)) continue;
-    ctx.writer.write(rel, html);
-    n++;
+    if (writeIfChanged(ctx, pagePath(suite, arch, status), html)) n++;
   }
+  const culprits = renderGroupPages(ctx, suite, arch, ftbr, statuses);
   const fragment = Buffer.from(
     jsonFragment(
       suite,
@@ -265,10 +120,58 @@ function renderFromListing(ctx: BatchContext, suite: string, arch: string, fragm
     ),
   );
   writeFileAtomicSync(join(fragmentDir, `${suite}_${arch}.json`), fragment);
-  statusPagesState(fragmentDir, suite, arch).write({ version: 2, counts, sizes, fragmentSize: fragment.length });
+  statusPagesState(fragmentDir, suite, arch).write({ version: 3, counts, sizes, groups, groupSizes: culprits.sizes, fragmentSize: fragment.length });
   // what an older reprofarm kept to the same end
   rmSync(join(fragmentDir, `${suite}_${arch}.status-hashes.json`), { force: true });
-  return n;
+  return n + culprits.written;
+}
+
+/** A page whose bytes did not change is not written again (a full render writes all). */
+function writeIfChanged(ctx: BatchContext, rel: string, html: Buffer): boolean {
+  if (!ctx.full && readIfExists(ctx.writer.path(rel))?.equals(html)) return false;
+  ctx.writer.write(rel, html);
+  return true;
+}
+
+/** Each culprit group's page of a suite/arch's FTBR rows; the pages of groups with none go. */
+function renderGroupPages(
+  ctx: BatchContext,
+  suite: string,
+  arch: string,
+  ftbr: readonly ListRow[],
+  statuses: readonly string[],
+): { sizes: Record<string, number>; written: number } {
+  const members = new Map<string, ListRow[]>();
+  for (const r of ftbr) {
+    for (const g of culpritGroups(r)) {
+      let l = members.get(g);
+      if (!l) members.set(g, (l = []));
+      l.push(r);
+    }
+  }
+  const sizes: Record<string, number> = {};
+  let written = 0;
+  for (const [g, rows] of members) {
+    const html = Buffer.from(ctx.renderer.render('status', culpritPageOf(suite, arch, g, rows.length, rowsHtmlOf(suite, arch, rows), statuses)));
+    sizes[g] = html.length;
+    if (writeIfChanged(ctx, groupPath(suite, arch, g), html)) written++;
+  }
+  removeGroupPages(ctx, suite, arch, new Set(members.keys()));
+  return { sizes, written };
+}
+
+/** The group pages of a suite/arch's folder but those of `keep`. */
+function removeGroupPages(ctx: BatchContext, suite: string, arch: string, keep: ReadonlySet<string>): void {
+  let names: string[];
+  try {
+    names = readdirSync(ctx.writer.path(`${suite}/${arch}`));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const group = groupOfPage(n);
+    if (group !== null && !keep.has(group)) ctx.writer.remove(`${suite}/${arch}/${n}`);
+  }
 }
 
 function readIfExists(file: string): Buffer | undefined {
@@ -279,80 +182,94 @@ function readIfExists(file: string): Buffer | undefined {
   }
 }
 
-/**
- * Splice a reproducible.json fragment: rows joined by ',\n'. `src` is the
- * fragment (`size` bytes) followed by a ',\n' it does not have, so that every
- * row is a line ending in ',\n'; the result drops the last row's again.
- * Pieces are new rows and parts of the fragment file (never of the suffix).
- */
-export function spliceFragment(
-  src: LineSource,
-  size: number,
-  keys: readonly string[],
-  lines: ReadonlyMap<string, Uint8Array>,
-): { pieces: (Kept | Uint8Array)[]; changed: boolean } {
-  const spliced = spliceLines(src, keys, lines, jsonKey);
-  if (!spliced.changed) return { pieces: [], changed: false };
-  const pieces: (Kept | Uint8Array)[] = [];
-  for (const p of spliced.pieces) {
-    if (p instanceof Uint8Array) pieces.push(p);
-    else {
-      if (Math.min(p.end, size) > p.start) pieces.push({ start: p.start, end: Math.min(p.end, size) });
-      // (whole: a line never begins inside the last line's ',\n')
-      if (p.end > size) pieces.push(COMMA_NL);
-    }
-  }
-  // the text ends in its last line's ',\n': it goes (every piece that can be last ends with a whole line)
-  const last = pieces.pop();
-  if (last === undefined || last === COMMA_NL) {
-    // nothing left, or the old last line's, which the file does not have
-  } else if (last instanceof Uint8Array && last.length >= 2) pieces.push(last.subarray(0, last.length - 2));
-  else if (!(last instanceof Uint8Array) && last.end - last.start >= 2) pieces.push({ start: last.start, end: last.end - 2 });
-  else throw new NotSpliceable('a fragment that does not end in a row');
-  return { pieces, changed: true };
-}
-
-/**
- * Names are compared as "byte strings": one character per byte of their
- * UTF-8 (latin1 of it), so that comparing them by character code compares
- * UTF-8 bytes, the listing's order, and a line's name can be read from its
- * bytes without decoding the page.
- */
-function bytes(s: string): string {
-  return Buffer.from(s, 'utf8').toString('latin1');
-}
-
 /** Stands for the rows when a page is rendered around them: a NUL cannot come out of an escaped template. */
 const ROWS = '\0rows\0';
 
-/** An open file of the last render, of the size it was written with. */
-function openAsWritten(file: string, size: number | undefined): number {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    throw new NotSpliceable(`${file} is missing`);
-  }
-  if (fstatSync(fd).size !== size) {
-    closeSync(fd);
-    throw new NotSpliceable(`${file} is not the size it was written with`);
-  }
-  return fd;
+/** One page to splice: where, as the last render wrote it, and its changed packages' new lines. */
+interface PageRows {
+  rel: string;
+  /** the size it was written with; null: it has no page yet (a culprit group's first package) */
+  size: number | null;
+  before: number;
+  lines: ReadonlyMap<string, Uint8Array>;
 }
 
-/** Where a status page's rows are: between `<tbody>` and `</tbody>` (none in a page without a table). */
-function rowsRegion(fd: number, size: number): { start: number; end: number } {
-  const headLen = Math.min(size, 65_536);
-  const head = Buffer.allocUnsafe(headLen);
-  readSync(fd, head, 0, headLen, 0);
-  const t = head.indexOf(TBODY);
-  if (t < 0) return { start: 0, end: 0 };
-  const tailLen = Math.min(size, 65_536);
-  const tail = Buffer.allocUnsafe(tailLen);
-  readSync(fd, tail, 0, tailLen, size - tailLen);
-  const e = tail.lastIndexOf(TBODY_END);
-  if (e < 0) throw new NotSpliceable('a table without its end');
-  return { start: t + TBODY.length, end: size - tailLen + e };
+/** A page's rows spliced, the page not written yet. */
+interface SplicedRows {
+  rel: string;
+  file: string;
+  /** where its rows were in the file */
+  region: { start: number; end: number };
+  pieces: ReturnType<typeof spliceLines>['pieces'];
+  count: number;
+  /** the size it was written with (0: none) */
+  size: number;
+  changed: boolean;
+}
+
+/**
+ * The files of one splice: every page is spliced into a file beside it before any is renamed into
+ * place, so that a page that is not what this code wrote falls back to the listing with nothing half done.
+ */
+class Splice {
+  readonly pending: PendingFile[] = [];
+  private readonly fds: number[] = [];
+
+  constructor(
+    private readonly ctx: BatchContext,
+    private readonly keys: readonly string[],
+  ) {}
+
+  private open(file: string, size: number): number {
+    const fd = openAsWritten(file, size);
+    this.fds.push(fd);
+    return fd;
+  }
+
+  /** A page's rows with the changed packages' lines replaced, removed or put in. */
+  rows(p: PageRows): SplicedRows {
+    const file = this.ctx.writer.path(p.rel);
+    let src: LineSource = new BufferLines(Buffer.alloc(0));
+    let region = { start: 0, end: 0 };
+    if (p.size !== null) {
+      const fd = this.open(file, p.size);
+      region = rowsRegion(fd, p.size);
+      src = new FileLines(fd, region.start, region.end - region.start);
+    }
+    const spliced = spliceLines(src, this.keys, p.lines, rowKey);
+    return { rel: p.rel, file, region, pieces: spliced.pieces, count: p.before + spliced.delta, size: p.size ?? 0, changed: spliced.changed };
+  }
+
+  /** A changed page, its rows in the page around them; returns the size written. */
+  write(s: SplicedRows, view: StatusPageView): number {
+    const around = this.ctx.renderer.render('status', view);
+    const at = around.indexOf(ROWS);
+    const rows = s.pieces.map((x) => (x instanceof Uint8Array ? x : { file: s.file, start: s.region.start + x.start, end: s.region.start + x.end }));
+    if (at < 0 && rows.length > 0) throw new NotSpliceable('rows for a page without a table');
+    const pieces: Piece[] = at < 0 ? [around] : [around.slice(0, at), ...rows, around.slice(at + ROWS.length)];
+    const f = this.ctx.writer.prepare(s.rel, pieces);
+    this.pending.push(f);
+    return f.size;
+  }
+
+  /** The reproducible.json fragment: rows joined by ',\n', spliced as lines that all end in ',\n' (the last one's is not in the file). */
+  fragment(fragmentFile: string, size: number, lines: ReadonlyMap<string, Uint8Array>): number {
+    const fd = this.open(fragmentFile, size);
+    const spliced = spliceFragment(new FileLines(fd, 0, size, size > 0 ? COMMA_NL : undefined), size, this.keys, lines);
+    if (!spliced.changed) return size;
+    const pieces = spliced.pieces.map((p) => (p instanceof Uint8Array ? p : { file: fragmentFile, ...p }));
+    const f = this.ctx.writer.prepare(relative(this.ctx.writer.root, fragmentFile), pieces, { bookkeeping: true });
+    this.pending.push(f);
+    return f.size;
+  }
+
+  discard(): void {
+    for (const p of this.pending) p.discard();
+  }
+
+  close(): void {
+    for (const fd of this.fds) closeSync(fd);
+  }
 }
 
 function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir: string, changed: readonly string[]): number {
@@ -361,58 +278,76 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
   const fresh = ctx.reader.snapshot(() => ctx.reader.listingOf(suite, arch, changed));
   const known = new Set<string>(STATUSES);
   for (const r of fresh) if (!known.has(r.status)) throw new NotSpliceable(`a status this code has no page for: ${r.status}`);
-  const keys = changed.map(bytes);
-  const counts: Record<string, number> = {};
-  const sizes: Record<string, number> = {};
-  // every page is spliced into a file beside it before any is renamed into place: a page
-  // that is not what this code wrote falls back to the listing with nothing half done
-  const pending: PendingFile[] = [];
-  const fds: number[] = [];
+  const line = new Map(fresh.map((r) => [r.package, Buffer.from(statusRowHtml(suite, arch, r))]));
+  const linesOf = (rows: readonly ListRow[]): Map<string, Uint8Array> => new Map(rows.map((r) => [bytes(r.package), line.get(r.package) ?? Buffer.alloc(0)]));
+  const splice = new Splice(ctx, changed.map(bytes));
+  const next: StatusPagesState = { version: 3, counts: {}, sizes: {}, groups: state.groups, groupSizes: state.groupSizes, fragmentSize: state.fragmentSize };
   let pages = 0;
-  let fragmentSize = state.fragmentSize;
+  let gone: string[] = [];
   try {
-    for (const status of STATUSES) {
-      const file = ctx.writer.path(pagePath(suite, arch, status));
-      const size = state.sizes[status];
-      const fd = openAsWritten(file, size);
-      fds.push(fd);
-      const before = state.counts[status] ?? 0;
-      const region = rowsRegion(fd, size ?? 0);
-      const lines = new Map(fresh.filter((r) => r.status === status).map((r) => [bytes(r.package), Buffer.from(statusRowHtml(suite, arch, r))]));
-      const spliced = spliceLines(new FileLines(fd, region.start, region.end - region.start), keys, lines, rowKey);
-      counts[status] = before + spliced.delta;
-      sizes[status] = size ?? 0;
-      if (!spliced.changed) continue;
-      const around = ctx.renderer.render('status', statusPageOf(suite, arch, status, before + spliced.delta, ROWS, STATUSES));
-      const at = around.indexOf(ROWS);
-      const rows = spliced.pieces.map((p) => (p instanceof Uint8Array ? p : { file, start: region.start + p.start, end: region.start + p.end }));
-      const pieces: Piece[] = at < 0 ? [around] : [around.slice(0, at), ...rows, around.slice(at + ROWS.length)];
-      if (at < 0 && rows.length > 0) throw new NotSpliceable('rows for a page without a table');
-      const p = ctx.writer.prepare(pagePath(suite, arch, status), pieces);
-      sizes[status] = p.size;
-      pending.push(p);
-      pages++;
+    const spliced = STATUSES.map((status) =>
+      splice.rows({
+        rel: pagePath(suite, arch, status),
+        size: state.sizes[status] ?? -1,
+        before: state.counts[status] ?? 0,
+        lines: linesOf(fresh.filter((r) => r.status === status)),
+      }),
+    );
+    // a culprit group's page has the FTBR page's lines: it changes only with them (and the FTBR page links the groups with their counts)
+    if (spliced[STATUSES.indexOf('FTBR')]?.changed) {
+      const g = spliceGroups(
+        splice,
+        suite,
+        arch,
+        state,
+        fresh.filter((r) => r.status === 'FTBR'),
+        linesOf,
+      );
+      [next.groups, next.groupSizes, gone] = [g.groups, g.sizes, g.gone];
+      pages += g.pages;
     }
-    // the fragment: rows joined by ',\n', spliced as lines that all end in ',\n' (the last one's is not in the file)
-    const fragmentFile = join(fragmentDir, `${suite}_${arch}.json`);
-    const size = state.fragmentSize;
-    const fd = openAsWritten(fragmentFile, size);
-    fds.push(fd);
+    STATUSES.forEach((status, i) => {
+      const s = spliced[i] as SplicedRows;
+      next.counts[status] = s.count;
+      next.sizes[status] = s.changed ? splice.write(s, statusPageOf(suite, arch, status, s.count, ROWS, STATUSES, next.groups)) : s.size;
+      if (s.changed) pages++;
+    });
     const jsonLines = new Map(fresh.filter((r) => r.status !== 'untested').map((r) => [bytes(r.package), Buffer.from(`${jsonRow(suite, arch, r)},\n`)]));
-    const spliced = spliceFragment(new FileLines(fd, 0, size, size > 0 ? COMMA_NL : undefined), size, keys, jsonLines);
-    if (spliced.changed) {
-      const pieces = spliced.pieces.map((p) => (p instanceof Uint8Array ? p : { file: fragmentFile, ...p }));
-      const p = ctx.writer.prepare(relative(ctx.writer.root, fragmentFile), pieces, { bookkeeping: true });
-      fragmentSize = p.size;
-      pending.push(p);
-    }
+    next.fragmentSize = splice.fragment(join(fragmentDir, `${suite}_${arch}.json`), state.fragmentSize, jsonLines);
   } catch (err) {
-    for (const p of pending) p.discard();
+    splice.discard();
     throw err;
   } finally {
-    for (const fd of fds) closeSync(fd);
+    splice.close();
   }
-  for (const p of pending) p.commit();
-  statusPagesState(fragmentDir, suite, arch).write({ version: 2, counts, sizes, fragmentSize });
+  for (const p of splice.pending) p.commit();
+  for (const rel of gone) ctx.writer.remove(rel);
+  statusPagesState(fragmentDir, suite, arch).write(next);
   return pages;
+}
+
+/** The culprit groups' pages spliced: their new counts and sizes, and those left with no package (their pages go). */
+function spliceGroups(
+  splice: Splice,
+  suite: string,
+  arch: string,
+  state: StatusPagesState,
+  ftbr: readonly ListRow[],
+  linesOf: (rows: readonly ListRow[]) => Map<string, Uint8Array>,
+): { groups: Record<string, number>; sizes: Record<string, number>; gone: string[]; pages: number } {
+  const out = { groups: {} as Record<string, number>, sizes: {} as Record<string, number>, gone: [] as string[], pages: 0 };
+  for (const g of new Set([...Object.keys(state.groups), ...ftbr.flatMap(culpritGroups)])) {
+    const before = state.groups[g] ?? 0;
+    const rel = groupPath(suite, arch, g);
+    const lines = linesOf(ftbr.filter((r) => culpritGroups(r).includes(g)));
+    const s = splice.rows({ rel, size: before > 0 ? (state.groupSizes[g] ?? -1) : null, before, lines });
+    if (s.changed) out.pages++;
+    if (s.count === 0) {
+      if (before > 0) out.gone.push(rel);
+      continue;
+    }
+    out.groups[g] = s.count;
+    out.sizes[g] = s.changed ? splice.write(s, culpritPageOf(suite, arch, g, s.count, ROWS, STATUSES)) : s.size;
+  }
+  return out;
 }

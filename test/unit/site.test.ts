@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { PackageData, RunRow } from '../../db/site.js';
+import type { ListRow, PackageData, RunRow } from '../../db/site.js';
 import { buildsPerDay, dayRange, reproducibleShare } from '../../site/charts.js';
 import { fmtDate, fmtDuration, fmtOffset, percent } from '../../site/format.js';
 import { indexView, suiteArchCharts } from '../../site/model-dashboard.js';
@@ -12,7 +12,7 @@ import { emptyTrash, SiteWriter } from '../../site/writer.js';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BufferLines, FileLines, spliceFragment, spliceLines, type LineSource } from '../../site/status-pages.js';
+import { BufferLines, FileLines, spliceFragment, spliceLines, type LineSource } from '../../site/splice-lines.js';
 
 const EVIL = '<script>alert("x")</script>';
 
@@ -387,9 +387,25 @@ describe('Eta templates', () => {
   });
 });
 
+/** An FTBR's culprit search, of a kind that depends on `v` (its version in the splice tests): its line and JSON row change with it. */
+function culpritOf(v: string): Partial<ListRow> {
+  switch (v.charCodeAt(0) % 5) {
+    case 0:
+      return { culprit_state: 'done', verdict: 'culprits', culprits: '["BUILD_PATH","TZ"]', culprit_source: 'hints', culprit_builds: 0 };
+    case 1:
+      return { culprit_state: 'done', verdict: 'nondeterministic', culprits: '[]', culprit_source: 'search', culprit_builds: 1 };
+    case 2:
+      return { culprit_state: 'waiting', verdict: null, culprits: '[]', culprit_source: null, culprit_builds: v.length };
+    case 3:
+      return { culprit_state: 'done', verdict: 'unknown', culprits: '[]', culprit_source: 'search', culprit_builds: 16 };
+    default:
+      return {};
+  }
+}
+
 describe("splicing a status page's rows", () => {
   const row = (name: string, version: string): string =>
-    statusRowHtml('sid', 'amd64', { package: name, version, status: 'FTBR', build_date: '2026-11-20T10:00:00.000Z' });
+    statusRowHtml('sid', 'amd64', { package: name, version, status: 'FTBR', build_date: '2026-11-20T10:00:00.000Z', ...culpritOf(version) });
   const key = (line: Buffer): string => /">([^<]*)<\/a>/.exec(line.toString())?.[1]?.replace(/&amp;/g, '&') ?? '';
   // through a buffer, and through a file read a window at a time
   const dir = mkdtempSync(join(tmpdir(), 'reprofarm-splice-'));
@@ -464,11 +480,13 @@ describe("splicing a status page's rows", () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
-    const rowOf = (name: string, v: string): { package: string; version: string; status: string; build_date: string } => ({
+    // FTBR rows with and without a culprit verdict: the JSON rows gain verdict, culprits and culprit_source
+    const rowOf = (name: string, v: string): ListRow => ({
       package: name,
       version: v,
       status: 'FTBR',
       build_date: '2026-11-20T10:00:00.000Z',
+      ...culpritOf(v),
     });
     for (let round = 0; round < 300; round++) {
       const m = new Map<string, string>();
