@@ -2,6 +2,7 @@
 import type { PackageData, RunRow } from '../db/site.js';
 import { fmtDate, fmtDuration, rootFrom, statusClass, urlSegment } from './format.js';
 import { pageBase, parseJsonObject, statusHref, STATUS_HELP, type PageBase } from './model.js';
+import { culpritView, type CulpritView } from './model-package-culprit.js';
 import { orderVariations } from './model-variations.js';
 
 /** Files the site builder published for a package's current build (hrefs from the site root). */
@@ -47,6 +48,8 @@ export interface PackageView extends PageBase {
   olderBuilds: number;
   statusHref: string;
   sourceArchitecture: string;
+  /** an FTBR's culprit verdict and its evidence, when a search of its version was recorded */
+  culprit: CulpritView | null;
 }
 
 /**
@@ -126,5 +129,6 @@ export function packageView(d: PackageData, assets: PackageAssets): PackageView 
     olderBuilds: Math.max(0, d.builds - d.history.length),
     statusHref: statusHref(root, d.suite, d.arch, status),
     sourceArchitecture: d.source.architecture,
+    culprit: d.culprit && status === 'FTBR' ? culpritView(d.culprit, root, d.suite, d.arch) : null,
   };
 }
