@@ -9,7 +9,7 @@
  *   3. the package pages (package-pages.ts), with the status pages and JSON
  *      fragment of each suite/arch they belong to (spliced when few changed:
  *      status-pages.ts), inline or on worker threads (worker-pool.ts);
- *   4. finish (finish.ts): the dashboard and reproducible.json, what is gone,
+ *   4. finish (finish.ts): the dashboard, culprits.html and reproducible.json, what is gone,
  *      and how far this render got.
  *
  * Phases 1 and 2 run in one DB snapshot. Every file is written beside its
@@ -21,7 +21,7 @@ import type { Config } from '../core/config.js';
 import type { FarmDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
 import { sitePaths, type RenderContext, type SiteEvent, type SitePaths } from './context.js';
-import { recordRender, removeGone, renderDashboard, writeReproducibleJson } from './finish.js';
+import { recordRender, removeGone, renderCulprits, renderDashboard, writeReproducibleJson } from './finish.js';
 import { lock, removeDeadTemps, removeOwnTemps, removeUnconfigured } from './housekeeping.js';
 import { removeStaging, renderPackagePages } from './package-pages.js';
 import { fingerprint, planRender, RENDERING, siteState } from './plan.js';
@@ -114,6 +114,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
 
   // 4. finish
   renderDashboard(ctx, plan, small.dashboard);
+  renderCulprits(ctx, plan);
   writeReproducibleJson(ctx);
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;
   const packagesMs = performance.now() - t1;
@@ -127,7 +128,8 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
     deletedPages: pages.deletedPages + gone,
     statusPages: pages.statusPages,
     splicedUnits: pages.spliced,
-    otherPages: small.pages + 2,
+    // the dashboard, culprits.html and reproducible.json
+    otherPages: small.pages + 3,
     files: ctx.writer.files,
     seq: plan.seq,
     durationMs: performance.now() - started,

@@ -1,6 +1,6 @@
 /**
- * The last phase of a render: the dashboard and reproducible.json, which
- * need every suite/arch's status pages done; after a full render, the pages
+ * The last phase of a render: the dashboard, culprits.html and
+ * reproducible.json, which need every suite/arch's status pages done; after a full render, the pages
  * and files of packages that are gone; then what the next render needs to
  * know (how far this one got).
  */
@@ -8,6 +8,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import type { JsonCache } from './json-cache.js';
+import { culpritsView } from './model-culprits.js';
 import { indexView, type ChartsHtml } from './model-dashboard.js';
 import type { PackagePagesResult } from './package-pages.js';
 import type { RenderPlan, SiteState } from './plan.js';
@@ -45,6 +46,15 @@ export function renderDashboard(ctx: RenderContext, plan: RenderPlan, dashboard:
     'index.html',
     html.split(/\0chart(\d+)\0/).map((part, i) => (i % 2 === 0 ? part : { file: chartFiles[Number(part)] ?? '' })),
   );
+}
+
+/** culprits.html, with each suite/arch's FTBR packages per culprit as its status pages have them. */
+export function renderCulprits(ctx: RenderContext, plan: RenderPlan): void {
+  const inputs = suiteArchs(ctx.config).map(({ suite, arch }) => {
+    const state = statusPagesState(ctx.paths.fragmentDir, suite, arch).read();
+    return { suite, arch, ftbr: state?.counts.FTBR ?? 0, groups: state?.groups ?? {} };
+  });
+  ctx.writer.write('culprits.html', ctx.renderer.render('culprits', culpritsView(inputs, plan.asOf)));
 }
 
 /**

@@ -104,9 +104,11 @@ test('every link and resource in the site resolves (crawl from the dashboard)', 
     }
   }
   expect(dead).toEqual([]);
-  // 56 package pages, 44 status and 4 schedule pages, the dashboard, nodes, variations, a diffoscope report
+  // 56 package pages, 44 status, the FTBR pages per culprit and 4 schedule pages, the dashboard, nodes, variations, culprits, a diffoscope report
   expect(pages).toBeGreaterThan(100);
   expect(seen.has(new URL('reproducible.json', base()).href)).toBe(true);
+  expect(seen.has(new URL('culprits.html', base()).href)).toBe(true);
+  expect(seen.has(new URL('bookworm/amd64/index_FTBR_culprit_unsearched.html', base()).href)).toBe(true);
 });
 
 test('tables sort by a column and filter as you type', async ({ page }) => {
