@@ -11,8 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUSES } from '../../core/statuses.js';
 import { openDb, type FarmDb } from '../../db/index.js';
 import { recordBuild } from '../../db/builds.js';
+import { claimSearch, recordStep, type SearchStart } from '../../db/culprits.js';
+import { newPlan } from '../../culprit/search.js';
 import { serveSite, type ServeHandle } from '../../site/serve.js';
-import { createSiteFixture, FIXTURE_PACKAGES, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
+import { createSiteFixture, FIXTURE_PACKAGES, IMG_INJECTION, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
 import { runCli } from '../helpers/cli.js';
 
 /** Every file under `dir` (but the site builder's own bookkeeping) with its sha256. */
@@ -72,6 +74,7 @@ function recordAt(
     when: Date;
     exitCode?: number;
     variations?: Record<string, string>;
+    culprit?: SearchStart;
   },
 ): void {
   const at = b.when.toISOString();
@@ -116,6 +119,7 @@ function recordAt(
           notApplied: {},
         },
       ],
+      ...(b.culprit ? { culprit: b.culprit } : {}),
     },
     b.when,
   );
@@ -131,8 +135,13 @@ describe('reprofarm site', () => {
     const s = await site(f);
     expect(s.mode).toBe('full');
     expect(s.package_pages).toBe(FIXTURE_PACKAGES.length * 4);
-    expect(s.status_pages).toBe(STATUSES.length * 4);
-    for (const p of ['index.html', 'variations.html', 'nodes.html', 'reproducible.json', 'static/style.css', 'static/site.js'])
+    // and the FTBR packages' pages per culprit: none searched here
+    const culpritPages = ['bookworm', 'trixie'].flatMap((suite) =>
+      ['amd64', 'arm64'].flatMap((arch) => readdirSync(join(f.siteDir, suite, arch)).filter((n) => n.startsWith('index_FTBR_culprit_'))),
+    );
+    expect(new Set(culpritPages)).toEqual(new Set(['index_FTBR_culprit_unsearched.html']));
+    expect(s.status_pages).toBe(STATUSES.length * 4 + culpritPages.length);
+    for (const p of ['index.html', 'variations.html', 'nodes.html', 'culprits.html', 'reproducible.json', 'static/style.css', 'static/site.js'])
       expect(existsSync(join(f.siteDir, p)), p).toBe(true);
     for (const suite of ['bookworm', 'trixie']) {
       for (const arch of ['amd64', 'arm64']) {
@@ -240,6 +249,76 @@ describe('reprofarm site', () => {
     const cfg = otherSite(f, 'public-full-3');
     expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
     expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-3')))).toEqual([]);
+  });
+
+  it("shows an FTBR's culprit search as the farm records it, and its verdict once a step gives one", async () => {
+    const db = openDb(f.dbPath);
+    const key = { suite: 'trixie', arch: 'amd64', package: 'dpkg' };
+    const version = FIXTURE_PACKAGES.find((p) => p.name === 'dpkg')?.version ?? '';
+    recordAt(db, {
+      ...key,
+      version,
+      status: 'FTBR',
+      reason: 'the .deb files differ',
+      when: new Date('2026-11-21T12:00:00.000Z'),
+      culprit: {
+        job: 'reproducible_build_1',
+        hints: [
+          { variation: 'HOSTNAME', category: 'host-name', file: 'dpkg.deb/usr/share/doc/dpkg/buildinfo', evidence: `+i-capture-the-hostname ${INJECTION}` },
+        ],
+        categories: [{ category: 'host-name', variation: 'HOSTNAME', file: 'dpkg.deb/usr/share/doc/dpkg/buildinfo', evidence: IMG_INJECTION }],
+        plan: JSON.stringify(newPlan(['HOSTNAME', 'TZ'])),
+        reference: { artifacts: {}, buildDepends: null },
+      },
+    });
+    db.close();
+    const pagePath = join(f.siteDir, 'rb-pkg', 'trixie', 'amd64', 'dpkg.html');
+    expect(await site(f)).toMatchObject({ mode: 'incremental', package_pages: 1 });
+    let page = readFileSync(pagePath, 'utf8');
+    expect(page).toContain('<strong>search in progress</strong> (0 builds so far)');
+    expect(page).not.toContain(INJECTION);
+    expect(page).toContain('+i-capture-the-hostname &lt;script&gt;window.__pwned = 1&lt;/script&gt;</code>');
+    expect(readFileSync(join(f.siteDir, 'trixie', 'amd64', 'index_FTBR_culprit_waiting.html'), 'utf8')).toContain('>dpkg</a>');
+    // a step of the search gives the verdict: no new result, only the search's row changed
+    const db2 = openDb(f.dbPath);
+    const claim = claimSearch(db2, 'reproducible_build_1', 'amd64', { maxPerDay: 10, key, now: new Date('2026-11-21T12:10:00.000Z') });
+    expect(claim).toBeDefined();
+    const step = {
+      kind: 'all' as const,
+      variations: '["HOSTNAME","TZ"]',
+      node: 'node-a',
+      started_at: '2026-11-21T12:10:00.000Z',
+      duration: 60,
+      outcome: 'differs' as const,
+      reason: null,
+    };
+    recordStep(db2, { ...key, version, claimed_by: claim?.claimed_by ?? '' }, step, '{}', {
+      verdict: 'culprits',
+      culprits: ['HOSTNAME'],
+      why: 'HOSTNAME alone makes them differ',
+    });
+    // what the change log's trigger on culprit_searches records, where the DB has it not yet
+    if (!db2.sql.prepare("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'culprit_searches'").get())
+      db2.sql.prepare('INSERT INTO site_changes (suite, arch, package) VALUES (?, ?, ?)').run(key.suite, key.arch, key.package);
+    db2.close();
+    const s = await site(f);
+    expect(s, s.why).toMatchObject({ mode: 'incremental', package_pages: 1, status_units_spliced: 1 });
+    page = readFileSync(pagePath, 'utf8');
+    expect(page).toMatch(
+      /<strong>culprits: <a href="\.\.\/\.\.\/\.\.\/trixie\/amd64\/index_FTBR_culprit_HOSTNAME\.html"[^>]*>HOSTNAME<\/a><\/strong> \(from a search of 1 build\)/,
+    );
+    expect(page).toMatch(/<td class="num">1<\/td><td>all<\/td><td>HOSTNAME, TZ<\/td><td class="outcome-differs">differs<\/td>/);
+    expect(existsSync(join(f.siteDir, 'trixie', 'amd64', 'index_FTBR_culprit_waiting.html'))).toBe(false);
+    const json = JSON.parse(readFileSync(join(f.siteDir, 'reproducible.json'), 'utf8')) as Record<string, unknown>[];
+    expect(json.find((o) => o.suite === 'trixie' && o.architecture === 'amd64' && o.package === 'dpkg')).toMatchObject({
+      verdict: 'culprits',
+      culprits: ['HOSTNAME'],
+      culprit_source: 'search',
+    });
+    expect(readFileSync(join(f.siteDir, 'culprits.html'), 'utf8')).toContain('href="./trixie/amd64/index_FTBR_culprit_HOSTNAME.html">1</a>');
+    const cfg = otherSite(f, 'public-full-culprit');
+    expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
+    expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-culprit')))).toEqual([]);
   });
 
   it('writes a schedule page again when its schedule changed, and only then', async () => {
