@@ -19,6 +19,10 @@
  *   simplest approach           `site --full` over the existing site: render
  *                               and write every page each time
  *
+ * Every FTBR of the copy has a culprit search (addCulpritSearches): the FTBR
+ * pages' culprit column, the pages per culprit and the package pages' verdicts
+ * are rendered as at a farm that searches.
+ *
  * Each run is `node bin/reprofarm.js --json site` under GNU time (max RSS),
  * started and timed by a small launcher process (see startLauncher) after
  * `sync`, once the machine is quiet (lib.ts waitForQuiet). Checks (a failure throws): exit 0, the page counts, and after each
@@ -194,6 +198,41 @@ async function benchDb(sources: string): Promise<{ db: string; packages: number;
   return { db, packages: packages.length, made: true };
 }
 
+/**
+ * Every FTBR of the copy gets a culprit search (issue 18), as the farm would record them: culprits
+ * from hints or from a search with its steps, nondeterministic, unknown, or still searching, by a
+ * hash of the name. On the copy, not the cached DB: the same DB serves older reprofarms too.
+ */
+function addCulpritSearches(dbPath: string): void {
+  const d = openDb(dbPath);
+  const t0 = performance.now();
+  const n = d.sql.transaction(() => {
+    const ins = d.sql
+      .prepare(
+        `INSERT INTO culprit_searches (suite, arch, package, version, build_id, job, state, verdict, culprits, source, why, hints, categories, builds, created_at, updated_at)
+        SELECT suite, arch, package, version, build_id, COALESCE(job, 'reproducible_build_0'),
+          CASE k WHEN 5 THEN 'waiting' ELSE 'done' END,
+          CASE k WHEN 0 THEN 'culprits' WHEN 1 THEN 'culprits' WHEN 2 THEN 'culprits' WHEN 3 THEN 'nondeterministic' WHEN 4 THEN 'unknown' END,
+          CASE k WHEN 0 THEN '["BUILD_PATH"]' WHEN 1 THEN '["TZ","DATE"]' WHEN 2 THEN '["HOSTNAME"]' ELSE '[]' END,
+          CASE k WHEN 0 THEN 'hints' WHEN 2 THEN 'hints' WHEN 5 THEN NULL ELSE 'search' END,
+          CASE k WHEN 4 THEN 'the budget of 16 follow-up builds per package version ran out' WHEN 5 THEN NULL ELSE 'bench' END,
+          CASE WHEN k IN (0, 2) THEN json_array(json_object('variation', 'BUILD_PATH', 'category', 'build-path',
+            'file', package || '.deb/usr/share/doc/' || package || '/buildinfo', 'evidence', '-/build/1st/' || package || '-' || version || '/debian/tmp')) ELSE '[]' END,
+          '[]', CASE WHEN k IN (1, 3, 4) THEN 3 WHEN k = 5 THEN 1 ELSE 0 END, build_date, build_date
+        FROM (SELECT *, (unicode(package) + length(package)) % 6 AS k FROM results WHERE status = 'FTBR' AND build_id IS NOT NULL)`,
+      )
+      .run();
+    d.sql.exec(`INSERT INTO culprit_steps (suite, arch, package, version, step, kind, variations, node, started_at, duration, outcome, reason)
+      SELECT c.suite, c.arch, c.package, c.version, s.n, CASE s.n WHEN 1 THEN 'control' WHEN 2 THEN 'all' ELSE 'half' END,
+        CASE s.n WHEN 1 THEN '[]' WHEN 2 THEN '["DATE","HOSTNAME","TZ"]' ELSE '["DATE","TZ"]' END, 'build0', c.created_at, 600, CASE s.n WHEN 1 THEN 'same' ELSE 'differs' END, NULL
+      FROM culprit_searches c JOIN (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3) s ON s.n <= c.builds`);
+    return ins.changes;
+  })();
+  d.sql.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  d.close();
+  console.log(`culprit ${n} FTBR packages given a culprit search in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+}
+
 export async function run(opts: { sources?: string } = {}): Promise<void> {
   buildDist();
   const src = await obtainSources(opts.sources);
@@ -205,6 +244,7 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     const dbPath = path.join(dir, 'state', 'reproducible.db');
     console.log(`copy    ${cached} (${fmt((await fs.stat(cached)).size / 2 ** 30, 1)} GiB)`);
     await fs.copyFile(cached, dbPath);
+    addCulpritSearches(dbPath);
     // 1. and 2. every page of 3 suites x 4 arches, and of bookworm/amd64 only, each into an empty
     // site_dir of its own, RENDERS times in turn: the goals take the median run. No site is removed
     // before the end: freshly deleted inodes slow down creating files on ext4 for a while.
