@@ -120,18 +120,25 @@ export interface ListRow {
   culprit_builds?: number | null;
 }
 
-/**
- * The listing: every current source with its result on an architecture; a depwait with its build's
- * unmet dependencies; an FTBR with its culprit search, when that is of the result's version.
- */
-const LISTING_COLUMNS = `s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date,
-      b.unmet AS unmet, cs.state AS culprit_state, cs.verdict, cs.culprits, cs.source AS culprit_source, cs.builds AS culprit_builds`;
-const LISTING_JOINS = `LEFT JOIN builds b ON r.status = 'depwait' AND b.id = r.build_id
-      LEFT JOIN culprit_searches cs ON r.status = 'FTBR' AND cs.suite = r.suite AND cs.arch = r.arch AND cs.package = r.package AND cs.version = r.version`;
-const LISTING_SQL = `SELECT ${LISTING_COLUMNS}
+/** The listing: every current source with its result on an architecture; a depwait with its build's unmet dependencies. */
+const LISTING_SQL = `SELECT s.name AS package, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status, r.build_date,
+      b.unmet AS unmet
       FROM sources s LEFT JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
-      ${LISTING_JOINS}
+      LEFT JOIN builds b ON r.status = 'depwait' AND b.id = r.build_id
       WHERE s.suite = ? AND s.removed_at IS NULL`;
+
+/** A suite/arch's culprit searches, for the listing's FTBR rows (joined in JavaScript: see withCulprits). */
+const LISTING_CULPRITS_SQL = `SELECT package, version, state, verdict, culprits, source, builds FROM culprit_searches WHERE suite = ? AND arch = ?`;
+
+interface CulpritListRow {
+  package: string;
+  version: string;
+  state: string;
+  verdict: string | null;
+  culprits: string;
+  source: string | null;
+  builds: number;
+}
 
 export interface ScheduleRow {
   package: string;
@@ -251,14 +258,41 @@ export class SiteReader {
     return this.q('SELECT name FROM sources WHERE suite = ? AND removed_at IS NULL ORDER BY name').pluck().all(suite) as string[];
   }
 
-  /** Every current source of a suite with its result on an architecture (untested: no result), by name. */
+  /**
+   * Every current source of a suite with its result on an architecture (untested: no result), by name;
+   * an FTBR with its culprit search, when that is of the result's version.
+   */
   listing(suite: string, arch: string): ListRow[] {
-    return this.q(`${LISTING_SQL} ORDER BY s.name`).all(arch, suite) as ListRow[];
+    const rows = this.q(`${LISTING_SQL} ORDER BY s.name`).all(arch, suite) as ListRow[];
+    return this.withCulprits(rows, this.q(LISTING_CULPRITS_SQL).all(suite, arch) as CulpritListRow[]);
   }
 
   /** The listing's rows of the named packages (those that are current sources of the suite), by name. */
   listingOf(suite: string, arch: string, names: readonly string[]): ListRow[] {
-    return this.q(`${LISTING_SQL} AND s.name IN (SELECT value FROM json_each(?)) ORDER BY s.name`).all(arch, suite, JSON.stringify(names)) as ListRow[];
+    const list = JSON.stringify(names);
+    const rows = this.q(`${LISTING_SQL} AND s.name IN (SELECT value FROM json_each(?)) ORDER BY s.name`).all(arch, suite, list) as ListRow[];
+    const culprits = this.q(`${LISTING_CULPRITS_SQL} AND package IN (SELECT value FROM json_each(?))`).all(suite, arch, list) as CulpritListRow[];
+    return this.withCulprits(rows, culprits);
+  }
+
+  /**
+   * The FTBR rows get their search's fields (null: none of their version). Joined here, not in SQL: a
+   * LEFT JOIN probes culprit_searches for every source and makes every row wider, a full render's
+   * listings about 60 ms slower each at Debian scale; this reads the few thousand searches once.
+   */
+  private withCulprits(rows: ListRow[], culprits: readonly CulpritListRow[]): ListRow[] {
+    const by = new Map(culprits.map((c) => [c.package, c]));
+    for (const r of rows) {
+      if (r.status !== 'FTBR') continue;
+      const c = by.get(r.package);
+      const of = c?.version === r.version ? c : undefined;
+      r.culprit_state = of?.state ?? null;
+      r.verdict = of?.verdict ?? null;
+      r.culprits = of?.culprits ?? null;
+      r.culprit_source = of?.source ?? null;
+      r.culprit_builds = of?.builds ?? null;
+    }
+    return rows;
   }
 
   /** A suite/arch's schedule: building first (oldest claim first), then by priority and age. */
