@@ -92,6 +92,8 @@ export function groupOfPage(name: string): string | null {
   return /^index_FTBR_culprit_(.+)\.html$/.exec(name)?.[1] ?? null;
 }
 
+const CELL = '<td class="culprit">';
+
 /** The FTBR row's culprit cell: each culprit (or the verdict) linked to its group's page in the same folder. */
 export function culpritCellHtml(r: ListRow): string {
   const link = (group: string, text: string): string => `<a href="${culpritPageName(group)}">${escapeHtml(text)}</a>`;
@@ -105,7 +107,17 @@ export function culpritCellHtml(r: ListRow): string {
     cell = link(group, groupLabel(group));
     if (group === 'waiting') cell += ` (${Number(r.culprit_builds ?? 0)} builds so far)`;
   }
-  return `<td class="culprit">${cell}</td>`;
+  return `${CELL}${cell}</td>`;
+}
+
+/**
+ * The groups an FTBR page's line (culpritCellHtml) links, read back from the line: its culprit cell
+ * links each of its groups, and nothing else does (the cells before it are escaped). Null: no cell.
+ */
+export function groupsOfLine(line: string): string[] | null {
+  const at = line.lastIndexOf(CELL);
+  if (at < 0) return null;
+  return [...line.slice(at).matchAll(/ href="index_FTBR_culprit_([^"]+)\.html"/g)].map((m) => m[1] ?? '');
 }
 
 /** reproducible.json's culprit fields of a row: an FTBR's verdict once there is one. */

@@ -122,15 +122,17 @@ export interface Kept {
  * and its new line (from `lines`, if any) put in its place by order. Keys are
  * byte strings (see `bytes`): compared by character code, they compare as
  * UTF-8 bytes. Returns the new text as pieces (parts of `src` kept, new
- * lines), how many lines it gained (negative: lost), and whether it changed.
+ * lines), how many lines it gained (negative: lost), whether it changed, and
+ * the old lines it removed or replaced (copies).
  */
 export function spliceLines(
   src: LineSource,
   keys: readonly string[],
   lines: ReadonlyMap<string, Uint8Array>,
   keyOf: (line: Buffer) => string,
-): { pieces: (Kept | Uint8Array)[]; delta: number; changed: boolean } {
+): { pieces: (Kept | Uint8Array)[]; delta: number; changed: boolean; replaced: Buffer[] } {
   const edits: { key: string; at: number; end: number; line: Uint8Array | undefined }[] = [];
+  const replaced: Buffer[] = [];
   let delta = 0;
   for (const key of new Set(keys)) {
     const { at, end } = locate(src, key, keyOf);
@@ -138,9 +140,10 @@ export function spliceLines(
     if (end === at && line === undefined) continue;
     if (line !== undefined && end > at && src.bytes(at, end).equals(line)) continue;
     edits.push({ key, at, end, line });
+    if (end > at) replaced.push(Buffer.from(src.bytes(at, end)));
     delta += (line === undefined ? 0 : 1) - (end > at ? 1 : 0);
   }
-  if (edits.length === 0) return { pieces: src.length > 0 ? [{ start: 0, end: src.length }] : [], delta: 0, changed: false };
+  if (edits.length === 0) return { pieces: src.length > 0 ? [{ start: 0, end: src.length }] : [], delta: 0, changed: false, replaced };
   edits.sort((a, b) => a.at - b.at || compareNames(a.key, b.key));
   const pieces: (Kept | Uint8Array)[] = [];
   let pos = 0;
@@ -150,7 +153,7 @@ export function spliceLines(
     pos = Math.max(pos, e.end);
   }
   if (pos < src.length) pieces.push({ start: pos, end: src.length });
-  return { pieces, delta, changed: true };
+  return { pieces, delta, changed: true, replaced };
 }
 
 const TBODY = '<tbody>\n';

@@ -24,7 +24,7 @@ import { join, relative } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
 import { STATUSES } from '../core/statuses.js';
 import type { ListRow } from '../db/site.js';
-import { countGroups, culpritGroups, culpritPageName, groupOfPage } from './culprit-groups.js';
+import { countGroups, culpritGroups, culpritPageName, groupOfPage, groupsOfLine } from './culprit-groups.js';
 import { JsonCache } from './json-cache.js';
 import { culpritPageOf, groupByStatus, jsonFragment, jsonRow, rowsHtmlOf, statusPageOf, statusRowHtml, type StatusPageView } from './model-status.js';
 import type { BatchContext } from './packages.js';
@@ -201,6 +201,8 @@ interface SplicedRows {
   /** where its rows were in the file */
   region: { start: number; end: number };
   pieces: ReturnType<typeof spliceLines>['pieces'];
+  /** the old lines it removed or replaced */
+  replaced: Buffer[];
   count: number;
   /** the size it was written with (0: none) */
   size: number;
@@ -237,7 +239,8 @@ class Splice {
       src = new FileLines(fd, region.start, region.end - region.start);
     }
     const spliced = spliceLines(src, this.keys, p.lines, rowKey);
-    return { rel: p.rel, file, region, pieces: spliced.pieces, count: p.before + spliced.delta, size: p.size ?? 0, changed: spliced.changed };
+    const { pieces, replaced, changed } = spliced;
+    return { rel: p.rel, file, region, pieces, replaced, count: p.before + spliced.delta, size: p.size ?? 0, changed };
   }
 
   /** A changed page, its rows in the page around them; returns the size written. */
@@ -294,15 +297,9 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
       }),
     );
     // a culprit group's page has the FTBR page's lines: it changes only with them (and the FTBR page links the groups with their counts)
-    if (spliced[STATUSES.indexOf('FTBR')]?.changed) {
-      const g = spliceGroups(
-        splice,
-        suite,
-        arch,
-        state,
-        fresh.filter((r) => r.status === 'FTBR'),
-        linesOf,
-      );
+    const ftbrPage = spliced[STATUSES.indexOf('FTBR')];
+    if (ftbrPage?.changed) {
+      const g = spliceGroups(splice, suite, arch, state, { ftbr: fresh.filter((r) => r.status === 'FTBR'), oldLines: ftbrPage.replaced }, linesOf);
       [next.groups, next.groupSizes, gone] = [g.groups, g.sizes, g.gone];
       pages += g.pages;
     }
@@ -326,28 +323,39 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
   return pages;
 }
 
-/** The culprit groups' pages spliced: their new counts and sizes, and those left with no package (their pages go). */
+/**
+ * The culprit groups' pages spliced: their new counts and sizes, and those left with no package (their
+ * pages go). Only the groups the changed packages were in (their old FTBR lines say which) or are in now.
+ */
 function spliceGroups(
   splice: Splice,
   suite: string,
   arch: string,
   state: StatusPagesState,
-  ftbr: readonly ListRow[],
+  changed: { ftbr: readonly ListRow[]; oldLines: readonly Buffer[] },
   linesOf: (rows: readonly ListRow[]) => Map<string, Uint8Array>,
 ): { groups: Record<string, number>; sizes: Record<string, number>; gone: string[]; pages: number } {
-  const out = { groups: {} as Record<string, number>, sizes: {} as Record<string, number>, gone: [] as string[], pages: 0 };
-  for (const g of new Set([...Object.keys(state.groups), ...ftbr.flatMap(culpritGroups)])) {
+  const out = { groups: { ...state.groups }, sizes: { ...state.groupSizes }, gone: [] as string[], pages: 0 };
+  const touched = new Set(changed.ftbr.flatMap(culpritGroups));
+  for (const l of changed.oldLines) {
+    const groups = groupsOfLine(l.toString('latin1'));
+    if (!groups) throw new NotSpliceable('an FTBR row without its culprit cell');
+    for (const g of groups) touched.add(g);
+  }
+  for (const g of touched) {
     const before = state.groups[g] ?? 0;
     const rel = groupPath(suite, arch, g);
-    const lines = linesOf(ftbr.filter((r) => culpritGroups(r).includes(g)));
+    const lines = linesOf(changed.ftbr.filter((r) => culpritGroups(r).includes(g)));
     const s = splice.rows({ rel, size: before > 0 ? (state.groupSizes[g] ?? -1) : null, before, lines });
     if (s.changed) out.pages++;
-    if (s.count === 0) {
-      if (before > 0) out.gone.push(rel);
+    if (s.count > 0) {
+      out.groups[g] = s.count;
+      out.sizes[g] = s.changed ? splice.write(s, culpritPageOf(suite, arch, g, s.count, ROWS, STATUSES)) : s.size;
       continue;
     }
-    out.groups[g] = s.count;
-    out.sizes[g] = s.changed ? splice.write(s, culpritPageOf(suite, arch, g, s.count, ROWS, STATUSES)) : s.size;
+    delete out.groups[g];
+    delete out.sizes[g];
+    if (before > 0) out.gone.push(rel);
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { loadConfig } from '../../core/config.js';
 import { openDb, type FarmDb } from '../../db/index.js';
 import type { CulpritData, ListRow, PackageData } from '../../db/site.js';
 import { buildSite } from '../../site/build.js';
-import { countGroups, culpritCellHtml, culpritGroups, culpritJson, orderGroups } from '../../site/culprit-groups.js';
+import { countGroups, culpritCellHtml, culpritGroups, culpritJson, groupsOfLine, orderGroups } from '../../site/culprit-groups.js';
 import { culpritsView } from '../../site/model-culprits.js';
 import { packageView } from '../../site/model-package.js';
 import { jsonRow, statusPages, statusRowHtml } from '../../site/model-status.js';
@@ -87,9 +87,15 @@ describe('culprit groups', () => {
     expect(evil).toContain(
       '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;, &quot;&gt;&lt;img src=x onerror=alert(1)&gt;, <a href="index_FTBR_culprit_TZ.html">TZ</a>',
     );
-    // one line per package: the status pages splice them (status-pages.ts)
+    // one line per package: the status pages splice them (status-pages.ts), and read its groups back from it
     const line = statusRowHtml('sid', 'amd64', ftbrRow(shapes.unknown));
     expect(line.indexOf('\n')).toBe(line.length - 1);
+    const odd = { ...shapes.hints, culprits: JSON.stringify([SCRIPT, 'TZ', 'index_FTBR_culprit_X.html']) };
+    for (const s of [...Object.values(shapes), odd, { ...shapes.hints, culprits: '["a"]' }]) {
+      const r = ftbrRow({ ...s, package: 'index_FTBR_culprit_Y', version: ' href="index_FTBR_culprit_Z.html"' });
+      expect(groupsOfLine(statusRowHtml('sid', 'amd64', r))).toEqual(culpritGroups(r));
+    }
+    expect(groupsOfLine(statusRowHtml('sid', 'amd64', { ...ftbrRow(), status: 'FTBFS' }))).toBeNull();
     expect(statusRowHtml('sid', 'amd64', { ...ftbrRow(shapes.hints), status: 'FTBFS' })).not.toContain('culprit');
   });
 
