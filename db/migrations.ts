@@ -365,4 +365,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX culprit_steps_started ON culprit_steps (started_at);
     `,
   },
+  {
+    version: 10,
+    name: 'site: a culprit verdict, its evidence or its search changing marks the package for rendering',
+    sql: `
+      -- the package page, the FTBR listings' culprit column and the pages per culprit show these
+      CREATE TRIGGER site_culprits_insert AFTER INSERT ON culprit_searches BEGIN
+        INSERT INTO site_changes (suite, arch, package) VALUES (NEW.suite, NEW.arch, NEW.package);
+      END;
+      -- a claim or the plan alone changes nothing a page shows
+      CREATE TRIGGER site_culprits_update AFTER UPDATE OF version, state, verdict, culprits, source, why, hints, categories, builds
+        ON culprit_searches BEGIN
+        INSERT INTO site_changes (suite, arch, package) VALUES (NEW.suite, NEW.arch, NEW.package);
+      END;
+      CREATE TRIGGER site_culprits_delete AFTER DELETE ON culprit_searches BEGIN
+        INSERT INTO site_changes (suite, arch, package) VALUES (OLD.suite, OLD.arch, OLD.package);
+      END;
+    `,
+  },
 ];
