@@ -7,7 +7,8 @@ import { STATUSES } from '../core/statuses.js';
 import type { ListRow, ScheduleRow } from '../db/site.js';
 import { countGroups, culpritCellHtml, culpritJson, culpritPageName, groupHelp, groupLabel, orderGroups } from './culprit-groups.js';
 import { escapeHtml, fmtDate, rootFrom, statusClass } from './format.js';
-import { culpritsHref, packageHref, pageBase, scheduledHref, statusHref, STATUS_HELP, type PageBase } from './model.js';
+import { listLinks } from './model-lists.js';
+import { culpritsHref, packageHref, pageBase, scheduledHref, statusHref, STATUS_HELP, type NavLink, type PageBase } from './model.js';
 
 export interface StatusPageView extends PageBase {
   suite: string;
@@ -28,6 +29,8 @@ export interface StatusPageView extends PageBase {
   /** on a group's page: which group, and the way back */
   filter: { label: string; allHref: string } | null;
   culpritsHref: string;
+  /** the suite/arch's list pages (model-lists.ts) */
+  lists: NavLink[];
 }
 
 /** A suite/arch's listing split by status, every status present (in the order of STATUSES, then any other). */
@@ -108,6 +111,7 @@ function statusFrame(suite: string, arch: string, status: string, title: string,
     byCulprit: [],
     filter: null,
     culpritsHref: culpritsHref(root, suite, arch),
+    lists: listLinks(root, suite, arch),
   };
 }
 

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path';
 import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import type { RenderPlan } from './plan.js';
+import { listsDue } from './list-pages.js';
 import { statusPagesState } from './status-pages.js';
 import { runTask, type Task, type TaskResult } from './tasks.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -52,7 +53,10 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
   return out;
 }
 
-/** The suites/arches whose status pages are rendered: those with changes, and those whose last pages are not all there. */
+/**
+ * The suites/arches whose status pages are rendered: those with changes, those whose last pages are not
+ * all there, and those whose recent pages lost a row to the passing time (list-pages.ts).
+ */
 function statusTasks(ctx: RenderContext, plan: RenderPlan): Task[] {
   const { fragmentDir } = ctx.paths;
   return suiteArchs(ctx.config)
@@ -61,7 +65,8 @@ function statusTasks(ctx: RenderContext, plan: RenderPlan): Task[] {
         plan.full ||
         plan.todo.has(suiteArchKey(suite, arch)) ||
         !existsSync(join(fragmentDir, `${suite}_${arch}.json`)) ||
-        !statusPagesState(fragmentDir, suite, arch).read(),
+        !statusPagesState(fragmentDir, suite, arch).read() ||
+        listsDue(fragmentDir, suite, arch, plan.asOf),
     )
     .map(({ suite, arch }): Task => ({ type: 'status', suite, arch, names: plan.full ? undefined : plan.todo.get(suiteArchKey(suite, arch))?.names }));
 }

@@ -12,7 +12,7 @@ import { projectRoot } from '../core/paths.js';
 import { escapeHtml } from './format.js';
 import type { PageBase } from './model.js';
 
-export type TemplateName = 'index' | 'status' | 'scheduled' | 'package' | 'nodes' | 'variations' | 'culprits';
+export type TemplateName = 'index' | 'status' | 'scheduled' | 'package' | 'nodes' | 'variations' | 'culprits' | 'lists' | 'breakages';
 
 export function templatesDir(): string {
   return join(projectRoot(), 'site-templates');

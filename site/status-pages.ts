@@ -26,8 +26,10 @@ import { STATUSES } from '../core/statuses.js';
 import type { ListRow } from '../db/site.js';
 import { countGroups, culpritGroups, culpritPageName, groupOfPage, groupsOfLine } from './culprit-groups.js';
 import { JsonCache } from './json-cache.js';
+import { listPagesState, renderAllFromListing, renderRecentPages, spliceAll, writeSplicedAll } from './list-pages.js';
 import { culpritPageOf, groupByStatus, jsonFragment, jsonRow, rowsHtmlOf, statusPageOf, statusRowHtml, type StatusPageView } from './model-status.js';
 import type { BatchContext } from './packages.js';
+import type { TemplateName } from './render.js';
 import {
   BufferLines,
   bytes,
@@ -41,6 +43,7 @@ import {
   spliceLines,
   type LineSource,
 } from './splice-lines.js';
+import type { ListPageView } from './model-lists.js';
 import type { PendingFile, Piece } from './writer.js';
 
 /** Above this many changed packages in one suite/arch, reading the whole listing is cheaper than splicing. */
@@ -112,6 +115,9 @@ function renderFromListing(ctx: BatchContext, suite: string, arch: string, fragm
     if (writeIfChanged(ctx, pagePath(suite, arch, status), html)) n++;
   }
   const culprits = renderGroupPages(ctx, suite, arch, ftbr, statuses);
+  const write = (rel: string, html: Buffer): boolean => writeIfChanged(ctx, rel, html);
+  const all = renderAllFromListing(ctx, suite, arch, listing, statuses, write);
+  const recent = renderRecentPages(ctx, suite, arch, statuses, write);
   const fragment = Buffer.from(
     jsonFragment(
       suite,
@@ -121,9 +127,10 @@ function renderFromListing(ctx: BatchContext, suite: string, arch: string, fragm
   );
   writeFileAtomicSync(join(fragmentDir, `${suite}_${arch}.json`), fragment);
   statusPagesState(fragmentDir, suite, arch).write({ version: 3, counts, sizes, groups, groupSizes: culprits.sizes, fragmentSize: fragment.length });
+  listPagesState(fragmentDir, suite, arch).write({ version: 1, allCount: all.allCount, allSize: all.allSize, asOf: ctx.asOf, due: recent.due });
   // what an older reprofarm kept to the same end
   rmSync(join(fragmentDir, `${suite}_${arch}.status-hashes.json`), { force: true });
-  return n + culprits.written;
+  return n + culprits.written + all.written + recent.written;
 }
 
 /** A page whose bytes did not change is not written again (a full render writes all). */
@@ -195,7 +202,7 @@ interface PageRows {
 }
 
 /** A page's rows spliced, the page not written yet. */
-interface SplicedRows {
+export interface SplicedRows {
   rel: string;
   file: string;
   /** where its rows were in the file */
@@ -213,7 +220,7 @@ interface SplicedRows {
  * The files of one splice: every page is spliced into a file beside it before any is renamed into
  * place, so that a page that is not what this code wrote falls back to the listing with nothing half done.
  */
-class Splice {
+export class Splice {
   readonly pending: PendingFile[] = [];
   private readonly fds: number[] = [];
 
@@ -244,8 +251,8 @@ class Splice {
   }
 
   /** A changed page, its rows in the page around them; returns the size written. */
-  write(s: SplicedRows, view: StatusPageView): number {
-    const around = this.ctx.renderer.render('status', view);
+  write(s: SplicedRows, view: StatusPageView | ListPageView, template: TemplateName = 'status'): number {
+    const around = this.ctx.renderer.render(template, view);
     const at = around.indexOf(ROWS);
     const rows = s.pieces.map((x) => (x instanceof Uint8Array ? x : { file: s.file, start: s.region.start + x.start, end: s.region.start + x.end }));
     if (at < 0 && rows.length > 0) throw new NotSpliceable('rows for a page without a table');
@@ -284,6 +291,8 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
   const line = new Map(fresh.map((r) => [r.package, Buffer.from(statusRowHtml(suite, arch, r))]));
   const linesOf = (rows: readonly ListRow[]): Map<string, Uint8Array> => new Map(rows.map((r) => [bytes(r.package), line.get(r.package) ?? Buffer.alloc(0)]));
   const splice = new Splice(ctx, changed.map(bytes));
+  const lists = listPagesState(fragmentDir, suite, arch);
+  let listsNext = lists.read();
   const next: StatusPagesState = { version: 3, counts: {}, sizes: {}, groups: state.groups, groupSizes: state.groupSizes, fragmentSize: state.fragmentSize };
   let pages = 0;
   let gone: string[] = [];
@@ -309,6 +318,9 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
       next.sizes[status] = s.changed ? splice.write(s, statusPageOf(suite, arch, status, s.count, ROWS, STATUSES, next.groups)) : s.size;
       if (s.changed) pages++;
     });
+    const all = spliceAll(splice, suite, arch, listsNext, fresh);
+    if (all.changed) pages++;
+    if (listsNext) listsNext = { ...listsNext, ...writeSplicedAll(splice, all, suite, arch, STATUSES, ROWS) };
     const jsonLines = new Map(fresh.filter((r) => r.status !== 'untested').map((r) => [bytes(r.package), Buffer.from(`${jsonRow(suite, arch, r)},\n`)]));
     next.fragmentSize = splice.fragment(join(fragmentDir, `${suite}_${arch}.json`), state.fragmentSize, jsonLines);
   } catch (err) {
@@ -320,7 +332,9 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
   for (const p of splice.pending) p.commit();
   for (const rel of gone) ctx.writer.remove(rel);
   statusPagesState(fragmentDir, suite, arch).write(next);
-  return pages;
+  const recent = renderRecentPages(ctx, suite, arch, STATUSES, (rel, html) => writeIfChanged(ctx, rel, html));
+  if (listsNext) lists.write({ ...listsNext, asOf: ctx.asOf, due: recent.due });
+  return pages + recent.written;
 }
 
 /**
