@@ -21,7 +21,7 @@ import type { Config } from '../core/config.js';
 import type { FarmDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
 import { sitePaths, type RenderContext, type SiteEvent, type SitePaths } from './context.js';
-import { recordRender, removeGone, renderCulprits, renderDashboard, writeReproducibleJson } from './finish.js';
+import { recordRender, removeGone, renderBreakages, renderCulprits, renderDashboard, writeReproducibleJson } from './finish.js';
 import { lock, removeDeadTemps, removeOwnTemps, removeUnconfigured } from './housekeeping.js';
 import { removeStaging, renderPackagePages } from './package-pages.js';
 import { fingerprint, planRender, RENDERING, siteState } from './plan.js';
@@ -115,6 +115,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   // 4. finish
   renderDashboard(ctx, plan, small.dashboard);
   renderCulprits(ctx, plan);
+  renderBreakages(ctx, plan);
   writeReproducibleJson(ctx);
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;
   const packagesMs = performance.now() - t1;
@@ -128,8 +129,8 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
     deletedPages: pages.deletedPages + gone,
     statusPages: pages.statusPages,
     splicedUnits: pages.spliced,
-    // the dashboard, culprits.html and reproducible.json
-    otherPages: small.pages + 3,
+    // the dashboard, culprits.html, breakages.html and reproducible.json
+    otherPages: small.pages + 4,
     files: ctx.writer.files,
     seq: plan.seq,
     durationMs: performance.now() - started,

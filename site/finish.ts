@@ -8,6 +8,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import type { JsonCache } from './json-cache.js';
+import { brokenCache, breakagesView } from './breakages.js';
 import { culpritsView } from './model-culprits.js';
 import { indexView, type ChartsHtml } from './model-dashboard.js';
 import type { PackagePagesResult } from './package-pages.js';
@@ -55,6 +56,15 @@ export function renderCulprits(ctx: RenderContext, plan: RenderPlan): void {
     return { suite, arch, ftbr: state?.counts.FTBR ?? 0, groups: state?.groups ?? {} };
   });
   ctx.writer.write('culprits.html', ctx.renderer.render('culprits', culpritsView(inputs, plan.asOf)));
+}
+
+/** breakages.html: the checks of breakages.ts, the file findings as the package pages found them. */
+export function renderBreakages(ctx: RenderContext, plan: RenderPlan): void {
+  const packageFindings = suiteArchs(ctx.config).flatMap(({ suite, arch }) =>
+    Object.values(brokenCache(ctx.paths.fragmentDir, suite, arch).read()?.packages ?? {}).flat(),
+  );
+  const view = breakagesView({ config: ctx.config, db: ctx.reader.db, asOf: plan.asOf, packageFindings });
+  ctx.writer.write('breakages.html', ctx.renderer.render('breakages', view));
 }
 
 /**

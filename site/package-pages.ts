@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { updateBrokenCache, type Finding } from './breakages.js';
 import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import type { RenderPlan } from './plan.js';
 import { listsDue } from './list-pages.js';
@@ -28,6 +29,7 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
   const { tasks, staged } = batchTasks(ctx, plan, batch);
   const out: PackagePagesResult = { packagePages: 0, deletedPages: 0, statusPages: 0, spliced: 0, written: new Map() };
   for (const u of plan.todo.values()) out.written.set(suiteArchKey(u.suite, u.arch), new Map());
+  const broken = new Map<string, Map<string, Finding[]>>([...plan.todo.keys()].map((k) => [k, new Map()]));
   let done = 0;
   const take = (t: Task, r: TaskResult): void => {
     out.statusPages += r.statusPages;
@@ -37,6 +39,7 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
     out.deletedPages += r.deleted;
     const m = out.written.get(suiteArchKey(t.suite, t.arch));
     for (const [n, id] of r.written) m?.set(n, id);
+    for (const [n, f] of r.broken) broken.get(suiteArchKey(t.suite, t.arch))?.set(n, f);
     for (const n of r.skipped) ctx.emit({ type: 'skipped', what: `package ${JSON.stringify(n)} in ${t.suite}`, why: 'not a valid source package name' });
     done += t.names.length;
     ctx.emit({ type: 'progress', done, total: plan.pages });
@@ -50,6 +53,7 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
   } else {
     ctx.writer.files += await pool.run(all, take);
   }
+  for (const [k, u] of plan.todo) updateBrokenCache(ctx.paths.fragmentDir, u.suite, u.arch, plan.full, u.names, broken.get(k) ?? new Map());
   return out;
 }
 

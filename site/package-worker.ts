@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
+import type { Finding } from './breakages.js';
 import { Renderer } from './render.js';
 import { runTask, type Task } from './tasks.js';
 import { SiteWriter } from './writer.js';
@@ -33,6 +34,7 @@ export type WorkerReply =
       deleted: number;
       written: [string, number | null][];
       skipped: string[];
+      broken: [string, Finding[]][];
       files: number;
     }
   | { type: 'error'; id: number; message: string };

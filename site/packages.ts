@@ -5,6 +5,7 @@
  */
 import { isValidSourceName } from '../archive/version.js';
 import type { PackageData, SiteReader } from '../db/site.js';
+import { packageFileFindings, type Finding } from './breakages.js';
 import { packageView } from './model-package.js';
 import type { Renderer } from './render.js';
 import { publishAssets, pruneAssets, type SiteWriter } from './writer.js';
@@ -25,6 +26,8 @@ export interface BatchResult {
   /** every package rendered, with its current build id (null: none) */
   written: [string, number | null][];
   skipped: string[];
+  /** what publishing the pages' files found missing (breakages.ts), of the packages with findings */
+  broken: [string, Finding[]][];
 }
 
 /**
@@ -34,7 +37,7 @@ export interface BatchResult {
  * when all its batches are done.
  */
 export function renderPackageBatch(ctx: BatchContext, suite: string, arch: string, names: readonly string[], stage?: string): BatchResult {
-  const out: BatchResult = { pages: 0, deleted: 0, written: [], skipped: [] };
+  const out: BatchResult = { pages: 0, deleted: 0, written: [], skipped: [], broken: [] };
   const valid = names.filter((n) => {
     if (isValidSourceName(n)) return true;
     out.skipped.push(n);
@@ -49,6 +52,8 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
     // scavenge during the batch then copies (and promotes) only the packages still to come
     data[i] = undefined;
     const assets = publishAssets(ctx.stateDir, ctx.writer, d);
+    const found = packageFileFindings(d, assets);
+    if (found.length > 0) out.broken.push([d.source.name, found]);
     const html = ctx.renderer.render('package', packageView(d, assets));
     if (stage) ctx.writer.writeStaged(stage, `${d.source.name}.html`, html);
     else ctx.writer.write(`rb-pkg/${suite}/${arch}/${d.source.name}.html`, html);

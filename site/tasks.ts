@@ -18,6 +18,7 @@ export interface TaskResult extends BatchResult {
 }
 
 export function runTask(ctx: BatchContext, fragmentDir: string, t: Task): TaskResult {
-  if (t.type === 'status') return { pages: 0, deleted: 0, written: [], skipped: [], ...renderStatusPages(ctx, t.suite, t.arch, fragmentDir, t.names) };
+  if (t.type === 'status')
+    return { pages: 0, deleted: 0, written: [], skipped: [], broken: [], ...renderStatusPages(ctx, t.suite, t.arch, fragmentDir, t.names) };
   return { ...renderPackageBatch(ctx, t.suite, t.arch, t.names, t.stage), statusPages: 0, spliced: 0 };
 }

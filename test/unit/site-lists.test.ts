@@ -3,37 +3,15 @@
  * last 24 and 48 hours of the DB's own time, and every package by name; each
  * rendered incrementally as in full.
  */
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { openDb, type FarmDb } from '../../db/index.js';
 import { buildSite } from '../../site/build.js';
 import { SiteReader } from '../../db/site.js';
 import { createSiteFixture, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
-
-/** Every file under `dir` (but the site builder's own bookkeeping) with its sha256. */
-export function tree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '.reprofarm') walk(p);
-      } else out.set(relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-export function diffTrees(a: Map<string, string>, b: Map<string, string>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of a) if (b.get(k) !== v) out.push(`${k}: ${b.has(k) ? 'differs' : 'only in the first'}`);
-  for (const k of b.keys()) if (!a.has(k)) out.push(`${k}: only in the second`);
-  return out.sort();
-}
+import { diffTrees, tree } from '../harness/site-trees.js';
 
 /** The package names of a list page's rows, in their order. */
 function rowNames(html: string): string[] {
