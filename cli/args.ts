@@ -145,6 +145,21 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'key',
+    synopsis: 'key init|rotate',
+    summary: "make the farm's Ed25519 signing key (init; refuses when there is one), or replace it, retiring the old one (rotate)",
+    options: {},
+  },
+  {
+    name: 'verify',
+    synopsis: 'verify FILE.deb|ATTESTATION [--key PUB] [--site URL|DIR]',
+    summary: "check an attestation's signature, or a .deb against the attestation its site publishes; exit 0 when it checks out, 1 with the reason",
+    options: {
+      key: { type: 'string', value: 'PUB', help: "the public key (PEM) to check with (default: the site's keys/index.json)" },
+      site: { type: 'string', value: 'URL|DIR', help: 'the dashboard (a folder or http(s) URL) publishing attestations/ and keys/ (default: none)' },
+    },
+  },
+  {
     name: 'status',
     synopsis: 'status [PKG...]',
     summary: 'what is known, scheduled and building (per suite and architecture, or per package)',

@@ -57,6 +57,10 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
         return await (await import('./culprit-command.js')).runCulprit(config, args, rep);
       case 'backup':
         return await (await import('./ops-commands.js')).runBackup(config, args, rep);
+      case 'key':
+        return await (await import('./key-commands.js')).runKey(config, args, rep);
+      case 'verify':
+        return await (await import('./key-commands.js')).runVerify(config, args, rep);
       case 'status':
         return await (await import('./archive-commands.js')).runStatus(config, args, rep);
       default:

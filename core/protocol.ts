@@ -276,4 +276,8 @@ export const STATE_LAYOUT = {
   culpritResults: (stateDir: string, c: Rel): string => join(stateDir, 'culprit', rel(c)),
   /** a pair's record that could not be written, kept for the next claim */
   unrecorded: (stateDir: string, c: Rel): string => join(stateDir, 'unrecorded', `${rel(c)}.json`),
+  /** the farm's signing keys (attest/keys.ts): the private key, mode 0600, never copied into the site */
+  keys: (stateDir: string): string => join(stateDir, 'keys'),
+  signingKey: (stateDir: string): string => join(stateDir, 'keys', 'signing.key'),
+  keyIndex: (stateDir: string): string => join(stateDir, 'keys', 'index.json'),
 } as const;
