@@ -3,6 +3,7 @@
  * the schedule. Whatever fails on the way, the claim is not left held.
  */
 import type { Config } from '../core/config.js';
+import { attestRecord } from '../attest/record.js';
 import { asDiskFull } from '../core/disk.js';
 import { ReprofarmError } from '../core/errors.js';
 import type { Status } from '../core/statuses.js';
@@ -89,7 +90,9 @@ export class ClaimRun {
     };
     let buildId: number;
     try {
-      buildId = recordBuild(this.db, claim, rec);
+      // signed before the transaction, stored by it: the result and its attestation are committed together
+      const now = new Date();
+      buildId = recordBuild(this.db, claim, rec, now, await attestRecord(this.config, claim, rec, now));
     } catch (err) {
       // the builds are done: kept, the next claim of this version records them instead of building again
       if (this.dirs.length > 0) await keepUnrecorded(this.config.stateDir, claim, rec, this.dirs);
@@ -105,7 +108,8 @@ export class ClaimRun {
     const kept = await takeUnrecorded(this.config.stateDir, this.claim);
     if (!kept) return undefined;
     this.opts.onEvent?.({ type: 'retry', what: 'recording the builds done before (their record could not be written then)' });
-    const buildId = recordBuild(this.db, this.claim, kept);
+    const now = new Date();
+    const buildId = recordBuild(this.db, this.claim, kept, now, await attestRecord(this.config, this.claim, kept, now));
     this.recorded = true;
     await dropUnrecorded(this.config.stateDir, this.claim);
     this.opts.onEvent?.({ type: 'recorded', claim: this.claim, status: kept.status, reason: kept.reason, durationS: kept.durationS });

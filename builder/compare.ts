@@ -17,7 +17,7 @@ export interface Artifact {
   size: number;
 }
 
-const ARTIFACT_RE = /^[A-Za-z0-9][A-Za-z0-9.+~_-]*\.(deb|udeb|ddeb)$/;
+export const ARTIFACT_RE = /^[A-Za-z0-9][A-Za-z0-9.+~_-]*\.(deb|udeb|ddeb)$/;
 
 /** The .deb/.udeb/.ddeb files a .changes names, with their SHA256. */
 export function changesArtifacts(changesText: string): Artifact[] {

@@ -14,7 +14,7 @@ import type { ExecResult } from '../core/transport.js';
 import type { Claim } from '../db/archive.js';
 import type { BuildRunRecord } from '../db/builds.js';
 import type { BuildOptions, DscRef } from './build-types.js';
-import { readResultDir, type ResultDir } from './compare.js';
+import { ARTIFACT_RE, readResultDir, type ResultDir } from './compare.js';
 import { fetchResults, printedSums } from './fetch-results.js';
 import { NodeFault, NodeUnusable, ResultsRefused, type NodeLink } from './node-link.js';
 import { nodeScriptArgv, runNodeScript } from './node-script.js';
@@ -179,7 +179,17 @@ export async function runBuild(s: BuildSpec, link: NodeLink, prepared?: Prepared
     reason: status.get('REASON') ?? null,
     unmet: status.get('UNMET') ?? null,
     fetched,
-    record: { buildNumber: s.n, node: node.name, startedAt, durationS, exitCode: r.code, result, variations, notApplied },
+    record: {
+      buildNumber: s.n,
+      node: node.name,
+      startedAt,
+      durationS,
+      exitCode: r.code,
+      result,
+      variations,
+      notApplied,
+      artifacts: [...fetched].filter(([name]) => ARTIFACT_RE.test(name)).map(([name, sha256]) => ({ name, sha256 })),
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 /** Recording builds: the current result, one history row per pair, one row per single build. One transaction. */
 import type { Status } from '../core/statuses.js';
+import { noteAttestation, type AttestationRecord } from './attestations.js';
 import { noteResult, type SearchStart } from './culprits.js';
 import type { FarmDb } from './index.js';
 import { ClaimLostError, type ClaimKey } from './queue.js';
@@ -13,6 +14,8 @@ export interface BuildRunRecord {
   result: string;
   variations: Record<string, string>;
   notApplied: Record<string, string>;
+  /** the .deb/.udeb/.ddeb files fetched from the node, with the SHA256 the main node computed (for the attestation) */
+  artifacts?: Array<{ name: string; sha256: string }>;
 }
 
 export interface PairRecord {
@@ -32,8 +35,8 @@ export interface PairRecord {
   culprit?: SearchStart;
 }
 
-/** Record a claimed package's outcome and end the claim. Returns the builds row id. */
-export function recordBuild(db: FarmDb, claim: ClaimKey, rec: PairRecord, now: Date = new Date()): number {
+/** Record a claimed package's outcome and end the claim, with its signed attestation when the farm has a key. Returns the builds row id. */
+export function recordBuild(db: FarmDb, claim: ClaimKey, rec: PairRecord, now: Date = new Date(), attestation?: AttestationRecord): number {
   const sql = db.sql;
   const date = now.toISOString();
   return sql
@@ -87,6 +90,7 @@ export function recordBuild(db: FarmDb, claim: ClaimKey, rec: PairRecord, now: D
           id,
         });
       noteResult(sql, claim, id, rec.status, rec.culprit, date);
+      if (attestation) noteAttestation(sql, claim, id, attestation);
       // a result ends the count of failed attempts; one recorded because of them keeps it, marked
       if (rec.gaveUp)
         sql.prepare('UPDATE build_attempts SET gave_up = 1 WHERE suite = ? AND arch = ? AND package = ?').run(claim.suite, claim.arch, claim.package);

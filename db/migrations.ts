@@ -383,4 +383,23 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 14,
+    name: 'attestations: the signed in-toto statement of each recorded result',
+    sql: `
+      -- a DSSE envelope per recorded result (and per later verdict), written with the result (db/builds.ts)
+      CREATE TABLE attestations (
+        id INTEGER PRIMARY KEY,
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        build_id INTEGER NOT NULL,
+        keyid TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        envelope TEXT NOT NULL          -- one JSON line of attestations/SUITE/ARCH/PKG_VERSION.intoto.jsonl
+      );
+      CREATE INDEX attestations_of ON attestations (suite, arch, package, version, id);
+    `,
+  },
 ];
