@@ -137,6 +137,14 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'notify',
+    synopsis: 'notify [--test]',
+    summary: 'deliver the pending notifications of status changes now (webhooks, mail); the worker and site also do',
+    options: {
+      test: { type: 'boolean', help: 'send one test event to every destination instead (default: off)' },
+    },
+  },
+  {
     name: 'backup',
     synopsis: 'backup FILE [--force]',
     summary: 'a consistent online copy of reproducible.db (SQLite backup API), checked, written to FILE by a rename',

@@ -55,6 +55,8 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
         return await (await import('./chroot-command.js')).runChroot(config, args, rep);
       case 'culprit':
         return await (await import('./culprit-command.js')).runCulprit(config, args, rep);
+      case 'notify':
+        return await (await import('./notify-command.js')).runNotify(config, args, rep);
       case 'backup':
         return await (await import('./ops-commands.js')).runBackup(config, args, rep);
       case 'key':

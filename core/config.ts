@@ -22,12 +22,16 @@ export type {
   ConfigResult,
   HealthThresholds,
   JobConfig,
+  MailConfig,
+  NotifyFilter,
+  NotifySettings,
   NodeConfig,
   ServiceSettings,
   SiteSettings,
   SyncSettings,
   Timers,
   TransportKind,
+  WebhookConfig,
   WorkerSettings,
 } from './config/types.js';
 export { embeddedDefaultYaml, hostDebianArch } from './config/defaults.js';

@@ -3,6 +3,7 @@ import type { Status } from '../core/statuses.js';
 import { noteAttestation, type AttestationRecord } from './attestations.js';
 import { noteResult, type SearchStart } from './culprits.js';
 import type { FarmDb } from './index.js';
+import { noteStatusChange } from './notify.js';
 import { ClaimLostError, type ClaimKey } from './queue.js';
 
 export interface BuildRunRecord {
@@ -69,6 +70,8 @@ export function recordBuild(db: FarmDb, claim: ClaimKey, rec: PairRecord, now: D
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const r of rec.runs)
         run.run(id, r.buildNumber, r.node, r.startedAt, r.durationS, r.exitCode, r.result, JSON.stringify(r.variations), JSON.stringify(r.notApplied));
+      // a status change is an event in the notification outbox, written with the result it reports
+      noteStatusChange(sql, claim, rec.status, id, date);
       sql
         .prepare(
           `INSERT INTO results (suite, arch, package, version, status, build_date, node1, node2, job, build_duration, build_id)

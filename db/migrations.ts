@@ -384,6 +384,81 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 11,
+    name: 'notes: the imported reproducible-notes checkout, and its changes marked for the site',
+    sql: `
+      -- replaced whole by each import (db/notes.ts), in one transaction
+      CREATE TABLE note_issues (
+        name TEXT PRIMARY KEY,
+        description TEXT NOT NULL,
+        url TEXT                        -- http(s) only, checked by notes/parse.ts
+      ) WITHOUT ROWID;
+      CREATE TABLE note_packages (
+        package TEXT PRIMARY KEY,
+        version TEXT,                   -- the version the note was written for
+        issues TEXT NOT NULL,           -- JSON: issue names, each in note_issues
+        bugs TEXT NOT NULL,             -- JSON: Debian bug numbers
+        comments TEXT
+      ) WITHOUT ROWID;
+      -- a package's note shows on its pages in every suite that has it
+      CREATE TRIGGER site_notes_insert AFTER INSERT ON note_packages BEGIN
+        INSERT INTO site_changes (suite, arch, package)
+          SELECT DISTINCT suite, NULL, name FROM sources WHERE name = NEW.package;
+      END;
+      CREATE TRIGGER site_notes_delete AFTER DELETE ON note_packages BEGIN
+        INSERT INTO site_changes (suite, arch, package)
+          SELECT DISTINCT suite, NULL, name FROM sources WHERE name = OLD.package;
+      END;
+    `,
+  },
+  {
+    version: 13,
+    name: 'notify: an outbox of status changes, delivered to each destination with retries',
+    sql: `
+      -- a package's status changed: written in the transaction that records the build (db/builds.ts)
+      CREATE TABLE notify_events (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,       -- sent with the event: receivers dedupe on it (at-least-once)
+        suite TEXT NOT NULL,
+        arch TEXT NOT NULL,
+        package TEXT NOT NULL,
+        version TEXT NOT NULL,
+        old_version TEXT,               -- NULL: no result before
+        old_status TEXT NOT NULL,       -- untested when there was no result before
+        status TEXT NOT NULL,
+        build_id INTEGER,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX notify_events_created ON notify_events (created_at);
+      -- a destination (webhook:URL, mail) and the last event its filters were applied to
+      CREATE TABLE notify_destinations (
+        name TEXT PRIMARY KEY,
+        seen_through INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- one event owed to one destination: leased while being sent, retried with backoff until delivered
+      CREATE TABLE notify_deliveries (
+        destination TEXT NOT NULL,
+        event_id INTEGER NOT NULL REFERENCES notify_events(id) ON DELETE CASCADE,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        lease_owner TEXT,
+        lease_until TEXT,
+        delivered_at TEXT,
+        PRIMARY KEY (destination, event_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX notify_deliveries_due ON notify_deliveries (destination, next_attempt_at) WHERE delivered_at IS NULL;
+      CREATE INDEX notify_deliveries_event ON notify_deliveries (event_id);
+      -- each message sent or tried, for notify.max_messages_per_hour
+      CREATE TABLE notify_sends (
+        destination TEXT NOT NULL,
+        at TEXT NOT NULL,
+        events INTEGER NOT NULL
+      );
+      CREATE INDEX notify_sends_at ON notify_sends (destination, at);
+    `,
+  },
+  {
     version: 14,
     name: 'attestations: the signed in-toto statement of each recorded result',
     sql: `

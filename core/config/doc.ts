@@ -50,6 +50,8 @@ export function kindText(t: Kind): string {
       return '`build1:` and `build2:`, each a mapping of variations';
     case 'suiteMap':
       return 'mapping of suite names to suite names';
+    case 'webhooks':
+      return 'list of mappings: `url` (http:// or https://), `secret_file` (path), `packages`, `maintainers`, `sets` (lists)';
     case 'entry':
       return 'mapping';
   }

@@ -193,6 +193,9 @@ export const RULES: readonly Rule[] = [
   rule<string>('serviceNodeAbsolute', 'service.node', 'service.node is an absolute path', (node, ctx) => {
     if (!isAbsolute(node)) ctx.err(`${excerpt(node)} must be an absolute path (systemd runs it without a PATH search)`);
   }),
+  rule<string>('siteUrlHttp', 'notify.site_url', "notify.site_url is an http:// or https:// address (the messages' links)", (url, ctx) => {
+    if (!/^https?:\/\//.test(url)) ctx.err(`${excerpt(url)}: write the dashboard's http:// or https:// address`);
+  }),
   rule<SyncSettings>('stanzaHoldsALine', 'sync', 'sync.max_stanza_bytes is at least sync.max_line_bytes', (sync, ctx) => {
     if (sync.maxStanzaBytes < sync.maxLineBytes) {
       ctx.err(`${sync.maxStanzaBytes} is less than sync.max_line_bytes (${sync.maxLineBytes}); a stanza holds at least one line`, 'sync.max_stanza_bytes');

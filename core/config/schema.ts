@@ -38,6 +38,11 @@ export const SUITE_RE = /^[a-z0-9][a-z0-9.+-]{0,63}$/;
 export const ARCH_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const HOST_RE = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$|^[0-9A-Fa-f:.]+$/;
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** A mail address: what sendmail and a header take unquoted; never a leading "-" (an option to sendmail). */
+export const EMAIL_RE = /^[A-Za-z0-9._%+][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+export const PACKAGE_RE = /^[a-z0-9][a-z0-9+.-]{1,99}$/;
+/** A package set's name (package_sets) */
+export const SET_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** A value with a scheme is a URL, kept as it is; anything else is a path. */
 export const URL_RE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -60,6 +65,8 @@ export type Kind =
   | { kind: 'variations' }
   /** a mapping of suite names to suite names (chroot.base) */
   | { kind: 'suiteMap' }
+  /** a list of webhook mappings (core/config/notify.ts) */
+  | { kind: 'webhooks' }
   /** an entry of nodes: or jobs:, NAME matching `re` (else `refused`); `mapping` says what its value must be */
   | { kind: 'entry'; re: RegExp; refused: string; mapping: string };
 
@@ -382,6 +389,61 @@ export const SCHEMA: readonly Key[] = [
     default: 8 * 1024 * 1024,
     help: 'largest stanza of a Sources index, bytes; a larger one refuses the suite',
   },
+
+  {
+    path: 'notify.webhooks',
+    type: { kind: 'webhooks' },
+    shown: 'none',
+    help: 'webhooks told of status changes: `[{ url, secret_file, packages, maintainers, sets }]`; a JSON POST signed with HMAC-SHA256 of the secret in secret_file (not readable by every user); packages, maintainers and sets opt in to some packages only',
+  },
+  {
+    path: 'notify.mail.sendmail',
+    type: PATH,
+    default: '/usr/sbin/sendmail',
+    help: 'the sendmail program mail goes through (run with `-t -oi`, never a shell)',
+  },
+  {
+    path: 'notify.mail.to',
+    type: { kind: 'list', re: EMAIL_RE, what: 'a mail address', allowEmpty: true },
+    default: [],
+    help: 'who is mailed status changes; empty: no mail',
+  },
+  { path: 'notify.mail.from', type: text({ re: EMAIL_RE, what: 'a mail address' }), shown: "sendmail's", help: 'the From: of the mails' },
+  {
+    path: 'notify.mail.packages',
+    type: { kind: 'list', re: PACKAGE_RE, what: 'a source package name', allowEmpty: true },
+    default: [],
+    help: "mail only about these packages (or the maintainers' or sets' below)",
+  },
+  {
+    path: 'notify.mail.maintainers',
+    type: { kind: 'list', re: EMAIL_RE, what: 'a mail address', allowEmpty: true },
+    default: [],
+    help: 'mail only about the packages these maintainers or uploaders have (Sources)',
+  },
+  {
+    path: 'notify.mail.sets',
+    type: { kind: 'list', re: SET_RE, what: 'a package set name', allowEmpty: true },
+    default: [],
+    help: 'mail only about the packages of these package sets',
+  },
+  {
+    path: 'notify.site_url',
+    type: { kind: 'url' },
+    shown: 'none: links relative to the site',
+    help: "the dashboard's address, for the links in messages (http:// or https://)",
+  },
+  {
+    path: 'notify.max_messages_per_hour',
+    type: int(1, 100_000),
+    default: 12,
+    help: 'messages (webhook POSTs, mails) per destination in an hour; past it, events wait for the next run',
+  },
+  { path: 'notify.max_events_per_message', type: int(1, 10_000), default: 100, help: 'status changes batched in one message' },
+  { path: 'notify.timeout', type: num(1, 600), default: 10, help: 'seconds a webhook POST or a sendmail may take' },
+  { path: 'notify.retry_base', type: num(1, 86400), default: 60, help: "seconds before a failed message's events are tried again, doubling with each failure" },
+  { path: 'notify.retry_max', type: num(1, 7 * 86400), default: 6 * 3600, shown: '`21600` (6 h)', help: 'the longest wait, seconds, between two tries' },
+  { path: 'notify.keep_days', type: int(1, 3650), default: 30, help: 'delivered events older than this are pruned' },
 ];
 
 /** The key's row; throws for a path the table does not have (a typo in code, not in a file). */

@@ -59,6 +59,44 @@ export interface Config {
   sync: SyncSettings;
   chroot: ChrootSettings;
   culprit: CulpritSettings;
+  notify: NotifySettings;
+}
+
+/** a destination's opt-in filters: none given, every event; else those matching any */
+export interface NotifyFilter {
+  packages: string[];
+  maintainers: string[];
+  sets: string[];
+}
+
+export interface WebhookConfig extends NotifyFilter {
+  url: string;
+  /** absolute; read (and its mode checked) when notifications are delivered */
+  secretFile: string;
+  /** its key path, for messages: notify.webhooks[0] */
+  at: string;
+}
+
+export interface MailConfig extends NotifyFilter {
+  sendmail: string;
+  /** empty: no mail */
+  to: string[];
+  from: string | undefined;
+}
+
+/** notifications of status changes (notify/) */
+export interface NotifySettings {
+  webhooks: WebhookConfig[];
+  mail: MailConfig;
+  /** where the dashboard is served, for links in messages; else links are relative to the site's root */
+  siteUrl: string | undefined;
+  maxMessagesPerHour: number;
+  maxEventsPerMessage: number;
+  /** seconds */
+  timeout: number;
+  retryBase: number;
+  retryMax: number;
+  keepDays: number;
 }
 
 /** the culprit search's budget: follow-up builds per day (farm-wide) and per package version */
