@@ -3,6 +3,7 @@ import type { ChrootRow } from '../db/chroots.js';
 import type { NodeBuildStats, NodeSiteRow } from '../db/site.js';
 import { fmtDate, fmtDuration, fmtOffset, urlSegment } from './format.js';
 import { isStale, pageBase, type PageBase } from './model.js';
+import type { TextDiff } from './text-diff.js';
 
 export interface NodeView {
   name: string;
@@ -23,6 +24,8 @@ export interface NodeView {
   chroots: ChrootView[];
   /** with the chroot backend: the configured suites this node has no chroot of, each with what to run */
   missingChroots: string[];
+  /** what changed in its facts since its previous good collection (facts-diff.ts); null: no previous one */
+  factChanges: TextDiff | null;
 }
 
 export interface ChrootView {
@@ -81,6 +84,7 @@ export function nodesView(
   asOf: string | null,
   intervalS: number,
   chroots: NodeChroots = { rows: [], wanted: [] },
+  factChanges: ReadonlyMap<string, TextDiff> = new Map(),
 ): NodesView {
   const chrootsBy = new Map<string, ChrootRow[]>();
   for (const c of chroots.rows) chrootsBy.set(c.node, [...(chrootsBy.get(c.node) ?? []), c]);
@@ -120,6 +124,7 @@ export function nodesView(
         infoHref: c?.info ?? null,
         chroots: chrootViews(mine, asOf),
         missingChroots: c ? missingChroots(name, arch, mine, chroots.wanted) : [],
+        factChanges: factChanges.get(name) ?? null,
       };
     }),
   };

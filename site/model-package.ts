@@ -2,7 +2,9 @@
 import type { PackageData, RunRow } from '../db/site.js';
 import { fmtDate, fmtDuration, rootFrom, statusClass, urlSegment } from './format.js';
 import { pageBase, parseJsonObject, statusHref, STATUS_HELP, type PageBase } from './model.js';
+import { historyChart, type HistoryChart } from './chart-history.js';
 import { culpritView, type CulpritView } from './model-package-culprit.js';
+import type { TextDiff } from './text-diff.js';
 import { orderVariations } from './model-variations.js';
 
 /** Files the site builder published for a package's current build (hrefs from the site root). */
@@ -10,6 +12,8 @@ export interface PackageAssets {
   logs: Map<number, string>;
   reportTxt: string | null;
   reportHtml: string | null;
+  /** an FTBR's diff of its two builds' .buildinfo files (buildinfo-diff.ts), when both are there */
+  buildinfo?: TextDiff | null;
 }
 
 export interface RunView {
@@ -50,6 +54,8 @@ export interface PackageView extends PageBase {
   sourceArchitecture: string;
   /** an FTBR's culprit verdict and its evidence, when a search of its version was recorded */
   culprit: CulpritView | null;
+  /** what changed: the status of each build (an SVG), and an FTBR's .buildinfo diff */
+  changes: { chart: HistoryChart | null; buildinfo: TextDiff | null };
 }
 
 /**
@@ -130,5 +136,6 @@ export function packageView(d: PackageData, assets: PackageAssets): PackageView 
     statusHref: statusHref(root, d.suite, d.arch, status),
     sourceArchitecture: d.source.architecture,
     culprit: d.culprit && status === 'FTBR' ? culpritView(d.culprit, root, d.suite, d.arch) : null,
+    changes: { chart: historyChart(d.history), buildinfo: assets.buildinfo ?? null },
   };
 }

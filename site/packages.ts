@@ -6,6 +6,7 @@
 import { isValidSourceName } from '../archive/version.js';
 import type { PackageData, SiteReader } from '../db/site.js';
 import { packageFileFindings, type Finding } from './breakages.js';
+import { buildinfoDiff } from './buildinfo-diff.js';
 import { packageView } from './model-package.js';
 import type { Renderer } from './render.js';
 import { publishAssets, pruneAssets, type SiteWriter } from './writer.js';
@@ -52,6 +53,7 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
     // scavenge during the batch then copies (and promotes) only the packages still to come
     data[i] = undefined;
     const assets = publishAssets(ctx.stateDir, ctx.writer, d);
+    assets.buildinfo = buildinfoDiff(ctx.stateDir, ctx.writer, d);
     const found = packageFileFindings(d, assets);
     if (found.length > 0) out.broken.push([d.source.name, found]);
     const html = ctx.renderer.render('package', packageView(d, assets));

@@ -14,7 +14,10 @@ import { allChroots } from '../db/chroots.js';
 import { suiteArchKey, suiteArchs, type RenderContext, type SuiteArch } from './context.js';
 import { JsonCache } from './json-cache.js';
 import { CHART_DAYS, lastChartDay, suiteArchCharts } from './model-dashboard.js';
+import { lastTwoCollections } from '../db/site-facts.js';
+import { factsDiff } from './facts-diff.js';
 import { nodesView } from './model-nodes.js';
+import type { TextDiff } from './text-diff.js';
 import { scheduledView } from './model-status.js';
 import { jobVariations, variationsView, type JobInput, type JobVariations } from './model-variations.js';
 import type { RenderPlan } from './plan.js';
@@ -121,7 +124,12 @@ function renderNodesPage(ctx: RenderContext, plan: RenderPlan): Map<string, numb
   const rows = reader.nodes();
   const stats = plan.asOf ? reader.nodeBuildStats(plan.asOf) : [];
   const chroots = { rows: allChroots(reader.db), wanted: config.build.backend === 'chroot' ? config.suites : [] };
-  writer.write('nodes.html', ctx.renderer.render('nodes', nodesView(configured, rows, stats, plan.asOf, config.collect.interval, chroots)));
+  const changes = new Map<string, TextDiff>();
+  for (const n of rows) {
+    const d = factsDiff(lastTwoCollections(reader.db, n.name));
+    if (d) changes.set(n.name, d);
+  }
+  writer.write('nodes.html', ctx.renderer.render('nodes', nodesView(configured, rows, stats, plan.asOf, config.collect.interval, chroots, changes)));
   return new Map(rows.map((n) => [n.name, n.clock_offset_s]));
 }
 
