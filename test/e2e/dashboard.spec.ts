@@ -150,6 +150,7 @@ test('text from nodes and builds stays text: no script runs, no element is injec
   expect(await pwned(page)).toBeUndefined();
   await page.goto(`${base()}rb-pkg/bookworm/amd64/${ftbr()}.html`);
   await expect(page.locator('.reason')).toContainText('"><img src=x onerror="window.__pwned=2">');
+  await expect(page.locator('section.culprit')).toContainText('<script>window.__pwned = 1</script>');
   await expect(page.locator('img')).toHaveCount(0);
   expect(await pwned(page)).toBeUndefined();
   expect(dialogs).toEqual([]);

@@ -166,6 +166,14 @@ export function createSiteFixture(opts: { suites?: string[]; arches?: string[] }
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, 'build.log'), `dpkg-buildpackage: info: source package ${ftbr}\n${INJECTION}\nbuild ${run.build_number} done\n`);
   }
+  // its culprit verdict from the hints, with hostile evidence as a package's diff would carry it
+  const hints = [{ variation: 'DOMAINNAME', category: 'domain-name', file: `${ftbr}.deb/usr/share/doc/${ftbr}/built-on`, evidence: `+${INJECTION}` }];
+  db.sql
+    .prepare(
+      `INSERT INTO culprit_searches (suite, arch, package, version, build_id, job, state, verdict, culprits, source, hints, created_at, updated_at)
+      VALUES ('bookworm', 'amd64', ?, ?, ?, 'reproducible_build_1', 'done', 'culprits', '["DOMAINNAME"]', 'hints', ?, ?, ?)`,
+    )
+    .run(ftbr, version, r[0]?.id, JSON.stringify(hints), '2026-11-20T10:00:00.000Z', '2026-11-20T10:00:00.000Z');
   db.close();
   mkdirSync(join(stateDir, 'node-information'), { recursive: true });
   for (const n of ['node-a', 'node-b', 'node-c', 'node-d'])
