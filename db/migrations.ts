@@ -384,34 +384,6 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 11,
-    name: 'notes: the imported reproducible-notes checkout, and its changes marked for the site',
-    sql: `
-      -- replaced whole by each import (db/notes.ts), in one transaction
-      CREATE TABLE note_issues (
-        name TEXT PRIMARY KEY,
-        description TEXT NOT NULL,
-        url TEXT                        -- http(s) only, checked by notes/parse.ts
-      ) WITHOUT ROWID;
-      CREATE TABLE note_packages (
-        package TEXT PRIMARY KEY,
-        version TEXT,                   -- the version the note was written for
-        issues TEXT NOT NULL,           -- JSON: issue names, each in note_issues
-        bugs TEXT NOT NULL,             -- JSON: Debian bug numbers
-        comments TEXT
-      ) WITHOUT ROWID;
-      -- a package's note shows on its pages in every suite that has it
-      CREATE TRIGGER site_notes_insert AFTER INSERT ON note_packages BEGIN
-        INSERT INTO site_changes (suite, arch, package)
-          SELECT DISTINCT suite, NULL, name FROM sources WHERE name = NEW.package;
-      END;
-      CREATE TRIGGER site_notes_delete AFTER DELETE ON note_packages BEGIN
-        INSERT INTO site_changes (suite, arch, package)
-          SELECT DISTINCT suite, NULL, name FROM sources WHERE name = OLD.package;
-      END;
-    `,
-  },
-  {
     version: 13,
     name: 'notify: an outbox of status changes, delivered to each destination with retries',
     sql: `
