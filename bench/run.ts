@@ -22,6 +22,11 @@ const BENCHMARKS: ReadonlyArray<{ name: string; summary: string; load: () => Pro
     summary: 'the chroot backend on the real mirror: making a chroot; a hello pair by reprofarm vs the same by hand vs sbuild --chroot-mode=unshare',
     load: () => import('./chroot.js'),
   },
+  {
+    name: 'culprit',
+    summary: 'culprit verdicts of the probe set (a package per variation): extra builds vs reprotest --auto-build, hint time vs diffoscope',
+    load: () => import('./culprit.js'),
+  },
   { name: 'claims', summary: '150 (and 16) processes claiming and recording against one reproducible.db', load: () => import('./claims.js') },
   {
     name: 'site',
