@@ -1,5 +1,5 @@
 /**
- * Attestations (table attestations, migration 14): one signed DSSE envelope per
+ * Attestations (table attestations, migration 12): one signed DSSE envelope per
  * recorded result, written in recordBuild's transaction, so a result and its
  * attestation are committed together or not at all; the site publishes them.
  */

@@ -384,7 +384,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 13,
+    version: 11,
     name: 'notify: an outbox of status changes, delivered to each destination with retries',
     sql: `
       -- a package's status changed: written in the transaction that records the build (db/builds.ts)
@@ -431,7 +431,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 14,
+    version: 12,
     name: 'attestations: the signed in-toto statement of each recorded result',
     sql: `
       -- a DSSE envelope per recorded result (and per later verdict), written with the result (db/builds.ts)

@@ -1,5 +1,5 @@
 /**
- * The notification outbox (migration 13). A status change is written as an
+ * The notification outbox (migration 11). A status change is written as an
  * event in the transaction that records the build, so none is lost and none
  * is recorded without its event. Each run of `notify` gives new events to the
  * destinations whose filters they match, leases a batch per destination (so
