@@ -1,7 +1,20 @@
-/** Comparing two rendered sites: every file (but the builder's own bookkeeping) with its sha256. */
+/** Rendering a site fixture into a site_dir of its own, and comparing two rendered sites. */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { loadConfig } from '../../core/config.js';
+import type { FarmDb } from '../../db/index.js';
+import { buildSite } from '../../site/build.js';
+import type { SiteFixture } from './site-fixture.js';
+
+/** Render the fixture's DB into `<fixture>/<siteDir>` (incremental unless `full`), with a config of that site_dir. */
+export function renderFixture(f: SiteFixture, db: FarmDb, siteDir = 'public', full = false): ReturnType<typeof buildSite> {
+  const cfg = join(f.dir, `${siteDir}.yaml`);
+  writeFileSync(cfg, readFileSync(f.config, 'utf8').replace('site_dir: ./public', `site_dir: ./${siteDir}`));
+  return buildSite(loadConfig({ path: cfg }).config, db, { full });
+}
+
+/** Every file under `dir` (but the builder's own bookkeeping) with its sha256. */
 
 export function tree(dir: string): Map<string, string> {
   const out = new Map<string, string>();

@@ -3,10 +3,9 @@
  * every page there, deterministic bytes, incremental renders equal to full
  * ones, removals, the lock, and the small server.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUSES } from '../../core/statuses.js';
 import { openDb, type FarmDb } from '../../db/index.js';
@@ -15,29 +14,8 @@ import { claimSearch, recordStep, type SearchStart } from '../../db/culprits.js'
 import { newPlan } from '../../culprit/search.js';
 import { serveSite, type ServeHandle } from '../../site/serve.js';
 import { createSiteFixture, FIXTURE_PACKAGES, IMG_INJECTION, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
+import { diffTrees, tree } from '../harness/site-trees.js';
 import { runCli } from '../helpers/cli.js';
-
-/** Every file under `dir` (but the site builder's own bookkeeping) with its sha256. */
-function tree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '.reprofarm') walk(p);
-      } else out.set(relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-function diffTrees(a: Map<string, string>, b: Map<string, string>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of a) if (b.get(k) !== v) out.push(`${k}: ${b.has(k) ? 'differs' : 'only in the first'}`);
-  for (const k of b.keys()) if (!a.has(k)) out.push(`${k}: only in the second`);
-  return out.sort();
-}
 
 interface SiteJson {
   mode: string;

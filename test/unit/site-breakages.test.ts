@@ -5,12 +5,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config.js';
 import { openDb, type FarmDb } from '../../db/index.js';
 import { CHECKS } from '../../site/breakages.js';
-import { buildSite } from '../../site/build.js';
 import { createSiteFixture, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
-import { diffTrees, tree } from '../harness/site-trees.js';
+import { diffTrees, renderFixture, tree } from '../harness/site-trees.js';
 
 /** A check's section of the page. */
 function section(html: string, name: string): string {
@@ -31,11 +29,7 @@ describe('breakages.html', () => {
     rmSync(f.dir, { recursive: true, force: true });
   });
 
-  const render = async (siteDir = 'public', full = false): ReturnType<typeof buildSite> => {
-    const cfg = join(f.dir, `${siteDir}.yaml`);
-    writeFileSync(cfg, readFileSync(f.config, 'utf8').replace('site_dir: ./public', `site_dir: ./${siteDir}`));
-    return buildSite(loadConfig({ path: cfg }).config, db, { full });
-  };
+  const render = (siteDir = 'public', full = false): ReturnType<typeof renderFixture> => renderFixture(f, db, siteDir, full);
   const page = (siteDir = 'public'): string => readFileSync(join(f.dir, siteDir, 'breakages.html'), 'utf8');
 
   it('has one section per check, linked from every page', async () => {

@@ -7,16 +7,14 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config.js';
 import { openDb, type FarmDb } from '../../db/index.js';
 import type { BuildRow } from '../../db/site.js';
-import { buildSite } from '../../site/build.js';
 import { historyChart } from '../../site/chart-history.js';
 import { STATUS_COLOURS } from '../../site/charts.js';
 import { factsDiff } from '../../site/facts-diff.js';
 import { MAX_INPUT, MAX_LINES, textDiff } from '../../site/text-diff.js';
 import { createSiteFixture, IMG_INJECTION, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
-import { diffTrees, tree } from '../harness/site-trees.js';
+import { diffTrees, renderFixture, tree } from '../harness/site-trees.js';
 
 function build(id: number, version: string, status: string): BuildRow {
   return {
@@ -97,11 +95,7 @@ describe('a site showing what changed', () => {
     rmSync(f.dir, { recursive: true, force: true });
   });
 
-  const render = async (siteDir = 'public', full = false): ReturnType<typeof buildSite> => {
-    const cfg = join(f.dir, `${siteDir}.yaml`);
-    writeFileSync(cfg, readFileSync(f.config, 'utf8').replace('site_dir: ./public', `site_dir: ./${siteDir}`));
-    return buildSite(loadConfig({ path: cfg }).config, db, { full });
-  };
+  const render = (siteDir = 'public', full = false): ReturnType<typeof renderFixture> => renderFixture(f, db, siteDir, full);
   const page = (rel: string, siteDir = 'public'): string => readFileSync(join(f.dir, siteDir, rel), 'utf8');
 
   it('diffs the FTBR builds’ .buildinfo files and the nodes’ facts, escaped, the same in full as incrementally', async () => {

@@ -4,20 +4,18 @@
  * FTBR packages, culprits.html, and reproducible.json's fields; then a site
  * rendered from a DB with culprit searches in it, incrementally as in full.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config.js';
 import { openDb, type FarmDb } from '../../db/index.js';
 import type { CulpritData, ListRow, PackageData } from '../../db/site.js';
-import { buildSite } from '../../site/build.js';
 import { countGroups, culpritCellHtml, culpritGroups, culpritJson, groupsOfLine, orderGroups } from '../../site/culprit-groups.js';
 import { culpritsView } from '../../site/model-culprits.js';
 import { packageView } from '../../site/model-package.js';
 import { jsonRow, statusPages, statusRowHtml } from '../../site/model-status.js';
 import { Renderer } from '../../site/render.js';
 import { createSiteFixture, type SiteFixture } from '../harness/site-fixture.js';
+import { diffTrees, renderFixture, tree } from '../harness/site-trees.js';
 
 const SCRIPT = '<script>alert("x")</script>';
 const IMG = '"><img src=x onerror=alert(1)>';
@@ -284,28 +282,6 @@ describe('the FTBR pages and culprits.html', () => {
   });
 });
 
-/** Every file under `dir` (but the site builder's own bookkeeping) with its sha256. */
-function tree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '.reprofarm') walk(p);
-      } else out.set(relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-function diffTrees(a: Map<string, string>, b: Map<string, string>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of a) if (b.get(k) !== v) out.push(`${k}: ${b.has(k) ? 'differs' : 'only in the first'}`);
-  for (const k of b.keys()) if (!a.has(k)) out.push(`${k}: only in the second`);
-  return out.sort();
-}
-
 describe('a site rendered from a DB with culprit searches', () => {
   let f: SiteFixture;
   let db: FarmDb;
@@ -319,11 +295,7 @@ describe('a site rendered from a DB with culprit searches', () => {
     rmSync(f.dir, { recursive: true, force: true });
   });
 
-  const render = async (siteDir = 'public', full = false): ReturnType<typeof buildSite> => {
-    const cfg = join(f.dir, `${siteDir}.yaml`);
-    writeFileSync(cfg, readFileSync(f.config, 'utf8').replace('site_dir: ./public', `site_dir: ./${siteDir}`));
-    return buildSite(loadConfig({ path: cfg }).config, db, { full });
-  };
+  const render = (siteDir = 'public', full = false): ReturnType<typeof renderFixture> => renderFixture(f, db, siteDir, full);
   const search = (arch: string, pkg: string, s: Partial<ListRow> & { hints?: string; why?: string | null }, version?: string): void => {
     const r = db.sql.prepare("SELECT version, build_id FROM results WHERE suite = 'bookworm' AND arch = ? AND package = ?").get(arch, pkg) as {
       version: string;

@@ -3,15 +3,13 @@
  * last 24 and 48 hours of the DB's own time, and every package by name; each
  * rendered incrementally as in full.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config.js';
 import { openDb, type FarmDb } from '../../db/index.js';
-import { buildSite } from '../../site/build.js';
 import { SiteReader } from '../../db/site.js';
 import { createSiteFixture, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
-import { diffTrees, tree } from '../harness/site-trees.js';
+import { diffTrees, renderFixture, tree } from '../harness/site-trees.js';
 
 /** The package names of a list page's rows, in their order. */
 function rowNames(html: string): string[] {
@@ -30,11 +28,7 @@ describe("a suite/arch's list pages", () => {
     rmSync(f.dir, { recursive: true, force: true });
   });
 
-  const render = async (siteDir = 'public', full = false): ReturnType<typeof buildSite> => {
-    const cfg = join(f.dir, `${siteDir}.yaml`);
-    writeFileSync(cfg, readFileSync(f.config, 'utf8').replace('site_dir: ./public', `site_dir: ./${siteDir}`));
-    return buildSite(loadConfig({ path: cfg }).config, db, { full });
-  };
+  const render = (siteDir = 'public', full = false): ReturnType<typeof renderFixture> => renderFixture(f, db, siteDir, full);
   const page = (rel: string, siteDir = 'public'): string => readFileSync(join(f.dir, siteDir, rel), 'utf8');
   const hoursBefore = (h: number): string => {
     const asOf = new SiteReader(db).asOf() ?? '';
