@@ -152,9 +152,10 @@ export function pendingDeliveries(db: FarmDb): PendingRow[] {
 
 /**
  * Forget destinations no longer configured (with what they had pending), events older than
- * `beforeIso` that no configured destination still owes, and the rate limit's old counts.
+ * `beforeIso` that no configured destination still owes, and the rate limit's counts older than a
+ * day before `now` (the caller's clock, the one claimBatch counts the hour with).
  */
-export function pruneNotify(db: FarmDb, configured: readonly string[], beforeIso: string): void {
+export function pruneNotify(db: FarmDb, configured: readonly string[], beforeIso: string, now: Date): void {
   const sql = db.sql;
   const list = JSON.stringify(configured);
   sql
@@ -164,7 +165,7 @@ export function pruneNotify(db: FarmDb, configured: readonly string[], beforeIso
       sql
         .prepare('DELETE FROM notify_events WHERE created_at < ? AND id NOT IN (SELECT event_id FROM notify_deliveries WHERE delivered_at IS NULL)')
         .run(beforeIso);
-      sql.prepare('DELETE FROM notify_sends WHERE at < ?').run(new Date(Date.now() - 86400_000).toISOString());
+      sql.prepare('DELETE FROM notify_sends WHERE at < ?').run(new Date(now.getTime() - 86400_000).toISOString());
     })
     .immediate();
 }

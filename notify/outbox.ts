@@ -69,6 +69,7 @@ export async function deliverPending(config: Config, db: FarmDb, o: DeliverOptio
     db,
     dests.map((d) => d.name),
     new Date(now().getTime() - config.notify.keepDays * 86400_000).toISOString(),
+    now(),
   );
   const results: DestinationResult[] = [];
   for (const d of dests) results.push(await deliverTo(config, db, d, o, now));
