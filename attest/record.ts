@@ -2,18 +2,20 @@
  * The attestation of a result about to be recorded: made and signed before
  * recordBuild's transaction (no await inside it), stored by it with the result
  * (db/attestations.ts), published by the site. A farm without a key (key init
- * not run) records its results unsigned.
+ * not run) records its results unsigned. A verdict a culprit search reaches
+ * later is attested again: the result's statement with the verdict.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../core/config.js';
 import { STATE_LAYOUT } from '../core/protocol.js';
-import type { AttestationRecord } from '../db/attestations.js';
+import { latestAttestationOf, type AttestationRecord } from '../db/attestations.js';
+import type { FarmDb } from '../db/index.js';
 import type { PairRecord } from '../db/builds.js';
 import type { ClaimKey } from '../db/queue.js';
-import { signEnvelope } from './dsse.js';
+import { parseEnvelope, signEnvelope } from './dsse.js';
 import { loadSigningKey } from './keys.js';
-import { makeStatement, type BuildFacts } from './statement.js';
+import { makeStatement, parseStatement, type BuildFacts } from './statement.js';
 
 async function fileDigest(file: string): Promise<string | null> {
   try {
@@ -58,6 +60,29 @@ export async function attestRecord(config: Config, claim: ClaimKey, rec: PairRec
     builds,
     verdict: v ? { verdict: v.verdict, culprits: v.culprits, source: v.source } : null,
   });
+  const env = signEnvelope(Buffer.from(JSON.stringify(statement)), signer.key, signer.keyid);
+  return { keyid: signer.keyid, envelope: JSON.stringify(env), issuedAt: at };
+}
+
+/**
+ * The attestation of a culprit search's verdict: the newest statement of the FTBR result it searched
+ * (`buildId`), with the verdict and a new issued_at, signed by the current key; undefined when the farm
+ * does not sign or the result was recorded unsigned.
+ */
+export function attestVerdict(
+  config: Config,
+  db: FarmDb,
+  buildId: number,
+  verdict: { verdict: string; culprits: string[] },
+  now: Date = new Date(),
+): AttestationRecord | undefined {
+  const signer = loadSigningKey(config.stateDir);
+  const last = signer && latestAttestationOf(db, buildId);
+  if (!signer || !last) return undefined;
+  const statement = parseStatement(Buffer.from(parseEnvelope(last).payload, 'base64'));
+  const at = now.toISOString();
+  statement.predicate.verdict = { verdict: verdict.verdict, culprits: verdict.culprits, source: 'search' };
+  statement.predicate.issued_at = at;
   const env = signEnvelope(Buffer.from(JSON.stringify(statement)), signer.key, signer.keyid);
   return { keyid: signer.keyid, envelope: JSON.stringify(env), issuedAt: at };
 }

@@ -12,6 +12,7 @@ import { isValidSourceName, isValidVersion } from '../archive/version.js';
 import { fileSha256 } from '../builder/compare.js';
 import { AttestationError, checkSignature, parseEnvelope } from './dsse.js';
 import { keyIdOf, parseKeyIndex, type KeyIndex } from './keys.js';
+import { ATTESTATION_SITE_LAYOUT } from './site-layout.js';
 import { parseStatement, type Statement } from './statement.js';
 
 export interface Verified {
@@ -24,16 +25,12 @@ export interface Verified {
 /** Where keys come from: one public key file (--key), or a site's keys/index.json. */
 export type KeySource = { key: KeyObject } | { index: KeyIndex };
 
-const SITE_LAYOUT = {
-  keyIndex: 'keys/index.json',
-  attestation: (suite: string, arch: string, pkg: string, version: string): string => `attestations/${suite}/${arch}/${pkg}_${version}.intoto.jsonl`,
-};
-export { SITE_LAYOUT as ATTESTATION_SITE_LAYOUT };
-
 /** A file of the site: from a folder, or over http(s). Undefined when it is not there. */
 export async function siteFile(site: string, rel: string): Promise<string | undefined> {
   if (/^https?:\/\//.test(site)) {
-    const r = await fetch(new URL(rel, site.endsWith('/') ? site : `${site}/`), { signal: AbortSignal.timeout(30_000) });
+    // each segment encoded: a version's epoch colon and its plus signs reach the server as they are named
+    const url = new URL(rel.split('/').map(encodeURIComponent).join('/'), site.endsWith('/') ? site : `${site}/`);
+    const r = await fetch(url, { signal: AbortSignal.timeout(30_000) });
     if (r.status === 404) return undefined;
     if (!r.ok) throw new AttestationError('not-found', `${rel} from ${site}: HTTP ${r.status}`);
     return await r.text();
@@ -46,9 +43,9 @@ export async function siteFile(site: string, rel: string): Promise<string | unde
 }
 
 export async function siteKeys(site: string): Promise<KeySource> {
-  const text = await siteFile(site, SITE_LAYOUT.keyIndex);
-  if (text === undefined) throw new AttestationError('unknown-key', `${site} publishes no ${SITE_LAYOUT.keyIndex}`);
-  return { index: parseKeyIndex(text, `${site} ${SITE_LAYOUT.keyIndex}`) };
+  const text = await siteFile(site, ATTESTATION_SITE_LAYOUT.keyIndex);
+  if (text === undefined) throw new AttestationError('unknown-key', `${site} publishes no ${ATTESTATION_SITE_LAYOUT.keyIndex}`);
+  return { index: parseKeyIndex(text, `${site} ${ATTESTATION_SITE_LAYOUT.keyIndex}`) };
 }
 
 export function keyFromPem(pem: string, where: string): KeySource {
@@ -135,7 +132,7 @@ export async function verifyDeb(file: string, site: string, suites: readonly str
   let lastErr: AttestationError | undefined;
   for (const suite of suites) {
     for (const a of archList) {
-      const text = await siteFile(site, SITE_LAYOUT.attestation(suite, a, source, version));
+      const text = await siteFile(site, ATTESTATION_SITE_LAYOUT.attestation(suite, a, source, version));
       if (text === undefined) continue;
       try {
         const v = verifyBundle(text, ks, (x) => x.statement.subject.some((s) => s.digest.sha256 === sha256));

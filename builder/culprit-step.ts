@@ -12,6 +12,7 @@ import type { Config } from '../core/config.js';
 import { STATE_LAYOUT } from '../core/protocol.js';
 import { TransportError } from '../core/transport.js';
 import type { Claim } from '../db/archive.js';
+import { attestVerdict } from '../attest/record.js';
 import { claimSearch, recordStep, releaseSearch, type SearchClaim } from '../db/culprits.js';
 import type { FarmDb } from '../db/index.js';
 import { stepValues } from '../culprit/keys.js';
@@ -60,7 +61,7 @@ export async function searchNext(config: Config, db: FarmDb, pair: Pair, opts: S
 async function runStep(config: Config, db: FarmDb, pair: Pair, search: SearchClaim, opts: StepOptions): Promise<StepResult> {
   const plan = parsePlan(search.plan);
   const conclude = (verdict: Verdict, planText: string): StepResult => {
-    recordStep(db, search, undefined, planText, verdictRow(verdict));
+    record(config, db, search, undefined, planText, verdict);
     opts.onStep?.({ type: 'verdict', search, verdict, builds: search.builds });
     return { kind: 'step', search, outcome: 'failed', verdict };
   };
@@ -93,7 +94,7 @@ async function runStep(config: Config, db: FarmDb, pair: Pair, search: SearchCla
     outcome,
     reason,
   };
-  recordStep(db, search, row, JSON.stringify(next.plan), next.verdict ? verdictRow(next.verdict) : undefined);
+  record(config, db, search, row, JSON.stringify(next.plan), next.verdict);
   opts.onStep?.({ type: 'step-done', search, step, n, outcome, reason, durationS });
   if (next.verdict) opts.onStep?.({ type: 'verdict', search, verdict: next.verdict, builds: next.plan.builds });
   return { kind: 'step', search, outcome, verdict: next.verdict };
@@ -101,6 +102,12 @@ async function runStep(config: Config, db: FarmDb, pair: Pair, search: SearchCla
 
 function verdictRow(v: Verdict): { verdict: Verdict['verdict']; culprits: string[]; why: string } {
   return { verdict: v.verdict, culprits: v.verdict === 'culprits' ? v.culprits : [], why: v.why };
+}
+
+/** A step and the plan it led to; a verdict with its attestation, signed before the transaction. */
+function record(config: Config, db: FarmDb, search: SearchClaim, row: Parameters<typeof recordStep>[2], plan: string, verdict: Verdict | undefined): void {
+  const v = verdict && verdictRow(verdict);
+  recordStep(db, search, row, plan, v, new Date(), v && attestVerdict(config, db, search.build_id, v));
 }
 
 /** The step's build on node 1, its artifacts against build 1's: differs, same, or failed (with why). */

@@ -9,6 +9,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Reference } from '../culprit/reference.js';
 import type { StepKind, StepOutcome, Verdict } from '../culprit/search.js';
+import { noteAttestation, type AttestationRecord } from './attestations.js';
 import { stmt, type FarmDb } from './index.js';
 
 type Key = { suite: string; arch: string; package: string };
@@ -168,7 +169,10 @@ export function releaseSearch(db: FarmDb, c: Key, job: string): void {
   ).run(c.suite, c.arch, c.package, job);
 }
 
-/** A step's build and the plan it led to, in one transaction; with a verdict the search is done. The claim ends. */
+/**
+ * A step's build and the plan it led to, in one transaction; with a verdict the search is done, and the
+ * verdict's attestation (attest/record.ts attestVerdict) is stored with it. The claim ends.
+ */
 export function recordStep(
   db: FarmDb,
   c: Key & { version: string; claimed_by: string },
@@ -176,16 +180,17 @@ export function recordStep(
   plan: string,
   verdict: { verdict: Verdict['verdict']; culprits: string[]; why: string } | undefined,
   now: Date = new Date(),
+  attestation?: AttestationRecord,
 ): void {
   db.sql
     .transaction(() => {
-      const row = stmt(db, 'SELECT builds FROM culprit_searches WHERE suite = ? AND arch = ? AND package = ? AND version = ? AND claimed_by = ?').get(
+      const row = stmt(db, 'SELECT builds, build_id FROM culprit_searches WHERE suite = ? AND arch = ? AND package = ? AND version = ? AND claimed_by = ?').get(
         c.suite,
         c.arch,
         c.package,
         c.version,
         c.claimed_by,
-      ) as { builds: number } | undefined;
+      ) as { builds: number; build_id: number } | undefined;
       // the package moved on (a new version, another result) while the step ran: nothing to record
       if (!row) return;
       const builds = row.builds + (step ? 1 : 0);
@@ -213,6 +218,7 @@ export function recordStep(
         arch: c.arch,
         package: c.package,
       });
+      if (verdict && attestation) noteAttestation(db.sql, c, row.build_id, attestation);
     })
     .immediate();
 }

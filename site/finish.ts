@@ -1,5 +1,5 @@
 /**
- * The last phase of a render: the dashboard, culprits.html and
+ * The last phase of a render: the dashboard (and the public keys it links), culprits.html and
  * reproducible.json, which need every suite/arch's status pages done; after a full render, the pages
  * and files of packages that are gone; then what the next render needs to
  * know (how far this one got).
@@ -8,6 +8,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import type { JsonCache } from './json-cache.js';
+import { publishKeys, removeAttestations } from './attestations.js';
 import { brokenCache, breakagesView } from './breakages.js';
 import { culpritsView } from './model-culprits.js';
 import { indexView, type ChartsHtml } from './model-dashboard.js';
@@ -42,7 +43,7 @@ export function renderDashboard(ctx: RenderContext, plan: RenderPlan, dashboard:
       chartsHtml,
     };
   });
-  const html = ctx.renderer.render('index', indexView(inputs, plan.asOf));
+  const html = ctx.renderer.render('index', indexView(inputs, plan.asOf, publishKeys(ctx.writer, ctx.config.stateDir)));
   ctx.writer.compose(
     'index.html',
     html.split(/\0chart(\d+)\0/).map((part, i) => (i % 2 === 0 ? part : { file: chartFiles[Number(part)] ?? '' })),
@@ -93,6 +94,7 @@ export function removeGone(ctx: RenderContext, plan: RenderPlan, written: Packag
   for (const u of plan.todo.values()) {
     const m = written.get(suiteArchKey(u.suite, u.arch)) ?? new Map<string, number | null>();
     removed += removeStale(ctx.writer, `rb-pkg/${u.suite}/${u.arch}`, new Set(m.keys()), '.html');
+    removeAttestations(ctx.writer, u.suite, u.arch, (p) => !m.has(p));
     for (const top of ['logs', 'dbd']) {
       let pkgs: string[];
       try {

@@ -1,4 +1,5 @@
 /** The view model of index.html, the dashboard: per suite/arch, its counts per status and its two charts. */
+import { ATTESTATION_SITE_LAYOUT } from '../attest/site-layout.js';
 import { STATUSES } from '../core/statuses.js';
 import { buildsPerDay, dayRange, reproducibleShare, STATUS_COLOURS, type BarsChart, type LineChart } from './charts.js';
 import { percent, statusClass } from './format.js';
@@ -31,6 +32,9 @@ export interface SuiteArchSummary {
 
 export interface IndexView extends PageBase {
   sections: SuiteArchSummary[];
+  /** whether the farm signs its verdicts: keys/reprofarm.pub is published (site/attestations.ts) */
+  signed: boolean;
+  keyHref: string;
 }
 
 export interface SuiteArchInput {
@@ -73,7 +77,7 @@ export function suiteArchCharts(daily: Parameters<typeof buildsPerDay>[0], asOf:
 
 export const CHART_DAYS = 365;
 
-export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null): IndexView {
+export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null, signed = false): IndexView {
   const base = pageBase('Reproducible builds: dashboard', 0, asOf, 'index');
   const sections = inputs.map((i) => {
     let tested = 0;
@@ -102,5 +106,5 @@ export function indexView(inputs: readonly SuiteArchInput[], asOf: string | null
       ...(i.chartsHtml ? { chartsHtml: i.chartsHtml } : suiteArchCharts(i.daily ?? [], asOf)),
     };
   });
-  return { title: base.title, root: base.root, nav: base.nav, asOf: base.asOf, sections };
+  return { title: base.title, root: base.root, nav: base.nav, asOf: base.asOf, sections, signed, keyHref: base.root + ATTESTATION_SITE_LAYOUT.publicKey };
 }

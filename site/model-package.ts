@@ -1,4 +1,5 @@
 /** The view model of a package page, `rb-pkg/<SUITE>/<ARCH>/<PKG>.html`. */
+import { ATTESTATION_SITE_LAYOUT } from '../attest/site-layout.js';
 import type { PackageData, RunRow } from '../db/site.js';
 import { fmtDate, fmtDuration, rootFrom, statusClass, urlSegment } from './format.js';
 import { pageBase, parseJsonObject, statusHref, STATUS_HELP, type PageBase } from './model.js';
@@ -14,6 +15,8 @@ export interface PackageAssets {
   reportHtml: string | null;
   /** an FTBR's diff of its two builds' .buildinfo files (buildinfo-diff.ts), when both are there */
   buildinfo?: TextDiff | null;
+  /** the signed attestations of the current version (site/attestations.ts), when the farm signs */
+  attestation?: string | null;
 }
 
 export interface RunView {
@@ -48,6 +51,8 @@ export interface PackageView extends PageBase {
   runs: RunView[];
   reportTxt: string | null;
   reportHtml: string | null;
+  /** the current version's signed attestations and the key to check them with */
+  attestation: { href: string; keyHref: string } | null;
   history: { date: string; version: string; status: string; cls: string; job: string; nodes: string; duration: string; reason: string }[];
   olderBuilds: number;
   statusHref: string;
@@ -122,6 +127,7 @@ export function packageView(d: PackageData, assets: PackageAssets): PackageView 
     runs,
     reportTxt: assets.reportTxt ? root + assets.reportTxt : null,
     reportHtml: assets.reportHtml ? root + assets.reportHtml : null,
+    attestation: assets.attestation ? { href: root + assets.attestation, keyHref: root + ATTESTATION_SITE_LAYOUT.publicKey } : null,
     history: d.history.map((b) => ({
       date: fmtDate(b.build_date),
       version: b.version,

@@ -4,7 +4,9 @@
  * for small (incremental) renders and by the worker threads of a full one.
  */
 import { isValidSourceName } from '../archive/version.js';
+import { attestationsOfPackages } from '../db/attestations.js';
 import type { PackageData, SiteReader } from '../db/site.js';
+import { publishAttestations, removeAttestations } from './attestations.js';
 import { packageFileFindings, type Finding } from './breakages.js';
 import { buildinfoDiff } from './buildinfo-diff.js';
 import { packageView } from './model-package.js';
@@ -44,7 +46,12 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
     out.skipped.push(n);
     return false;
   });
-  const data: (PackageData | undefined)[] = ctx.reader.snapshot(() => ctx.reader.packages(suite, arch, valid));
+  const read = ctx.reader.snapshot(() => ({
+    data: ctx.reader.packages(suite, arch, valid),
+    signed: attestationsOfPackages(ctx.reader.db, suite, arch, valid),
+  }));
+  const data: (PackageData | undefined)[] = read.data;
+  const signed = read.signed;
   const done = new Set<string>();
   for (let i = 0; i < data.length; i++) {
     const d = data[i];
@@ -54,6 +61,7 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
     data[i] = undefined;
     const assets = publishAssets(ctx.stateDir, ctx.writer, d);
     assets.buildinfo = buildinfoDiff(ctx.stateDir, ctx.writer, d);
+    assets.attestation = publishAttestations(ctx.writer, suite, arch, d.source.name, signed.get(d.source.name), d.current?.version ?? null);
     const found = packageFileFindings(d, assets);
     if (found.length > 0) out.broken.push([d.source.name, found]);
     const html = ctx.renderer.render('package', packageView(d, assets));
@@ -65,11 +73,13 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
     done.add(d.source.name);
     out.pages++;
   }
-  for (const n of valid) {
-    if (done.has(n)) continue;
+  const gone = valid.filter((n) => !done.has(n));
+  const goneSet = new Set(gone);
+  for (const n of gone) {
     // not (or no longer) a source of the suite: its page and files go
     if (ctx.writer.remove(`rb-pkg/${suite}/${arch}/${n}.html`)) out.deleted++;
     pruneAssets(ctx.writer, suite, arch, n, null);
   }
+  if (gone.length > 0) removeAttestations(ctx.writer, suite, arch, (p) => goneSet.has(p));
   return out;
 }

@@ -6,13 +6,14 @@
  * mirror, an artifact altered on the node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createTestMirror, type MirrorServer, type SourcePackageSpec, type TestMirror } from '../harness/mirror.js';
 import { pickFreePorts, startSshFarm, type SshFarm } from '../harness/sshd.js';
 import { runCli } from '../helpers/cli.js';
+import { serveSite } from '../../site/serve.js';
 
 let mirror: TestMirror;
 let server: MirrorServer;
@@ -95,6 +96,9 @@ beforeAll(async () => {
   );
   const r = await runCli(['--config', cfg, 'sync']);
   if (r.code !== 0) throw new Error(r.stderr);
+  // every result is signed from the first on
+  const k = await runCli(['--config', cfg, 'key', 'init']);
+  if (k.code !== 0) throw new Error(k.stderr);
 }, 180_000);
 
 afterAll(async () => {
@@ -200,6 +204,83 @@ describe('reprofarm build NODE1 NODE2 over real sshd', () => {
     expect(d2.prepare("SELECT COUNT(*) AS n FROM builds WHERE package = 'repro'").get()).toEqual({ n: 2 });
     d2.close();
   }, 600_000);
+
+  it("signs every result: the site publishes each version's attestations, and verify checks them and the .debs", async () => {
+    expect((await runCli(['--config', cfg, 'site'])).code).toBe(0);
+    const site = join(dir, 'public');
+    const verify = async (file: string, where = site) => {
+      const r = await runCli(['--config', cfg, '--json', 'verify', file, '--site', where]);
+      return {
+        code: r.code,
+        out: JSON.parse(r.stdout) as {
+          ok: boolean;
+          reason?: string;
+          file?: { builds: number[] };
+          statement?: { subject: unknown[]; predicate: { package: string; status: string; builds: unknown[] } };
+        },
+        stderr: r.stderr,
+      };
+    };
+    for (const p of PACKAGES) {
+      const file = join(site, 'attestations', 'bookworm', 'amd64', `${p.name}_1.0.intoto.jsonl`);
+      const v = await verify(file);
+      expect(v.code, `${p.name}: ${v.stderr}`).toBe(0);
+      expect(v.out.statement?.predicate).toMatchObject({ package: p.name, status: p.expect });
+      expect(v.out.statement?.predicate.builds.length).toBe(p.expect === 'FTBFS' ? 1 : 2);
+      if (p.expect === 'FTBFS') expect(v.out.statement?.subject).toEqual([]);
+      // the package page links it
+      expect(readFileSync(join(site, 'rb-pkg', 'bookworm', 'amd64', `${p.name}.html`), 'utf8')).toContain(
+        `attestations/bookworm/amd64/${p.name}_1.0.intoto.jsonl`,
+      );
+    }
+    // built twice: both results' attestations, oldest first
+    expect(
+      readFileSync(join(site, 'attestations', 'bookworm', 'amd64', 'repro_1.0.intoto.jsonl'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(2);
+    expect(readFileSync(join(site, 'index.html'), 'utf8')).toMatch(/Every verdict is signed/);
+
+    // a .deb the pair built, checked against the published attestation: here and over HTTP
+    const debOf = (node: string, pkg: string): string => {
+      const d = join(dir, 'state', 'results', node, 'bookworm', 'amd64', pkg, '1.0');
+      const f = readdirSync(d).find((x) => x.endsWith('.deb'));
+      if (!f) throw new Error(`no .deb in ${d}: ${readdirSync(d).join(' ')}`);
+      return join(d, f);
+    };
+    const good = await verify(debOf('n1', 'repro'));
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.out.file?.builds).toEqual([1, 2]);
+    expect(good.stderr).toMatch(/repro 1\.0 bookworm\/amd64: reproducible/);
+    const http = await serveSite(site, 0);
+    try {
+      const byUrl = await verify(debOf('n2', 'embed-date'), http.url);
+      expect(byUrl.code, byUrl.stderr).toBe(0);
+      expect(byUrl.out.file?.builds).toEqual([2]);
+      expect(byUrl.out.statement?.predicate.status).toBe('FTBR');
+    } finally {
+      await http.close();
+    }
+    // a .deb altered after the build is not a subject
+    const bad = join(dir, 'altered.deb');
+    copyFileSync(debOf('n1', 'repro'), bad);
+    writeFileSync(bad, Buffer.concat([readFileSync(bad), Buffer.from('x')]));
+    const refused = await verify(bad);
+    expect(refused.code).toBe(1);
+    expect(refused.out.reason).toBe('not-a-subject');
+
+    // the private key stays in state_dir: only public halves are in the site
+    const priv = readFileSync(join(dir, 'state', 'keys', 'signing.key'), 'utf8');
+    const body = priv
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join('');
+    const { spawnSync } = await import('node:child_process');
+    const grep = spawnSync('grep', ['-rlF', '-e', 'PRIVATE KEY', '-e', body, site], { encoding: 'utf8' });
+    // grep exits 1 when nothing matched
+    expect({ status: grep.status, files: grep.stdout }).toEqual({ status: 1, files: '' });
+    expect(readFileSync(join(site, 'keys', 'reprofarm.pub'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+  }, 300_000);
 
   it('gives the claim back when a node is unreachable, an artifact was altered, or the pair is offline', async () => {
     expect((await runCli(['--config', cfg, 'schedule', 'bookworm', 'amd64', 'repro'])).code).toBe(0);
