@@ -19,6 +19,8 @@ t0=$(date +%s)
 sh scripts/demo-mirror.sh state/mirror bookworm "$(dpkg --print-architecture)"
 rf collect
 rf sync
+# every verdict signed: the site publishes the attestations and the public key
+[ -e state/keys/signing.key ] || rf key init
 # build until nothing is scheduled (every package twice, on local1 then local2)
 n=0
 while [ "$n" -lt 100 ]; do

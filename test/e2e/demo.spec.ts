@@ -6,8 +6,8 @@
  * the dashboard; then the served dashboard in Chromium. Run twice: a second
  * run must be safe.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,6 +121,24 @@ test('an unreproducible sample links its logs and its diffoscope report, which s
     expect(log.status()).toBe(200);
     expect(await log.text()).toContain('dpkg-buildpackage');
   }
+});
+
+test('the demo signs its verdicts: a package page links its attestation, which verify checks with the published key', async ({ page, request }) => {
+  await page.goto(demo.url);
+  await expect(page.locator('p.signed')).toContainText('Every verdict is signed');
+  const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+  await page.goto(`${demo.url}rb-pkg/bookworm/${arch}/hostname-stamp.html`);
+  const href = await page.getByRole('link', { name: 'attestations (in-toto, DSSE)' }).getAttribute('href');
+  const res = await request.get(new URL(href ?? '', page.url()).href);
+  expect(res.status()).toBe(200);
+  const file = join(dir, 'downloaded.intoto.jsonl');
+  writeFileSync(file, await res.text());
+  const key = await request.get(`${demo.url}keys/reprofarm.pub`);
+  expect(await key.text()).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+  const v = spawnSync('node', [join(ROOT, 'bin', 'reprofarm.js'), 'verify', file, '--site', demo.url], { cwd: dir, encoding: 'utf8' });
+  expect(v.status, v.stderr).toBe(0);
+  expect(v.stderr).toMatch(/hostname-stamp \S+ bookworm\/\S+: FTBR/);
+  expect(v.stderr).toMatch(/: OK$/m);
 });
 
 test('running the demo again is safe and serves the same results', async ({ page }) => {
