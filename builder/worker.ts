@@ -13,6 +13,8 @@
 import type { Config, JobConfig, NodeConfig } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
 import type { FarmDb } from '../db/index.js';
+import { throttledDelivery } from '../notify/after-run.js';
+import type { DestinationResult } from '../notify/outbox.js';
 import { cleanClaimOnNodes } from './cleanup.js';
 import { searchNext, type StepResult } from './culprit-step.js';
 import { buildNext, NodeConnections, type Pair, type PairOutcome } from './orchestrator.js';
@@ -26,7 +28,9 @@ export type WorkerEvent =
   | { type: 'error'; job: string; message: string; retryInS: number }
   | { type: 'stopping'; running: number; graceS: number }
   | { type: 'aborting'; running: number }
-  | { type: 'stopped' };
+  | { type: 'stopped' }
+  /** a delivery of pending notifications (notify/after-run.ts), one line per destination */
+  | { type: 'notify'; result: DestinationResult };
 
 export interface WorkerHandle {
   /** resolves when every loop has ended */
@@ -41,6 +45,8 @@ export interface WorkerOptions {
 }
 
 const FIRST_BACKOFF_S = 30;
+/** the least time between two notification deliveries of a worker */
+const NOTIFY_EVERY_S = 60;
 
 /** The pairs to run: the named jobs, or every configured job. */
 export function workerPairs(config: Config, names: readonly string[]): Pair[] {
@@ -62,6 +68,10 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
   const running = new Set<AbortController>();
   const sleepers = new Set<() => void>();
   let graceTimer: NodeJS.Timeout | undefined;
+  const deliver = throttledDelivery(config, db, NOTIFY_EVERY_S);
+  const notify = async (): Promise<void> => {
+    for (const result of await deliver()) if (result.messages > 0 || result.error) emit({ type: 'notify', result });
+  };
 
   /** Sleep, cut short by stop(). */
   const sleep = (s: number): Promise<void> =>
@@ -129,6 +139,8 @@ export function startWorker(config: Config, db: FarmDb, pairs: readonly Pair[], 
         }
         running.delete(ac);
         if (out.kind !== 'idle') emit({ type: 'outcome', job: pair.job, outcome: out });
+        // the build's status change (and any retry due) out to the notify destinations
+        await notify();
         if (stopping) break;
         // nothing scheduled: a culprit search's next step, below every regular build
         if (out.kind === 'idle' && (await searchStep(pair, connections))) continue;

@@ -4,8 +4,10 @@ import type { Config } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
 import { dbFile } from '../core/paths.js';
 import { openDb } from '../db/index.js';
+import { deliverAfterRun } from '../notify/after-run.js';
 import { buildSite, type SiteEvent } from '../site/build.js';
 import type { ParsedArgs } from './args.js';
+import { notifyLine } from './notify-command.js';
 import { termSafe, type Reporter } from './output.js';
 
 export async function runSite(config: Config, args: ParsedArgs, rep: Reporter): Promise<number> {
@@ -27,6 +29,11 @@ export async function runSite(config: Config, args: ParsedArgs, rep: Reporter): 
       `Rendered ${config.siteDir} (${s.mode}): ${s.packagePages} package pages, ${s.statusPages} status pages, ${s.otherPages} other files, ${s.deletedPages} removed, in ${(s.durationMs / 1000).toFixed(2)} s`,
       true,
     );
+    // pending notifications go out with each render; a failure is reported, the render stands
+    for (const r of await deliverAfterRun(config, db)) {
+      if (r.error) rep.warn(notifyLine(r));
+      else if (r.messages > 0) rep.line(notifyLine(r));
+    }
     if (args.values.json) {
       rep.json({
         mode: s.mode,

@@ -4,6 +4,7 @@ import { dbFile } from '../core/paths.js';
 import { startWorker, workerPairs, type WorkerEvent } from '../builder/worker.js';
 import { openDb } from '../db/index.js';
 import type { ParsedArgs } from './args.js';
+import { notifyLine } from './notify-command.js';
 import { termSafe, type Reporter } from './output.js';
 
 /** logfmt value: bare when it is simple, else quoted */
@@ -53,6 +54,8 @@ function logLine(e: WorkerEvent): { level: 3 | 4 | 6; text: string } {
       return { level: 4, text: `aborting running=${e.running}: cleaning their nodes and giving their claims back` };
     case 'stopped':
       return { level: 6, text: 'worker stopped' };
+    case 'notify':
+      return { level: e.result.error ? 4 : 6, text: `notify ${notifyLine(e.result)}` };
   }
 }
 

@@ -5,7 +5,7 @@
  * hourly budget are checked without waiting.
  */
 import { createHmac } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -279,5 +279,24 @@ describe('notify', () => {
     const refused = await runCli(['--config', onlyHook.configFile, 'notify', '--test']);
     expect(refused.code).toBe(1);
     expect(refused.stdout + refused.stderr).toContain(`POST ${closed.url}: connect ECONNREFUSED`);
+  });
+
+  it('`reprofarm site` delivers the pending events after it renders, and still renders when the receiver is down', async () => {
+    const f = farm((c) => webhookOnly(c));
+    await deliverPending(f.config, f.db); // the destination is seen: what follows is new
+    build(f.db, 'pkg-a', 'FTBR', new Date(Date.now() - 1000));
+    f.db.close();
+    recv.failFirst = 1;
+    const down = await runCli(['--config', f.configFile, 'site']);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toContain('HTTP 500');
+    expect(existsSync(join(f.dir, 'public', 'index.html'))).toBe(true);
+    const db = openDb(dbFile(f.config.stateDir));
+    // the retry is due: as if its backoff had passed
+    db.sql.prepare('UPDATE notify_deliveries SET next_attempt_at = ?').run(new Date(Date.now() - 1000).toISOString());
+    db.close();
+    const up = await runCli(['--config', f.configFile, 'site']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(recv.events().map((e) => `${e.package}:${e.status}`)).toEqual(['pkg-a:FTBR', 'pkg-a:FTBR']);
   });
 });
