@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ReprofarmError } from '../core/errors.js';
 import { Deb822LimitError, Deb822Parser, field, type Deb822Problem, type Stanza } from './deb822.js';
+import { parseMaintainers } from './maintainers.js';
 import { MirrorError, type Mirror } from './mirror.js';
 import type { SourceInput } from '../db/archive.js';
 import type { Release } from './release.js';
@@ -100,7 +101,7 @@ export function chooseSourcesFile(suite: string, release: Release): { file: stri
 }
 
 /** the only fields sync needs: others are checked for syntax but not kept */
-const KEEP = new Set(['package', 'version', 'architecture', 'directory', 'checksums-sha256', 'extra-source-only']);
+const KEEP = new Set(['package', 'version', 'architecture', 'directory', 'checksums-sha256', 'extra-source-only', 'maintainer', 'uploaders']);
 
 /** at most this many problems are kept (the first ones); the rest are only counted */
 export const MAX_PROBLEMS = 100;
@@ -161,6 +162,9 @@ export async function readSources(mirror: Mirror, suite: string, release: Releas
         problem({ line: st.line, message: e });
         return;
       }
+      const people = parseMaintainers(field(st, 'Maintainer'), field(st, 'Uploaders'));
+      for (const message of people.problems) problem({ line: st.line, message: `${e.name}: ${message}` });
+      e.maintainers = people.people.map((p) => ({ email: own(p.email), name: own(p.name), role: p.role }));
       const prev = entries.get(e.name);
       if (!prev || compareVersions(e.version, prev.version) > 0) entries.set(e.name, e);
     },

@@ -4,7 +4,9 @@
  * a sync or a schedule request is all-or-nothing. Claims: queue.ts.
  */
 import { ReprofarmError } from '../core/errors.js';
+import type { MaintainerInput } from '../archive/maintainers.js';
 import { stmt, type FarmDb } from './index.js';
+import { syncMaintainers } from './maintainers.js';
 
 export interface SourceRow {
   suite: string;
@@ -28,6 +30,8 @@ export interface SourceInput {
   dscName: string;
   dscSha256: string;
   dscSize: number;
+  /** its Maintainer and Uploaders (absent: not parsed, the rows stay as they are) */
+  maintainers?: readonly MaintainerInput[];
 }
 
 export interface SchedulePolicy {
@@ -118,7 +122,17 @@ export function applySources(
       }
       for (const e of entries.values()) {
         const old = existing.get(e.name);
-        const params = { suite, now, ...e };
+        const params = {
+          suite,
+          now,
+          name: e.name,
+          version: e.version,
+          architecture: e.architecture,
+          directory: e.directory,
+          dscName: e.dscName,
+          dscSha256: e.dscSha256,
+          dscSize: e.dscSize,
+        };
         if (!old) {
           insert.run(params);
           summary.added++;
@@ -143,6 +157,7 @@ export function applySources(
           summary.removed++;
         }
       }
+      syncMaintainers(db, suite, entries);
       for (const arch of arches) {
         const special = new Map<string, { status: string; version: string }>();
         for (const r of sql

@@ -449,4 +449,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attestations_of ON attestations (suite, arch, package, version, id);
     `,
   },
+  {
+    version: 13,
+    name: "maintainers: each current source's Maintainer and Uploaders, from the Sources index",
+    sql: `
+      -- one row per person of a current source (written by sync, db/maintainers.ts); a source that
+      -- leaves the suite loses its rows
+      CREATE TABLE maintainers (
+        suite TEXT NOT NULL,
+        package TEXT NOT NULL,
+        email TEXT NOT NULL,            -- lower-cased: a maintainer's identity across packages
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('maintainer', 'uploader')),
+        PRIMARY KEY (suite, package, email)
+      ) WITHOUT ROWID;
+      CREATE INDEX maintainers_email ON maintainers (email, suite, package);
+      -- a change names the package (its pages) and the maintainer whose page lists it (email):
+      -- after a delete, the log is the only place that still knows whose page to render again
+      ALTER TABLE site_changes ADD COLUMN email TEXT;
+      CREATE TRIGGER site_maintainers_insert AFTER INSERT ON maintainers BEGIN
+        INSERT INTO site_changes (suite, arch, package, email) VALUES (NEW.suite, NULL, NEW.package, NEW.email);
+      END;
+      CREATE TRIGGER site_maintainers_delete AFTER DELETE ON maintainers BEGIN
+        INSERT INTO site_changes (suite, arch, package, email) VALUES (OLD.suite, NULL, OLD.package, OLD.email);
+      END;
+      -- the indexes synced before are read again by the next sync, which fills the table
+      UPDATE sync_state SET sources_sha256 = '';
+    `,
+  },
 ];
