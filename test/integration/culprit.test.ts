@@ -72,8 +72,8 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  for (const cmd of ['collect', 'sync']) {
-    const r = await runCli(['--config', cfg, cmd]);
+  for (const cmd of ['collect', 'sync', 'key init']) {
+    const r = await runCli(['--config', cfg, ...cmd.split(' ')]);
     if (r.code !== 0) throw new Error(r.stderr);
   }
   for (const p of PACKAGES) {
@@ -140,6 +140,31 @@ describe('reprofarm culprit', () => {
     expect(stderr).toMatch(/^step 1: control \(build 1's variations\) on n01\.\.\.$/m);
     expect(stderr).toMatch(/^step 1: same in \d+\.\d s$/m);
     expect(stderr).toMatch(/rf-tz 1\.0 bookworm\/amd64: culprits TZ/);
+    // the verdict is signed too: a second attestation of the FTBR result, with it
+    const db = new Database(join(dir, 'state', 'reproducible.db'), { readonly: true });
+    const lines = (db.prepare("SELECT envelope FROM attestations WHERE package = 'rf-tz' ORDER BY id").all() as Array<{ envelope: string }>).map(
+      (r) => r.envelope,
+    );
+    db.close();
+    expect(lines).toHaveLength(2);
+    const payload = (l: string) =>
+      (
+        JSON.parse(Buffer.from((JSON.parse(l) as { payload: string }).payload, 'base64').toString('utf8')) as {
+          predicate: { status: string; verdict: unknown };
+        }
+      ).predicate;
+    expect(payload(lines[0]!)).toMatchObject({ status: 'FTBR', verdict: null });
+    expect(payload(lines[1]!)).toMatchObject({ status: 'FTBR', verdict: { verdict: 'culprits', culprits: ['TZ'], source: 'search' } });
+    const file = join(dir, 'rf-tz.intoto.jsonl');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const pub = join(dir, 'farm.pub');
+    writeFileSync(
+      pub,
+      (JSON.parse(readFileSync(join(dir, 'state', 'keys', 'index.json'), 'utf8')) as { keys: Array<{ public_key: string }> }).keys[0]!.public_key,
+    );
+    const checked = await runCli(['--config', cfg, 'verify', file, '--key', pub]);
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(checked.stderr).toMatch(/verdict: culprits \(TZ\)/);
   }, 600_000);
   it('finds both culprits of a package that has two, and a difference with no marker', async () => {
     const two = await culprit('rf-two');
