@@ -9,6 +9,11 @@ import { initKey, keyIdOf, loadSigningKey, readKeyIndex, rotateKey } from '../..
 import { makeStatement, type VerdictPredicate } from '../../attest/statement.js';
 import { verifyBundle, verifyDeb, type KeySource } from '../../attest/verify.js';
 import { STATE_LAYOUT } from '../../core/protocol.js';
+import { STATUSES } from '../../core/statuses.js';
+import { attestRecord } from '../../attest/record.js';
+import type { Config } from '../../core/config.js';
+import type { PairRecord } from '../../db/builds.js';
+import type { ClaimKey } from '../../db/queue.js';
 import { main } from '../../cli/main.js';
 
 const SHA = 'a'.repeat(64);
@@ -147,5 +152,61 @@ describe('verify', () => {
     writeFileSync(att, '{"garbage":\n');
     expect(await main(['verify', att, '--site', site], c)).toBe(1);
     expect(c.text()).toMatch(/malformed/);
+  });
+  it('every status a result can be recorded with round-trips: attestRecord as ClaimRun signs it, verify checks it', async () => {
+    const site = mkdtempSync(join(tmpdir(), 'attest-site-'));
+    mkdirSync(join(site, 'keys'));
+    writeFileSync(join(site, 'keys/index.json'), readFileSync(STATE_LAYOUT.keyIndex(state)));
+    const config = { stateDir: state, mirror: 'http://mirror.invalid/debian/' } as unknown as Config;
+    const claim = {
+      id: 1,
+      suite: 'bookworm',
+      arch: 'amd64',
+      package: 'hello',
+      version: '1:2.0-1',
+      dsc_path: 'pool/h/hello.dsc',
+      dsc_sha256: SHA,
+    } as unknown as ClaimKey;
+    for (const status of STATUSES.filter((x) => x !== 'untested')) {
+      const built = status === 'reproducible' || status === 'FTBR';
+      const run = (n: 1 | 2) => ({
+        buildNumber: n,
+        node: `n${n}`,
+        startedAt: '2026-12-01T00:00:00.000Z',
+        durationS: 1,
+        exitCode: built ? 0 : 1,
+        result: built ? 'built' : status,
+        variations: {},
+        notApplied: {},
+        artifacts: built ? [{ name: 'hello_2.0-1_amd64.deb', sha256: n === 1 || status === 'reproducible' ? SHA : 'b'.repeat(64) }] : [],
+      });
+      const rec = {
+        status,
+        job: 'j',
+        node1: 'n1',
+        node2: 'n2',
+        durationS: 2,
+        reason: built ? null : `why ${status}`,
+        report: null,
+        runs: built ? [run(1), run(2)] : [run(1)],
+      } as PairRecord;
+      const att = await attestRecord(config, claim, rec, new Date());
+      const file = join(site, `${status}.intoto.jsonl`);
+      writeFileSync(file, `${att!.envelope}\n`);
+      const chunks: string[] = [];
+      const w = { write: (t: string) => chunks.push(t) > 0 };
+      const code = await main(['--json', 'verify', file, '--site', site], {
+        err: w as unknown as typeof process.stderr,
+        out: w as unknown as typeof process.stdout,
+      });
+      expect(code, `${status}: ${chunks.join('')}`).toBe(0);
+      const text = chunks.join('');
+      expect(text).toContain(`hello 1:2.0-1 bookworm/amd64: ${status}`);
+      const json = JSON.parse(text.slice(text.indexOf('{'))) as {
+        statement: { subject: Array<{ digest: { sha256: string } }>; predicate: { source: unknown } };
+      };
+      expect(json.statement.subject.map((x) => x.digest.sha256)).toEqual(status === 'FTBR' ? [SHA, 'b'.repeat(64)] : built ? [SHA] : []);
+      expect(json.statement.predicate.source).toEqual({ dsc: { url: 'http://mirror.invalid/debian/pool/h/hello.dsc', sha256: SHA } });
+    }
   });
 });
