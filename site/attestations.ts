@@ -4,7 +4,7 @@
  * keys. Only public halves come from state_dir/keys: the private key is never
  * read here.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { isValidVersion } from '../archive/version.js';
 import { indexText, readKeyIndex } from '../attest/keys.js';
 import { ATTESTATION_SITE_LAYOUT as L } from '../attest/site-layout.js';
@@ -68,17 +68,7 @@ export function publishKeys(w: SiteWriter, stateDir: string): boolean {
     w.remove(L.publicKey);
     return false;
   }
-  writeIfChanged(w, L.keyIndex, indexText(index));
-  writeIfChanged(w, L.publicKey, current.public_key);
+  w.writeIfChanged(L.keyIndex, indexText(index));
+  w.writeIfChanged(L.publicKey, current.public_key);
   return true;
-}
-
-function writeIfChanged(w: SiteWriter, rel: string, text: string): void {
-  let old: string | undefined;
-  try {
-    old = readFileSync(w.path(rel), 'utf8');
-  } catch {
-    old = undefined;
-  }
-  if (old !== text) w.write(rel, text);
 }

@@ -22,6 +22,7 @@ import type { FarmDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
 import { sitePaths, type RenderContext, type SiteEvent, type SitePaths } from './context.js';
 import { recordRender, removeGone, renderBreakages, renderCulprits, renderDashboard, writeReproducibleJson } from './finish.js';
+import { writeTrackerJson } from './tracker-json.js';
 import { lock, removeDeadTemps, removeOwnTemps, removeUnconfigured } from './housekeeping.js';
 import { removeStaging, renderPackagePages } from './package-pages.js';
 import { fingerprint, planRender, RENDERING, siteState } from './plan.js';
@@ -117,6 +118,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   renderCulprits(ctx, plan);
   renderBreakages(ctx, plan);
   writeReproducibleJson(ctx);
+  writeTrackerJson(ctx);
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;
   const packagesMs = performance.now() - t1;
   recordRender(ctx, state, { version: 1, rendering: RENDERING, ...made, seq: plan.seq });
@@ -129,8 +131,8 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
     deletedPages: pages.deletedPages + gone,
     statusPages: pages.statusPages,
     splicedUnits: pages.spliced,
-    // the dashboard, culprits.html, breakages.html and reproducible.json
-    otherPages: small.pages + 4,
+    // the dashboard, culprits.html, breakages.html, reproducible.json and reproducible-tracker.json
+    otherPages: small.pages + 5,
     files: ctx.writer.files,
     seq: plan.seq,
     durationMs: performance.now() - started,

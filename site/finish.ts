@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import type { JsonCache } from './json-cache.js';
 import { publishKeys, removeAttestations } from './attestations.js';
+import { packageApiDir } from './package-api.js';
 import { brokenCache, breakagesView } from './breakages.js';
 import { culpritsView } from './model-culprits.js';
 import { indexView, type ChartsHtml } from './model-dashboard.js';
@@ -95,6 +96,7 @@ export function removeGone(ctx: RenderContext, plan: RenderPlan, written: Packag
     const m = written.get(suiteArchKey(u.suite, u.arch)) ?? new Map<string, number | null>();
     removed += removeStale(ctx.writer, `rb-pkg/${u.suite}/${u.arch}`, new Set(m.keys()), '.html');
     removeAttestations(ctx.writer, u.suite, u.arch, (p) => !m.has(p));
+    removeStale(ctx.writer, packageApiDir(u.suite, u.arch), new Set(m.keys()), '.json');
     for (const top of ['logs', 'dbd']) {
       let pkgs: string[];
       try {

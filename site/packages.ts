@@ -10,6 +10,7 @@ import { publishAttestations, removeAttestations } from './attestations.js';
 import { packageFileFindings, type Finding } from './breakages.js';
 import { buildinfoDiff } from './buildinfo-diff.js';
 import { packageView } from './model-package.js';
+import { packageApi, packageApiPath } from './package-api.js';
 import type { Renderer } from './render.js';
 import { publishAssets, pruneAssets, type SiteWriter } from './writer.js';
 
@@ -65,6 +66,7 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
     const found = packageFileFindings(d, assets);
     if (found.length > 0) out.broken.push([d.source.name, found]);
     const html = ctx.renderer.render('package', packageView(d, assets));
+    ctx.writer.writeIfChanged(packageApiPath(suite, arch, d.source.name), `${JSON.stringify(packageApi(d, assets.attestation ?? null), null, 1)}\n`);
     if (stage) ctx.writer.writeStaged(stage, `${d.source.name}.html`, html);
     else ctx.writer.write(`rb-pkg/${suite}/${arch}/${d.source.name}.html`, html);
     const id = d.current?.id ?? null;
@@ -79,6 +81,7 @@ export function renderPackageBatch(ctx: BatchContext, suite: string, arch: strin
     // not (or no longer) a source of the suite: its page and files go
     if (ctx.writer.remove(`rb-pkg/${suite}/${arch}/${n}.html`)) out.deleted++;
     pruneAssets(ctx.writer, suite, arch, n, null);
+    ctx.writer.remove(packageApiPath(suite, arch, n));
   }
   if (gone.length > 0) removeAttestations(ctx.writer, suite, arch, (p) => goneSet.has(p));
   return out;

@@ -29,9 +29,10 @@ export interface SiteState {
  * Raised when this code renders the same DB and templates into other bytes, so
  * that the next render is a full one (else the pages it does not touch keep the
  * old bytes). 2: controls and bidi controls shown as `\u202e` (format.ts); 3: FTBR rows
- * with their culprits, the culprit pages, a Culprits link on every page.
+ * with their culprits, the culprit pages, a Culprits link on every page; 4: each package's
+ * attestations and api/v1 JSON, the page's link to them.
  */
-export const RENDERING = 3;
+export const RENDERING = 4;
 
 export function siteState(paths: SitePaths): JsonCache<SiteState> {
   return new JsonCache<SiteState>(

@@ -11,6 +11,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   renameSync,
   rmSync,
@@ -149,6 +150,17 @@ export class SiteWriter {
     writeFileSync(tmp, data);
     renameSync(tmp, target);
     this.files++;
+  }
+
+  /** Write a small file unless it holds these bytes already (then no new mtime, and it is not counted). */
+  writeIfChanged(rel: string, text: string): void {
+    let old: string | undefined;
+    try {
+      old = readFileSync(join(this.root, rel), 'utf8');
+    } catch {
+      old = undefined;
+    }
+    if (old !== text) this.write(rel, text);
   }
 
   /** Write a file into a folder no browser sees yet (see renderPackageBatch): no temporary name. */

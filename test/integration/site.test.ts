@@ -146,6 +146,24 @@ describe('reprofarm site', () => {
     for (const l of assets) expect(existsSync(join(f.siteDir, 'rb-pkg', 'bookworm', 'amd64', l)), l).toBe(true);
     expect(page).not.toContain(INJECTION);
     expect(page).toContain('&lt;img src=x onerror=');
+
+    // for other tools: the tracker's per-package, per-suite statuses agree with reproducible.json
+    const tracker = JSON.parse(readFileSync(join(f.siteDir, 'reproducible-tracker.json'), 'utf8')) as Record<
+      string,
+      Record<string, { version: string; status: string; architectures: Record<string, string> }>
+    >;
+    for (const o of json) expect(tracker[String(o.package)]?.[String(o.suite)]?.architectures[String(o.architecture)]).toBe(o.status);
+    expect(Object.keys(tracker).sort()).toEqual([...new Set(json.map((o) => String(o.package)))].sort());
+    // and the per-package API, one file per package page, the same status
+    const api = JSON.parse(readFileSync(join(f.siteDir, 'api', 'v1', 'packages', 'bookworm', 'amd64', `${f.ftbrPackage}.json`), 'utf8')) as {
+      api_version: number;
+      package: string;
+      status: string;
+      current: { builds: Array<{ build: number; variations: Record<string, string> }> } | null;
+    };
+    expect(api).toMatchObject({ api_version: 1, package: f.ftbrPackage, status: 'FTBR' });
+    expect(api.current?.builds.map((b) => b.build)).toEqual([1, 2]);
+    for (const p of FIXTURE_PACKAGES) expect(existsSync(join(f.siteDir, 'api', 'v1', 'packages', 'trixie', 'arm64', `${p.name}.json`)), p.name).toBe(true);
   });
 
   it('renders the same bytes from the same DB', async () => {
