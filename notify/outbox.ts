@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config, NotifyFilter } from '../core/config.js';
 import { causeChain } from '../core/errors.js';
+import { maintainersOf } from '../db/maintainers.js';
 import { claimBatch, expandEvents, markDelivered, markFailed, pruneNotify } from '../db/notify.js';
 import type { FarmDb } from '../db/index.js';
 import { message, testEvent, toEvent, wanted, type Message, type PackageFacts } from './events.js';
@@ -47,8 +48,13 @@ export interface DestinationResult {
   rateLimited: boolean;
 }
 
-/** What reprofarm knows of maintainers and package sets yet: nothing, so filters by them match no event. */
-export const NO_FACTS: PackageFacts = { maintainers: () => [], sets: () => [] };
+/**
+ * What the farm knows of a package for the filters: its maintainers and uploaders (the Sources
+ * index's, db/maintainers.ts). Package sets are not configurable yet: a filter by set matches nothing.
+ */
+export function farmFacts(db: FarmDb): PackageFacts {
+  return { maintainers: (suite, pkg) => maintainersOf(db, suite, pkg).map((m) => m.email), sets: () => [] };
+}
 
 export interface DeliverOptions {
   facts?: PackageFacts;
@@ -78,7 +84,7 @@ export async function deliverPending(config: Config, db: FarmDb, o: DeliverOptio
 
 async function deliverTo(config: Config, db: FarmDb, d: Destination, o: DeliverOptions, now: () => Date): Promise<DestinationResult> {
   const r: DestinationResult = { destination: d.name, delivered: 0, messages: 0, failed: 0, error: null, rateLimited: false };
-  const facts = o.facts ?? NO_FACTS;
+  const facts = o.facts ?? farmFacts(db);
   expandEvents(db, d.name, (e) => wanted(d.filter, e, facts));
   let send;
   try {

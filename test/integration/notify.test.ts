@@ -15,6 +15,7 @@ import { loadConfig, type Config } from '../../core/config.js';
 import { dbFile } from '../../core/paths.js';
 import { recordBuild, type PairRecord } from '../../db/builds.js';
 import { openDb, type FarmDb } from '../../db/index.js';
+import { syncMaintainers } from '../../db/maintainers.js';
 import { pendingDeliveries } from '../../db/notify.js';
 import { claimNext } from '../../db/queue.js';
 import { deliverPending, type DestinationResult } from '../../notify/outbox.js';
@@ -233,6 +234,30 @@ describe('notify', () => {
     expect(mail).toContain('To: team@example.org\nFrom: farm@example.org\nSubject: [reprofarm] 2 status changes: wanted, other\n');
     expect(mail).toContain('wanted 1 in sid/amd64: untested -> FTBR\n  https://farm.example.org/rb-pkg/sid/amd64/wanted.html');
     expect(mail).not.toContain('ignored');
+  });
+
+  it('per-maintainer filters: a package maintained or uploaded by a named address, as the Sources index says', async () => {
+    const f = farm((c) => webhookOnly(c, ', maintainers: [Jane@Example.org]'));
+    await deliver(f, 0);
+    // what sync records from the Maintainer and Uploaders fields
+    const people = (email: string, role: 'maintainer' | 'uploader') => ({ maintainers: [{ email, name: 'X', role }] });
+    syncMaintainers(
+      f.db,
+      'sid',
+      new Map([
+        ['hers', people('jane@example.org', 'maintainer')],
+        ['uploaded', people('jane@example.org', 'uploader')],
+        ['theirs', people('other@example.org', 'maintainer')],
+      ]),
+    );
+    for (const [i, p] of ['hers', 'uploaded', 'theirs'].entries()) build(f.db, p, 'FTBR', at(1 + i));
+    expect((await deliver(f, 10)).map((r) => [r.delivered, r.error])).toEqual([[2, null]]);
+    expect(
+      recv
+        .events()
+        .map((e) => e.package)
+        .sort(),
+    ).toEqual(['hers', 'uploaded']);
   });
 
   it('an unreadable secret_file names the key; the other destinations still deliver', async () => {
