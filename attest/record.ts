@@ -14,8 +14,8 @@ import type { FarmDb } from '../db/index.js';
 import type { PairRecord } from '../db/builds.js';
 import type { ClaimKey } from '../db/queue.js';
 import { parseEnvelope, signEnvelope } from './dsse.js';
-import { loadSigningKey } from './keys.js';
-import { makeStatement, parseStatement, type BuildFacts } from './statement.js';
+import { loadSigningKey, type SigningKey } from './keys.js';
+import { makeStatement, parseStatement, type BuildFacts, type Statement } from './statement.js';
 
 async function fileDigest(file: string): Promise<string | null> {
   try {
@@ -25,6 +25,12 @@ async function fileDigest(file: string): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+/** A statement signed by the farm's key, as stored (one JSON line). */
+function signed(signer: SigningKey, statement: Statement, at: string): AttestationRecord {
+  const env = signEnvelope(Buffer.from(JSON.stringify(statement)), signer.key, signer.keyid);
+  return { keyid: signer.keyid, envelope: JSON.stringify(env), issuedAt: at };
 }
 
 export async function attestRecord(config: Config, claim: ClaimKey, rec: PairRecord, now: Date): Promise<AttestationRecord | undefined> {
@@ -60,8 +66,7 @@ export async function attestRecord(config: Config, claim: ClaimKey, rec: PairRec
     builds,
     verdict: v ? { verdict: v.verdict, culprits: v.culprits, source: v.source } : null,
   });
-  const env = signEnvelope(Buffer.from(JSON.stringify(statement)), signer.key, signer.keyid);
-  return { keyid: signer.keyid, envelope: JSON.stringify(env), issuedAt: at };
+  return signed(signer, statement, at);
 }
 
 /**
@@ -83,6 +88,5 @@ export function attestVerdict(
   const at = now.toISOString();
   statement.predicate.verdict = { verdict: verdict.verdict, culprits: verdict.culprits, source: 'search' };
   statement.predicate.issued_at = at;
-  const env = signEnvelope(Buffer.from(JSON.stringify(statement)), signer.key, signer.keyid);
-  return { keyid: signer.keyid, envelope: JSON.stringify(env), issuedAt: at };
+  return signed(signer, statement, at);
 }

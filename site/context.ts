@@ -25,6 +25,11 @@ export interface SitePaths {
   fragmentDir: string;
 }
 
+/** A suite/arch's part of reproducible.json, under SitePaths.fragmentDir. */
+export function fragmentFile(fragmentDir: string, suite: string, arch: string): string {
+  return join(fragmentDir, `${suite}_${arch}.json`);
+}
+
 export function sitePaths(siteDir: string): SitePaths {
   const bookkeepingDir = join(siteDir, '.reprofarm');
   return { siteDir, bookkeepingDir, indexDir: join(bookkeepingDir, 'index'), fragmentDir: join(bookkeepingDir, 'json') };

@@ -6,7 +6,7 @@
  */
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
+import { fragmentFile, suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import type { JsonCache } from './json-cache.js';
 import { publishKeys, removeAttestations } from './attestations.js';
 import { packageApiDir } from './package-api.js';
@@ -78,7 +78,7 @@ export function writeReproducibleJson(ctx: RenderContext): void {
   const { fragmentDir } = ctx.paths;
   const pieces: Piece[] = ['[\n'];
   for (const { suite, arch } of suiteArchs(ctx.config)) {
-    const file = join(fragmentDir, `${suite}_${arch}.json`);
+    const file = fragmentFile(fragmentDir, suite, arch);
     if (statSync(file).size === 0) continue;
     if (pieces.length > 1) pieces.push(',\n');
     pieces.push({ file });

@@ -6,7 +6,8 @@
  * package page from the same data.
  */
 import type { PackageData } from '../db/site.js';
-import { parseJsonObject } from './model.js';
+import { parseCulprits } from './culprit-groups.js';
+import { packageHref, parseJsonObject } from './model.js';
 
 export const API_VERSION = 1;
 
@@ -16,15 +17,6 @@ export function packageApiDir(suite: string, arch: string): string {
 
 export function packageApiPath(suite: string, arch: string, pkg: string): string {
   return `${packageApiDir(suite, arch)}/${pkg}.json`;
-}
-
-function strings(text: string): string[] {
-  try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
 }
 
 export function packageApi(d: PackageData, attestation: string | null): unknown {
@@ -63,12 +55,12 @@ export function packageApi(d: PackageData, attestation: string | null): unknown 
       : null,
     verdict:
       c && c.state === 'done' && c.verdict
-        ? { verdict: c.verdict, culprits: strings(c.culprits), source: c.source, why: c.why, builds: c.builds }
+        ? { verdict: c.verdict, culprits: parseCulprits(c.culprits), source: c.source, why: c.why, builds: c.builds }
         : c
           ? { verdict: null, state: c.state, builds: c.builds }
           : null,
     history: d.history.map((h) => ({ version: h.version, status: h.status, build_date: h.build_date, job: h.job, node1: h.node1, node2: h.node2 })),
     attestations: attestation,
-    page: `rb-pkg/${d.suite}/${d.arch}/${d.source.name}.html`,
+    page: packageHref('', d.suite, d.arch, d.source.name),
   };
 }

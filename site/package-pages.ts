@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { updateBrokenCache, type Finding } from './breakages.js';
-import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
+import { fragmentFile, suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import type { RenderPlan } from './plan.js';
 import { listsDue } from './list-pages.js';
 import { statusPagesState } from './status-pages.js';
@@ -68,7 +68,7 @@ function statusTasks(ctx: RenderContext, plan: RenderPlan): Task[] {
       ({ suite, arch }) =>
         plan.full ||
         plan.todo.has(suiteArchKey(suite, arch)) ||
-        !existsSync(join(fragmentDir, `${suite}_${arch}.json`)) ||
+        !existsSync(fragmentFile(fragmentDir, suite, arch)) ||
         !statusPagesState(fragmentDir, suite, arch).read() ||
         listsDue(fragmentDir, suite, arch, plan.asOf),
     )

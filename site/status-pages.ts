@@ -19,6 +19,7 @@
  * links each group's page with its count, which changes only when one of its
  * lines does (a line shows its groups).
  */
+import { fragmentFile } from './context.js';
 import { closeSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic.js';
@@ -125,7 +126,7 @@ function renderFromListing(ctx: BatchContext, suite: string, arch: string, fragm
       listing.filter((r) => r.status !== 'untested'),
     ),
   );
-  writeFileAtomicSync(join(fragmentDir, `${suite}_${arch}.json`), fragment);
+  writeFileAtomicSync(fragmentFile(fragmentDir, suite, arch), fragment);
   statusPagesState(fragmentDir, suite, arch).write({ version: 3, counts, sizes, groups, groupSizes: culprits.sizes, fragmentSize: fragment.length });
   listPagesState(fragmentDir, suite, arch).write({ version: 1, allCount: all.allCount, allSize: all.allSize, asOf: ctx.asOf, due: recent.due });
   // what an older reprofarm kept to the same end
@@ -322,7 +323,7 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
     if (all.changed) pages++;
     if (listsNext) listsNext = { ...listsNext, ...writeSplicedAll(splice, all, suite, arch, STATUSES, ROWS) };
     const jsonLines = new Map(fresh.filter((r) => r.status !== 'untested').map((r) => [bytes(r.package), Buffer.from(`${jsonRow(suite, arch, r)},\n`)]));
-    next.fragmentSize = splice.fragment(join(fragmentDir, `${suite}_${arch}.json`), state.fragmentSize, jsonLines);
+    next.fragmentSize = splice.fragment(fragmentFile(fragmentDir, suite, arch), state.fragmentSize, jsonLines);
   } catch (err) {
     splice.discard();
     throw err;

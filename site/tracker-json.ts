@@ -6,8 +6,7 @@
  * A suite's status is its worst architecture's, in TRACKER_ORDER.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { suiteArchs, type RenderContext } from './context.js';
+import { fragmentFile, suiteArchs, type RenderContext } from './context.js';
 
 /** Worst first: what a maintainer should look at comes before what is fine. */
 export const TRACKER_ORDER = ['FTBFS', 'FTBR', 'depwait', 'timeout', 'E404', 'source-mismatch', 'NFU', 'blacklisted', 'untested', 'reproducible'];
@@ -34,7 +33,7 @@ const rank = (s: string): number => {
 export function writeTrackerJson(ctx: RenderContext): void {
   const out = new Map<string, Record<string, SuiteEntry>>();
   for (const { suite, arch } of suiteArchs(ctx.config)) {
-    const file = join(ctx.paths.fragmentDir, `${suite}_${arch}.json`);
+    const file = fragmentFile(ctx.paths.fragmentDir, suite, arch);
     if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) === 0) continue;
     for (const r of JSON.parse(`[${readFileSync(file, 'utf8')}]`) as Row[]) {
       let bySuite = out.get(r.package);

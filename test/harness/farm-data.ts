@@ -254,3 +254,18 @@ export function populateFarm(db: FarmDb, o: FarmDataOptions): FarmDataSummary {
   })();
   return summary;
 }
+
+/** One source of sid and its schedule entry for amd64, as sync and `schedule` would write them (unit and integration tests). */
+export function scheduleSource(db: FarmDb, pkg: string, version: string, at: string): void {
+  db.sql
+    .prepare(
+      `INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen)
+      VALUES ('sid', ?, ?, 'any', 'pool/main/x', 'x.dsc', ?, 1, ?, ?) ON CONFLICT (suite, name) DO UPDATE SET version = excluded.version`,
+    )
+    .run(pkg, version, 'a'.repeat(64), at, at);
+  db.sql
+    .prepare(
+      "INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at) VALUES ('sid', 'amd64', ?, ?, 100, 'test', 'test', ?)",
+    )
+    .run(pkg, version, at);
+}

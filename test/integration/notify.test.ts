@@ -19,6 +19,7 @@ import { syncMaintainers } from '../../db/maintainers.js';
 import { pendingDeliveries } from '../../db/notify.js';
 import { claimNext } from '../../db/queue.js';
 import { deliverPending, type DestinationResult } from '../../notify/outbox.js';
+import { scheduleSource } from '../harness/farm-data.js';
 import { runCli } from '../helpers/cli.js';
 
 interface Got {
@@ -117,18 +118,7 @@ function writeFarm(notify: (f: { url: string; secret: string; sendmail: string }
 
 /** Schedule, claim and record one build as the orchestrator does. */
 function build(db: FarmDb, pkg: string, status: PairRecord['status'], when: Date, version = '1'): void {
-  const t = when.toISOString();
-  db.sql
-    .prepare(
-      `INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen)
-      VALUES ('sid', ?, ?, 'any', 'pool/main/x', 'x.dsc', ?, 1, ?, ?) ON CONFLICT (suite, name) DO UPDATE SET version = excluded.version`,
-    )
-    .run(pkg, version, 'a'.repeat(64), t, t);
-  db.sql
-    .prepare(
-      "INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at) VALUES ('sid', 'amd64', ?, ?, 100, 'test', 'test', ?)",
-    )
-    .run(pkg, version, t);
+  scheduleSource(db, pkg, version, when.toISOString());
   const claim = claimNext(db, 'amd64', 'j', when);
   if (claim?.package !== pkg) throw new Error(`expected a claim of ${pkg}`);
   recordBuild(db, claim, { status, job: 'j', node1: 'node-a', node2: 'node-b', durationS: 1, reason: null, report: null, runs: [] }, when);

@@ -8,6 +8,7 @@ import { claimSearch, recordStep, restartSearch, searchOf, stepsOf, stepsToday, 
 import { openDb, type FarmDb } from '../../db/index.js';
 import { claimNext } from '../../db/queue.js';
 import { newPlan } from '../../culprit/search.js';
+import { scheduleSource } from '../harness/farm-data.js';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -24,17 +25,7 @@ function tempDb(): FarmDb {
 const at = '2026-12-01T10:00:00.000Z';
 
 function schedule(db: FarmDb, pkg: string, version = '1'): void {
-  db.sql
-    .prepare(
-      `INSERT INTO sources (suite, name, version, architecture, directory, dsc_name, dsc_sha256, dsc_size, first_seen, version_seen)
-      VALUES ('sid', ?, ?, 'any', 'pool/main/x', 'x.dsc', ?, 1, ?, ?) ON CONFLICT (suite, name) DO UPDATE SET version = excluded.version`,
-    )
-    .run(pkg, version, 'a'.repeat(64), at, at);
-  db.sql
-    .prepare(
-      "INSERT INTO schedule (suite, arch, package, version, priority, reason, scheduled_by, scheduled_at) VALUES ('sid', 'amd64', ?, ?, 100, 'test', 'test', ?)",
-    )
-    .run(pkg, version, at);
+  scheduleSource(db, pkg, version, at);
 }
 
 function start(over: Partial<SearchStart> = {}): SearchStart {
