@@ -145,6 +145,12 @@ export const COMMANDS: CommandSpec[] = [
     },
   },
   {
+    name: 'notes',
+    synopsis: 'notes import DIR',
+    summary: 'read a reproducible-notes checkout (packages.yml, issues.yml) into the DB, validated whole: nothing is imported when any part is wrong',
+    options: {},
+  },
+  {
     name: 'backup',
     synopsis: 'backup FILE [--force]',
     summary: 'a consistent online copy of reproducible.db (SQLite backup API), checked, written to FILE by a rename',

@@ -57,6 +57,8 @@ export async function main(argv: readonly string[], io = { err: process.stderr, 
         return await (await import('./culprit-command.js')).runCulprit(config, args, rep);
       case 'notify':
         return await (await import('./notify-command.js')).runNotify(config, args, rep);
+      case 'notes':
+        return (await import('./notes-command.js')).runNotes(config, args, rep);
       case 'backup':
         return await (await import('./ops-commands.js')).runBackup(config, args, rep);
       case 'key':

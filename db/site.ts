@@ -7,6 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { FarmDb } from './index.js';
+import { allIssues, notesOf, type NoteData } from './notes.js';
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -70,6 +71,10 @@ export interface PackageData {
   builds: number;
   /** an FTBR's culprit search, when it is of the current result's version */
   culprit?: CulpritData;
+  /** the package's reproducible-notes entry, when it has one */
+  note?: NoteData;
+  /** the issues notes_dir defines (names), for linking a culprit verdict to one */
+  issues?: ReadonlySet<string>;
 }
 
 /** A package's culprit search as the site shows it (tables culprit_searches and culprit_steps, db/culprits.ts). */
@@ -396,6 +401,8 @@ export class SiteReader {
     const hist = groupBy(this.historyOf(suite, arch, list), (b) => b.package);
     const runsBy = groupBy(this.currentRunsOf(suite, arch, list), (r) => r.build_id);
     const culprits = this.culpritsOf(suite, arch, list);
+    const notes = notesOf(this.db, list);
+    const issues = this.issueNames();
     const out: PackageData[] = [];
     for (const name of names) {
       const source = src.get(name);
@@ -429,9 +436,18 @@ export class SiteReader {
         history: all.slice(0, historyLimit),
         builds: all.length,
         culprit: culprits.get(name),
+        note: notes.get(name),
+        issues,
       });
     }
     return out;
+  }
+
+  private issues: ReadonlySet<string> | undefined;
+  /** The notes' issue names, read once per reader (it reads one snapshot per render). */
+  issueNames(): ReadonlySet<string> {
+    this.issues ??= new Set(allIssues(this.db).map((i) => i.name));
+    return this.issues;
   }
 
   /** The culprit searches of the packages' current FTBR versions, with their steps (a package without one is not in the map). */

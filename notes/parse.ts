@@ -78,6 +78,7 @@ function parseIssues(text: string, data: unknown, problems: NotesProblem[]): Not
       problems.push({ file, line: lineOf(text, name, field), message: `${name}: ${message}` });
     };
     if (!ISSUE_NAME.test(name)) bad('not a valid issue name (a-z, 0-9, _ . + -)');
+    else if (name === 'index') bad('"index" is taken by the page listing every issue: rename it');
     const m = v ?? {};
     if (!isMap(m)) {
       bad('expected a mapping with description and url');

@@ -23,6 +23,7 @@ import { SiteReader } from '../db/site.js';
 import { sitePaths, type RenderContext, type SiteEvent, type SitePaths } from './context.js';
 import { recordRender, removeGone, renderBreakages, renderCulprits, renderDashboard, writeReproducibleJson } from './finish.js';
 import { writeTrackerJson } from './tracker-json.js';
+import { importConfiguredNotes, renderNotesPages } from './notes-pages.js';
 import { lock, removeDeadTemps, removeOwnTemps, removeUnconfigured } from './housekeeping.js';
 import { removeStaging, renderPackagePages } from './package-pages.js';
 import { fingerprint, planRender, RENDERING, siteState } from './plan.js';
@@ -87,6 +88,8 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   };
   const state = siteState(paths);
   const made = fingerprint(config);
+  // notes_dir first, so that the pages its changes are on are in this render's plan
+  importConfiguredNotes(ctx);
 
   const { plan, small, smallMs } = ctx.reader.snapshot(() => {
     // 1. the plan
@@ -117,6 +120,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   renderDashboard(ctx, plan, small.dashboard);
   renderCulprits(ctx, plan);
   renderBreakages(ctx, plan);
+  const notesPages = renderNotesPages(ctx);
   writeReproducibleJson(ctx);
   writeTrackerJson(ctx);
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;
@@ -131,8 +135,8 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
     deletedPages: pages.deletedPages + gone,
     statusPages: pages.statusPages,
     splicedUnits: pages.spliced,
-    // the dashboard, culprits.html, breakages.html, reproducible.json and reproducible-tracker.json
-    otherPages: small.pages + 5,
+    // the dashboard, culprits.html, breakages.html, reproducible.json, reproducible-tracker.json and the notes pages
+    otherPages: small.pages + 5 + notesPages,
     files: ctx.writer.files,
     seq: plan.seq,
     durationMs: performance.now() - started,

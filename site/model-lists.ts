@@ -18,17 +18,25 @@ export const LIST_PAGES = [
 
 export type ListPageId = (typeof LIST_PAGES)[number]['id'];
 
-export function listPageName(id: ListPageId): string {
+/** A suite/arch's FTBR and FTBFS packages with and without notes (site/notes-pages.ts), after the list pages in its nav. */
+export const NOTES_PAGES = [
+  { id: 'notes', label: 'with notes' },
+  { id: 'no_notes', label: 'without notes' },
+] as const;
+
+export type NotesPageId = (typeof NOTES_PAGES)[number]['id'];
+
+export function listPageName(id: ListPageId | NotesPageId): string {
   return `index_${id}.html`;
 }
 
-export function listHref(root: string, suite: string, arch: string, id: ListPageId): string {
+export function listHref(root: string, suite: string, arch: string, id: ListPageId | NotesPageId): string {
   return `${root}${urlSegment(suite)}/${urlSegment(arch)}/${listPageName(id)}`;
 }
 
 /** The list pages' links of a suite/arch's nav (`current`: the page showing them, else none). */
-export function listLinks(root: string, suite: string, arch: string, current: ListPageId | '' = ''): NavLink[] {
-  return LIST_PAGES.map((p) => ({ href: listHref(root, suite, arch, p.id), label: p.label, current: p.id === current }));
+export function listLinks(root: string, suite: string, arch: string, current: ListPageId | NotesPageId | '' = ''): NavLink[] {
+  return [...LIST_PAGES, ...NOTES_PAGES].map((p) => ({ href: listHref(root, suite, arch, p.id), label: p.label, current: p.id === current }));
 }
 
 /** Where the last `hours` hours before `asOf` begin: a package tested after this is on the page. */

@@ -7,7 +7,16 @@
  */
 import type { CulpritData } from '../db/site.js';
 import { culpritPageName, groupHelp, isCulpritKey, parseCulprits } from './culprit-groups.js';
+import { issueForVariation } from '../notes/variation-issues.js';
 import { fmtDate, fmtDuration, urlSegment } from './format.js';
+import { issueHref } from './model.js';
+
+/** The notes' issues a verdict may link to: those the package's note lists, and every issue defined. */
+export interface IssueLinks {
+  noted: readonly string[];
+  known: ReadonlySet<string>;
+}
+const NO_ISSUES: IssueLinks = { noted: [], known: new Set() };
 
 /** At most this many hints and kinds of difference are shown (the hint search keeps about 50). */
 const MAX_EVIDENCE_ROWS = 200;
@@ -17,7 +26,7 @@ export interface CulpritView {
   /** the verdict's first words: `culprits:`, `nondeterministic`, `unknown:`, `search in progress` */
   label: string;
   /** the culprits, each linked to its suite/arch's page of them */
-  culprits: { key: string; href: string; help: string }[];
+  culprits: { key: string; href: string; help: string; issue: { name: string; href: string } | null }[];
   /** after the verdict: where it came from, or why there is none */
   detail: string;
   /** how the verdict was reached ('' when the detail says it) */
@@ -47,7 +56,7 @@ const LABELS: Record<CulpritView['kind'], string> = {
 };
 
 /** The view of a package's culprit search; `root` leads to the site root. */
-export function culpritView(c: CulpritData, root: string, suite: string, arch: string): CulpritView {
+export function culpritView(c: CulpritData, root: string, suite: string, arch: string, issues: IssueLinks = NO_ISSUES): CulpritView {
   const kind = c.verdict === 'culprits' || c.verdict === 'nondeterministic' ? c.verdict : c.verdict ? 'unknown' : 'waiting';
   const builds = `${c.builds} build${c.builds === 1 ? '' : 's'}`;
   const from = c.source === 'hints' ? '(from hints)' : `(from a search of ${builds})`;
@@ -65,7 +74,15 @@ export function culpritView(c: CulpritData, root: string, suite: string, arch: s
     label: LABELS[kind],
     culprits:
       kind === 'culprits'
-        ? parseCulprits(c.culprits).map((key) => ({ key, href: isCulpritKey(key) ? folder + culpritPageName(key) : '', help: groupHelp(key) }))
+        ? parseCulprits(c.culprits).map((key) => {
+            const issue = issueForVariation(key, issues.noted, issues.known);
+            return {
+              key,
+              href: isCulpritKey(key) ? folder + culpritPageName(key) : '',
+              help: groupHelp(key),
+              issue: issue ? { name: issue, href: issueHref(root, issue) } : null,
+            };
+          })
         : [],
     detail,
     why: kind === 'unknown' || kind === 'waiting' ? '' : (c.why ?? ''),

@@ -2,7 +2,7 @@
 import { ATTESTATION_SITE_LAYOUT } from '../attest/site-layout.js';
 import type { PackageData, RunRow } from '../db/site.js';
 import { fmtDate, fmtDuration, rootFrom, statusClass, urlSegment } from './format.js';
-import { pageBase, parseJsonObject, statusHref, STATUS_HELP, type PageBase } from './model.js';
+import { bugHref, issueHref, pageBase, parseJsonObject, statusHref, STATUS_HELP, type PageBase } from './model.js';
 import { historyChart, type HistoryChart } from './chart-history.js';
 import { culpritView, type CulpritView } from './model-package-culprit.js';
 import type { TextDiff } from './text-diff.js';
@@ -59,6 +59,8 @@ export interface PackageView extends PageBase {
   sourceArchitecture: string;
   /** an FTBR's culprit verdict and its evidence, when a search of its version was recorded */
   culprit: CulpritView | null;
+  /** the package's reproducible-notes entry; `outdated`: written for another version than this one */
+  note: { version: string | null; outdated: boolean; issues: { name: string; href: string }[]; bugs: { n: number; href: string }[]; comments: string } | null;
   /** what changed: the status of each build (an SVG), and an FTBR's .buildinfo diff */
   changes: { chart: HistoryChart | null; buildinfo: TextDiff | null };
 }
@@ -141,7 +143,17 @@ export function packageView(d: PackageData, assets: PackageAssets): PackageView 
     olderBuilds: Math.max(0, d.builds - d.history.length),
     statusHref: statusHref(root, d.suite, d.arch, status),
     sourceArchitecture: d.source.architecture,
-    culprit: d.culprit && status === 'FTBR' ? culpritView(d.culprit, root, d.suite, d.arch) : null,
+    culprit:
+      d.culprit && status === 'FTBR' ? culpritView(d.culprit, root, d.suite, d.arch, { noted: d.note?.issues ?? [], known: d.issues ?? new Set() }) : null,
+    note: d.note
+      ? {
+          version: d.note.version,
+          outdated: d.note.version !== null && d.note.version !== (r?.version ?? d.source.version),
+          issues: d.note.issues.map((i) => ({ name: i, href: issueHref(root, i) })),
+          bugs: d.note.bugs.map((n) => ({ n, href: bugHref(n) })),
+          comments: d.note.comments ?? '',
+        }
+      : null,
     changes: { chart: historyChart(d.history), buildinfo: assets.buildinfo ?? null },
   };
 }

@@ -52,6 +52,16 @@ export function culpritsHref(root: string, suite?: string, arch?: string): strin
   return `${root}culprits.html${suite && arch ? `#${urlSegment(suite)}-${urlSegment(arch)}` : ''}`;
 }
 
+/** A notes issue's page (names are checked by notes/parse.ts: safe as a file name). */
+export function issueHref(root: string, issue: string): string {
+  return `${root}issues/${urlSegment(issue)}.html`;
+}
+
+/** A bug a note names, in Debian's bug tracker. */
+export function bugHref(bug: number): string {
+  return `https://bugs.debian.org/${bug}`;
+}
+
 export function scheduledHref(root: string, suite: string, arch: string): string {
   return `${root}${urlSegment(suite)}/${urlSegment(arch)}/index_scheduled.html`;
 }
@@ -70,6 +80,7 @@ export function pageBase(title: string, depth: number, asOf: string | null | und
     { href: `${root}nodes.html`, label: 'Nodes', id: 'nodes' },
     { href: `${root}culprits.html`, label: 'Culprits', id: 'culprits' },
     { href: `${root}breakages.html`, label: 'Breakages', id: 'breakages' },
+    { href: `${root}issues/index.html`, label: 'Issues', id: 'issues' },
     { href: `${root}reproducible.json`, label: 'JSON', id: 'json' },
   ].map((l) => ({ href: l.href, label: l.label, current: l.id === current }));
   return { title, root, nav, asOf: asOf === undefined ? null : asOf ? fmtDate(asOf) : 'no data yet' };

@@ -7,7 +7,7 @@
  */
 import type { PackageData } from '../db/site.js';
 import { parseCulprits } from './culprit-groups.js';
-import { packageHref, parseJsonObject } from './model.js';
+import { issueHref, packageHref, parseJsonObject } from './model.js';
 
 export const API_VERSION = 1;
 
@@ -61,6 +61,15 @@ export function packageApi(d: PackageData, attestation: string | null): unknown 
           : null,
     history: d.history.map((h) => ({ version: h.version, status: h.status, build_date: h.build_date, job: h.job, node1: h.node1, node2: h.node2 })),
     attestations: attestation,
+    notes: d.note
+      ? {
+          version: d.note.version,
+          issues: d.note.issues,
+          bugs: d.note.bugs,
+          comments: d.note.comments,
+          issue_pages: d.note.issues.map((i) => issueHref('', i)),
+        }
+      : null,
     page: packageHref('', d.suite, d.arch, d.source.name),
   };
 }

@@ -48,7 +48,19 @@ function rule<V>(name: string, at: string, help: string, check: (value: V, ctx: 
 }
 
 /** Folders at the dashboard's root, beside one folder per suite. */
-export const RESERVED_SUITES: readonly string[] = ['static', 'rb-pkg', 'logs', 'dbd', 'node-information'];
+export const RESERVED_SUITES: readonly string[] = [
+  'static',
+  'rb-pkg',
+  'logs',
+  'dbd',
+  'node-information',
+  'issues',
+  'maintainers',
+  'sets',
+  'api',
+  'attestations',
+  'keys',
+];
 
 /** What node-build.sh keeps in each of its folders beside the nodes' own (core/protocol.ts NODE_RESERVED_NAMES). */
 const NODE_BUILD_FOLDERS: Record<(typeof NODE_RESERVED_NAMES)[number], string> = {

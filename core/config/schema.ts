@@ -356,6 +356,11 @@ export const SCHEMA: readonly Key[] = [
     default: 30,
     help: "result directories older than this are pruned by `cleanup` (never a current result's)",
   },
+  {
+    path: 'notes_dir',
+    type: PATH,
+    help: 'a reproducible-notes checkout (packages.yml, issues.yml), imported on each `site` render (default: none; see `notes import`)',
+  },
   { path: 'site.recent_builds', type: int(1, 100_000), default: 100, help: "how many of a job's latest builds the variation table counts" },
   {
     path: 'site.vary_facts',

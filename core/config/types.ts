@@ -55,6 +55,8 @@ export interface Config {
   service: ServiceSettings;
   cleanup: { resultsRetentionDays: number };
   site: SiteSettings;
+  /** a reproducible-notes checkout read on each site render */
+  notesDir?: string;
   worker: WorkerSettings;
   sync: SyncSettings;
   chroot: ChrootSettings;

@@ -123,8 +123,8 @@ collect: { concurrency: 0, timeout: fast }
       'nodes.pending: "pending" cannot be a node name: node-build.sh keeps the builds in progress in WORKDIR/reproducible-builds/pending, beside each node\'s folder',
     );
     expect(e.filter((x) => x.startsWith('suites: '))).toEqual([
-      'suites: "static" cannot be a suite name: the dashboard has a folder of that name beside the suites\' (static, rb-pkg, logs, dbd, node-information are taken)',
-      'suites: "rb-pkg" cannot be a suite name: the dashboard has a folder of that name beside the suites\' (static, rb-pkg, logs, dbd, node-information are taken)',
+      'suites: "static" cannot be a suite name: the dashboard has a folder of that name beside the suites\' (static, rb-pkg, logs, dbd, node-information, issues, maintainers, sets, api, attestations, keys are taken)',
+      'suites: "rb-pkg" cannot be a suite name: the dashboard has a folder of that name beside the suites\' (static, rb-pkg, logs, dbd, node-information, issues, maintainers, sets, api, attestations, keys are taken)',
     ]);
   });
 
