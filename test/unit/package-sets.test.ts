@@ -75,3 +75,17 @@ describe('package_sets', () => {
     }
   });
 });
+
+describe('sets filters', () => {
+  it('refuse a set that package_sets does not configure', () => {
+    const yaml =
+      'package_sets:\n  web: [nginx]\nnotify:\n  webhooks: [{ url: "http://127.0.0.1:9/h", secret_file: ./s, sets: [web, wbe] }]\n  mail: { sets: [web, base] }\n';
+    expect(parse(yaml, '/x').errors).toEqual([
+      'notify.webhooks[0].sets[1]: "wbe" is not a configured package set (package_sets: web)',
+      'notify.mail.sets[1]: "base" is not a configured package set (package_sets: web)',
+    ]);
+    expect(parse('notify: { mail: { sets: [web] } }\n', '/x').errors).toEqual([
+      'notify.mail.sets[0]: "web" is not a configured package set (no package_sets are configured)',
+    ]);
+  });
+});
