@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config, NotifyFilter } from '../core/config.js';
+import { setsOf } from '../core/config/sets.js';
 import { causeChain } from '../core/errors.js';
 import { maintainersOf } from '../db/maintainers.js';
 import { claimBatch, expandEvents, markDelivered, markFailed, pruneNotify } from '../db/notify.js';
@@ -50,10 +51,10 @@ export interface DestinationResult {
 
 /**
  * What the farm knows of a package for the filters: its maintainers and uploaders (the Sources
- * index's, db/maintainers.ts). Package sets are not configurable yet: a filter by set matches nothing.
+ * index's, db/maintainers.ts) and the package_sets of the configuration it is in.
  */
-export function farmFacts(db: FarmDb): PackageFacts {
-  return { maintainers: (suite, pkg) => maintainersOf(db, suite, pkg).map((m) => m.email), sets: () => [] };
+export function farmFacts(db: FarmDb, sets: Config['packageSets']): PackageFacts {
+  return { maintainers: (suite, pkg) => maintainersOf(db, suite, pkg).map((m) => m.email), sets: (pkg) => setsOf(sets, pkg) };
 }
 
 export interface DeliverOptions {
@@ -84,7 +85,7 @@ export async function deliverPending(config: Config, db: FarmDb, o: DeliverOptio
 
 async function deliverTo(config: Config, db: FarmDb, d: Destination, o: DeliverOptions, now: () => Date): Promise<DestinationResult> {
   const r: DestinationResult = { destination: d.name, delivered: 0, messages: 0, failed: 0, error: null, rateLimited: false };
-  const facts = o.facts ?? farmFacts(db);
+  const facts = o.facts ?? farmFacts(db, config.packageSets);
   expandEvents(db, d.name, (e) => wanted(d.filter, e, facts));
   let send;
   try {

@@ -52,6 +52,8 @@ export function kindText(t: Kind): string {
       return 'mapping of suite names to suite names';
     case 'webhooks':
       return 'list of mappings: `url` (http:// or https://), `secret_file` (path), `packages`, `maintainers`, `sets` (lists)';
+    case 'packageSets':
+      return 'mapping of set names to a list of source package names or the path of a file of them';
     case 'entry':
       return 'mapping';
   }

@@ -9,6 +9,7 @@
 import { resolve } from 'node:path';
 import { load as loadYaml, CORE_SCHEMA, YAMLException } from 'js-yaml';
 import { readWebhooks } from './notify.js';
+import { readPackageSets } from './sets.js';
 import { describe, keyName, Problems } from './problems.js';
 import { RULES, type Rule, type RuleContext } from './rules.js';
 import { MAX_CONFIG_BYTES, SCHEMA, type Key } from './schema.js';
@@ -226,6 +227,7 @@ function readValue(w: Walk, v: unknown, at: string, row: Key, name: string | und
   if (t.kind === 'variations') return readVariations(w.p, v, at);
   if (t.kind === 'suiteMap') return readSuiteMap(w.p, v, at);
   if (t.kind === 'webhooks') return readWebhooks(w.p, v, at, w.baseDir);
+  if (t.kind === 'packageSets') return readPackageSets(w.p, v, at, w.baseDir);
   const dflt = defaultOf(w, row, name);
   let value: unknown;
   if (!present(v)) {

@@ -13,7 +13,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { excerpt } from '../errors.js';
 import { NODE_RESERVED_NAMES } from '../protocol.js';
 import { URL_RE } from './schema.js';
-import { isObj, type Config, type NodeConfig, type Obj, type SyncSettings } from './types.js';
+import { isObj, type Config, type NodeConfig, type Obj, type SyncSettings, type WebhookConfig } from './types.js';
 
 export interface RuleContext {
   /** the key path as printed: nodes.build1-amd64.workdir */
@@ -124,6 +124,15 @@ function nodeList(nodes: ReadonlyMap<string, NodeConfig>): string {
 /** The nodes: mapping as written ({} when it is not one). */
 const writtenNodes = (ctx: RuleContext): Obj => (isObj(ctx.top.nodes) ? ctx.top.nodes : {});
 
+/** A filter naming a set that is not configured would silently match nothing (a typo). */
+function unknownSets(sets: readonly string[], at: string, ctx: RuleContext): void {
+  const known = ctx.config.packageSets ?? new Map<string, Set<string>>();
+  const list = known.size > 0 ? `package_sets: ${[...known.keys()].join(', ')}` : 'no package_sets are configured';
+  sets.forEach((s, i) => {
+    if (!known.has(s)) ctx.err(`"${s}" is not a configured package set (${list})`, `${at}[${i}]`);
+  });
+}
+
 export const RULES: readonly Rule[] = [
   rule<string>('mirrorFetchable', 'mirror', 'a mirror URL is http://, https:// or file://', (mirror, ctx) => {
     if (URL_RE.test(mirror) && !FETCHABLE_RE.test(mirror)) ctx.err(`${excerpt(mirror)}: only http://, https://, file:// or a path are supported`);
@@ -208,6 +217,10 @@ export const RULES: readonly Rule[] = [
   rule<string>('siteUrlHttp', 'notify.site_url', "notify.site_url is an http:// or https:// address (the messages' links)", (url, ctx) => {
     if (!/^https?:\/\//.test(url)) ctx.err(`${excerpt(url)}: write the dashboard's http:// or https:// address`);
   }),
+  rule<WebhookConfig[]>('webhookSetsConfigured', 'notify.webhooks', "a webhook's `sets` are package_sets", (hooks, ctx) => {
+    for (const w of hooks) unknownSets(w.sets, `${w.at}.sets`, ctx);
+  }),
+  rule<string[]>('mailSetsConfigured', 'notify.mail.sets', 'notify.mail.sets are package_sets', (sets, ctx) => unknownSets(sets, ctx.at, ctx)),
   rule<SyncSettings>('stanzaHoldsALine', 'sync', 'sync.max_stanza_bytes is at least sync.max_line_bytes', (sync, ctx) => {
     if (sync.maxStanzaBytes < sync.maxLineBytes) {
       ctx.err(`${sync.maxStanzaBytes} is less than sync.max_line_bytes (${sync.maxLineBytes}); a stanza holds at least one line`, 'sync.max_stanza_bytes');

@@ -67,6 +67,8 @@ export type Kind =
   | { kind: 'suiteMap' }
   /** a list of webhook mappings (core/config/notify.ts) */
   | { kind: 'webhooks' }
+  /** set name -> a list of source package names or a file of them (core/config/sets.ts) */
+  | { kind: 'packageSets' }
   /** an entry of nodes: or jobs:, NAME matching `re` (else `refused`); `mapping` says what its value must be */
   | { kind: 'entry'; re: RegExp; refused: string; mapping: string };
 
@@ -224,6 +226,7 @@ export const SCHEMA: readonly Key[] = [
     default: [],
     help: 'source packages never built (status `blacklisted`)',
   },
+  { path: 'package_sets', type: { kind: 'packageSets' }, shown: 'none', help: 'package sets for notify `sets`; a file: one name a line, `#` comments' },
 
   {
     path: 'build.command',

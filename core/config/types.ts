@@ -48,6 +48,8 @@ export interface Config {
   schedule: { maxPerArch: number; minAgeDays: number; retryFailedDays: number; manualDailyLimit: number; defaultPriority: number };
   /** source packages never built: status blacklisted */
   blacklist: Set<string>;
+  /** package_sets: set name -> its source packages (empty: no sets) */
+  packageSets: Map<string, Set<string>>;
   build: BuildSettings;
   /** when the generated job definitions run each command: cron expressions */
   timers: Timers;
