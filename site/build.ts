@@ -24,6 +24,7 @@ import { sitePaths, type RenderContext, type SiteEvent, type SitePaths } from '.
 import { recordRender, removeGone, renderBreakages, renderCulprits, renderDashboard, writeReproducibleJson } from './finish.js';
 import { writeTrackerJson } from './tracker-json.js';
 import { lock, removeDeadTemps, removeOwnTemps, removeUnconfigured } from './housekeeping.js';
+import { renderMaintainerPages } from './maintainer-pages.js';
 import { removeStaging, renderPackagePages } from './package-pages.js';
 import { fingerprint, planRender, RENDERING, siteState } from './plan.js';
 import { Renderer } from './render.js';
@@ -117,6 +118,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   renderDashboard(ctx, plan, small.dashboard);
   renderCulprits(ctx, plan);
   renderBreakages(ctx, plan);
+  renderMaintainerPages(ctx, plan);
   writeReproducibleJson(ctx);
   writeTrackerJson(ctx);
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;

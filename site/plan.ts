@@ -30,9 +30,10 @@ export interface SiteState {
  * that the next render is a full one (else the pages it does not touch keep the
  * old bytes). 2: controls and bidi controls shown as `\u202e` (format.ts); 3: FTBR rows
  * with their culprits, the culprit pages, a Culprits link on every page; 4: each package's
- * attestations and api/v1 JSON, the page's link to them.
+ * attestations and api/v1 JSON, the page's link to them; 5: the maintainer pages and their
+ * Maintainers link on every page.
  */
-export const RENDERING = 4;
+export const RENDERING = 5;
 
 export function siteState(paths: SitePaths): JsonCache<SiteState> {
   return new JsonCache<SiteState>(

@@ -12,7 +12,8 @@ import { projectRoot } from '../core/paths.js';
 import { escapeHtml } from './format.js';
 import type { PageBase } from './model.js';
 
-export type TemplateName = 'index' | 'status' | 'scheduled' | 'package' | 'nodes' | 'variations' | 'culprits' | 'lists' | 'breakages';
+export type TemplateName =
+  'index' | 'status' | 'scheduled' | 'package' | 'nodes' | 'variations' | 'culprits' | 'lists' | 'breakages' | 'maintainers' | 'maintainer';
 
 export function templatesDir(): string {
   return join(projectRoot(), 'site-templates');
