@@ -64,6 +64,7 @@ describe('maintainer pages', () => {
     add.run('bash', 'evil@example.org', HOSTILE, 'uploader');
     add.run('zlib', 'jane@example.org', 'Jane Doe', 'maintainer');
     add.run('acl', 'gone@example.org', 'Gone Soon', 'maintainer');
+    add.run('perl', "o'neil%x@example.org", 'Pat', 'maintainer');
   });
   afterAll(() => {
     db.close();
@@ -88,6 +89,10 @@ describe('maintainer pages', () => {
     expect(evil).toContain('<td>uploader</td>');
     expect(evil).toContain('<a href="../maintainers/index.html" aria-current');
     expect(read('jane@example.org.html')).toContain('>zlib</a>');
+    // an encoded name's link leads to its file, as a server decodes it
+    const href = /<a href="\.\/([^"]*)">Pat<\/a>/.exec(index)?.[1] ?? '';
+    expect(decodeURIComponent(href)).toBe('o%27neil%25x@example.org.html');
+    expect(read(decodeURIComponent(href))).toContain('>perl</a>');
     expect(readFileSync(join(f.dir, 'public', 'index.html'), 'utf8')).toContain('<a href="./maintainers/index.html">Maintainers</a>');
   });
 
@@ -98,6 +103,6 @@ describe('maintainer pages', () => {
     expect(existsSync(join(dir(), 'gone@example.org.html'))).toBe(false);
     expect(read('index.html')).not.toContain('gone@example.org');
     expect(statSync(join(dir(), 'jane@example.org.html')).mtimeMs).toBe(before);
-    expect(readdirSync(dir()).sort()).toEqual(['evil@example.org.html', 'index.html', 'jane@example.org.html']);
+    expect(readdirSync(dir()).sort()).toEqual(['evil@example.org.html', 'index.html', 'jane@example.org.html', 'o%27neil%25x@example.org.html']);
   });
 });
