@@ -25,6 +25,7 @@ import { recordRender, removeGone, renderBreakages, renderCulprits, renderDashbo
 import { writeTrackerJson } from './tracker-json.js';
 import { importConfiguredNotes, renderNotesPages } from './notes-pages.js';
 import { lock, removeDeadTemps, removeOwnTemps, removeUnconfigured } from './housekeeping.js';
+import { renderMaintainerPages } from './maintainer-pages.js';
 import { removeStaging, renderPackagePages } from './package-pages.js';
 import { fingerprint, planRender, RENDERING, siteState } from './plan.js';
 import { Renderer } from './render.js';
@@ -121,6 +122,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   renderCulprits(ctx, plan);
   renderBreakages(ctx, plan);
   const notesPages = renderNotesPages(ctx);
+  renderMaintainerPages(ctx, plan);
   writeReproducibleJson(ctx);
   writeTrackerJson(ctx);
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;

@@ -13,7 +13,20 @@ import { escapeHtml } from './format.js';
 import type { PageBase } from './model.js';
 
 export type TemplateName =
-  'index' | 'status' | 'scheduled' | 'package' | 'nodes' | 'variations' | 'culprits' | 'lists' | 'breakages' | 'notes-list' | 'issues' | 'issue';
+  | 'index'
+  | 'status'
+  | 'scheduled'
+  | 'package'
+  | 'nodes'
+  | 'variations'
+  | 'culprits'
+  | 'lists'
+  | 'breakages'
+  | 'notes-list'
+  | 'issues'
+  | 'issue'
+  | 'maintainers'
+  | 'maintainer';
 
 export function templatesDir(): string {
   return join(projectRoot(), 'site-templates');

@@ -1,0 +1,103 @@
+/**
+ * View models of the maintainer pages: maintainers/index.html (everyone, with
+ * counts) and maintainers/FILE.html (one person's packages on each
+ * configured suite/arch). Pure: rows in, views out.
+ */
+import type { MaintainerPackageRow } from '../db/site-maintainers.js';
+import { statusClass, urlSegment } from './format.js';
+import { packageHref, pageBase, type PageBase } from './model.js';
+
+export interface MaintainerSummary {
+  email: string;
+  name: string;
+  /** the page's file name under maintainers/ (maintainerFile) */
+  file: string;
+  rows: MaintainerPageRow[];
+}
+
+export interface MaintainerPageRow {
+  suite: string;
+  arch: string;
+  package: string;
+  href: string;
+  version: string;
+  status: string;
+  cls: string;
+  role: string;
+}
+
+export interface MaintainersView extends PageBase {
+  people: { name: string; email: string; href: string; packages: number; ftbr: number; ftbfs: number }[];
+}
+
+export interface MaintainerView extends PageBase {
+  name: string;
+  email: string;
+  rows: MaintainerPageRow[];
+}
+
+/**
+ * Group the query's rows per person, on the configured suites and architectures only (the
+ * package pages that exist): an architecture without a result is shown untested.
+ */
+export function groupMaintainers(
+  rows: readonly MaintainerPackageRow[],
+  suites: readonly string[],
+  arches: readonly string[],
+  fileOf: (email: string) => string | null,
+): MaintainerSummary[] {
+  const root = '../';
+  const bySource = new Map<string, { first: MaintainerPackageRow; status: Map<string, string> }>();
+  for (const r of rows) {
+    if (!suites.includes(r.suite)) continue;
+    const key = `${r.email}\0${r.suite}\0${r.package}`;
+    let e = bySource.get(key);
+    if (!e) bySource.set(key, (e = { first: r, status: new Map() }));
+    if (r.arch !== null) e.status.set(r.arch, r.status);
+  }
+  const people = new Map<string, MaintainerSummary>();
+  for (const { first: r, status } of bySource.values()) {
+    const file = fileOf(r.email);
+    if (file === null) continue; // sync validates addresses; one that is not valid gets no page
+    let p = people.get(r.email);
+    if (!p) people.set(r.email, (p = { email: r.email, name: r.name, file, rows: [] }));
+    for (const arch of arches) {
+      const st = status.get(arch) ?? 'untested';
+      p.rows.push({
+        suite: r.suite,
+        arch,
+        package: r.package,
+        href: packageHref(root, r.suite, arch, r.package),
+        version: r.version,
+        status: st,
+        cls: statusClass(st),
+        role: r.role,
+      });
+    }
+  }
+  return [...people.values()];
+}
+
+export function maintainersView(people: readonly MaintainerSummary[], asOf: string | null): MaintainersView {
+  const base = pageBase('Maintainers', 1, asOf, 'maintainers');
+  return {
+    title: base.title,
+    root: base.root,
+    nav: base.nav,
+    asOf: base.asOf,
+    people: people.map((p) => ({
+      name: p.name,
+      email: p.email,
+      href: `./${urlSegment(p.file)}`,
+      packages: new Set(p.rows.map((r) => `${r.suite}\0${r.package}`)).size,
+      ftbr: p.rows.filter((r) => r.status === 'FTBR').length,
+      ftbfs: p.rows.filter((r) => r.status === 'FTBFS').length,
+    })),
+  };
+}
+
+/** One person's page: no "as of" date, so that it changes only when their packages do. */
+export function maintainerView(p: MaintainerSummary): MaintainerView {
+  const base = pageBase(`Packages of ${p.name || p.email}`, 1, undefined, 'maintainers');
+  return { title: base.title, root: base.root, nav: base.nav, asOf: base.asOf, name: p.name, email: p.email, rows: p.rows };
+}

@@ -1,0 +1,108 @@
+/**
+ * The maintainer pages (issue 19, part 3): the file name of a person's page,
+ * and the pages a render writes from the maintainers table: escaped, with the
+ * right packages, unchanged pages not rewritten, a gone person's page removed.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type FarmDb } from '../../db/index.js';
+import { maintainerFile } from '../../site/maintainer-pages.js';
+import { createSiteFixture, type SiteFixture } from '../harness/site-fixture.js';
+import { renderFixture } from '../harness/site-trees.js';
+
+describe('maintainerFile', () => {
+  it('keeps a plain address and lower-cases one', () => {
+    expect(maintainerFile('jane.doe+deb@example.org')).toBe('jane.doe+deb@example.org.html');
+    expect(maintainerFile('Jane@Example.ORG')).toBe('jane@example.org.html');
+  });
+
+  it('refuses what is not an address, a path among them', () => {
+    for (const bad of ['../../etc/passwd', 'x@y/../z', '', 'no-at-sign', 'a@b\0c', 'a b@example.org']) expect(maintainerFile(bad)).toBeNull();
+  });
+
+  it('percent-encodes the other characters, % itself and a leading dot', () => {
+    expect(maintainerFile("o'neil#1@example.org")).toBe('o%27neil%231@example.org.html');
+    expect(maintainerFile('a%27b@example.org')).toBe('a%2527b@example.org.html');
+    expect(maintainerFile('.hidden@example.org')).toBe('%2ehidden@example.org.html');
+    // a slash is allowed in an address, never in a file name
+    expect(maintainerFile('a/b@example.org')).toBe('a%2fb@example.org.html');
+    // no name a browser or server reads as a path or a hidden file
+    for (const e of ["o'neil#1@example.org", '.x@example.org', '`{|}~@example.org', '../x@example.org']) {
+      const name = maintainerFile(e) ?? '';
+      expect(name).toMatch(/^[a-z0-9@._+%-]+\.html$/);
+      expect(name.startsWith('.')).toBe(false);
+    }
+  });
+
+  it('cuts a long name and keeps it unique with a hash', () => {
+    const a = `${'a'.repeat(60)}@${'b'.repeat(100)}.example.org`;
+    const b = `${'a'.repeat(60)}@${'b'.repeat(100)}.example.net`;
+    const fa = maintainerFile(a) ?? '';
+    const fb = maintainerFile(b) ?? '';
+    expect(fa.length).toBeLessThanOrEqual(110);
+    expect(fa.length).toBeGreaterThan(100);
+    expect(fa).not.toBe(fb);
+    expect(fa.startsWith('a'.repeat(60))).toBe(true);
+    // a long name of encoded characters is not cut inside a %XX
+    const pct = maintainerFile(`${'#'.repeat(60)}@example.org`) ?? '';
+    expect(pct).toMatch(/^(%23)+-[0-9a-f]{17}-*\.html$/);
+    // a name left whole is never as long as a cut one
+    expect((maintainerFile(`${'c'.repeat(64)}@example.org`) ?? '').length).toBeLessThanOrEqual(105);
+  });
+});
+
+describe('maintainer pages', () => {
+  let f: SiteFixture;
+  let db: FarmDb;
+  const HOSTILE = '<script>alert(1)</script>';
+  beforeAll(() => {
+    f = createSiteFixture({ suites: ['bookworm'], arches: ['amd64'] });
+    db = openDb(f.dbPath);
+    const add = db.sql.prepare("INSERT INTO maintainers (suite, package, email, name, role) VALUES ('bookworm', ?, ?, ?, ?)");
+    add.run('hello', 'evil@example.org', HOSTILE, 'maintainer');
+    add.run('bash', 'evil@example.org', HOSTILE, 'uploader');
+    add.run('zlib', 'jane@example.org', 'Jane Doe', 'maintainer');
+    add.run('acl', 'gone@example.org', 'Gone Soon', 'maintainer');
+    add.run('perl', "o'neil%x@example.org", 'Pat', 'maintainer');
+  });
+  afterAll(() => {
+    db.close();
+    rmSync(f.dir, { recursive: true, force: true });
+  });
+  const dir = (): string => join(f.dir, 'public', 'maintainers');
+  const read = (name: string): string => readFileSync(join(dir(), name), 'utf8');
+
+  it('lists everyone on the index, escaped, and each person their packages', async () => {
+    await renderFixture(f, db);
+    const index = read('index.html');
+    expect(index).toContain('<table class="sortable filterable">');
+    expect(index).not.toContain(HOSTILE);
+    expect(index).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(index).toContain('<a href="./evil%40example.org.html">');
+    expect(index).toMatch(/<td>evil@example.org<\/td><td>2<\/td>/);
+    const evil = read('evil@example.org.html');
+    expect(evil).not.toContain(HOSTILE);
+    expect(evil).toContain('<a href="../rb-pkg/bookworm/amd64/hello.html">hello</a>');
+    expect(evil).toContain('<a href="../rb-pkg/bookworm/amd64/bash.html">bash</a>');
+    expect(evil).not.toContain('zlib');
+    expect(evil).toContain('<td>uploader</td>');
+    expect(evil).toContain('<a href="../maintainers/index.html" aria-current');
+    expect(read('jane@example.org.html')).toContain('>zlib</a>');
+    // an encoded name's link leads to its file, as a server decodes it
+    const href = /<a href="\.\/([^"]*)">Pat<\/a>/.exec(index)?.[1] ?? '';
+    expect(decodeURIComponent(href)).toBe('o%27neil%25x@example.org.html');
+    expect(read(decodeURIComponent(href))).toContain('>perl</a>');
+    expect(readFileSync(join(f.dir, 'public', 'index.html'), 'utf8')).toContain('<a href="./maintainers/index.html">Maintainers</a>');
+  });
+
+  it('leaves unchanged pages alone and removes the page of a person gone', async () => {
+    const before = statSync(join(dir(), 'jane@example.org.html')).mtimeMs;
+    db.sql.prepare("DELETE FROM maintainers WHERE email = 'gone@example.org'").run();
+    await renderFixture(f, db);
+    expect(existsSync(join(dir(), 'gone@example.org.html'))).toBe(false);
+    expect(read('index.html')).not.toContain('gone@example.org');
+    expect(statSync(join(dir(), 'jane@example.org.html')).mtimeMs).toBe(before);
+    expect(readdirSync(dir()).sort()).toEqual(['evil@example.org.html', 'index.html', 'jane@example.org.html', 'o%27neil%25x@example.org.html']);
+  });
+});
