@@ -1,15 +1,19 @@
 /**
  * The maintainer pages: maintainers/index.html and one page per person
- * (maintainers/FILE.html, FILE from maintainerFile), from one read of the DB
- * every render. A person's page is written only when its bytes change; the
- * pages of people who no longer maintain anything are removed.
+ * (maintainers/FILE.html, FILE from maintainerFile). A full render reads
+ * everyone; an incremental one only the people its changes touch, the index
+ * made from what `.reprofarm/index/maintainers.json` kept of the others. A
+ * page is written only when its bytes change; the pages of people who no
+ * longer maintain anything are removed.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { MAINTAINER_EMAIL_RE } from '../archive/maintainers.js';
-import { maintainerPackages } from '../db/site-maintainers.js';
+import { join } from 'node:path';
+import { maintainerPackages, touchedMaintainers } from '../db/site-maintainers.js';
 import type { RenderContext } from './context.js';
-import { groupMaintainers, maintainersView, maintainerView } from './model-maintainers.js';
+import { JsonCache } from './json-cache.js';
+import { groupMaintainers, indexView, maintainerView, maintainersView, type MaintainersView } from './model-maintainers.js';
 import type { RenderPlan } from './plan.js';
 
 export const MAINTAINERS_DIR = 'maintainers';
@@ -39,21 +43,61 @@ export function maintainerFile(email: string): string | null {
   return `${stem}.html`;
 }
 
-/** maintainers/index.html and each person's page; then the pages of people gone. */
+/** What the index shows of a person, kept between renders: an incremental render reads only the people its changes touch. */
+type IndexEntry = Omit<MaintainersView['people'][number], 'href'> & { file: string };
+interface IndexCache {
+  version: 1;
+  /** the configuration's suites and architectures the entries count */
+  scope: string;
+  people: Record<string, IndexEntry>;
+}
+
+/** maintainers/index.html and the pages of the people whose packages changed (everyone's in a full render); the pages of people gone are removed. */
 export function renderMaintainerPages(ctx: RenderContext, plan: RenderPlan): void {
-  const people = groupMaintainers(maintainerPackages(ctx.reader.db), ctx.config.suites, ctx.config.architectures, maintainerFile);
-  ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/index.html`, ctx.renderer.render('maintainers', maintainersView(people, plan.asOf)));
-  const current = new Set(['index.html']);
+  const { config, reader } = ctx;
+  const scope = JSON.stringify([config.suites, config.architectures]);
+  const cache = new JsonCache<IndexCache>(join(ctx.paths.indexDir, 'maintainers.json'), (c) => c.version === 1 && c.scope === scope && Boolean(c.people));
+  const kept = plan.full ? undefined : cache.read();
+  const byEmail = kept?.people ?? {};
+  const touched = kept ? touchedMaintainers(reader.db, plan.from, plan.seq, changedBySuite(plan)) : undefined;
+  if (touched?.length === 0) return;
+  const rows = config.architectures.flatMap((arch) => maintainerPackages(reader.db, arch, touched));
+  const people = groupMaintainers(rows, config.suites, config.architectures, maintainerFile);
+  const gone = new Set(touched ?? Object.keys(byEmail));
+  const fresh: Record<string, IndexEntry> = kept ? byEmail : {};
   for (const p of people) {
-    current.add(p.file);
+    gone.delete(p.email);
     ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/${p.file}`, ctx.renderer.render('maintainer', maintainerView(p)));
+    const { href: _href, ...entry } = maintainersView([p], null).people[0] ?? { href: '', name: p.name, email: p.email, packages: 0, ftbr: 0, ftbfs: 0 };
+    fresh[p.email] = { ...entry, file: p.file };
   }
+  for (const email of gone) {
+    const e = fresh[email];
+    if (e) ctx.writer.remove(`${MAINTAINERS_DIR}/${e.file}`);
+    delete fresh[email];
+  }
+  const index = Object.keys(fresh)
+    .sort()
+    .map((email) => fresh[email] as IndexEntry);
+  ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/index.html`, ctx.renderer.render('maintainers', indexView(index)));
+  cache.write({ version: 1, scope, people: fresh });
+  if (plan.full) removeStrays(ctx, new Set(index.map((e) => e.file)));
+}
+
+/** The packages each suite's changes name (a package changed on any architecture touches its people). */
+function changedBySuite(plan: RenderPlan): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const u of plan.todo.values()) out.set(u.suite, [...new Set([...(out.get(u.suite) ?? []), ...u.names])]);
+  return out;
+}
+
+/** After a full render: pages of people no longer there (a dot name, a write in progress, is left alone). */
+function removeStrays(ctx: RenderContext, current: ReadonlySet<string>): void {
   let names: string[];
   try {
     names = readdirSync(ctx.writer.path(MAINTAINERS_DIR));
   } catch {
     return;
   }
-  // only the pages this module writes: a dot name (a write in progress) or another file is left alone
-  for (const n of names) if (n.endsWith('.html') && !n.startsWith('.') && !current.has(n)) ctx.writer.remove(`${MAINTAINERS_DIR}/${n}`);
+  for (const n of names) if (n.endsWith('.html') && n !== 'index.html' && !n.startsWith('.') && !current.has(n)) ctx.writer.remove(`${MAINTAINERS_DIR}/${n}`);
 }

@@ -96,6 +96,18 @@ export function maintainersView(people: readonly MaintainerSummary[], asOf: stri
   };
 }
 
+/** The index from each person's counts (sorted by address); no "as of": it changes when they do. */
+export function indexView(people: readonly (Omit<MaintainersView['people'][number], 'href'> & { file: string })[]): MaintainersView {
+  const base = pageBase('Maintainers', 1, undefined, 'maintainers');
+  return {
+    title: base.title,
+    root: base.root,
+    nav: base.nav,
+    asOf: base.asOf,
+    people: people.map((p) => ({ name: p.name, email: p.email, href: `./${urlSegment(p.file)}`, packages: p.packages, ftbr: p.ftbr, ftbfs: p.ftbfs })),
+  };
+}
+
 /** One person's page: no "as of" date, so that it changes only when their packages do. */
 export function maintainerView(p: MaintainerSummary): MaintainerView {
   const base = pageBase(`Packages of ${p.name || p.email}`, 1, undefined, 'maintainers');

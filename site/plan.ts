@@ -82,8 +82,9 @@ export interface RenderPlan {
   /** why full, or the changes an incremental render covers */
   why: string;
   full: boolean;
-  /** the change log's number this render renders up to */
+  /** the change log's number this render renders up to, and the one the last render did (0: none) */
   seq: number;
+  from: number;
   /** the DB's newest timestamp: the pages' "now" */
   asOf: string | null;
   /** by suiteArchKey; on an incremental render, only the suites/arches with changes */
@@ -103,6 +104,7 @@ export function planRender(reader: SiteReader, config: Config, forceFull: boolea
     why: full ? why : `changes ${last?.seq ?? 0}..${seq}`,
     full,
     seq,
+    from: full ? 0 : (last?.seq ?? 0),
     asOf: reader.asOf(),
     todo,
     pages: [...todo.values()].reduce((n, u) => n + u.names.length, 0),

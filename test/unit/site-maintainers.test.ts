@@ -105,4 +105,16 @@ describe('maintainer pages', () => {
     expect(statSync(join(dir(), 'jane@example.org.html')).mtimeMs).toBe(before);
     expect(readdirSync(dir()).sort()).toEqual(['evil@example.org.html', 'index.html', 'jane@example.org.html', 'o%27neil%25x@example.org.html']);
   });
+
+  it("renders again, incrementally, the page and index counts of a person whose package's status changed", async () => {
+    db.sql.prepare("UPDATE results SET status = 'FTBR' WHERE suite = 'bookworm' AND arch = 'amd64' AND package = 'zlib'").run();
+    const s = await renderFixture(f, db);
+    expect(s.mode).toBe('incremental');
+    expect(read('jane@example.org.html')).toMatch(/>zlib<\/a><\/td><td>[^<]*<\/td><td class="st-ftbr">FTBR</);
+    expect(read('index.html')).toMatch(/<td>jane@example.org<\/td><td>1<\/td><td>1<\/td>/);
+    // the same as a full render makes
+    const incremental = read('index.html');
+    await renderFixture(f, db, 'public', true);
+    expect(read('index.html')).toBe(incremental);
+  });
 });
