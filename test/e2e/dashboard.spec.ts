@@ -109,6 +109,41 @@ test('every link and resource in the site resolves (crawl from the dashboard)', 
   expect(seen.has(new URL('reproducible.json', base()).href)).toBe(true);
   expect(seen.has(new URL('culprits.html', base()).href)).toBe(true);
   expect(seen.has(new URL('bookworm/amd64/index_FTBR_culprit_unsearched.html', base()).href)).toBe(true);
+  // issue 19's pages: notes lists, issues, maintainers, the lists, breakages
+  for (const p of [
+    'bookworm/amd64/index_notes.html',
+    'bookworm/amd64/index_no_notes.html',
+    'bookworm/amd64/index_last_24h.html',
+    'bookworm/amd64/index_all_abc.html',
+    'issues/index.html',
+    'issues/captures_build_path.html',
+    'maintainers/index.html',
+    'maintainers/team%40lists.example.org.html',
+    'breakages.html',
+  ]) {
+    expect(seen.has(new URL(p, base()).href), p).toBe(true);
+  }
+});
+
+test('text from notes and maintainer names stays text', async ({ page }) => {
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(`${base()}rb-pkg/bookworm/amd64/${ftbr()}.html`);
+  await expect(page.locator('section.notes pre.comments')).toHaveText('"><img src=x onerror="window.__pwned=2">');
+  await expect(page.locator('section.notes a[href$="issues/captures_build_path.html"]')).toHaveCount(1);
+  await page.goto(`${base()}issues/captures_build_path.html`);
+  await expect(page.locator('pre.comments')).toContainText('<script>window.__pwned = 1</script>');
+  await expect(page.locator('tbody tr').first()).toContainText(ftbr());
+  await page.goto(`${base()}maintainers/index.html`);
+  await expect(page.locator('tbody')).toContainText('<script>window.__pwned = 1</script>');
+  await page.goto(`${base()}maintainers/team%40lists.example.org.html`);
+  await expect(page.locator('h1')).toContainText('<script>window.__pwned = 1</script>');
+  await expect(page.locator('img')).toHaveCount(0);
+  expect(await pwned(page)).toBeUndefined();
+  expect(dialogs).toEqual([]);
 });
 
 test('tables sort by a column and filter as you type', async ({ page }) => {
