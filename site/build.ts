@@ -26,6 +26,7 @@ import { writeTrackerJson } from './tracker-json.js';
 import { importConfiguredNotes, renderNotesPages } from './notes-pages.js';
 import { lock, removeDeadTemps, removeOwnTemps, removeUnconfigured } from './housekeeping.js';
 import { renderMaintainerPages } from './maintainer-pages.js';
+import { renderSetPages } from './set-pages.js';
 import { removeStaging, renderPackagePages } from './package-pages.js';
 import { fingerprint, planRender, RENDERING, siteState } from './plan.js';
 import { Renderer } from './render.js';
@@ -123,6 +124,7 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   renderBreakages(ctx, plan);
   const notesPages = renderNotesPages(ctx);
   renderMaintainerPages(ctx, plan);
+  renderSetPages(ctx, plan);
   writeReproducibleJson(ctx);
   writeTrackerJson(ctx);
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;

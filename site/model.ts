@@ -82,6 +82,7 @@ export function pageBase(title: string, depth: number, asOf: string | null | und
     { href: `${root}breakages.html`, label: 'Breakages', id: 'breakages' },
     { href: `${root}issues/index.html`, label: 'Issues', id: 'issues' },
     { href: `${root}maintainers/index.html`, label: 'Maintainers', id: 'maintainers' },
+    { href: `${root}sets/index.html`, label: 'Sets', id: 'sets' },
     { href: `${root}reproducible.json`, label: 'JSON', id: 'json' },
   ].map((l) => ({ href: l.href, label: l.label, current: l.id === current }));
   return { title, root, nav, asOf: asOf === undefined ? null : asOf ? fmtDate(asOf) : 'no data yet' };

@@ -31,8 +31,8 @@ export interface SiteState {
  * old bytes). 2: controls and bidi controls shown as `\u202e` (format.ts); 3: FTBR rows
  * with their culprits, the culprit pages, a Culprits link on every page; 4: each package's
  * attestations and api/v1 JSON, the page's link to them; 5: notes on package pages, the
- * notes pages in each suite/arch's nav, the maintainer pages, Issues and Maintainers links
- * on every page.
+ * notes pages in each suite/arch's nav, the maintainer pages, the package set pages, Issues,
+ * Maintainers and Sets links on every page.
  */
 export const RENDERING = 5;
 

@@ -26,7 +26,9 @@ export type TemplateName =
   | 'issues'
   | 'issue'
   | 'maintainers'
-  | 'maintainer';
+  | 'maintainer'
+  | 'sets'
+  | 'set';
 
 export function templatesDir(): string {
   return join(projectRoot(), 'site-templates');

@@ -226,7 +226,12 @@ export const SCHEMA: readonly Key[] = [
     default: [],
     help: 'source packages never built (status `blacklisted`)',
   },
-  { path: 'package_sets', type: { kind: 'packageSets' }, shown: 'none', help: 'package sets for notify `sets`; a file: one name a line, `#` comments' },
+  {
+    path: 'package_sets',
+    type: { kind: 'packageSets' },
+    shown: 'none',
+    help: 'package sets for notify `sets` and the sets/ pages; a file: one name a line, `#` comments',
+  },
 
   {
     path: 'build.command',

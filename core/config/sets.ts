@@ -1,6 +1,6 @@
 /**
- * package_sets: named sets of source packages, for the notifications' `sets` filters (and, later,
- * set pages). Each set is a list in the file, or the path of a file of one name per line, read
+ * package_sets: named sets of source packages, for the notifications' `sets` filters and the set
+ * pages (site/set-pages.ts). Each set is a list in the file, or the path of a file of one name per line, read
  * whole when the configuration is loaded: a bad name there is a configuration error like any other.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
