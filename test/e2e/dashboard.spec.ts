@@ -109,7 +109,7 @@ test('every link and resource in the site resolves (crawl from the dashboard)', 
   expect(seen.has(new URL('reproducible.json', base()).href)).toBe(true);
   expect(seen.has(new URL('culprits.html', base()).href)).toBe(true);
   expect(seen.has(new URL('bookworm/amd64/index_FTBR_culprit_unsearched.html', base()).href)).toBe(true);
-  // issue 19's pages: notes lists, issues, maintainers, the lists, breakages
+  // issue 19's pages: notes lists, issues, maintainers, the lists, breakages, package sets
   for (const p of [
     'bookworm/amd64/index_notes.html',
     'bookworm/amd64/index_no_notes.html',
@@ -120,6 +120,8 @@ test('every link and resource in the site resolves (crawl from the dashboard)', 
     'maintainers/index.html',
     'maintainers/team%40lists.example.org.html',
     'breakages.html',
+    'sets/index.html',
+    'sets/bookworm/amd64/web.html',
   ]) {
     expect(seen.has(new URL(p, base()).href), p).toBe(true);
   }

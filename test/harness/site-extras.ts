@@ -1,9 +1,10 @@
 /**
  * What the dashboard tests add to the site fixture for issue 19's pages:
- * a reproducible-notes checkout (for `notes import`) and maintainers rows,
+ * a reproducible-notes checkout (for `notes import`), maintainers rows and a
+ * package set,
  * with hostile text where a notes author or a Sources index can put it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb } from '../../db/index.js';
 import { IMG_INJECTION, INJECTION, type SiteFixture } from './site-fixture.js';
@@ -11,7 +12,7 @@ import { IMG_INJECTION, INJECTION, type SiteFixture } from './site-fixture.js';
 /** A YAML double-quoted string. */
 const q = (s: string): string => JSON.stringify(s);
 
-/** Writes `<dir>/notes/` (packages.yml, issues.yml) noting `pkg`, and gives bookworm's sources maintainers; returns the checkout's path. */
+/** Writes `<dir>/notes/` (packages.yml, issues.yml) noting `pkg`, gives bookworm's sources maintainers and configures a set `web`; returns the checkout's path. */
 export function addNotesAndMaintainers(f: SiteFixture, pkg: string): string {
   const dir = join(f.dir, 'notes');
   mkdirSync(dir, { recursive: true });
@@ -23,6 +24,7 @@ export function addNotesAndMaintainers(f: SiteFixture, pkg: string): string {
     join(dir, 'packages.yml'),
     [`${pkg}:`, '  issues: [captures_build_path]', '  bugs: [1000001]', `  comments: ${q(IMG_INJECTION)}`, ''].join('\n'),
   );
+  appendFileSync(f.config, `package_sets:\n  web: [${pkg}, not-in-archive]\n`);
   const db = openDb(f.dbPath);
   try {
     const add = db.sql.prepare(
