@@ -20,6 +20,8 @@ export interface NotesState {
   source: string;
   imported_at: string;
   hash: string;
+  /** sha256 of the files' bytes as imported ('' when not known) */
+  files: string;
 }
 
 interface NoteRow {
@@ -41,7 +43,7 @@ export function notesHash(notes: NotesCheckout): string {
 }
 
 /** Make the tables what `notes` says, in one transaction; `source` (the checkout's folder) and `now` are recorded. */
-export function importNotes(db: FarmDb, notes: NotesCheckout, source: string, now: string): NotesImport {
+export function importNotes(db: FarmDb, notes: NotesCheckout, source: string, now: string, files = ''): NotesImport {
   const hash = notesHash(notes);
   return db.sql.transaction((): NotesImport => {
     const before = notesState(db);
@@ -54,6 +56,7 @@ export function importNotes(db: FarmDb, notes: NotesCheckout, source: string, no
     meta.run('source', source);
     meta.run('imported_at', now);
     meta.run('hash', hash);
+    meta.run('files', files);
     return {
       packages: packages.counts,
       issues: issues.counts,
@@ -130,7 +133,7 @@ export function notesState(db: FarmDb): NotesState | null {
   const rows = db.sql.prepare('SELECT key, value FROM notes_meta').all() as { key: string; value: string }[];
   const m = new Map(rows.map((r) => [r.key, r.value]));
   const hash = m.get('hash');
-  return hash === undefined ? null : { source: m.get('source') ?? '', imported_at: m.get('imported_at') ?? '', hash };
+  return hash === undefined ? null : { source: m.get('source') ?? '', imported_at: m.get('imported_at') ?? '', hash, files: m.get('files') ?? '' };
 }
 
 /** A package's note as pages show it. */

@@ -3,11 +3,13 @@
  * imported in one transaction (db/notes.ts). Used by `notes import DIR` and by
  * each `site` render when notes_dir is set.
  */
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ReprofarmError } from '../core/errors.js';
 import type { FarmDb } from '../db/index.js';
-import { importNotes, type NotesImport } from '../db/notes.js';
-import { formatProblems, readNotes, type NotesProblem } from './parse.js';
+import { importNotes, notesState, type NotesImport } from '../db/notes.js';
+import { formatProblems, NOTES_FILES, readNotes, type NotesProblem } from './parse.js';
 
 /** At most this many problems are listed; past them, a count. */
 const MAX_LISTED = 50;
@@ -26,10 +28,33 @@ export class NotesError extends ReprofarmError {
   }
 }
 
+/** sha256 of the checkout's two files as they are on disk ('' when one cannot be read: the parse reports it). */
+function filesHash(dir: string): string {
+  const h = createHash('sha256');
+  try {
+    for (const f of NOTES_FILES) h.update(readFileSync(join(dir, f))).update('\0');
+  } catch {
+    return '';
+  }
+  return h.digest('hex');
+}
+
 /** Reads DIR and imports it; throws NotesError (and changes nothing) when any part of it is wrong. */
 export function importNotesDir(db: FarmDb, dir: string, now: string = new Date().toISOString()): NotesImport {
   const abs = resolve(dir);
+  // the bytes' hash before the read: a file changed meanwhile is imported again next time
+  const files = filesHash(abs);
   const { notes, problems } = readNotes(abs);
   if (problems.length > 0) throw new NotesError(abs, problems);
-  return importNotes(db, notes, abs, now);
+  return importNotes(db, notes, abs, now, files);
+}
+
+/**
+ * importNotesDir, unless DIR's files have the bytes of the last import (then null): a site render
+ * reads notes_dir every time, and Debian's packages.yml is megabytes of YAML.
+ */
+export function importNotesDirIfChanged(db: FarmDb, dir: string): NotesImport | null {
+  const files = filesHash(resolve(dir));
+  if (files !== '' && notesState(db)?.files === files) return null;
+  return importNotesDir(db, dir);
 }

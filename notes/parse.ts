@@ -29,6 +29,9 @@ export interface NotesProblem {
   message: string;
 }
 
+/** The checkout's files, as reproducible-notes names them. */
+export const NOTES_FILES = ['packages.yml', 'issues.yml'] as const;
+
 const SOURCE_NAME = /^[a-z0-9][a-z0-9+.-]+$/; // Debian Policy 5.6.1
 const ISSUE_NAME = /^[a-z0-9][a-z0-9_.+-]{0,199}$/; // a safe file name
 const PACKAGE_KEYS = new Set(['version', 'issues', 'bugs', 'comments']);

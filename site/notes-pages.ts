@@ -8,7 +8,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { ReprofarmError } from '../core/errors.js';
-import { importNotesDir } from '../notes/import.js';
+import { importNotesDirIfChanged } from '../notes/import.js';
 import type { NoteIssue } from '../notes/parse.js';
 import { allIssues, allNotes, type NoteData } from '../db/notes.js';
 import { failedResults, notedResults } from '../db/site-notes.js';
@@ -48,7 +48,7 @@ export function importConfiguredNotes(ctx: RenderContext): void {
   const dir = ctx.config.notesDir;
   if (dir === undefined) return;
   try {
-    importNotesDir(ctx.reader.db, dir);
+    importNotesDirIfChanged(ctx.reader.db, dir);
   } catch (e) {
     if (!(e instanceof ReprofarmError)) throw e;
     ctx.emit({ type: 'skipped', what: `notes_dir ${dir}`, why: `${e.message}\n${e.advice ?? ''}` });

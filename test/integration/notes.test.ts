@@ -51,6 +51,15 @@ function count(table: string): number {
   }
 }
 
+function importedAt(): string | undefined {
+  const db = openDb(f.dbPath);
+  try {
+    return (db.sql.prepare("SELECT value FROM notes_meta WHERE key = 'imported_at'").get() as { value: string } | undefined)?.value;
+  } finally {
+    db.close();
+  }
+}
+
 const page = (rel: string): string => readFileSync(join(f.siteDir, rel), 'utf8');
 const pkgPage = (pkg: string): string => page(`rb-pkg/bookworm/amd64/${pkg}.html`);
 
@@ -139,6 +148,11 @@ describe('notes import', () => {
     expect(pkgPage(ftbfs)).toContain('<h2>Notes</h2>');
     expect(existsSync(join(f.siteDir, 'issues/timestamps_in_documentation.html'))).toBe(false);
     expect(page('bookworm/amd64/index_notes.html')).toContain(`>${ftbfs}</a>`);
+
+    // the same bytes again: the render does not parse and import them a second time
+    const first = importedAt();
+    expect((await runCli(['--config', f.config, 'site'])).code).toBe(0);
+    expect(importedAt()).toBe(first);
 
     writeFileSync(join(dir, 'packages.yml'), `${notesFor(ftbfs)}  version: [1, 2]\n`);
     const broken = await runCli(['--config', f.config, 'site']);
