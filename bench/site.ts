@@ -21,7 +21,9 @@
  *
  * Every FTBR of the copy has a culprit search (addCulpritSearches): the FTBR
  * pages' culprit column, the pages per culprit and the package pages' verdicts
- * are rendered as at a farm that searches.
+ * are rendered as at a farm that searches. The copy also has the real
+ * maintainers, a notes checkout in notes_dir and three package sets
+ * (site-extras.ts): their pages are rendered too.
  *
  * Each run is `node bin/reprofarm.js --json site` under GNU time (max RSS),
  * started and timed by a small launcher process (see startLauncher) after
@@ -40,6 +42,7 @@ import { recordBuild } from '../db/builds.js';
 import { openDb } from '../db/index.js';
 import { populateFarm } from '../test/harness/farm-data.js';
 import { buildDist, CheckFailed, fmt, machineInfo, median, optionValue, ROOT, runIfMain, table, waitForQuiet } from './lib.js';
+import { addMaintainers, writeNotesAndSets } from './site-extras.js';
 import { cacheDir, obtainSources } from './sync.js';
 
 const SUITES = ['bookworm', 'trixie', 'sid'];
@@ -77,7 +80,7 @@ function readPackages(file: string): { name: string; version: string; architectu
   return [...pk.values()];
 }
 
-function configText(siteDir: string, suites: string[], arches: string[]): string {
+function configText(siteDir: string, suites: string[], arches: string[], extra: readonly string[]): string {
   const nodes = JOBS.flatMap((j) => [j.node1, j.node2]).map((n) => `  ${n}: { transport: local, workdir: ./state/nodes/${n} }`);
   const jobs = JOBS.map((j) => `  ${j.name}: { nodes: [${j.node1}, ${j.node2}] }`);
   return [
@@ -89,6 +92,7 @@ function configText(siteDir: string, suites: string[], arches: string[]): string
     ...nodes,
     'jobs:',
     ...jobs,
+    ...extra,
     '',
   ].join('\n');
 }
@@ -245,6 +249,11 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     console.log(`copy    ${cached} (${fmt((await fs.stat(cached)).size / 2 ** 30, 1)} GiB)`);
     await fs.copyFile(cached, dbPath);
     addCulpritSearches(dbPath);
+    addMaintainers(dbPath, src.file);
+    const extra = await writeNotesAndSets(
+      dir,
+      readPackages(src.file).map((p) => p.name),
+    );
     // 1. and 2. every page of 3 suites x 4 arches, and of bookworm/amd64 only, each into an empty
     // site_dir of its own, RENDERS times in turn: the goals take the median run. No site is removed
     // before the end: freshly deleted inodes slow down creating files on ext4 for a while.
@@ -253,7 +262,7 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
     let full = '';
     for (let i = 1; i <= RENDERS; i++) {
       const fullConfig = path.join(dir, `full-${i}.yaml`);
-      await fs.writeFile(fullConfig, configText(`./public-${i}`, SUITES, ARCHES));
+      await fs.writeFile(fullConfig, configText(`./public-${i}`, SUITES, ARCHES, extra));
       if (i === 1) full = fullConfig;
       console.log(`run     full render, 3 suites x 4 arches, empty site_dir (${i} of ${RENDERS})`);
       const f = await runSiteQuiet(launcher, dir, fullConfig);
@@ -262,7 +271,7 @@ export async function run(opts: { sources?: string } = {}): Promise<void> {
       }
       fulls.push(f);
       const oneConfig = path.join(dir, `one-${i}.yaml`);
-      await fs.writeFile(oneConfig, configText(`./public-one-${i}`, ['bookworm'], ['amd64']));
+      await fs.writeFile(oneConfig, configText(`./public-one-${i}`, ['bookworm'], ['amd64'], extra));
       console.log(`run     full render, 1 suite x 1 arch, empty site_dir (${i} of ${RENDERS})`);
       const o = await runSiteQuiet(launcher, dir, oneConfig);
       if (o.json.package_pages !== packages) throw new CheckFailed(`1 x 1 render: ${o.json.package_pages} package pages, expected ${packages}`);
