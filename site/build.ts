@@ -122,9 +122,11 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   renderDashboard(ctx, plan, small.dashboard);
   renderCulprits(ctx, plan);
   renderBreakages(ctx, plan);
-  const notesPages = renderNotesPages(ctx);
+  const extrasBefore = ctx.writer.files + ctx.writer.removed;
+  renderNotesPages(ctx);
   renderMaintainerPages(ctx, plan);
   renderSetPages(ctx, plan);
+  const extras = ctx.writer.files + ctx.writer.removed - extrasBefore;
   writeReproducibleJson(ctx);
   writeTrackerJson(ctx);
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;
@@ -139,8 +141,9 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
     deletedPages: pages.deletedPages + gone,
     statusPages: pages.statusPages,
     splicedUnits: pages.spliced,
-    // the dashboard, culprits.html, breakages.html, reproducible.json, reproducible-tracker.json and the notes pages
-    otherPages: small.pages + 5 + notesPages,
+    // the dashboard, culprits.html, breakages.html, reproducible.json, reproducible-tracker.json; and the
+    // notes, maintainer and set pages written or removed (unchanged ones are not rewritten)
+    otherPages: small.pages + 5 + extras,
     files: ctx.writer.files,
     seq: plan.seq,
     durationMs: performance.now() - started,

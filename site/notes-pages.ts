@@ -55,12 +55,11 @@ export function importConfiguredNotes(ctx: RenderContext): void {
   }
 }
 
-/** Renders them all; returns how many files it wrote or removed. */
-export function renderNotesPages(ctx: RenderContext): number {
+/** Renders them all, and removes the pages of issues no longer defined. */
+export function renderNotesPages(ctx: RenderContext): void {
   const db = ctx.reader.db;
   const notes = allNotes(db);
   const issues = allIssues(db);
-  const before = ctx.writer.files;
   const byIssue = new Map<string, IssueRow[]>(issues.map((i) => [i.name, []]));
   for (const { suite, arch } of suiteArchs(ctx.config)) {
     renderSuiteArchLists(ctx, suite, arch, notes);
@@ -79,7 +78,7 @@ export function renderNotesPages(ctx: RenderContext): number {
     }
   }
   renderIssues(ctx, issues, byIssue);
-  return ctx.writer.files - before + removeGoneIssues(ctx, issues);
+  removeGoneIssues(ctx, issues);
 }
 
 function renderSuiteArchLists(ctx: RenderContext, suite: string, arch: string, notes: ReadonlyMap<string, NoteData>): void {
@@ -144,15 +143,13 @@ function renderIssues(ctx: RenderContext, issues: readonly NoteIssue[], byIssue:
 }
 
 /** issues/*.html of issues no longer defined (every name was checked by notes/parse.ts, and index.html is kept). */
-function removeGoneIssues(ctx: RenderContext, issues: readonly NoteIssue[]): number {
+function removeGoneIssues(ctx: RenderContext, issues: readonly NoteIssue[]): void {
   const keep = new Set(['index.html', ...issues.map((i) => `${i.name}.html`)]);
   let names: string[];
   try {
     names = readdirSync(ctx.writer.path('issues'));
   } catch {
-    return 0;
+    return;
   }
-  let n = 0;
-  for (const f of names) if (f.endsWith('.html') && !keep.has(f) && ctx.writer.remove(`issues/${f}`)) n++;
-  return n;
+  for (const f of names) if (f.endsWith('.html') && !keep.has(f)) ctx.writer.remove(`issues/${f}`);
 }

@@ -51,6 +51,9 @@ function removeGone(ctx: RenderContext, current: ReadonlySet<string>): void {
         const rel = `${suite}/${arch}/${n}`;
         if (page(n) && !current.has(rel)) ctx.writer.remove(`${SETS_DIR}/${rel}`);
       }
+      // a suite or architecture no longer configured leaves no empty folder
+      ctx.writer.removeEmptyDir(`${SETS_DIR}/${suite}/${arch}`);
     }
+    ctx.writer.removeEmptyDir(`${SETS_DIR}/${suite}`);
   }
 }

@@ -14,6 +14,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -110,6 +111,8 @@ export function emptyTrash(root: string): Promise<void> {
 /** Writes files atomically under the site root, creating folders once. */
 export class SiteWriter {
   files = 0;
+  /** files this writer removed */
+  removed = 0;
   private readonly dirs = new Set<string>();
   /** temporary files are made in a small folder of their own, then renamed into place (same file system) */
   private readonly tmpDir: string;
@@ -275,9 +278,21 @@ export class SiteWriter {
   remove(rel: string): boolean {
     try {
       unlinkSync(join(this.root, rel));
+      this.removed++;
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /** Remove a folder left empty (a folder still holding files stays). */
+  removeEmptyDir(rel: string): void {
+    const dir = join(this.root, rel);
+    try {
+      rmdirSync(dir);
+      this.dirs.delete(dir);
+    } catch {
+      // not empty, or gone already
     }
   }
 }

@@ -2,9 +2,10 @@
  * The package set pages (issue 19, part 2): a render with package_sets
  * configured writes sets/index.html and sets/SUITE/ARCH/SET.html with the
  * right counts, the set's FTBR members linked to their pages, the names the
- * suite lacks shown as such; a set no longer configured loses its pages.
+ * suite lacks shown as such; a set, suite or arch no longer configured loses
+ * its pages and folders.
  */
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type FarmDb } from '../../db/index.js';
@@ -71,5 +72,14 @@ describe('package set pages', () => {
     expect(existsSync(site('sets/bookworm/amd64/gone.html'))).toBe(false);
     expect(existsSync(site('sets/bookworm/amd64/web.html'))).toBe(true);
     expect(read('sets/index.html')).not.toContain('gone');
+  });
+
+  it('leaves no folder of a suite/arch no longer configured', async () => {
+    // what a render with trixie/i386 configured left
+    mkdirSync(site('sets/trixie/i386'), { recursive: true });
+    writeFileSync(site('sets/trixie/i386/web.html'), 'old');
+    await renderFixture(f, db);
+    expect(existsSync(site('sets/trixie'))).toBe(false);
+    expect(existsSync(site('sets/bookworm/amd64/web.html'))).toBe(true);
   });
 });
