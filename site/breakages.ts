@@ -19,7 +19,6 @@ import { shJoin } from '../core/shell.js';
 import { claimedKeys, nodeCollections, oldClaims, resultsOfRemoved } from '../db/breakages.js';
 import type { FarmDb } from '../db/index.js';
 import type { PackageData } from '../db/site.js';
-import { JsonCache } from './json-cache.js';
 import { isStale, packageHref, pageBase, type PageBase } from './model.js';
 import type { PackageAssets } from './model-package.js';
 
@@ -39,8 +38,10 @@ export interface BreakageInput {
   config: Config;
   db: FarmDb;
   asOf: string | null;
-  /** the file findings of every suite/arch's packages (from the package pages) */
+  /** the file findings of every suite/arch's packages (from the package pages), the first of each check */
   packageFindings: readonly Finding[];
+  /** by check: how many more file findings there are than packageFindings holds */
+  unlisted?: ReadonlyMap<string, number>;
 }
 
 export interface Check {
@@ -114,7 +115,7 @@ export const CHECKS: readonly Check[] = [
   },
 ];
 
-function pkgFinding(check: string, r: { suite: string; arch: string; package: string; version: string }, detail: string): Finding {
+export function pkgFinding(check: string, r: { suite: string; arch: string; package: string; version: string }, detail: string): Finding {
   return {
     check,
     subject: `${r.package} ${r.version} ${r.suite}/${r.arch}`,
@@ -158,32 +159,6 @@ export function packageFileFindings(d: PackageData, assets: PackageAssets): Find
   return out;
 }
 
-/** A suite/arch's file findings by package, as the last renders found them. */
-export function brokenCache(fragmentDir: string, suite: string, arch: string): JsonCache<{ version: 1; packages: Record<string, Finding[]> }> {
-  return new JsonCache(join(fragmentDir, `${suite}_${arch}.broken.json`), (v) => v.version === 1 && typeof v.packages === 'object');
-}
-
-/** Merge one render's file findings of a suite/arch into its cache: the rendered packages' entries replaced. */
-export function updateBrokenCache(
-  fragmentDir: string,
-  suite: string,
-  arch: string,
-  full: boolean,
-  rendered: readonly string[],
-  found: ReadonlyMap<string, Finding[]>,
-): void {
-  const cache = brokenCache(fragmentDir, suite, arch);
-  const packages: Record<string, Finding[]> = full ? {} : { ...(cache.read()?.packages ?? {}) };
-  for (const n of rendered) delete packages[n];
-  for (const [n, f] of found) if (f.length > 0) packages[n] = f;
-  const sorted = Object.fromEntries(
-    Object.keys(packages)
-      .sort()
-      .map((k) => [k, packages[k] ?? []]),
-  );
-  cache.write({ version: 1, packages: sorted });
-}
-
 /** Rows shown per check; the rest are counted. */
 export const SHOWN_PER_CHECK = 200;
 
@@ -207,8 +182,8 @@ export function breakagesView(input: BreakageInput): BreakagesView {
       name: c.name,
       title: c.title,
       how: c.how,
-      count: found.length,
-      more: Math.max(0, found.length - SHOWN_PER_CHECK),
+      count: found.length + (input.unlisted?.get(c.name) ?? 0),
+      more: Math.max(0, found.length + (input.unlisted?.get(c.name) ?? 0) - SHOWN_PER_CHECK),
       rows: found.slice(0, SHOWN_PER_CHECK).map((f) => ({
         subject: f.subject,
         href:

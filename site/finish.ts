@@ -10,7 +10,8 @@ import { fragmentFile, suiteArchKey, suiteArchs, type RenderContext } from './co
 import type { JsonCache } from './json-cache.js';
 import { publishKeys, removeAttestations } from './attestations.js';
 import { packageApiDir } from './package-api.js';
-import { brokenCache, breakagesView } from './breakages.js';
+import { breakagesView } from './breakages.js';
+import { brokenSummary } from './breakages-cache.js';
 import { culpritsView } from './model-culprits.js';
 import { indexView, type ChartsHtml } from './model-dashboard.js';
 import type { PackagePagesResult } from './package-pages.js';
@@ -62,10 +63,8 @@ export function renderCulprits(ctx: RenderContext, plan: RenderPlan): void {
 
 /** breakages.html: the checks of breakages.ts, the file findings as the package pages found them. */
 export function renderBreakages(ctx: RenderContext, plan: RenderPlan): void {
-  const packageFindings = suiteArchs(ctx.config).flatMap(({ suite, arch }) =>
-    Object.values(brokenCache(ctx.paths.fragmentDir, suite, arch).read()?.packages ?? {}).flat(),
-  );
-  const view = breakagesView({ config: ctx.config, db: ctx.reader.db, asOf: plan.asOf, packageFindings });
+  const { findings, unlisted } = brokenSummary(ctx.paths.fragmentDir, suiteArchs(ctx.config));
+  const view = breakagesView({ config: ctx.config, db: ctx.reader.db, asOf: plan.asOf, packageFindings: findings, unlisted });
   ctx.writer.write('breakages.html', ctx.renderer.render('breakages', view));
 }
 

@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { updateBrokenCache, type Finding } from './breakages.js';
+import type { Finding } from './breakages.js';
+import { updateBrokenCache } from './breakages-cache.js';
 import { fragmentFile, suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import type { RenderPlan } from './plan.js';
 import { listsDue } from './list-pages.js';

@@ -32,9 +32,10 @@ export interface SiteState {
  * with their culprits, the culprit pages, a Culprits link on every page; 4: each package's
  * attestations and api/v1 JSON, the page's link to them; 5: notes on package pages, the
  * notes pages in each suite/arch's nav, the maintainer pages, the package set pages, Issues,
- * Maintainers and Sets links on every page.
+ * Maintainers and Sets links on every page; 6: the breakages caches in their compact layout
+ * with a summary (breakages-cache.ts).
  */
-export const RENDERING = 5;
+export const RENDERING = 6;
 
 export function siteState(paths: SitePaths): JsonCache<SiteState> {
   return new JsonCache<SiteState>(
