@@ -1,40 +1,51 @@
 /**
  * The DB's side of the maintainer pages (site/maintainer-pages.ts): each
- * person's current sources with the source's version and its result on an
+ * person's current sources with the source's version and its result on each
  * architecture, for everyone (a full render) or for the people a render's
  * changes touch (an incremental one).
  */
 import type { FarmDb } from './index.js';
 import type { MaintainerRow } from './maintainers.js';
 
-export interface MaintainerPackageRow {
+export interface MaintainerSourceRow {
   email: string;
   name: string;
   role: MaintainerRow['role'];
   suite: string;
   package: string;
   version: string;
-  /** null when this architecture has no result yet */
-  arch: string | null;
-  status: string;
+  /** the result's status on each architecture asked for, in that order (null: none yet) */
+  statuses: (string | null)[];
 }
 
 /**
- * One row per person and current source, with its result on `arch` (the join names the
- * architecture: results' key is suite, arch, package). `emails`: only these people.
+ * One row per person and current source of `suites`, ordered by person, with its status on each
+ * of `arches` (one lookup each by the results' key), read one at a time: at Debian scale that
+ * is hundreds of thousands of rows, and a page is written per person. `emails`: only these people.
  */
-export function maintainerPackages(db: FarmDb, arch: string, emails?: readonly string[]): MaintainerPackageRow[] {
-  const only = emails ? 'WHERE m.email IN (SELECT value FROM json_each(?))' : '';
-  const args: unknown[] = emails ? [arch, JSON.stringify(emails)] : [arch];
-  return db.sql
+export function* maintainerSources(
+  db: FarmDb,
+  suites: readonly string[],
+  arches: readonly string[],
+  emails?: readonly string[],
+): Generator<MaintainerSourceRow> {
+  const statusOf = arches.map(() => '(SELECT r.status FROM results r WHERE r.suite = m.suite AND r.arch = ? AND r.package = m.package)').join(', ');
+  const only = emails ? 'AND m.email IN (SELECT value FROM json_each(?))' : '';
+  const args: unknown[] = [...arches, JSON.stringify(suites), ...(emails ? [JSON.stringify(emails)] : [])];
+  const rows = db.sql
     .prepare(
-      `SELECT m.email, m.name, m.role, m.suite, m.package, s.version, r.arch, COALESCE(r.status, 'untested') AS status
+      `SELECT m.email, m.name, m.role, m.suite, m.package, s.version${arches.length > 0 ? `, ${statusOf}` : ''}
       FROM maintainers m
       JOIN sources s ON s.suite = m.suite AND s.name = m.package AND s.removed_at IS NULL
-      LEFT JOIN results r ON r.suite = m.suite AND r.arch = ? AND r.package = m.package
-      ${only} ORDER BY m.email, m.suite, m.package`,
+      WHERE m.suite IN (SELECT value FROM json_each(?)) ${only}
+      ORDER BY m.email, m.suite, m.package`,
     )
-    .all(...args) as MaintainerPackageRow[];
+    .raw(true)
+    .iterate(...args) as IterableIterator<unknown[]>;
+  for (const r of rows) {
+    const [email, name, role, suite, pkg, version, ...statuses] = r as [string, string, MaintainerRow['role'], string, string, string, ...(string | null)[]];
+    yield { email, name, role, suite, package: pkg, version, statuses };
+  }
 }
 
 /**

@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { MAINTAINER_EMAIL_RE } from '../archive/maintainers.js';
 import { join } from 'node:path';
-import { maintainerPackages, touchedMaintainers } from '../db/site-maintainers.js';
+import { maintainerSources, touchedMaintainers } from '../db/site-maintainers.js';
 import type { RenderContext } from './context.js';
 import { JsonCache } from './json-cache.js';
-import { groupMaintainers, indexView, maintainerView, maintainersView, type MaintainersView } from './model-maintainers.js';
+import { eachMaintainer, indexView, maintainerView, maintainersView, type MaintainersView } from './model-maintainers.js';
 import type { RenderPlan } from './plan.js';
 
 export const MAINTAINERS_DIR = 'maintainers';
@@ -61,16 +61,15 @@ export function renderMaintainerPages(ctx: RenderContext, plan: RenderPlan): voi
   const byEmail = kept?.people ?? {};
   const touched = kept ? touchedMaintainers(reader.db, plan.from, plan.seq, changedBySuite(plan)) : undefined;
   if (touched?.length === 0) return;
-  const rows = config.architectures.flatMap((arch) => maintainerPackages(reader.db, arch, touched));
-  const people = groupMaintainers(rows, config.suites, config.architectures, maintainerFile);
   const gone = new Set(touched ?? Object.keys(byEmail));
   const fresh: Record<string, IndexEntry> = kept ? byEmail : {};
-  for (const p of people) {
+  const rows = maintainerSources(reader.db, config.suites, config.architectures, touched);
+  eachMaintainer(rows, config.architectures, maintainerFile, (p) => {
     gone.delete(p.email);
     ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/${p.file}`, ctx.renderer.render('maintainer', maintainerView(p)));
     const { href: _href, ...entry } = maintainersView([p], null).people[0] ?? { href: '', name: p.name, email: p.email, packages: 0, ftbr: 0, ftbfs: 0 };
     fresh[p.email] = { ...entry, file: p.file };
-  }
+  });
   for (const email of gone) {
     const e = fresh[email];
     if (e) ctx.writer.remove(`${MAINTAINERS_DIR}/${e.file}`);

@@ -3,7 +3,7 @@
  * counts) and maintainers/FILE.html (one person's packages on each
  * configured suite/arch). Pure: rows in, views out.
  */
-import type { MaintainerPackageRow } from '../db/site-maintainers.js';
+import type { MaintainerSourceRow } from '../db/site-maintainers.js';
 import { statusClass, urlSegment } from './format.js';
 import { packageHref, pageBase, type PageBase } from './model.js';
 
@@ -37,32 +37,28 @@ export interface MaintainerView extends PageBase {
 }
 
 /**
- * Group the query's rows per person, on the configured suites and architectures only (the
- * package pages that exist): an architecture without a result is shown untested.
+ * The query's rows (ordered by person) as one summary per person, handed to `each` as soon as
+ * that person's rows are read, so that only one person's rows are held at a time. An
+ * architecture without a result is shown untested.
  */
-export function groupMaintainers(
-  rows: readonly MaintainerPackageRow[],
-  suites: readonly string[],
+export function eachMaintainer(
+  rows: Iterable<MaintainerSourceRow>,
   arches: readonly string[],
   fileOf: (email: string) => string | null,
-): MaintainerSummary[] {
+  each: (p: MaintainerSummary) => void,
+): void {
   const root = '../';
-  const bySource = new Map<string, { first: MaintainerPackageRow; status: Map<string, string> }>();
+  let p = null as MaintainerSummary | null;
   for (const r of rows) {
-    if (!suites.includes(r.suite)) continue;
-    const key = `${r.email}\0${r.suite}\0${r.package}`;
-    let e = bySource.get(key);
-    if (!e) bySource.set(key, (e = { first: r, status: new Map() }));
-    if (r.arch !== null) e.status.set(r.arch, r.status);
-  }
-  const people = new Map<string, MaintainerSummary>();
-  for (const { first: r, status } of bySource.values()) {
-    const file = fileOf(r.email);
-    if (file === null) continue; // sync validates addresses; one that is not valid gets no page
-    let p = people.get(r.email);
-    if (!p) people.set(r.email, (p = { email: r.email, name: r.name, file, rows: [] }));
-    for (const arch of arches) {
-      const st = status.get(arch) ?? 'untested';
+    if (p?.email !== r.email) {
+      if (p) each(p);
+      const file = fileOf(r.email);
+      // sync validates addresses; one that is not valid gets no page
+      p = file === null ? null : { email: r.email, name: r.name, file, rows: [] };
+      if (!p) continue;
+    }
+    for (const [i, arch] of arches.entries()) {
+      const st = r.statuses[i] ?? 'untested';
       p.rows.push({
         suite: r.suite,
         arch,
@@ -75,7 +71,7 @@ export function groupMaintainers(
       });
     }
   }
-  return [...people.values()];
+  if (p) each(p);
 }
 
 export function maintainersView(people: readonly MaintainerSummary[], asOf: string | null): MaintainersView {
