@@ -11,16 +11,17 @@ export interface NotedRow {
   status: string | null;
 }
 
-/** Each current source of a suite with a note, with its result on an architecture (status null: untested). */
-export function notedResults(db: FarmDb, suite: string, arch: string): NotedRow[] {
+/** Each current source of a suite with a note (of `only`, when given), with its result on an architecture (status null: untested). */
+export function notedResults(db: FarmDb, suite: string, arch: string, only?: readonly string[]): NotedRow[] {
+  const where = only ? 'WHERE n.package IN (SELECT value FROM json_each(?))' : '';
   return db.sql
     .prepare(
       `SELECT s.name AS package, COALESCE(r.version, s.version) AS version, r.status
       FROM notes n JOIN sources s ON s.suite = ? AND s.name = n.package AND s.removed_at IS NULL
       LEFT JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
-      ORDER BY s.name`,
+      ${where} ORDER BY s.name`,
     )
-    .all(suite, arch) as NotedRow[];
+    .all(suite, arch, ...(only ? [JSON.stringify(only)] : [])) as NotedRow[];
 }
 
 export interface FailedRow {

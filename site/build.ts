@@ -123,12 +123,12 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   renderCulprits(ctx, plan);
   renderBreakages(ctx, plan);
   const extrasBefore = ctx.writer.files + ctx.writer.removed;
-  renderNotesPages(ctx);
+  renderNotesPages(ctx, plan);
   renderMaintainerPages(ctx, plan);
   renderSetPages(ctx, plan);
   const extras = ctx.writer.files + ctx.writer.removed - extrasBefore;
   writeReproducibleJson(ctx);
-  writeTrackerJson(ctx);
+  writeTrackerJson(ctx, plan);
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;
   const packagesMs = performance.now() - t1;
   recordRender(ctx, state, { version: 1, rendering: RENDERING, ...made, seq: plan.seq });

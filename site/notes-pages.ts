@@ -7,12 +7,15 @@
  * written only when their bytes changed; an issue gone loses its page.
  */
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ReprofarmError } from '../core/errors.js';
 import { importNotesDirIfChanged } from '../notes/import.js';
 import type { NoteIssue } from '../notes/parse.js';
-import { allIssues, allNotes, type NoteData } from '../db/notes.js';
+import { allIssues, allNotes, notesState, type NoteData } from '../db/notes.js';
 import { failedResults, notedResults } from '../db/site-notes.js';
-import { suiteArchs, type RenderContext } from './context.js';
+import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
+import { JsonCache } from './json-cache.js';
+import type { RenderPlan } from './plan.js';
 import { fmtDate, rootFrom, statusClass } from './format.js';
 import { issueHref, packageHref, pageBase, scheduledHref, statusHref } from './model.js';
 import { listLinks, listPageName, type NotesPageId } from './model-lists.js';
@@ -55,15 +58,43 @@ export function importConfiguredNotes(ctx: RenderContext): void {
   }
 }
 
-/** Renders them all, and removes the pages of issues no longer defined. */
-export function renderNotesPages(ctx: RenderContext): void {
+interface IssueCount {
+  packages: number;
+  unreproducible: number;
+}
+
+/** What the last render of these pages saw: an incremental render redoes only what changed since. */
+interface NotesPagesCache {
+  version: 1;
+  /** the configuration's suites and architectures */
+  scope: string;
+  /** notesHash of the notes they show */
+  hash: string;
+  issues: Record<string, IssueCount>;
+}
+
+/**
+ * Renders them, and removes the pages of issues no longer defined. A full render, or new
+ * notes, renders every page; else only the lists of the suite/archs with changes and the
+ * pages of the issues that name a changed package (the index's counts of the others kept).
+ */
+export function renderNotesPages(ctx: RenderContext, plan: RenderPlan): void {
   const db = ctx.reader.db;
+  const scope = JSON.stringify([ctx.config.suites, ctx.config.architectures]);
+  const hash = notesState(db)?.hash ?? '';
+  const cache = new JsonCache<NotesPagesCache>(join(ctx.paths.indexDir, 'notes.json'), (c) => c.version === 1 && typeof c.issues === 'object');
+  const kept = plan.full ? undefined : cache.read();
+  const since = kept?.scope === scope && kept.hash === hash ? kept : undefined;
+  if (since && plan.todo.size === 0) return;
   const notes = allNotes(db);
   const issues = allIssues(db);
-  const byIssue = new Map<string, IssueRow[]>(issues.map((i) => [i.name, []]));
+  const affected = since ? issuesOf(plan, notes) : new Set(issues.map((i) => i.name));
+  const only = since ? [...notes].filter(([, n]) => n.issues.some((i) => affected.has(i))).map(([name]) => name) : undefined;
+  const byIssue = new Map<string, IssueRow[]>([...affected].map((i) => [i, []]));
   for (const { suite, arch } of suiteArchs(ctx.config)) {
-    renderSuiteArchLists(ctx, suite, arch, notes);
-    for (const r of notedResults(db, suite, arch)) {
+    if (!since || plan.todo.has(suiteArchKey(suite, arch))) renderSuiteArchLists(ctx, suite, arch, notes);
+    if (only?.length === 0) continue;
+    for (const r of notedResults(db, suite, arch, only)) {
       const status = r.status ?? 'untested';
       const row = {
         suite,
@@ -77,8 +108,23 @@ export function renderNotesPages(ctx: RenderContext): void {
       for (const i of notes.get(r.package)?.issues ?? []) byIssue.get(i)?.push(row);
     }
   }
-  renderIssues(ctx, issues, byIssue);
-  removeGoneIssues(ctx, issues);
+  const counts: Record<string, IssueCount> = {};
+  for (const i of issues) {
+    const rows = byIssue.get(i.name);
+    counts[i.name] = rows
+      ? { packages: new Set(rows.map((r) => r.package)).size, unreproducible: rows.filter((r) => r.status === 'FTBR').length }
+      : (since?.issues[i.name] ?? { packages: 0, unreproducible: 0 });
+  }
+  renderIssues(ctx, issues, byIssue, counts);
+  cache.write({ version: 1, scope, hash, issues: counts });
+  if (!since) removeGoneIssues(ctx, issues);
+}
+
+/** The issues the notes of the changed packages name. */
+function issuesOf(plan: RenderPlan, notes: ReadonlyMap<string, NoteData>): Set<string> {
+  const out = new Set<string>();
+  for (const u of plan.todo.values()) for (const n of u.names) for (const i of notes.get(n)?.issues ?? []) out.add(i);
+  return out;
 }
 
 function renderSuiteArchLists(ctx: RenderContext, suite: string, arch: string, notes: ReadonlyMap<string, NoteData>): void {
@@ -120,23 +166,22 @@ function renderSuiteArchLists(ctx: RenderContext, suite: string, arch: string, n
   }
 }
 
-function renderIssues(ctx: RenderContext, issues: readonly NoteIssue[], byIssue: ReadonlyMap<string, IssueRow[]>): void {
+/** issues/index.html from `counts`; the page of each issue in byIssue. */
+function renderIssues(ctx: RenderContext, issues: readonly NoteIssue[], byIssue: ReadonlyMap<string, IssueRow[]>, counts: Record<string, IssueCount>): void {
   const index = pageBase(`Issues (${issues.length})`, 1, undefined, 'issues');
-  const entries = issues.map((i) => {
-    const rows = byIssue.get(i.name) ?? [];
-    return {
-      name: i.name,
-      href: issueHref(rootFrom(1), i.name),
-      description: i.description,
-      packages: new Set(rows.map((r) => r.package)).size,
-      unreproducible: rows.filter((r) => r.status === 'FTBR').length,
-    };
-  });
+  const entries = issues.map((i) => ({
+    name: i.name,
+    href: issueHref(rootFrom(1), i.name),
+    description: i.description,
+    packages: counts[i.name]?.packages ?? 0,
+    unreproducible: counts[i.name]?.unreproducible ?? 0,
+  }));
   const indexView = { ...index, issues: entries };
   ctx.writer.writeIfChanged('issues/index.html', ctx.renderer.render('issues', indexView));
   for (const i of issues) {
+    const rows = byIssue.get(i.name);
+    if (!rows) continue;
     const base = pageBase(`Issue ${i.name}`, 1, undefined, 'issues');
-    const rows = byIssue.get(i.name) ?? [];
     const view = { ...base, issue: i, rows, indexHref: 'index.html' };
     ctx.writer.writeIfChanged(`issues/${i.name}.html`, ctx.renderer.render('issue', view));
   }

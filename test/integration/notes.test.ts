@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../db/index.js';
 import { createSiteFixture, INJECTION, type SiteFixture } from '../harness/site-fixture.js';
+import { renderFixture } from '../harness/site-trees.js';
 import { runCli } from '../helpers/cli.js';
 
 let f: SiteFixture;
@@ -153,6 +154,22 @@ describe('notes import', () => {
     const first = importedAt();
     expect((await runCli(['--config', f.config, 'site'])).code).toBe(0);
     expect(importedAt()).toBe(first);
+
+    // a noted package's status changes: the incremental render's notes pages are a full render's
+    const db = openDb(f.dbPath);
+    try {
+      db.sql.prepare("UPDATE results SET status = 'FTBR' WHERE suite = 'bookworm' AND arch = 'amd64' AND package = ?").run(ftbfs);
+      expect((await renderFixture(f, db)).mode).toBe('incremental');
+      await renderFixture(f, db, 'public-full', true);
+    } finally {
+      db.close();
+    }
+    for (const rel of ['issues/index.html', 'issues/captures_build_path.html', 'bookworm/amd64/index_notes.html', 'reproducible-tracker.json']) {
+      expect(page(rel), rel).toBe(readFileSync(join(f.dir, 'public-full', rel), 'utf8'));
+    }
+    expect(page('issues/captures_build_path.html')).toMatch(
+      new RegExp(`>${ftbfs}</a></td><td>bookworm</td><td>amd64</td><td>[^<]+</td><td class="st-ftbr">FTBR<`),
+    );
 
     writeFileSync(join(dir, 'packages.yml'), `${notesFor(ftbfs)}  version: [1, 2]\n`);
     const broken = await runCli(['--config', f.config, 'site']);
