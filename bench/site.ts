@@ -68,7 +68,7 @@ interface SiteRun {
   json: { mode: string; package_pages: number; status_pages: number; duration_ms: number };
 }
 
-function readPackages(file: string): { name: string; version: string; architecture: string }[] {
+export function readPackages(file: string): { name: string; version: string; architecture: string }[] {
   const text = readFileSync(file, 'utf8');
   const pk = new Map<string, { name: string; version: string; architecture: string }>();
   for (const st of text.split(/\n\s*\n/)) {
@@ -80,7 +80,7 @@ function readPackages(file: string): { name: string; version: string; architectu
   return [...pk.values()];
 }
 
-function configText(siteDir: string, suites: string[], arches: string[], extra: readonly string[]): string {
+export function configText(siteDir: string, suites: string[], arches: string[], extra: readonly string[]): string {
   const nodes = JOBS.flatMap((j) => [j.node1, j.node2]).map((n) => `  ${n}: { transport: local, workdir: ./state/nodes/${n} }`);
   const jobs = JOBS.map((j) => `  ${j.name}: { nodes: [${j.node1}, ${j.node2}] }`);
   return [
@@ -207,7 +207,7 @@ async function benchDb(sources: string): Promise<{ db: string; packages: number;
  * from hints or from a search with its steps, nondeterministic, unknown, or still searching, by a
  * hash of the name. On the copy, not the cached DB: the same DB serves older reprofarms too.
  */
-function addCulpritSearches(dbPath: string): void {
+export function addCulpritSearches(dbPath: string): void {
   const d = openDb(dbPath);
   const t0 = performance.now();
   const n = d.sql.transaction(() => {
