@@ -15,11 +15,12 @@ export interface SetMemberRow {
 export function setMembers(db: FarmDb, suite: string, arch: string, names: readonly string[]): SetMemberRow[] {
   return db.sql
     .prepare(
+      // driven by the names (a key lookup each): a set is small next to its suite
       `SELECT s.name AS name, COALESCE(r.version, s.version) AS version, COALESCE(r.status, 'untested') AS status
-      FROM sources s
+      FROM (SELECT DISTINCT value AS name FROM json_each(?)) j
+      CROSS JOIN sources s ON s.suite = ? AND s.name = j.name AND s.removed_at IS NULL
       LEFT JOIN results r ON r.suite = s.suite AND r.arch = ? AND r.package = s.name
-      WHERE s.suite = ? AND s.removed_at IS NULL AND s.name IN (SELECT value FROM json_each(?))
       ORDER BY s.name`,
     )
-    .all(arch, suite, JSON.stringify(names)) as SetMemberRow[];
+    .all(JSON.stringify(names), suite, arch) as SetMemberRow[];
 }

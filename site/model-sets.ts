@@ -53,24 +53,25 @@ export function setFile(s: { suite: string; arch: string; set: string }): string
   return `${s.suite}/${s.arch}/${s.set}.html`;
 }
 
-export function setsView(sets: readonly SetSummary[], asOf: string | null): SetsView {
-  const base = pageBase('Package sets', 1, asOf, 'sets');
+/** A set on a suite/arch as the index shows it. */
+export type SetEntry = SetsView['sets'][number];
+
+export function setEntry(s: SetSummary): SetEntry {
   return {
-    title: base.title,
-    root: base.root,
-    nav: base.nav,
-    asOf: base.asOf,
-    sets: sets.map((s) => ({
-      set: s.set,
-      suite: s.suite,
-      arch: s.arch,
-      href: `./${urlSegment(s.suite)}/${urlSegment(s.arch)}/${urlSegment(s.set)}.html`,
-      members: s.rows.length,
-      reproduciblePct: pct(countOf(s.rows, 'reproducible'), s.rows.length),
-      ftbr: countOf(s.rows, 'FTBR'),
-      ftbfs: countOf(s.rows, 'FTBFS'),
-    })),
+    set: s.set,
+    suite: s.suite,
+    arch: s.arch,
+    href: `./${urlSegment(s.suite)}/${urlSegment(s.arch)}/${urlSegment(s.set)}.html`,
+    members: s.rows.length,
+    reproduciblePct: pct(countOf(s.rows, 'reproducible'), s.rows.length),
+    ftbr: countOf(s.rows, 'FTBR'),
+    ftbfs: countOf(s.rows, 'FTBFS'),
   };
+}
+
+export function setsView(entries: readonly SetEntry[], asOf: string | null): SetsView {
+  const base = pageBase('Package sets', 1, asOf, 'sets');
+  return { title: base.title, root: base.root, nav: base.nav, asOf: base.asOf, sets: [...entries] };
 }
 
 /** One set on one suite/arch: no "as of" date, so that it changes only when its members do. */

@@ -1,35 +1,65 @@
 /**
  * The package set pages (issue 19): sets/index.html and one page per
  * configured set on each configured suite/arch (sets/SUITE/ARCH/SET.html),
- * from a read of the DB per suite/arch and set every render. A page is
- * written only when its bytes change; the pages of sets, suites or
- * architectures no longer configured are removed.
+ * from a read of the DB per suite/arch and set (in an incremental render,
+ * only where a member changed). A page is written only when its bytes
+ * change; the pages of sets, suites or architectures no longer configured
+ * are removed.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { setMembers } from '../db/site-sets.js';
-import { suiteArchs, type RenderContext } from './context.js';
-import { setFile, setsView, setView, type SetSummary } from './model-sets.js';
+import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
+import { JsonCache } from './json-cache.js';
+import { setEntry, setFile, setsView, setView, type SetEntry, type SetSummary } from './model-sets.js';
 import type { RenderPlan } from './plan.js';
 
 export const SETS_DIR = 'sets';
 
-/** sets/index.html and each set's pages; then the pages no longer configured. */
+/** What the last render of the set pages saw: the index's entries, and of which sets. */
+interface SetsCache {
+  version: 1;
+  /** sha256 of the configured sets, suites and architectures */
+  key: string;
+  entries: Record<string, SetEntry>;
+}
+
+/**
+ * sets/index.html and each set's pages; then the pages no longer configured. An incremental
+ * render with the sets of the last one reads again only the sets with a changed member on
+ * that suite/arch (the index keeps the others' entries).
+ */
 export function renderSetPages(ctx: RenderContext, plan: RenderPlan): void {
-  const sets: SetSummary[] = [];
-  for (const [set, members] of [...ctx.config.packageSets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const names = [...members].sort();
+  const configured = [...ctx.config.packageSets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([set, m]) => [set, [...m].sort()] as const);
+  const key = createHash('sha256')
+    .update(JSON.stringify([configured, ctx.config.suites, ctx.config.architectures]))
+    .digest('hex');
+  const cache = new JsonCache<SetsCache>(join(ctx.paths.indexDir, 'sets.json'), (c) => c.version === 1 && typeof c.entries === 'object');
+  const kept = plan.full ? undefined : cache.read();
+  const since = kept?.key === key ? kept.entries : undefined;
+  const entries: Record<string, SetEntry> = {};
+  const current = new Set(['index.html']);
+  for (const [set, names] of configured) {
+    const members = new Set(names);
     for (const { suite, arch } of suiteArchs(ctx.config)) {
+      const file = setFile({ suite, arch, set });
+      current.add(file);
+      const changed = plan.todo.get(suiteArchKey(suite, arch))?.names.some((n) => members.has(n)) ?? false;
+      const old = since?.[file];
+      if (old && !changed) {
+        entries[file] = old;
+        continue;
+      }
       const rows = setMembers(ctx.reader.db, suite, arch, names);
       const found = new Set(rows.map((r) => r.name));
-      sets.push({ set, suite, arch, rows, missing: names.filter((n) => !found.has(n)) });
+      const s: SetSummary = { set, suite, arch, rows, missing: names.filter((n) => !found.has(n)) };
+      ctx.writer.writeIfChanged(`${SETS_DIR}/${file}`, ctx.renderer.render('set', setView(s)));
+      entries[file] = setEntry(s);
     }
   }
-  ctx.writer.writeIfChanged(`${SETS_DIR}/index.html`, ctx.renderer.render('sets', setsView(sets, plan.asOf)));
-  const current = new Set(['index.html']);
-  for (const s of sets) {
-    current.add(setFile(s));
-    ctx.writer.writeIfChanged(`${SETS_DIR}/${setFile(s)}`, ctx.renderer.render('set', setView(s)));
-  }
+  ctx.writer.writeIfChanged(`${SETS_DIR}/index.html`, ctx.renderer.render('sets', setsView(Object.values(entries), plan.asOf)));
+  cache.write({ version: 1, key, entries });
   removeGone(ctx, current);
 }
 

@@ -5,7 +5,7 @@
  * reproducible.json (one current row per package), so the two never disagree.
  * A suite's status is its worst architecture's, in TRACKER_ORDER.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fragmentFile, suiteArchs, type RenderContext } from './context.js';
 import type { RenderPlan } from './plan.js';
 
@@ -45,8 +45,8 @@ const SPLICE_MAX = 500;
 export function writeTrackerJson(ctx: RenderContext, plan: RenderPlan): void {
   const target = ctx.writer.path(TRACKER_FILE);
   const changed = new Set([...plan.todo.values()].flatMap((u) => u.names));
+  if (!plan.full && changed.size === 0 && existsSync(target)) return;
   const old = plan.full || changed.size > SPLICE_MAX ? null : trackerLines(target);
-  if (old && changed.size === 0) return;
   const entries = new Map<string, Record<string, SuiteEntry>>();
   for (const { suite, arch } of suiteArchs(ctx.config)) {
     for (const r of fragmentRows(fragmentFile(ctx.paths.fragmentDir, suite, arch), old ? changed : null)) addRow(entries, r);

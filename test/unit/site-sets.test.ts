@@ -74,6 +74,14 @@ describe('package set pages', () => {
     expect(read('sets/index.html')).not.toContain('gone');
   });
 
+  it('renders a new status of a member incrementally as a full render does', async () => {
+    db.sql.prepare("UPDATE results SET status = 'FTBFS' WHERE suite = 'bookworm' AND arch = 'amd64' AND package = 'bash'").run();
+    expect((await renderFixture(f, db)).mode).toBe('incremental');
+    await renderFixture(f, db, 'public-full', true);
+    for (const rel of ['sets/index.html', 'sets/bookworm/amd64/web.html']) expect(read(rel), rel).toBe(readFileSync(join(f.dir, 'public-full', rel), 'utf8'));
+    expect(read('sets/bookworm/amd64/web.html')).toMatch(/<a href="[^"]*">bash<\/a>/);
+  });
+
   it('leaves no folder of a suite/arch no longer configured', async () => {
     // what a render with trixie/i386 configured left
     mkdirSync(site('sets/trixie/i386'), { recursive: true });
