@@ -55,6 +55,11 @@ export function suiteArchKey(suite: string, arch: string): string {
   return `${suite}\0${arch}`;
 }
 
+/** The configured suites and architectures as one string: a cache of pages kept for them is void when it differs. */
+export function scopeOf(config: Config): string {
+  return JSON.stringify([config.suites, config.architectures]);
+}
+
 /** Every configured suite/arch: each suite's architectures in turn, in the configuration's order. */
 export function suiteArchs(config: Config): SuiteArch[] {
   return config.suites.flatMap((suite) => config.architectures.map((arch) => ({ suite, arch })));

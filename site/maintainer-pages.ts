@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { MAINTAINER_EMAIL_RE } from '../archive/maintainers.js';
 import { join } from 'node:path';
 import { maintainerSources, touchedMaintainers } from '../db/site-maintainers.js';
-import type { RenderContext } from './context.js';
+import { scopeOf, type RenderContext } from './context.js';
 import { JsonCache } from './json-cache.js';
 import { eachMaintainer, indexView, maintainerView, maintainersView, type MaintainersView } from './model-maintainers.js';
 import type { RenderPlan } from './plan.js';
@@ -55,7 +55,7 @@ interface IndexCache {
 /** maintainers/index.html and the pages of the people whose packages changed (everyone's in a full render); the pages of people gone are removed. */
 export function renderMaintainerPages(ctx: RenderContext, plan: RenderPlan): void {
   const { config, reader } = ctx;
-  const scope = JSON.stringify([config.suites, config.architectures]);
+  const scope = scopeOf(config);
   const cache = new JsonCache<IndexCache>(join(ctx.paths.indexDir, 'maintainers.json'), (c) => c.version === 1 && c.scope === scope && Boolean(c.people));
   const kept = plan.full ? undefined : cache.read();
   const byEmail = kept?.people ?? {};

@@ -13,7 +13,7 @@ import { importNotesDirIfChanged } from '../notes/import.js';
 import type { NoteIssue } from '../notes/parse.js';
 import { allIssues, allNotes, notesState, type NoteData } from '../db/notes.js';
 import { failedResults, notedResults } from '../db/site-notes.js';
-import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
+import { scopeOf, suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import { JsonCache } from './json-cache.js';
 import type { RenderPlan } from './plan.js';
 import { fmtDate, rootFrom, statusClass } from './format.js';
@@ -80,7 +80,7 @@ interface NotesPagesCache {
  */
 export function renderNotesPages(ctx: RenderContext, plan: RenderPlan): void {
   const db = ctx.reader.db;
-  const scope = JSON.stringify([ctx.config.suites, ctx.config.architectures]);
+  const scope = scopeOf(ctx.config);
   const hash = notesState(db)?.hash ?? '';
   const cache = new JsonCache<NotesPagesCache>(join(ctx.paths.indexDir, 'notes.json'), (c) => c.version === 1 && typeof c.issues === 'object');
   const kept = plan.full ? undefined : cache.read();

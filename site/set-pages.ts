@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setMembers } from '../db/site-sets.js';
-import { suiteArchKey, suiteArchs, type RenderContext } from './context.js';
+import { scopeOf, suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import { JsonCache } from './json-cache.js';
 import { setEntry, setFile, setsView, setView, type SetEntry, type SetSummary } from './model-sets.js';
 import type { RenderPlan } from './plan.js';
@@ -33,7 +33,7 @@ interface SetsCache {
 export function renderSetPages(ctx: RenderContext, plan: RenderPlan): void {
   const configured = [...ctx.config.packageSets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([set, m]) => [set, [...m].sort()] as const);
   const key = createHash('sha256')
-    .update(JSON.stringify([configured, ctx.config.suites, ctx.config.architectures]))
+    .update(JSON.stringify([configured, scopeOf(ctx.config)]))
     .digest('hex');
   const cache = new JsonCache<SetsCache>(join(ctx.paths.indexDir, 'sets.json'), (c) => c.version === 1 && typeof c.entries === 'object');
   const kept = plan.full ? undefined : cache.read();

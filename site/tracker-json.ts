@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fragmentFile, suiteArchs, type RenderContext } from './context.js';
 import type { RenderPlan } from './plan.js';
 
-export const TRACKER_FILE = 'reproducible-tracker.json';
+const TRACKER_FILE = 'reproducible-tracker.json';
 
 /** Worst first: what a maintainer should look at comes before what is fine. */
 export const TRACKER_ORDER = ['FTBFS', 'FTBR', 'depwait', 'timeout', 'E404', 'source-mismatch', 'NFU', 'blacklisted', 'untested', 'reproducible'];
