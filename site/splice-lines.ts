@@ -98,7 +98,7 @@ export class FileLines implements LineSource {
 }
 
 /** In `src` (lines sorted by key), where the line of `key` is, or where it would go. */
-function locate(src: LineSource, key: string, keyOf: (line: Buffer) => string): { at: number; end: number } {
+export function locate(src: LineSource, key: string, keyOf: (line: Buffer) => string): { at: number; end: number } {
   let lo = 0;
   let hi = src.length;
   while (lo < hi) {
@@ -172,7 +172,7 @@ export function rowKey(bytesOfLine: Buffer): string {
 }
 
 /** The package a reproducible.json line (`{...},`) is of, as a byte string. */
-function jsonKey(line: Buffer): string {
+export function jsonKey(line: Buffer): string {
   let v: { package?: unknown };
   try {
     v = JSON.parse(line.toString('latin1', 0, line.length - 1)) as { package?: unknown };
@@ -188,14 +188,16 @@ function jsonKey(line: Buffer): string {
  * fragment (`size` bytes) followed by a ',\n' it does not have, so that every
  * row is a line ending in ',\n'; the result drops the last row's again.
  * Pieces are new rows and parts of the fragment file (never of the suffix).
+ * `keyOf`: a row's key (reproducible-tracker.json's rows are `"name": {...}`).
  */
 export function spliceFragment(
   src: LineSource,
   size: number,
   keys: readonly string[],
   lines: ReadonlyMap<string, Uint8Array>,
+  keyOf: (line: Buffer) => string = jsonKey,
 ): { pieces: (Kept | Uint8Array)[]; changed: boolean } {
-  const spliced = spliceLines(src, keys, lines, jsonKey);
+  const spliced = spliceLines(src, keys, lines, keyOf);
   if (!spliced.changed) return { pieces: [], changed: false };
   const pieces: (Kept | Uint8Array)[] = [];
   for (const p of spliced.pieces) {

@@ -5,9 +5,10 @@
  * reproducible.json (one current row per package), so the two never disagree.
  * A suite's status is its worst architecture's, in TRACKER_ORDER.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { fragmentFile, suiteArchs, type RenderContext } from './context.js';
 import type { RenderPlan } from './plan.js';
+import { bytes, COMMA_NL, FileLines, jsonKey, locate, NotSpliceable, spliceFragment } from './splice-lines.js';
 
 const TRACKER_FILE = 'reproducible-tracker.json';
 
@@ -37,26 +38,71 @@ const rank = (s: string): number => {
 const SPLICE_MAX = 500;
 
 /**
- * Written on a full render from every fragment; on an incremental one only the lines of the
- * packages changed are made again (from their rows, found by their line's prefix in each
- * fragment) and spliced into the file the last render wrote: at Debian scale the fragments are
- * tens of megabytes of JSON, and one result changed.
+ * Written on a full render from every fragment. On an incremental one only the lines of the
+ * packages changed are made again, from their rows (found by binary search in each fragment),
+ * and spliced into the file the last render wrote (splice-lines.ts): at Debian scale the
+ * fragments are tens of megabytes of JSON and the tracker file several, and one result changed.
  */
 export function writeTrackerJson(ctx: RenderContext, plan: RenderPlan): void {
-  const target = ctx.writer.path(TRACKER_FILE);
-  const changed = new Set([...plan.todo.values()].flatMap((u) => u.names));
-  if (!plan.full && changed.size === 0 && existsSync(target)) return;
-  const old = plan.full || changed.size > SPLICE_MAX ? null : trackerLines(target);
-  const entries = new Map<string, Record<string, SuiteEntry>>();
-  for (const { suite, arch } of suiteArchs(ctx.config)) {
-    for (const r of fragmentRows(fragmentFile(ctx.paths.fragmentDir, suite, arch), old ? changed : null)) addRow(entries, r);
+  const changed = [...new Set([...plan.todo.values()].flatMap((u) => u.names))].sort();
+  if (!plan.full && changed.length === 0 && existsSync(ctx.writer.path(TRACKER_FILE))) return;
+  if (!plan.full && changed.length <= SPLICE_MAX) {
+    try {
+      spliceTracker(ctx, changed);
+      return;
+    } catch (err) {
+      // not a file this code wrote, or none: made whole below
+      if (!(err instanceof NotSpliceable)) throw err;
+    }
   }
-  const lines = old ?? new Map<string, string>();
-  for (const n of changed) lines.delete(n);
-  for (const [n, e] of entries) lines.set(n, `${JSON.stringify(n)}: ${JSON.stringify(e)}`);
-  const names = [...lines.keys()].sort();
-  const pieces = ['{\n', ...names.map((n, i) => `${lines.get(n) ?? ''}${i < names.length - 1 ? ',' : ''}\n`), '}\n'];
+  const entries = new Map<string, Record<string, SuiteEntry>>();
+  for (const { suite, arch } of suiteArchs(ctx.config)) for (const r of allRows(fragmentFile(ctx.paths.fragmentDir, suite, arch))) addRow(entries, r);
+  const names = [...entries.keys()].sort();
+  const pieces = ['{\n', ...names.map((n, i) => `${trackerLine(n, entries.get(n) ?? {})}${i < names.length - 1 ? ',' : ''}\n`), '}\n'];
   ctx.writer.compose(TRACKER_FILE, pieces);
+}
+
+const trackerLine = (name: string, e: Record<string, SuiteEntry>): string => `${JSON.stringify(name)}: ${JSON.stringify(e)}`;
+
+/** The package a tracker line (`"name": {...},`) is of, as a byte string. */
+function trackerKey(line: Buffer): string {
+  const end = line.indexOf('": ');
+  if (line[0] !== 0x22 || end < 0) throw new NotSpliceable('a tracker line without its package');
+  return line.toString('latin1', 1, end);
+}
+
+/**
+ * The file is `{\n`, its lines joined by `,\n`, then `\n}\n` (`{\n}\n` without any): the lines
+ * are spliced as a fragment's are (splice-lines.ts spliceFragment).
+ */
+function spliceTracker(ctx: RenderContext, changed: readonly string[]): void {
+  const entries = new Map<string, Record<string, SuiteEntry>>();
+  for (const { suite, arch } of suiteArchs(ctx.config)) for (const r of rowsOf(fragmentFile(ctx.paths.fragmentDir, suite, arch), changed)) addRow(entries, r);
+  const lines = new Map([...entries].map(([n, e]) => [bytes(n), Buffer.from(`${trackerLine(n, e)},\n`)]));
+  const file = ctx.writer.path(TRACKER_FILE);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    throw new NotSpliceable(`${file} is missing`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(2);
+    const tail = Buffer.alloc(3);
+    readSync(fd, head, 0, 2, 0);
+    readSync(fd, tail, 0, 3, Math.max(0, size - 3));
+    const empty = size === 4 && head.toString() === '{\n' && tail.toString() === '\n}\n';
+    if (!empty && (size < 6 || head.toString() !== '{\n' || tail.toString() !== '\n}\n')) throw new NotSpliceable(`${file} is not as this code writes it`);
+    const rowsLength = empty ? 0 : size - 5;
+    const src = new FileLines(fd, 2, rowsLength, rowsLength > 0 ? COMMA_NL : undefined);
+    const spliced = spliceFragment(src, rowsLength, changed.map(bytes), lines, trackerKey);
+    if (!spliced.changed) return;
+    const rows = spliced.pieces.map((p) => (p instanceof Uint8Array ? p : { file, start: 2 + p.start, end: 2 + p.end }));
+    ctx.writer.compose(TRACKER_FILE, rows.length > 0 ? ['{\n', ...rows, '\n}\n'] : ['{\n}\n']);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function addRow(out: Map<string, Record<string, SuiteEntry>>, r: Row): void {
@@ -68,38 +114,27 @@ function addRow(out: Map<string, Record<string, SuiteEntry>>, r: Row): void {
   if (rank(r.status) < rank(e.status)) Object.assign(e, { status: r.status, version: r.version });
 }
 
-/** A fragment's rows (one per line, by package): all of them, or those of `only`. */
-function fragmentRows(file: string, only: ReadonlySet<string> | null): Row[] {
+/** A fragment's rows (one per line, by package). */
+function allRows(file: string): Row[] {
   if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) === 0) return [];
-  const text = readFileSync(file, 'utf8');
-  if (only === null) return JSON.parse(`[${text}]`) as Row[];
-  const out: Row[] = [];
-  for (const n of only) {
-    // each line is JSON.stringify of a row whose first key is package (model-status.ts jsonRow)
-    const prefix = `{"package":${JSON.stringify(n)},`;
-    const at = text.startsWith(prefix) ? 0 : text.indexOf(`\n${prefix}`) + 1;
-    if (at === 0 && !text.startsWith(prefix)) continue;
-    const end = text.indexOf('\n', at);
-    out.push(JSON.parse(text.slice(at, end < 0 ? undefined : end).replace(/,$/, '')) as Row);
-  }
-  return out;
+  return JSON.parse(`[${readFileSync(file, 'utf8')}]`) as Row[];
 }
 
-/** The last render's file as its lines by package, or null when it is not one this code wrote. */
-function trackerLines(file: string): Map<string, string> | null {
-  let text: string;
+/** The rows of `names` in a fragment, each found by binary search: a few kilobytes read, not the fragment. */
+function rowsOf(file: string, names: readonly string[]): Row[] {
+  const size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+  if (size === 0) return [];
+  const fd = openSync(file, 'r');
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return null;
+    // every row a line ending in ',\n' (the last one's is not in the file)
+    const src = new FileLines(fd, 0, size, COMMA_NL);
+    const out: Row[] = [];
+    for (const n of names) {
+      const { at, end } = locate(src, bytes(n), jsonKey);
+      if (end > at) out.push(JSON.parse(src.bytes(at, end - 2).toString('utf8')) as Row);
+    }
+    return out;
+  } finally {
+    closeSync(fd);
   }
-  const lines = text.split('\n');
-  if (lines[0] !== '{' || lines.at(-2) !== '}' || lines.at(-1) !== '') return null;
-  const out = new Map<string, string>();
-  for (const l of lines.slice(1, -2)) {
-    const m = /^"([a-z0-9][a-z0-9+.-]*)": /.exec(l);
-    if (!m?.[1]) return null;
-    out.set(m[1], l.endsWith(',') ? l.slice(0, -1) : l);
-  }
-  return out;
 }
