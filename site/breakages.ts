@@ -7,7 +7,7 @@
  * table on every render; the file checks hash nothing: they are what
  * publishing a package page's build logs and diffoscope report found missing
  * (one stat each, made anyway), kept per suite/arch under
- * `.reprofarm/json/<suite>_<arch>.broken.json` for the packages that were not
+ * `.reprofarm/json/<suite>_<arch>.broken.jsonl` for the packages that were not
  * rendered this time (a full render makes it again); the work orders under
  * `state_dir/builds/` are few (what is in flight) and read every time.
  */

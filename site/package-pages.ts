@@ -54,7 +54,7 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
   } else {
     ctx.writer.files += await pool.run(all, take);
   }
-  for (const [k, u] of plan.todo) updateBrokenCache(ctx.paths.fragmentDir, u.suite, u.arch, plan.full, u.names, broken.get(k) ?? new Map());
+  for (const [k, u] of plan.todo) updateBrokenCache(ctx.writer, ctx.paths.fragmentDir, u, plan.full, u.names, broken.get(k) ?? new Map());
   return out;
 }
 
