@@ -59,21 +59,20 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
 }
 
 /**
- * The suites/arches whose status pages are rendered: those with changes, those whose last pages are not
- * all there, and those whose recent pages lost a row to the passing time (list-pages.ts).
+ * The suites/arches whose status pages are rendered: from the whole listing in a full render and
+ * where the last pages are not all there; spliced where packages changed; and where only the
+ * passing time moved the recent pages (a row left their window, list-pages.ts), those alone: a
+ * splice of no change.
  */
 function statusTasks(ctx: RenderContext, plan: RenderPlan): Task[] {
   const { fragmentDir } = ctx.paths;
-  return suiteArchs(ctx.config)
-    .filter(
-      ({ suite, arch }) =>
-        plan.full ||
-        plan.todo.has(suiteArchKey(suite, arch)) ||
-        !existsSync(fragmentFile(fragmentDir, suite, arch)) ||
-        !statusPagesState(fragmentDir, suite, arch).read() ||
-        listsDue(fragmentDir, suite, arch, plan.asOf),
-    )
-    .map(({ suite, arch }): Task => ({ type: 'status', suite, arch, names: plan.full ? undefined : plan.todo.get(suiteArchKey(suite, arch))?.names }));
+  return suiteArchs(ctx.config).flatMap(({ suite, arch }): Task[] => {
+    const task = (names: string[] | undefined): Task[] => [{ type: 'status', suite, arch, names }];
+    if (plan.full || !existsSync(fragmentFile(fragmentDir, suite, arch)) || !statusPagesState(fragmentDir, suite, arch).read()) return task(undefined);
+    const names = plan.todo.get(suiteArchKey(suite, arch))?.names;
+    if (names) return task(names);
+    return listsDue(fragmentDir, suite, arch, plan.asOf) ? task([]) : [];
+  });
 }
 
 /**

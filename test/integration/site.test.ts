@@ -188,7 +188,9 @@ describe('reprofarm site', () => {
     });
     db.close();
     const s = await site(f);
-    expect(s, s.why).toMatchObject({ mode: 'incremental', package_pages: 1, status_units_spliced: 1 });
+    expect(s, s.why).toMatchObject({ mode: 'incremental', package_pages: 1 });
+    // its suite/arch spliced, and any other whose recent pages lost a row to the DB's newer time (a splice of no change)
+    expect(s.status_units_spliced).toBeGreaterThanOrEqual(1);
     // only the pages whose rows changed: the package's old status and FTBFS, and the list pages
     // (every package, the last 24 and 48 hours) its row or the DB's newer time moved rows in
     expect(s.status_pages).toBeGreaterThanOrEqual(1);
