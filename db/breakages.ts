@@ -23,15 +23,19 @@ export function oldClaims(db: FarmDb, before: string): BrokenRow[] {
     .all(before) as BrokenRow[];
 }
 
-/** Results of sources that left their suite: by the index of removed sources. */
-export function resultsOfRemoved(db: FarmDb): BrokenRow[] {
+/**
+ * Results on `arches` of sources that left their suite: by the index of removed sources, each
+ * looked up by the results' key (the removed sources first: the results are hundreds of thousands).
+ */
+export function resultsOfRemoved(db: FarmDb, arches: readonly string[]): BrokenRow[] {
   return db.sql
     .prepare(
       `SELECT r.suite, r.arch, r.package, r.version, r.status || ', left the suite at ' || s.removed_at AS detail
-      FROM sources s INDEXED BY sources_removed JOIN results r ON r.suite = s.suite AND r.package = s.name
+      FROM sources s INDEXED BY sources_removed
+      CROSS JOIN results r ON r.suite = s.suite AND r.arch IN (SELECT value FROM json_each(?)) AND r.package = s.name
       WHERE s.removed_at IS NOT NULL ORDER BY r.suite, r.arch, r.package`,
     )
-    .all() as BrokenRow[];
+    .all(JSON.stringify(arches)) as BrokenRow[];
 }
 
 /** Every node the DB knows, with its last good collection. */
@@ -47,8 +51,8 @@ export function nodeCollections(db: FarmDb): { name: string; last_collected_at: 
 export function claimedKeys(db: FarmDb): Set<string> {
   const rows = db.sql
     .prepare(
-      `SELECT suite, arch, package, version FROM schedule WHERE claimed_at IS NOT NULL
-      UNION SELECT suite, arch, package, version FROM culprit_searches WHERE claimed_at IS NOT NULL`,
+      `SELECT suite, arch, package, version FROM schedule INDEXED BY schedule_claimed WHERE claimed_at IS NOT NULL
+      UNION SELECT suite, arch, package, version FROM culprit_searches INDEXED BY culprit_searches_claimed WHERE claimed_at IS NOT NULL`,
     )
     .all() as { suite: string; arch: string; package: string; version: string }[];
   return new Set(rows.map((r) => `${r.suite}/${r.arch}/${r.package}/${r.version}`));

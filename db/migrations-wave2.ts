@@ -204,4 +204,13 @@ export const WAVE2_MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 15,
+    name: 'culprit searches: an index of the claimed ones, read on every site render',
+    sql: `
+      -- breakages.html's orphan-order check asks which searches are claimed (db/breakages.ts
+      -- claimedKeys): few of many, as schedule_claimed is of the schedule
+      CREATE INDEX culprit_searches_claimed ON culprit_searches (claimed_at) WHERE claimed_at IS NOT NULL;
+    `,
+  },
 ];

@@ -85,8 +85,8 @@ export const CHECKS: readonly Check[] = [
   {
     name: 'left-suite',
     title: 'Results of packages that left their suite',
-    how: 'results rows whose source the last sync marked removed',
-    find: (i) => resultsOfRemoved(i.db).map((r) => pkgFinding('left-suite', r, r.detail)),
+    how: 'results rows of the configured architectures whose source the last sync marked removed',
+    find: (i) => resultsOfRemoved(i.db, i.config.architectures).map((r) => pkgFinding('left-suite', r, r.detail)),
     advice: (f) =>
       `${shJoin(['reprofarm', 'sync', f.pkg?.suite ?? 'SUITE'])} if the mirror lists it again; else nothing: the row is kept as history and shown on no page`,
   },
