@@ -21,17 +21,19 @@ export interface MaintainerSourceRow {
 /**
  * One row per person and current source of `suites`, ordered by person, with its status on each
  * of `arches` (one lookup each by the results' key), read one at a time: at Debian scale that
- * is hundreds of thousands of rows, and a page is written per person. `emails`: only these people.
+ * is hundreds of thousands of rows, and a page is written per person. `emails`: only these
+ * people; `packages`: only these sources.
  */
 export function* maintainerSources(
   db: FarmDb,
   suites: readonly string[],
   arches: readonly string[],
   emails?: readonly string[],
+  packages?: readonly string[],
 ): Generator<MaintainerSourceRow> {
   const statusOf = arches.map(() => '(SELECT r.status FROM results r WHERE r.suite = m.suite AND r.arch = ? AND r.package = m.package)').join(', ');
-  const only = emails ? 'AND m.email IN (SELECT value FROM json_each(?))' : '';
-  const args: unknown[] = [...arches, JSON.stringify(suites), ...(emails ? [JSON.stringify(emails)] : [])];
+  const only = `${emails ? 'AND m.email IN (SELECT value FROM json_each(?))' : ''} ${packages ? 'AND m.package IN (SELECT value FROM json_each(?))' : ''}`;
+  const args: unknown[] = [...arches, JSON.stringify(suites), ...(emails ? [JSON.stringify(emails)] : []), ...(packages ? [JSON.stringify(packages)] : [])];
   const rows = db.sql
     .prepare(
       `SELECT m.email, m.name, m.role, m.suite, m.package, s.version${arches.length > 0 ? `, ${statusOf}` : ''}
@@ -49,16 +51,22 @@ export function* maintainerSources(
 }
 
 /**
- * The people whose pages changes seq (from, to] touch: those whose rows changed (the change
- * log keeps the address of a row deleted) and those of every package changed.
+ * The people whose pages changes seq (from, to] touch: those whose rows changed (`rows`: the
+ * change log keeps the address of a row deleted) and those of a package changed (`packages`).
  */
-export function touchedMaintainers(db: FarmDb, from: number, to: number, packages: ReadonlyMap<string, readonly string[]>): string[] {
-  const out = new Set(
+export function touchedMaintainers(
+  db: FarmDb,
+  from: number,
+  to: number,
+  packages: ReadonlyMap<string, readonly string[]>,
+): { rows: Set<string>; packages: Set<string> } {
+  const rows = new Set(
     (db.sql.prepare('SELECT DISTINCT email FROM site_changes WHERE seq > ? AND seq <= ? AND email IS NOT NULL').all(from, to) as { email: string }[]).map(
       (r) => r.email,
     ),
   );
   const of = db.sql.prepare('SELECT DISTINCT email FROM maintainers WHERE suite = ? AND package IN (SELECT value FROM json_each(?))');
-  for (const [suite, names] of packages) for (const r of of.all(suite, JSON.stringify(names)) as { email: string }[]) out.add(r.email);
-  return [...out].sort();
+  const byPackage = new Set<string>();
+  for (const [suite, names] of packages) for (const r of of.all(suite, JSON.stringify(names)) as { email: string }[]) byPackage.add(r.email);
+  return { rows, packages: byPackage };
 }

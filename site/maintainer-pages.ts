@@ -2,9 +2,10 @@
  * The maintainer pages: maintainers/index.html and one page per person
  * (maintainers/FILE.html, FILE from maintainerFile). A full render reads
  * everyone; an incremental one only the people its changes touch, the index
- * made from what `.reprofarm/index/maintainers.json` kept of the others. A
- * page is written only when its bytes change; the pages of people who no
- * longer maintain anything are removed.
+ * made from what `.reprofarm/index/maintainers.json` kept of the others, and
+ * a touched person's page spliced where it can be (a team's page has tens of
+ * thousands of rows: maintainer-splice.ts). A page is written only when its
+ * bytes change; the pages of people who no longer maintain anything are removed.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { join } from 'node:path';
 import { maintainerSources, touchedMaintainers } from '../db/site-maintainers.js';
 import { scopeOf, type RenderContext } from './context.js';
 import { JsonCache } from './json-cache.js';
-import { eachMaintainer, indexView, maintainerView, maintainersView, type MaintainersView } from './model-maintainers.js';
+import { eachMaintainer, indexView, maintainerRowHtml, maintainerView, personCounts, type PersonCounts } from './model-maintainers.js';
+import { rowKeyOf, splicePeople } from './maintainer-splice.js';
 import type { RenderPlan } from './plan.js';
 
 export const MAINTAINERS_DIR = 'maintainers';
@@ -43,44 +45,68 @@ export function maintainerFile(email: string): string | null {
   return `${stem}.html`;
 }
 
-/** What the index shows of a person, kept between renders: an incremental render reads only the people its changes touch. */
-type IndexEntry = Omit<MaintainersView['people'][number], 'href'> & { file: string };
+/** What the index shows of a person and what their page was written with, kept between renders (maintainer-splice.ts). */
+export type IndexEntry = PersonCounts & {
+  name: string;
+  email: string;
+  file: string;
+  /** the page's rows and byte size */
+  rows: number;
+  size: number;
+  /** the key of its first row (maintainer-splice.ts rowKeyOf): the person's name is that row's */
+  first: string;
+};
+
 interface IndexCache {
-  version: 1;
+  version: 2;
   /** the configuration's suites and architectures the entries count */
   scope: string;
   people: Record<string, IndexEntry>;
 }
 
-/** maintainers/index.html and the pages of the people whose packages changed (everyone's in a full render); the pages of people gone are removed. */
+/**
+ * maintainers/index.html and the pages of the people whose packages changed (everyone's in a full
+ * render): a person whose own rows changed (a name, a role, a package gained or lost) gets their
+ * page whole, the others the changed packages' lines spliced in; the pages of people gone are removed.
+ */
 export function renderMaintainerPages(ctx: RenderContext, plan: RenderPlan): void {
-  const { config, reader } = ctx;
-  const scope = scopeOf(config);
-  const cache = new JsonCache<IndexCache>(join(ctx.paths.indexDir, 'maintainers.json'), (c) => c.version === 1 && c.scope === scope && Boolean(c.people));
+  const scope = scopeOf(ctx.config);
+  const cache = new JsonCache<IndexCache>(join(ctx.paths.indexDir, 'maintainers.json'), (c) => c.version === 2 && c.scope === scope && Boolean(c.people));
   const kept = plan.full ? undefined : cache.read();
-  const byEmail = kept?.people ?? {};
-  const touched = kept ? touchedMaintainers(reader.db, plan.from, plan.seq, changedBySuite(plan)) : undefined;
-  if (touched?.length === 0) return;
-  const gone = new Set(touched ?? Object.keys(byEmail));
-  const fresh: Record<string, IndexEntry> = kept ? byEmail : {};
-  const rows = maintainerSources(reader.db, config.suites, config.architectures, touched);
+  const people: Record<string, IndexEntry> = kept?.people ?? {};
+  if (kept) {
+    const changed = changedBySuite(plan);
+    const touched = touchedMaintainers(ctx.reader.db, plan.from, plan.seq, changed);
+    if (touched.rows.size === 0 && touched.packages.size === 0) return;
+    const spliceable = [...touched.packages].filter((e) => !touched.rows.has(e)).sort();
+    const whole = [...new Set([...touched.rows, ...splicePeople(ctx, people, spliceable, changed)])].sort();
+    if (whole.length > 0) renderPeople(ctx, people, whole);
+  } else renderPeople(ctx, people, undefined);
+  const index = Object.keys(people)
+    .sort()
+    .map((email) => people[email] as IndexEntry);
+  ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/index.html`, ctx.renderer.render('maintainers', indexView(index)));
+  cache.write({ version: 2, scope, people });
+  if (plan.full) removeStrays(ctx, new Set(index.map((e) => e.file)));
+}
+
+/** The pages of `emails` (undefined: everyone) from all their rows, into `people`; those left with none lose their page. */
+function renderPeople(ctx: RenderContext, people: Record<string, IndexEntry>, emails: readonly string[] | undefined): void {
+  const { config } = ctx;
+  const gone = new Set(emails ?? Object.keys(people));
+  const rows = maintainerSources(ctx.reader.db, config.suites, config.architectures, emails);
   eachMaintainer(rows, config.architectures, maintainerFile, (p) => {
     gone.delete(p.email);
-    ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/${p.file}`, ctx.renderer.render('maintainer', maintainerView(p)));
-    const { href: _href, ...entry } = maintainersView([p], null).people[0] ?? { href: '', name: p.name, email: p.email, packages: 0, ftbr: 0, ftbfs: 0 };
-    fresh[p.email] = { ...entry, file: p.file };
+    const html = ctx.renderer.render('maintainer', maintainerView(p.name, p.email, p.rows.length, p.rows.map(maintainerRowHtml).join('')));
+    ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/${p.file}`, html);
+    const first = p.rows[0] ? rowKeyOf(p.rows[0].suite, p.rows[0].package, 0) : '';
+    people[p.email] = { name: p.name, email: p.email, ...personCounts(p), file: p.file, rows: p.rows.length, size: Buffer.byteLength(html), first };
   });
   for (const email of gone) {
-    const e = fresh[email];
+    const e = people[email];
     if (e) ctx.writer.remove(`${MAINTAINERS_DIR}/${e.file}`);
-    delete fresh[email];
+    delete people[email];
   }
-  const index = Object.keys(fresh)
-    .sort()
-    .map((email) => fresh[email] as IndexEntry);
-  ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/index.html`, ctx.renderer.render('maintainers', indexView(index)));
-  cache.write({ version: 1, scope, people: fresh });
-  if (plan.full) removeStrays(ctx, new Set(index.map((e) => e.file)));
 }
 
 /** The packages each suite's changes name (a package changed on any architecture touches its people). */

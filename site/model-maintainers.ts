@@ -4,7 +4,7 @@
  * configured suite/arch). Pure: rows in, views out.
  */
 import type { MaintainerSourceRow } from '../db/site-maintainers.js';
-import { statusClass, urlSegment } from './format.js';
+import { escapeHtml, statusClass, urlSegment } from './format.js';
 import { packageHref, pageBase, type PageBase } from './model.js';
 
 export interface MaintainerSummary {
@@ -33,7 +33,16 @@ export interface MaintainersView extends PageBase {
 export interface MaintainerView extends PageBase {
   name: string;
   email: string;
-  rows: MaintainerPageRow[];
+  count: number;
+  /** the rows' lines (maintainerRowHtml), or a mark where a splice puts them */
+  rowsHtml: string;
+}
+
+/** What the index counts of a person: their sources (of every suite) and their FTBR and FTBFS results. */
+export interface PersonCounts {
+  packages: number;
+  ftbr: number;
+  ftbfs: number;
 }
 
 /**
@@ -74,22 +83,24 @@ export function eachMaintainer(
   if (p) each(p);
 }
 
-export function maintainersView(people: readonly MaintainerSummary[], asOf: string | null): MaintainersView {
-  const base = pageBase('Maintainers', 1, asOf, 'maintainers');
+/** A person's counts from their page's rows (every source has a row per configured architecture). */
+export function personCounts(p: MaintainerSummary): PersonCounts {
   return {
-    title: base.title,
-    root: base.root,
-    nav: base.nav,
-    asOf: base.asOf,
-    people: people.map((p) => ({
-      name: p.name,
-      email: p.email,
-      href: `./${urlSegment(p.file)}`,
-      packages: new Set(p.rows.map((r) => `${r.suite}\0${r.package}`)).size,
-      ftbr: p.rows.filter((r) => r.status === 'FTBR').length,
-      ftbfs: p.rows.filter((r) => r.status === 'FTBFS').length,
-    })),
+    packages: new Set(p.rows.map((r) => `${r.suite}\0${r.package}`)).size,
+    ftbr: p.rows.filter((r) => r.status === 'FTBR').length,
+    ftbfs: p.rows.filter((r) => r.status === 'FTBFS').length,
   };
+}
+
+/**
+ * One row of a person's page: one line, in the query's order (suite, package, then the
+ * configured architectures), so that an incremental render can splice a changed package's lines.
+ */
+export function maintainerRowHtml(r: MaintainerPageRow): string {
+  return (
+    `<tr><td>${escapeHtml(r.suite)}</td><td>${escapeHtml(r.arch)}</td><td><a href="${escapeHtml(r.href)}">${escapeHtml(r.package)}</a></td>` +
+    `<td>${escapeHtml(r.version)}</td><td class="${escapeHtml(r.cls)}">${escapeHtml(r.status)}</td><td>${escapeHtml(r.role)}</td></tr>\n`
+  );
 }
 
 /** The index from each person's counts (sorted by address); no "as of": it changes when they do. */
@@ -105,7 +116,7 @@ export function indexView(people: readonly (Omit<MaintainersView['people'][numbe
 }
 
 /** One person's page: no "as of" date, so that it changes only when their packages do. */
-export function maintainerView(p: MaintainerSummary): MaintainerView {
-  const base = pageBase(`Packages of ${p.name || p.email}`, 1, undefined, 'maintainers');
-  return { title: base.title, root: base.root, nav: base.nav, asOf: base.asOf, name: p.name, email: p.email, rows: p.rows };
+export function maintainerView(name: string, email: string, count: number, rowsHtml: string): MaintainerView {
+  const base = pageBase(`Packages of ${name || email}`, 1, undefined, 'maintainers');
+  return { title: base.title, root: base.root, nav: base.nav, asOf: base.asOf, name, email, count, rowsHtml };
 }

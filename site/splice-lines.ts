@@ -122,28 +122,33 @@ export interface Kept {
  * and its new line (from `lines`, if any) put in its place by order. Keys are
  * byte strings (see `bytes`): compared by character code, they compare as
  * UTF-8 bytes. Returns the new text as pieces (parts of `src` kept, new
- * lines), how many lines it gained (negative: lost), whether it changed, and
- * the old lines it removed or replaced (copies).
+ * lines), how many lines it gained (negative: lost), whether it changed, the
+ * old lines it removed or replaced (copies), and the keys whose line was
+ * already the new one.
  */
 export function spliceLines(
   src: LineSource,
   keys: readonly string[],
   lines: ReadonlyMap<string, Uint8Array>,
   keyOf: (line: Buffer) => string,
-): { pieces: (Kept | Uint8Array)[]; delta: number; changed: boolean; replaced: Buffer[] } {
+): { pieces: (Kept | Uint8Array)[]; delta: number; changed: boolean; replaced: Buffer[]; unchanged: string[] } {
   const edits: { key: string; at: number; end: number; line: Uint8Array | undefined }[] = [];
   const replaced: Buffer[] = [];
+  const unchanged: string[] = [];
   let delta = 0;
   for (const key of new Set(keys)) {
     const { at, end } = locate(src, key, keyOf);
     const line = lines.get(key);
     if (end === at && line === undefined) continue;
-    if (line !== undefined && end > at && src.bytes(at, end).equals(line)) continue;
+    if (line !== undefined && end > at && src.bytes(at, end).equals(line)) {
+      unchanged.push(key);
+      continue;
+    }
     edits.push({ key, at, end, line });
     if (end > at) replaced.push(Buffer.from(src.bytes(at, end)));
     delta += (line === undefined ? 0 : 1) - (end > at ? 1 : 0);
   }
-  if (edits.length === 0) return { pieces: src.length > 0 ? [{ start: 0, end: src.length }] : [], delta: 0, changed: false, replaced };
+  if (edits.length === 0) return { pieces: src.length > 0 ? [{ start: 0, end: src.length }] : [], delta: 0, changed: false, replaced, unchanged };
   edits.sort((a, b) => a.at - b.at || compareNames(a.key, b.key));
   const pieces: (Kept | Uint8Array)[] = [];
   let pos = 0;
@@ -153,7 +158,7 @@ export function spliceLines(
     pos = Math.max(pos, e.end);
   }
   if (pos < src.length) pieces.push({ start: pos, end: src.length });
-  return { pieces, delta, changed: true, replaced };
+  return { pieces, delta, changed: true, replaced, unchanged };
 }
 
 const TBODY = '<tbody>\n';
@@ -162,13 +167,18 @@ export const COMMA_NL = Buffer.from(',\n');
 
 const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
 
+/** Text as escapeHtml (format.ts) wrote it, back: on byte strings. */
+export function unescapeHtml(text: string): string {
+  return text.replace(/&(?:amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e] ?? e);
+}
+
 /** The package a status page's line is of: its link's text, as a byte string. */
 export function rowKey(bytesOfLine: Buffer): string {
   const line = bytesOfLine.toString('latin1');
   const a = line.indexOf('">');
   const b = line.indexOf('</a>', a);
   if (a < 0 || b < 0) throw new NotSpliceable('a row without its link');
-  return line.slice(a + 2, b).replace(/&(?:amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e] ?? e);
+  return unescapeHtml(line.slice(a + 2, b));
 }
 
 /** The package a reproducible.json line (`{...},`) is of, as a byte string. */

@@ -45,6 +45,7 @@ import {
   type LineSource,
 } from './splice-lines.js';
 import type { ListPageView } from './model-lists.js';
+import type { MaintainerView } from './model-maintainers.js';
 import type { PendingFile, Piece } from './writer.js';
 
 /** Above this many changed packages in one suite/arch, reading the whole listing is cheaper than splicing. */
@@ -191,7 +192,7 @@ function readIfExists(file: string): Buffer | undefined {
 }
 
 /** Stands for the rows when a page is rendered around them: a NUL cannot come out of an escaped template. */
-const ROWS = '\0rows\0';
+export const ROWS = '\0rows\0';
 
 /** One page to splice: where, as the last render wrote it, and its changed packages' new lines. */
 interface PageRows {
@@ -209,8 +210,9 @@ export interface SplicedRows {
   /** where its rows were in the file */
   region: { start: number; end: number };
   pieces: ReturnType<typeof spliceLines>['pieces'];
-  /** the old lines it removed or replaced */
+  /** the old lines it removed or replaced, and the keys whose line was already the new one */
   replaced: Buffer[];
+  unchanged: string[];
   count: number;
   /** the size it was written with (0: none) */
   size: number;
@@ -225,9 +227,11 @@ export class Splice {
   readonly pending: PendingFile[] = [];
   private readonly fds: number[] = [];
 
+  /** `keyOf`: a row's key, as a byte string (a status page's: its package) */
   constructor(
-    private readonly ctx: BatchContext,
+    private readonly ctx: Pick<BatchContext, 'writer' | 'renderer'>,
     private readonly keys: readonly string[],
+    private readonly keyOf: (line: Buffer) => string = rowKey,
   ) {}
 
   private open(file: string, size: number): number {
@@ -246,13 +250,13 @@ export class Splice {
       region = rowsRegion(fd, p.size);
       src = new FileLines(fd, region.start, region.end - region.start);
     }
-    const spliced = spliceLines(src, this.keys, p.lines, rowKey);
-    const { pieces, replaced, changed } = spliced;
-    return { rel: p.rel, file, region, pieces, replaced, count: p.before + spliced.delta, size: p.size ?? 0, changed };
+    const spliced = spliceLines(src, this.keys, p.lines, this.keyOf);
+    const { pieces, replaced, unchanged, changed } = spliced;
+    return { rel: p.rel, file, region, pieces, replaced, unchanged, count: p.before + spliced.delta, size: p.size ?? 0, changed };
   }
 
   /** A changed page, its rows in the page around them; returns the size written. */
-  write(s: SplicedRows, view: StatusPageView | ListPageView, template: TemplateName = 'status'): number {
+  write(s: SplicedRows, view: StatusPageView | ListPageView | MaintainerView, template: TemplateName = 'status'): number {
     const around = this.ctx.renderer.render(template, view);
     const at = around.indexOf(ROWS);
     const rows = s.pieces.map((x) => (x instanceof Uint8Array ? x : { file: s.file, start: s.region.start + x.start, end: s.region.start + x.end }));

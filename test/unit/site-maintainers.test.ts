@@ -3,7 +3,7 @@
  * and the pages a render writes from the maintainers table: escaped, with the
  * right packages, unchanged pages not rewritten, a gone person's page removed.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type FarmDb } from '../../db/index.js';
@@ -116,5 +116,69 @@ describe('maintainer pages', () => {
     const incremental = read('index.html');
     await renderFixture(f, db, 'public', true);
     expect(read('index.html')).toBe(incremental);
+  });
+});
+
+describe('maintainer pages, spliced', () => {
+  let f: SiteFixture;
+  let db: FarmDb;
+  const TEAM = 'team@lists.example.org';
+  beforeAll(async () => {
+    f = createSiteFixture({ suites: ['bookworm', 'trixie'], arches: ['amd64', 'arm64'] });
+    db = openDb(f.dbPath);
+    const add = db.sql.prepare('INSERT INTO maintainers (suite, package, email, name, role) VALUES (?, ?, ?, ?, ?)');
+    for (const suite of ['bookworm', 'trixie'])
+      for (const p of db.sql.prepare('SELECT name FROM sources WHERE suite = ?').pluck().all(suite) as string[]) {
+        add.run(suite, p, TEAM, 'The Team', 'maintainer');
+        if (p === 'zlib' || p === 'perl') add.run(suite, p, 'jane@example.org', 'Jane Doe', 'uploader');
+      }
+    await renderFixture(f, db);
+  });
+  afterAll(() => {
+    db.close();
+    rmSync(f.dir, { recursive: true, force: true });
+  });
+  const page = (site: string, name: string): string => readFileSync(join(f.dir, site, 'maintainers', name), 'utf8');
+  let n = 0;
+  const sameAsFull = async (): Promise<void> => {
+    const full = `public-full-${++n}`;
+    await renderFixture(f, db, full, true);
+    const files = (site: string): string[] => readdirSync(join(f.dir, site, 'maintainers')).sort();
+    expect(files('public')).toEqual(files(full));
+    for (const name of files(full)) expect(page('public', name), name).toBe(page(full, name));
+  };
+
+  it("splices a changed package's lines into a team's page, the rest copied as it was", async () => {
+    // a byte of another row changed without changing the page's size: a splice copies it, a render would not
+    const file = join(f.dir, 'public', 'maintainers', `${TEAM}.html`);
+    const before = readFileSync(file, 'utf8');
+    expect(before).toContain('>acl</a></td><td>');
+    writeFileSync(file, before.replace('>acl</a>', '>acm</a>'));
+    db.sql.prepare("UPDATE results SET status = 'FTBR' WHERE suite = 'trixie' AND arch = 'arm64' AND package = 'zlib'").run();
+    expect((await renderFixture(f, db)).mode).toBe('incremental');
+    const after = page('public', `${TEAM}.html`);
+    expect(after).toContain('>acm</a>');
+    expect(after).toMatch(/<td>trixie<\/td><td>arm64<\/td><td><a href="[^"]*">zlib<\/a><\/td><td>[^<]*<\/td><td class="st-ftbr">FTBR</);
+    writeFileSync(file, after.replace('>acm</a>', '>acl</a>'));
+    await sameAsFull();
+  });
+
+  it('splices a package that left a suite out, and counts it on the index', async () => {
+    db.sql.prepare("UPDATE sources SET removed_at = '2026-11-21T09:00:00.000Z' WHERE suite = 'trixie' AND name = 'perl'").run();
+    await renderFixture(f, db);
+    expect(page('public', 'jane@example.org.html')).not.toMatch(/<td>trixie<\/td><td>amd64<\/td><td><a href="[^"]*">perl</);
+    await sameAsFull();
+  });
+
+  it('renders whole the page of a person whose own rows changed, and of one whose first row changed', async () => {
+    db.sql
+      .prepare("INSERT INTO maintainers (suite, package, email, name, role) VALUES ('bookworm', 'bash', 'jane@example.org', 'Jane D.', 'maintainer')")
+      .run();
+    await renderFixture(f, db);
+    expect(page('public', 'jane@example.org.html')).toContain('<h1>Jane D.</h1>');
+    await sameAsFull();
+    db.sql.prepare("UPDATE sources SET removed_at = '2026-11-21T10:00:00.000Z' WHERE suite = 'bookworm' AND name = 'acl'").run();
+    await renderFixture(f, db);
+    await sameAsFull();
   });
 });
