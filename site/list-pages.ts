@@ -4,12 +4,15 @@
  * - `index_all_abc.html`, every package by name: from the listing, or, when a
  *   few packages changed, spliced in the same splice as the status pages (one
  *   line per package, sorted by name);
- * - `index_last_24h.html` and `index_last_48h.html`: read whole every time
- *   their suite/arch's status pages are rendered (a range of an index, at most
- *   two days of results), and written when their bytes changed. Their window
- *   ends at the DB's newest timestamp, so a suite/arch with no new result
- *   still has its pages rendered once its oldest row leaves the window
- *   (`listsDue`, asked when the render plans its status tasks).
+ * - `index_last_24h.html` and `index_last_48h.html`: rendered every time
+ *   their suite/arch's status pages are, and written when their bytes
+ *   changed. Their window ends at the DB's newest timestamp, so a suite/arch
+ *   with no new result still has its pages rendered once its oldest row
+ *   leaves the window (`listsDue`, asked when the render plans its status
+ *   tasks). Their rows (at most two days of results) are kept in the state:
+ *   a splice takes the changed packages' rows out, puts their fresh ones in
+ *   and drops what left the window, with no query (a range of an index, but
+ *   one row lookup per result: most of a splice's time).
  *
  * `<suite>_<arch>.lists.json` beside the JSON fragment says what the last
  * render wrote.
@@ -23,20 +26,25 @@ import type { BatchContext } from './packages.js';
 import { bytes, NotSpliceable } from './splice-lines.js';
 import type { Splice, SplicedRows } from './status-pages.js';
 
+/** What the recent pages show of a row. */
+export type RecentRow = Pick<ListRow, 'package' | 'version' | 'status' | 'build_date'>;
+
 export interface ListPagesState {
-  version: 1;
+  version: 2;
   /** index_all_abc.html's rows and the byte size it was written with */
   allCount: number;
   allSize: number;
   /** the asOf the recent pages were rendered at, and when their oldest row leaves its window (null: never) */
   asOf: string | null;
   due: string | null;
+  /** the rows of the longest recent page, as rendered at asOf */
+  recent: RecentRow[];
 }
 
 export function listPagesState(fragmentDir: string, suite: string, arch: string): JsonCache<ListPagesState> {
   return new JsonCache<ListPagesState>(
     join(fragmentDir, `${suite}_${arch}.lists.json`),
-    (v) => v.version === 1 && typeof v.allCount === 'number' && typeof v.allSize === 'number',
+    (v) => v.version === 2 && typeof v.allCount === 'number' && typeof v.allSize === 'number' && Array.isArray(v.recent),
   );
 }
 
@@ -86,17 +94,29 @@ export function writeSplicedAll(
   return { allCount: s.count, allSize: size };
 }
 
-/** The two recent pages, from one read of the last 48 hours; returns the pages written and when a row leaves its window. */
+/** The changed packages of a splice, with their fresh rows, and what the last render kept. */
+export interface RecentChanges {
+  state: ListPagesState | undefined;
+  names: readonly string[];
+  fresh: readonly ListRow[];
+}
+
+/**
+ * The two recent pages, from one read of the last 48 hours (or, in a splice, the rows the last
+ * render kept, brought up to date); returns the pages written, when a row leaves its window, and
+ * the rows for the state.
+ */
 export function renderRecentPages(
   ctx: BatchContext,
   suite: string,
   arch: string,
   statuses: readonly string[],
   write: (rel: string, html: Buffer) => boolean,
-): { written: number; due: string | null } {
+  changes?: RecentChanges,
+): { written: number; due: string | null; recent: RecentRow[] } {
   const longest = Math.max(...LIST_PAGES.map((p) => p.hours ?? 0));
   const asOf = ctx.asOf;
-  const recent = asOf ? ctx.reader.snapshot(() => recentListing(ctx.reader.db, suite, arch, windowStart(asOf, longest))) : [];
+  const recent = asOf ? recentRows(ctx, suite, arch, windowStart(asOf, longest), changes) : [];
   let written = 0;
   let due: string | null = null;
   for (const p of LIST_PAGES) {
@@ -114,5 +134,24 @@ export function renderRecentPages(
       if (due === null || leaves < due) due = leaves;
     }
   }
-  return { written, due };
+  return { written, due, recent };
 }
+
+/**
+ * The rows tested since `since`, newest first (then by name, as the query orders them). The
+ * last render's rows serve when the window only moved on: every result or source that changed
+ * since is one of the changed packages (the DB's change log says so), whose fresh rows replace theirs.
+ */
+function recentRows(ctx: BatchContext, suite: string, arch: string, since: string, changes: RecentChanges | undefined): RecentRow[] {
+  const s = changes?.state;
+  if (!changes || !s || s.asOf === null || ctx.asOf === null || ctx.asOf < s.asOf) {
+    return ctx.reader.snapshot(() => recentListing(ctx.reader.db, suite, arch, since)).map(recentRow);
+  }
+  const names = new Set(changes.names);
+  return [...s.recent.filter((r) => !names.has(r.package)), ...changes.fresh.map(recentRow)]
+    .filter((r) => (r.build_date ?? '') > since)
+    .sort((a, b) => cmp(b.build_date ?? '', a.build_date ?? '') || cmp(a.package, b.package));
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const recentRow = (r: ListRow): RecentRow => ({ package: r.package, version: r.version, status: r.status, build_date: r.build_date });

@@ -129,7 +129,14 @@ function renderFromListing(ctx: BatchContext, suite: string, arch: string, fragm
   );
   writeFileAtomicSync(fragmentFile(fragmentDir, suite, arch), fragment);
   statusPagesState(fragmentDir, suite, arch).write({ version: 3, counts, sizes, groups, groupSizes: culprits.sizes, fragmentSize: fragment.length });
-  listPagesState(fragmentDir, suite, arch).write({ version: 1, allCount: all.allCount, allSize: all.allSize, asOf: ctx.asOf, due: recent.due });
+  listPagesState(fragmentDir, suite, arch).write({
+    version: 2,
+    allCount: all.allCount,
+    allSize: all.allSize,
+    asOf: ctx.asOf,
+    due: recent.due,
+    recent: recent.recent,
+  });
   // what an older reprofarm kept to the same end
   rmSync(join(fragmentDir, `${suite}_${arch}.status-hashes.json`), { force: true });
   return n + culprits.written + all.written + recent.written;
@@ -337,8 +344,8 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
   for (const p of splice.pending) p.commit();
   for (const rel of gone) ctx.writer.remove(rel);
   statusPagesState(fragmentDir, suite, arch).write(next);
-  const recent = renderRecentPages(ctx, suite, arch, STATUSES, (rel, html) => writeIfChanged(ctx, rel, html));
-  if (listsNext) lists.write({ ...listsNext, asOf: ctx.asOf, due: recent.due });
+  const recent = renderRecentPages(ctx, suite, arch, STATUSES, (rel, html) => writeIfChanged(ctx, rel, html), { state: listsNext, names: changed, fresh });
+  if (listsNext) lists.write({ ...listsNext, asOf: ctx.asOf, due: recent.due, recent: recent.recent });
   return pages + recent.written;
 }
 

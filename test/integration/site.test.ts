@@ -363,6 +363,41 @@ describe('reprofarm site', () => {
     expect(diffTrees(tree(f.siteDir), tree(join(f.dir, 'public-full-5')))).toEqual([]);
   });
 
+  it('drops from the recent pages what left their window, as a full render does', async () => {
+    const [a, b, c, d] = FIXTURE_PACKAGES.slice(2, 6) as [
+      (typeof FIXTURE_PACKAGES)[number],
+      (typeof FIXTURE_PACKAGES)[number],
+      (typeof FIXTURE_PACKAGES)[number],
+      (typeof FIXTURE_PACKAGES)[number],
+    ];
+    const record = (suite: string, arch: string, p: { name: string; version: string }, when: string): void => {
+      const db = openDb(f.dbPath);
+      recordAt(db, { suite, arch, package: p.name, version: p.version, status: 'FTBR', reason: `at ${when}`, when: new Date(when) });
+      db.close();
+    };
+    const recent = (hours: number): string => readFileSync(join(f.siteDir, 'bookworm', 'amd64', `index_last_${hours}h.html`), 'utf8');
+    const sameAsFull = async (name: string): Promise<void> => {
+      expect((await runCli(['--config', otherSite(f, name), 'site'])).code).toBe(0);
+      expect(diffTrees(tree(f.siteDir), tree(join(f.dir, name)))).toEqual([]);
+    };
+    record('bookworm', 'amd64', a, '2026-11-22T00:00:00.000Z');
+    record('bookworm', 'amd64', b, '2026-11-22T01:00:00.000Z');
+    expect((await site(f)).mode).toBe('incremental');
+    // a day later, a result of the same suite/arch: the first leaves the 24-hour page (the rows the last render kept, brought up to date)
+    record('bookworm', 'amd64', c, '2026-11-23T00:30:00.000Z');
+    await site(f);
+    expect(recent(24)).not.toContain(`>${a.name}</a>`);
+    expect(recent(24)).toContain(`>${b.name}</a>`);
+    expect(recent(48)).toContain(`>${a.name}</a>`);
+    await sameAsFull('public-full-recent-1');
+    // two days later, a result of another suite/arch only: this one's pages lose rows to the passing time alone
+    record('trixie', 'arm64', d, '2026-11-24T00:45:00.000Z');
+    await site(f);
+    expect(recent(48)).not.toContain(`>${a.name}</a>`);
+    expect(recent(24)).not.toContain(`>${c.name}</a>`);
+    await sameAsFull('public-full-recent-2');
+  });
+
   it('removes a package folder a render that did not finish left half filled', async () => {
     const left = join(f.siteDir, 'rb-pkg', 'trixie', '.amd64.staging');
     mkdirSync(left, { recursive: true });
