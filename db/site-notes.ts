@@ -31,13 +31,22 @@ export interface FailedRow {
   build_date: string;
 }
 
-/** A suite/arch's current FTBR and FTBFS results, by name. */
-export function failedResults(db: FarmDb, suite: string, arch: string): FailedRow[] {
+/** A suite/arch's current FTBR and FTBFS results (of `only`, when given), by name. */
+export function failedResults(db: FarmDb, suite: string, arch: string, only?: readonly string[]): FailedRow[] {
+  const and = only ? 'AND r.package IN (SELECT value FROM json_each(?))' : '';
   return db.sql
     .prepare(
       `SELECT r.package, r.version, r.status, r.build_date
       FROM results r JOIN sources s ON s.suite = r.suite AND s.name = r.package AND s.removed_at IS NULL
-      WHERE r.suite = ? AND r.arch = ? AND r.status IN ('FTBR', 'FTBFS') ORDER BY r.package`,
+      WHERE r.suite = ? AND r.arch = ? AND r.status IN ('FTBR', 'FTBFS') ${and} ORDER BY r.package`,
     )
-    .all(suite, arch) as FailedRow[];
+    .all(suite, arch, ...(only ? [JSON.stringify(only)] : [])) as FailedRow[];
+}
+
+/** The packages whose notes name one of `issues`. */
+export function packagesNaming(db: FarmDb, issues: readonly string[]): string[] {
+  return db.sql
+    .prepare('SELECT package FROM notes WHERE EXISTS (SELECT 1 FROM json_each(notes.issues) WHERE value IN (SELECT value FROM json_each(?))) ORDER BY package')
+    .pluck()
+    .all(JSON.stringify(issues)) as string[];
 }

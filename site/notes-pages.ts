@@ -11,26 +11,15 @@ import { join } from 'node:path';
 import { ReprofarmError } from '../core/errors.js';
 import { importNotesDirIfChanged } from '../notes/import.js';
 import type { NoteIssue } from '../notes/parse.js';
-import { allIssues, allNotes, notesState, type NoteData } from '../db/notes.js';
-import { failedResults, notedResults } from '../db/site-notes.js';
+import { allIssues, allNotes, notesOf, notesState, type NoteData } from '../db/notes.js';
+import { notedResults, packagesNaming } from '../db/site-notes.js';
 import { scopeOf, suiteArchKey, suiteArchs, type RenderContext } from './context.js';
 import { JsonCache } from './json-cache.js';
 import type { RenderPlan } from './plan.js';
-import { fmtDate, rootFrom, statusClass } from './format.js';
-import { issueHref, packageHref, pageBase, scheduledHref, statusHref } from './model.js';
-import { listLinks, listPageName, type NotesPageId } from './model-lists.js';
-
-interface NotesListRow {
-  href: string;
-  package: string;
-  version: string;
-  status: string;
-  cls: string;
-  tested: string;
-  issues: { name: string; href: string }[];
-  bugs: number;
-  comments: string;
-}
+import { rootFrom, statusClass } from './format.js';
+import { issueHref, packageHref, pageBase } from './model.js';
+import { renderNotesLists, spliceNotesLists, type NotesListsState } from './notes-lists.js';
+import { NotSpliceable } from './splice-lines.js';
 
 interface IssueRow {
   suite: string;
@@ -65,34 +54,46 @@ interface IssueCount {
 
 /** What the last render of these pages saw: an incremental render redoes only what changed since. */
 interface NotesPagesCache {
-  version: 1;
+  version: 2;
   /** the configuration's suites and architectures */
   scope: string;
   /** notesHash of the notes they show */
   hash: string;
   issues: Record<string, IssueCount>;
+  /** by suite/arch (suiteArchKey): what its two lists were written with */
+  lists: Record<string, NotesListsState>;
 }
 
 /**
  * Renders them, and removes the pages of issues no longer defined. A full render, or new
- * notes, renders every page; else only the lists of the suite/archs with changes and the
- * pages of the issues that name a changed package (the index's counts of the others kept).
+ * notes, renders every page; else only the lists of the suite/archs with changes (their
+ * changed packages' lines spliced in) and the pages of the issues that name a changed package
+ * (the index's counts of the others kept), reading only the notes of the packages concerned.
  */
 export function renderNotesPages(ctx: RenderContext, plan: RenderPlan): void {
   const db = ctx.reader.db;
   const scope = scopeOf(ctx.config);
   const hash = notesState(db)?.hash ?? '';
-  const cache = new JsonCache<NotesPagesCache>(join(ctx.paths.indexDir, 'notes.json'), (c) => c.version === 1 && typeof c.issues === 'object');
+  const cache = new JsonCache<NotesPagesCache>(
+    join(ctx.paths.indexDir, 'notes.json'),
+    (c) => c.version === 2 && typeof c.issues === 'object' && typeof c.lists === 'object',
+  );
   const kept = plan.full ? undefined : cache.read();
   const since = kept?.scope === scope && kept.hash === hash ? kept : undefined;
   if (since && plan.todo.size === 0) return;
-  const notes = allNotes(db);
+  const notes = since ? undefined : allNotes(db);
   const issues = allIssues(db);
-  const affected = since ? issuesOf(plan, notes) : new Set(issues.map((i) => i.name));
-  const only = since ? [...notes].filter(([, n]) => n.issues.some((i) => affected.has(i))).map(([name]) => name) : undefined;
+  const changed = [...new Set([...plan.todo.values()].flatMap((u) => u.names))];
+  const affected = since ? issuesOf(notesOf(db, JSON.stringify(changed))) : new Set(issues.map((i) => i.name));
+  const only = since ? packagesNaming(db, [...affected]) : undefined;
+  const noted = notes ?? notesOf(db, JSON.stringify(only ?? []));
+  const lists = since?.lists ?? {};
   const byIssue = new Map<string, IssueRow[]>([...affected].map((i) => [i, []]));
   for (const { suite, arch } of suiteArchs(ctx.config)) {
-    if (!since || plan.todo.has(suiteArchKey(suite, arch))) renderSuiteArchLists(ctx, suite, arch, notes);
+    const k = suiteArchKey(suite, arch);
+    const todo = plan.todo.get(k);
+    if (!since) lists[k] = renderNotesLists(ctx, suite, arch, notes);
+    else if (todo) lists[k] = spliceOrRender(ctx, suite, arch, lists[k], todo.names);
     if (only?.length === 0) continue;
     for (const r of notedResults(db, suite, arch, only)) {
       const status = r.status ?? 'untested';
@@ -105,7 +106,7 @@ export function renderNotesPages(ctx: RenderContext, plan: RenderPlan): void {
         status,
         cls: statusClass(status),
       };
-      for (const i of notes.get(r.package)?.issues ?? []) byIssue.get(i)?.push(row);
+      for (const i of noted.get(r.package)?.issues ?? []) byIssue.get(i)?.push(row);
     }
   }
   const counts: Record<string, IssueCount> = {};
@@ -116,54 +117,22 @@ export function renderNotesPages(ctx: RenderContext, plan: RenderPlan): void {
       : (since?.issues[i.name] ?? { packages: 0, unreproducible: 0 });
   }
   renderIssues(ctx, issues, byIssue, counts);
-  cache.write({ version: 1, scope, hash, issues: counts });
+  cache.write({ version: 2, scope, hash, issues: counts, lists });
   if (!since) removeGoneIssues(ctx, issues);
 }
 
-/** The issues the notes of the changed packages name. */
-function issuesOf(plan: RenderPlan, notes: ReadonlyMap<string, NoteData>): Set<string> {
-  const out = new Set<string>();
-  for (const u of plan.todo.values()) for (const n of u.names) for (const i of notes.get(n)?.issues ?? []) out.add(i);
-  return out;
+function spliceOrRender(ctx: RenderContext, suite: string, arch: string, state: NotesListsState | undefined, names: readonly string[]): NotesListsState {
+  try {
+    return spliceNotesLists(ctx, suite, arch, state, names);
+  } catch (err) {
+    if (!(err instanceof NotSpliceable)) throw err;
+    return renderNotesLists(ctx, suite, arch);
+  }
 }
 
-function renderSuiteArchLists(ctx: RenderContext, suite: string, arch: string, notes: ReadonlyMap<string, NoteData>): void {
-  const root = rootFrom(2);
-  const rows = failedResults(ctx.reader.db, suite, arch);
-  for (const id of ['notes', 'no_notes'] as const satisfies readonly NotesPageId[]) {
-    const shown = rows.filter((r) => notes.has(r.package) === (id === 'notes'));
-    const list: NotesListRow[] = shown.map((r) => {
-      const n = notes.get(r.package);
-      return {
-        href: packageHref(root, suite, arch, r.package),
-        package: r.package,
-        version: r.version,
-        status: r.status,
-        cls: statusClass(r.status),
-        tested: fmtDate(r.build_date),
-        issues: (n?.issues ?? []).map((i) => ({ name: i, href: issueHref(root, i) })),
-        bugs: n?.bugs.length ?? 0,
-        comments: n?.comments ?? '',
-      };
-    });
-    const heading = id === 'notes' ? 'FTBR and FTBFS packages with notes' : 'FTBR and FTBFS packages without notes';
-    const base = pageBase(`${suite}/${arch}: ${heading} (${list.length})`, 2, undefined, '');
-    const view = {
-      title: base.title,
-      root: base.root,
-      nav: base.nav,
-      asOf: base.asOf,
-      suite,
-      arch,
-      heading,
-      withNotes: id === 'notes',
-      rows: list,
-      statuses: ['FTBR', 'FTBFS'].map((s) => ({ href: statusHref(root, suite, arch, s), label: s })),
-      lists: listLinks(root, suite, arch, id),
-      scheduledHref: scheduledHref(root, suite, arch),
-    };
-    ctx.writer.writeIfChanged(`${suite}/${arch}/${listPageName(id)}`, ctx.renderer.render('notes-list', view));
-  }
+/** The issues these notes name. */
+function issuesOf(notes: ReadonlyMap<string, NoteData>): Set<string> {
+  return new Set([...notes.values()].flatMap((n) => n.issues));
 }
 
 /** issues/index.html from `counts`; the page of each issue in byIssue. */

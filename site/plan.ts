@@ -33,9 +33,10 @@ export interface SiteState {
  * attestations and api/v1 JSON, the page's link to them; 5: notes on package pages, the
  * notes pages in each suite/arch's nav, the maintainer pages, the package set pages, Issues,
  * Maintainers and Sets links on every page; 6: the breakages caches in their compact layout
- * with a summary (breakages-cache.ts); 7: the breakages findings as sorted lines, spliced.
+ * with a summary (breakages-cache.ts); 7: the breakages findings as sorted lines, spliced;
+ * 8: a notes comment's newlines as &#10; (a notes list row is one line, spliced).
  */
-export const RENDERING = 7;
+export const RENDERING = 8;
 
 export function siteState(paths: SitePaths): JsonCache<SiteState> {
   return new JsonCache<SiteState>(

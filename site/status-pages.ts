@@ -28,7 +28,7 @@ import type { ListRow } from '../db/site.js';
 import { countGroups, culpritGroups, culpritPageName, groupOfPage, groupsOfLine } from './culprit-groups.js';
 import { JsonCache } from './json-cache.js';
 import { listPagesState, renderAllFromListing, renderRecentPages, spliceAll, writeSplicedAll } from './list-pages.js';
-import { culpritPageOf, groupByStatus, jsonFragment, jsonRow, rowsHtmlOf, statusPageOf, statusRowHtml, type StatusPageView } from './model-status.js';
+import { culpritPageOf, groupByStatus, jsonFragment, jsonRow, rowsHtmlOf, statusPageOf, statusRowHtml } from './model-status.js';
 import type { BatchContext } from './packages.js';
 import type { TemplateName } from './render.js';
 import {
@@ -44,8 +44,7 @@ import {
   spliceLines,
   type LineSource,
 } from './splice-lines.js';
-import type { ListPageView } from './model-lists.js';
-import type { MaintainerView } from './model-maintainers.js';
+import type { PageBase } from './model.js';
 import type { PendingFile, Piece } from './writer.js';
 
 /** Above this many changed packages in one suite/arch, reading the whole listing is cheaper than splicing. */
@@ -263,7 +262,7 @@ export class Splice {
   }
 
   /** A changed page, its rows in the page around them; returns the size written. */
-  write(s: SplicedRows, view: StatusPageView | ListPageView | MaintainerView, template: TemplateName = 'status'): number {
+  write(s: SplicedRows, view: PageBase, template: TemplateName = 'status'): number {
     const around = this.ctx.renderer.render(template, view);
     const at = around.indexOf(ROWS);
     const rows = s.pieces.map((x) => (x instanceof Uint8Array ? x : { file: s.file, start: s.region.start + x.start, end: s.region.start + x.end }));
