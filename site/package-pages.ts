@@ -30,7 +30,16 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
   const { tasks, staged } = batchTasks(ctx, plan, batch);
   const out: PackagePagesResult = { packagePages: 0, deletedPages: 0, statusPages: 0, spliced: 0, written: new Map() };
   for (const u of plan.todo.values()) out.written.set(suiteArchKey(u.suite, u.arch), new Map());
+  // a suite/arch's file findings go to its breakages cache once its last batch is in: a full
+  // render does not hold every package's at once
   const broken = new Map<string, Map<string, Finding[]>>([...plan.todo.keys()].map((k) => [k, new Map()]));
+  const left = new Map([...plan.todo].map(([k, u]) => [k, Math.ceil(u.names.length / batch)]));
+  const flush = (k: string): void => {
+    const u = plan.todo.get(k);
+    if (u) updateBrokenCache(ctx.writer, ctx.paths.fragmentDir, u, plan.full, u.names, broken.get(k) ?? new Map());
+    broken.delete(k);
+    left.delete(k);
+  };
   let done = 0;
   const take = (t: Task, r: TaskResult): void => {
     out.statusPages += r.statusPages;
@@ -44,8 +53,12 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
     for (const n of r.skipped) ctx.emit({ type: 'skipped', what: `package ${JSON.stringify(n)} in ${t.suite}`, why: 'not a valid source package name' });
     done += t.names.length;
     ctx.emit({ type: 'progress', done, total: plan.pages });
-    const st = staged.get(suiteArchKey(t.suite, t.arch));
+    const k = suiteArchKey(t.suite, t.arch);
+    const st = staged.get(k);
     if (st && --st.left === 0) unstage(st.dir, ctx.writer.path(`rb-pkg/${t.suite}/${t.arch}`));
+    const n = (left.get(k) ?? 0) - 1;
+    if (n <= 0) flush(k);
+    else left.set(k, n);
   };
   const all = [...status, ...tasks];
   if (pool.size === 0) {
@@ -54,7 +67,7 @@ export async function renderPackagePages(ctx: RenderContext, plan: RenderPlan, p
   } else {
     ctx.writer.files += await pool.run(all, take);
   }
-  for (const [k, u] of plan.todo) updateBrokenCache(ctx.writer, ctx.paths.fragmentDir, u, plan.full, u.names, broken.get(k) ?? new Map());
+  for (const k of [...left.keys()]) flush(k);
   return out;
 }
 
