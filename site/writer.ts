@@ -17,12 +17,12 @@ import {
   rmdirSync,
   rmSync,
   statSync,
+  unlink,
   unlinkSync,
   writeFileSync,
   writeSync,
   writevSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { NODE_NAME_RE } from '../core/config.js';
@@ -96,7 +96,9 @@ function trashDir(root: string): string {
 
 /**
  * Free what an earlier render replaced, in the background (the thread pool):
- * the returned promise settles when all is gone.
+ * the returned promise settles when all is gone. Each is one unlink request,
+ * handed to the pool now: a chain of promise steps (fs.promises.rm) would wait
+ * for the render to give the event loop back, and the render rarely does.
  */
 export function emptyTrash(root: string): Promise<void> {
   let names: string[];
@@ -105,7 +107,8 @@ export function emptyTrash(root: string): Promise<void> {
   } catch {
     return Promise.resolve();
   }
-  return Promise.all(names.map((n) => rm(join(trashDir(root), n), { force: true }))).then(() => undefined);
+  // (a trash entry is a second name of a file: keepOld)
+  return Promise.all(names.map((n) => new Promise<void>((done) => unlink(join(trashDir(root), n), () => done())))).then(() => undefined);
 }
 
 /** Writes files atomically under the site root, creating folders once. */
