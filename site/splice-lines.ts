@@ -253,17 +253,31 @@ export function openAsWritten(file: string, size: number | undefined): number {
   return fd;
 }
 
-/** Where a status page's rows are: between `<tbody>` and `</tbody>` (none in a page without a table). */
+/** The bytes of a file from `at` (negative: from its end), `len` of them at most. */
+function readAt(fd: number, size: number, at: number, len: number): { buf: Buffer; start: number } {
+  const n = Math.min(size, len);
+  const start = at < 0 ? size - n : at;
+  const buf = Buffer.allocUnsafe(n);
+  readSync(fd, buf, 0, n, start);
+  return { buf, start };
+}
+
+/**
+ * Where a status page's rows are: between `<tbody>` and `</tbody>` (none in a page without a
+ * table). Both are near their ends of the page: a few kilobytes are read, more only if not found.
+ */
 export function rowsRegion(fd: number, size: number): { start: number; end: number } {
-  const headLen = Math.min(size, 65_536);
-  const head = Buffer.allocUnsafe(headLen);
-  readSync(fd, head, 0, headLen, 0);
-  const t = head.indexOf(TBODY);
+  let t = -1;
+  for (const len of [8192, 65_536]) {
+    t = readAt(fd, size, 0, len).buf.indexOf(TBODY);
+    if (t >= 0 || len >= size) break;
+  }
   if (t < 0) return { start: 0, end: 0 };
-  const tailLen = Math.min(size, 65_536);
-  const tail = Buffer.allocUnsafe(tailLen);
-  readSync(fd, tail, 0, tailLen, size - tailLen);
-  const e = tail.lastIndexOf(TBODY_END);
-  if (e < 0) throw new NotSpliceable('a table without its end');
-  return { start: t + TBODY.length, end: size - tailLen + e };
+  for (const len of [8192, 65_536]) {
+    const { buf, start } = readAt(fd, size, -1, len);
+    const e = buf.lastIndexOf(TBODY_END);
+    if (e >= 0) return { start: t + TBODY.length, end: start + e };
+    if (len >= size) break;
+  }
+  throw new NotSpliceable('a table without its end');
 }
