@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { maintainerSources, touchedMaintainers } from '../db/site-maintainers.js';
 import { scopeOf, type RenderContext } from './context.js';
 import { JsonCache } from './json-cache.js';
-import { eachMaintainer, indexView, maintainerRowHtml, maintainerView, personCounts, type PersonCounts } from './model-maintainers.js';
-import { rowKeyOf, splicePeople } from './maintainer-splice.js';
+import { eachMaintainer, indexRowHtml, indexView, maintainerRowHtml, maintainerView, personCounts, type PersonCounts } from './model-maintainers.js';
+import { rowKeyOf, spliceIndex, splicePeople } from './maintainer-splice.js';
+import { bytes, NotSpliceable } from './splice-lines.js';
 import type { RenderPlan } from './plan.js';
 
 export const MAINTAINERS_DIR = 'maintainers';
@@ -58,10 +59,12 @@ export type IndexEntry = PersonCounts & {
 };
 
 interface IndexCache {
-  version: 2;
+  version: 3;
   /** the configuration's suites and architectures the entries count */
   scope: string;
   people: Record<string, IndexEntry>;
+  /** the byte size index.html was written with, and its rows */
+  index: { size: number; count: number };
 }
 
 /**
@@ -71,9 +74,13 @@ interface IndexCache {
  */
 export function renderMaintainerPages(ctx: RenderContext, plan: RenderPlan): void {
   const scope = scopeOf(ctx.config);
-  const cache = new JsonCache<IndexCache>(join(ctx.paths.indexDir, 'maintainers.json'), (c) => c.version === 2 && c.scope === scope && Boolean(c.people));
+  const cache = new JsonCache<IndexCache>(
+    join(ctx.paths.indexDir, 'maintainers.json'),
+    (c) => c.version === 3 && c.scope === scope && Boolean(c.people) && typeof c.index?.size === 'number',
+  );
   const kept = plan.full ? undefined : cache.read();
   const people: Record<string, IndexEntry> = kept?.people ?? {};
+  let index: IndexCache['index'];
   if (kept) {
     const changed = changedBySuite(plan);
     const touched = touchedMaintainers(ctx.reader.db, plan.from, plan.seq, changed);
@@ -81,13 +88,30 @@ export function renderMaintainerPages(ctx: RenderContext, plan: RenderPlan): voi
     const spliceable = [...touched.packages].filter((e) => !touched.rows.has(e)).sort();
     const whole = [...new Set([...touched.rows, ...splicePeople(ctx, people, spliceable, changed)])].sort();
     if (whole.length > 0) renderPeople(ctx, people, whole);
-  } else renderPeople(ctx, people, undefined);
-  const index = Object.keys(people)
-    .sort()
-    .map((email) => people[email] as IndexEntry);
-  ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/index.html`, ctx.renderer.render('maintainers', indexView(index)));
-  cache.write({ version: 2, scope, people });
-  if (plan.full) removeStrays(ctx, new Set(index.map((e) => e.file)));
+    index = spliceIndexOrWrite(ctx, people, [...touched.rows, ...touched.packages], kept.index);
+  } else {
+    renderPeople(ctx, people, undefined);
+    index = writeIndex(ctx, people);
+  }
+  cache.write({ version: 3, scope, people, index });
+  if (plan.full) removeStrays(ctx, new Set(Object.values(people).map((e) => e.file)));
+}
+
+/** index.html whole, its rows sorted by address as byte strings (the order a splice keeps). */
+function writeIndex(ctx: RenderContext, people: Record<string, IndexEntry>): IndexCache['index'] {
+  const emails = Object.keys(people).sort((a, b) => (bytes(a) < bytes(b) ? -1 : 1));
+  const html = ctx.renderer.render('maintainers', indexView(emails.length, emails.map((e) => indexRowHtml(people[e] as IndexEntry)).join('')));
+  ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/index.html`, html);
+  return { size: Buffer.byteLength(html), count: emails.length };
+}
+
+function spliceIndexOrWrite(ctx: RenderContext, people: Record<string, IndexEntry>, emails: readonly string[], last: IndexCache['index']): IndexCache['index'] {
+  try {
+    return spliceIndex(ctx, people, emails, last);
+  } catch (err) {
+    if (!(err instanceof NotSpliceable)) throw err;
+    return writeIndex(ctx, people);
+  }
 }
 
 /** The pages of `emails` (undefined: everyone) from all their rows, into `people`; those left with none lose their page. */

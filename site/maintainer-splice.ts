@@ -11,7 +11,15 @@
 import { maintainerSources } from '../db/site-maintainers.js';
 import type { RenderContext } from './context.js';
 import { MAINTAINERS_DIR, maintainerFile, type IndexEntry } from './maintainer-pages.js';
-import { eachMaintainer, maintainerRowHtml, maintainerView, type MaintainerPageRow, type MaintainerSummary } from './model-maintainers.js';
+import {
+  eachMaintainer,
+  indexRowHtml,
+  indexView,
+  maintainerRowHtml,
+  maintainerView,
+  type MaintainerPageRow,
+  type MaintainerSummary,
+} from './model-maintainers.js';
 import { bytes, NotSpliceable, unescapeHtml } from './splice-lines.js';
 import { ROWS, Splice } from './status-pages.js';
 
@@ -107,4 +115,41 @@ function splicePerson(
 
 function count(lines: readonly Buffer[], status: string): number {
   return lines.filter((l) => parseRow(l).status === status).length;
+}
+
+/** An index line's address (its second cell), as a byte string. */
+function indexKey(line: Buffer): string {
+  const l = line.toString('latin1');
+  const a = l.indexOf('</a></td><td>');
+  const b = a < 0 ? -1 : l.indexOf('</td>', a + 13);
+  if (b < 0) throw new NotSpliceable('an index row without its address');
+  return unescapeHtml(l.slice(a + 13, b));
+}
+
+/** The touched people's lines of maintainers/index.html spliced in (`last`: what the last render wrote); NotSpliceable when it cannot be. */
+export function spliceIndex(
+  ctx: RenderContext,
+  people: Record<string, IndexEntry>,
+  emails: readonly string[],
+  last: { size: number; count: number },
+): { size: number; count: number } {
+  const lines = new Map<string, Buffer>();
+  for (const e of emails) {
+    const p = people[e];
+    if (p) lines.set(bytes(e), Buffer.from(indexRowHtml(p)));
+  }
+  const splice = new Splice(ctx, emails.map(bytes), indexKey);
+  try {
+    const s = splice.rows({ rel: `${MAINTAINERS_DIR}/index.html`, size: last.size, before: last.count, lines });
+    if (s.count !== Object.keys(people).length) throw new NotSpliceable('an index of other people than the cache has');
+    if (!s.changed) return last;
+    const size = splice.write(s, indexView(s.count, ROWS), 'maintainers');
+    for (const f of splice.pending) f.commit();
+    return { size, count: s.count };
+  } catch (err) {
+    splice.discard();
+    throw err;
+  } finally {
+    splice.close();
+  }
 }

@@ -27,7 +27,8 @@ export interface MaintainerPageRow {
 }
 
 export interface MaintainersView extends PageBase {
-  people: { name: string; email: string; href: string; packages: number; ftbr: number; ftbfs: number }[];
+  count: number;
+  rowsHtml: string;
 }
 
 export interface MaintainerView extends PageBase {
@@ -103,16 +104,21 @@ export function maintainerRowHtml(r: MaintainerPageRow): string {
   );
 }
 
-/** The index from each person's counts (sorted by address); no "as of": it changes when they do. */
-export function indexView(people: readonly (Omit<MaintainersView['people'][number], 'href'> & { file: string })[]): MaintainersView {
+/** What the index shows of a person. */
+export type IndexPerson = PersonCounts & { name: string; email: string; file: string };
+
+/** One person's line of the index (sorted by address, as byte strings: maintainer-splice.ts splices it). */
+export function indexRowHtml(p: IndexPerson): string {
+  return (
+    `<tr><td><a href="${escapeHtml(`./${urlSegment(p.file)}`)}">${escapeHtml(p.name || p.email)}</a></td><td>${escapeHtml(p.email)}</td>` +
+    `<td>${p.packages}</td><td>${p.ftbr}</td><td>${p.ftbfs}</td></tr>\n`
+  );
+}
+
+/** The index: `count` people, their lines (or a splice's mark); no "as of": it changes when they do. */
+export function indexView(count: number, rowsHtml: string): MaintainersView {
   const base = pageBase('Maintainers', 1, undefined, 'maintainers');
-  return {
-    title: base.title,
-    root: base.root,
-    nav: base.nav,
-    asOf: base.asOf,
-    people: people.map((p) => ({ name: p.name, email: p.email, href: `./${urlSegment(p.file)}`, packages: p.packages, ftbr: p.ftbr, ftbfs: p.ftbfs })),
-  };
+  return { title: base.title, root: base.root, nav: base.nav, asOf: base.asOf, count, rowsHtml };
 }
 
 /** One person's page: no "as of" date, so that it changes only when their packages do. */

@@ -131,6 +131,7 @@ describe('maintainer pages, spliced', () => {
       for (const p of db.sql.prepare('SELECT name FROM sources WHERE suite = ?').pluck().all(suite) as string[]) {
         add.run(suite, p, TEAM, 'The Team', 'maintainer');
         if (p === 'zlib' || p === 'perl') add.run(suite, p, 'jane@example.org', 'Jane Doe', 'uploader');
+        if (p === 'hello') add.run(suite, p, 'other@example.org', 'Other One', 'uploader');
       }
     await renderFixture(f, db);
   });
@@ -154,10 +155,15 @@ describe('maintainer pages, spliced', () => {
     const before = readFileSync(file, 'utf8');
     expect(before).toContain('>acl</a></td><td>');
     writeFileSync(file, before.replace('>acl</a>', '>acm</a>'));
+    // and the index's row of someone not touched
+    const indexFile = join(f.dir, 'public', 'maintainers', 'index.html');
+    writeFileSync(indexFile, readFileSync(indexFile, 'utf8').replace('>Other One</a>', '>Other Two</a>'));
     db.sql.prepare("UPDATE results SET status = 'FTBR' WHERE suite = 'trixie' AND arch = 'arm64' AND package = 'zlib'").run();
     expect((await renderFixture(f, db)).mode).toBe('incremental');
     const after = page('public', `${TEAM}.html`);
     expect(after).toContain('>acm</a>');
+    expect(page('public', 'index.html')).toContain('>Other Two</a>');
+    writeFileSync(indexFile, readFileSync(indexFile, 'utf8').replace('>Other Two</a>', '>Other One</a>'));
     expect(after).toMatch(/<td>trixie<\/td><td>arm64<\/td><td><a href="[^"]*">zlib<\/a><\/td><td>[^<]*<\/td><td class="st-ftbr">FTBR</);
     writeFileSync(file, after.replace('>acm</a>', '>acl</a>'));
     await sameAsFull();
