@@ -10,7 +10,7 @@
  */
 import { maintainerSources } from '../db/site-maintainers.js';
 import type { RenderContext } from './context.js';
-import { MAINTAINERS_DIR, maintainerFile, type IndexEntry } from './maintainer-pages.js';
+import { MAINTAINERS_DIR, maintainerFile, type IndexEntry } from './maintainer-files.js';
 import {
   eachMaintainer,
   indexRowHtml,

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type FarmDb } from '../../db/index.js';
-import { maintainerFile } from '../../site/maintainer-pages.js';
+import { maintainerFile } from '../../site/maintainer-files.js';
 import { createSiteFixture, type SiteFixture } from '../harness/site-fixture.js';
 import { renderFixture } from '../harness/site-trees.js';
 
