@@ -34,9 +34,10 @@ export interface SiteState {
  * notes pages in each suite/arch's nav, the maintainer pages, the package set pages, Issues,
  * Maintainers and Sets links on every page; 6: the breakages caches in their compact layout
  * with a summary (breakages-cache.ts); 7: the breakages findings as sorted lines, spliced;
- * 8: a notes comment's newlines as &#10; (a notes list row is one line, spliced).
+ * 8: a notes comment's newlines as &#10; (a notes list row is one line, spliced); 9: an
+ * issue page's rows by package, then suite and architecture (spliced).
  */
-export const RENDERING = 8;
+export const RENDERING = 9;
 
 export function siteState(paths: SitePaths): JsonCache<SiteState> {
   return new JsonCache<SiteState>(
