@@ -39,12 +39,8 @@ function rowHtml(suite: string, arch: string, r: FailedRow, n: NoteData | undefi
 function listView(suite: string, arch: string, id: NotesPageId, count: number, rowsHtml: string): ReturnType<typeof pageBase> & Record<string, unknown> {
   const root = rootFrom(2);
   const heading = id === 'notes' ? 'FTBR and FTBFS packages with notes' : 'FTBR and FTBFS packages without notes';
-  const base = pageBase(`${suite}/${arch}: ${heading} (${count})`, 2, undefined, '');
   return {
-    title: base.title,
-    root: base.root,
-    nav: base.nav,
-    asOf: base.asOf,
+    ...pageBase(`${suite}/${arch}: ${heading} (${count})`, 2, undefined, ''),
     suite,
     arch,
     heading,
