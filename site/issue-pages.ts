@@ -135,8 +135,7 @@ function spliceIssue(ctx: RenderContext, issue: NoteIssue, state: IssueState, pk
     if (si < 0 || ai < 0) throw new NotSpliceable('an issue row of a suite or architecture not configured');
     return keyOf(r.pkg, si, ai);
   };
-  const splice = new Splice(ctx, keys, lineKey);
-  try {
+  return new Splice(ctx, keys, lineKey).run((splice) => {
     const s = splice.rows({ rel: issuePath(issue.name), size: state.size, before: state.rows, lines });
     if (!s.changed) return state;
     const unchanged = new Set(s.unchanged);
@@ -147,12 +146,6 @@ function spliceIssue(ctx: RenderContext, issue: NoteIssue, state: IssueState, pk
     const has = new Set([...lines.keys()].map((k) => k.slice(0, k.indexOf('\0'))));
     const moved = pkgs.map(bytes).reduce((n, p) => n + (has.has(p) ? 1 : 0) - (had.has(p) ? 1 : 0), 0);
     const size = splice.write(s, issueView(issue, s.count, ROWS), 'issue');
-    for (const f of splice.pending) f.commit();
     return { packages: state.packages + moved, unreproducible: state.unreproducible + ftbr(put) - ftbr(s.replaced), rows: s.count, size };
-  } catch (err) {
-    splice.discard();
-    throw err;
-  } finally {
-    splice.close();
-  }
+  });
 }

@@ -94,8 +94,7 @@ function splicePerson(
   // the name shown is the first row's: a row put in before it, or the first one gone, may change it
   if ([...lines.keys()].some((k) => k < e.first) || (keys.includes(e.first) && !lines.has(e.first))) throw new NotSpliceable('a change of the first row');
   const rel = `${MAINTAINERS_DIR}/${e.file}`;
-  const splice = new Splice(ctx, keys, lineKey(arches));
-  try {
+  new Splice(ctx, keys, lineKey(arches)).run((splice) => {
     const s = splice.rows({ rel, size: e.size, before: e.rows, lines });
     if (!s.changed) return;
     if (s.count === 0) throw new NotSpliceable('no row left: the page goes');
@@ -103,14 +102,8 @@ function splicePerson(
     const put = [...lines].filter(([k]) => !unchanged.has(k)).map(([, l]) => l);
     const tally = (status: string): number => count(put, status) - count(s.replaced, status);
     const size = splice.write(s, maintainerView(e.name, e.email, s.count, ROWS), 'maintainer');
-    for (const f of splice.pending) f.commit();
     people[e.email] = { ...e, packages: s.count / arches.length, ftbr: e.ftbr + tally('FTBR'), ftbfs: e.ftbfs + tally('FTBFS'), rows: s.count, size };
-  } catch (err) {
-    splice.discard();
-    throw err;
-  } finally {
-    splice.close();
-  }
+  });
 }
 
 function count(lines: readonly Buffer[], status: string): number {
@@ -138,18 +131,11 @@ export function spliceIndex(
     const p = people[e];
     if (p) lines.set(bytes(e), Buffer.from(indexRowHtml(p)));
   }
-  const splice = new Splice(ctx, emails.map(bytes), indexKey);
-  try {
+  return new Splice(ctx, emails.map(bytes), indexKey).run((splice) => {
     const s = splice.rows({ rel: `${MAINTAINERS_DIR}/index.html`, size: last.size, before: last.count, lines });
     if (s.count !== Object.keys(people).length) throw new NotSpliceable('an index of other people than the cache has');
     if (!s.changed) return last;
     const size = splice.write(s, indexView(s.count, ROWS), 'maintainers');
-    for (const f of splice.pending) f.commit();
     return { size, count: s.count };
-  } catch (err) {
-    splice.discard();
-    throw err;
-  } finally {
-    splice.close();
-  }
+  });
 }

@@ -81,8 +81,7 @@ export function spliceNotesLists(
   if (!state) throw new NotSpliceable('no state of the notes lists');
   const fresh = failedResults(ctx.reader.db, suite, arch, changed);
   const noted = notesOf(ctx.reader.db, JSON.stringify(changed));
-  const splice = new Splice(ctx, changed.map(bytes));
-  try {
+  return new Splice(ctx, changed.map(bytes)).run((splice) => {
     const out = {} as NotesListsState;
     const spliced = IDS.map((id) => {
       const rows = fresh.filter((r) => noted.has(r.package) === (id === 'notes'));
@@ -94,12 +93,6 @@ export function spliceNotesLists(
       if (!s) return;
       out[id] = { count: s.count, size: s.changed ? splice.write(s, listView(suite, arch, id, s.count, ROWS), 'notes-list') : s.size };
     });
-    for (const f of splice.pending) f.commit();
     return out;
-  } catch (err) {
-    splice.discard();
-    throw err;
-  } finally {
-    splice.close();
-  }
+  });
 }

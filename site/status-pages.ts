@@ -288,6 +288,20 @@ export class Splice {
     for (const p of this.pending) p.discard();
   }
 
+  /** `fn` over this splice: the files it wrote renamed into place if it returns, removed if it throws; the pages it read closed either way. */
+  run<T>(fn: (splice: this) => T): T {
+    try {
+      const out = fn(this);
+      for (const f of this.pending) f.commit();
+      return out;
+    } catch (err) {
+      this.discard();
+      throw err;
+    } finally {
+      this.close();
+    }
+  }
+
   close(): void {
     for (const fd of this.fds) closeSync(fd);
   }
