@@ -1,8 +1,9 @@
 /**
  * The maintainer pages: maintainers/index.html and one page per person
  * (maintainers/FILE.html, FILE from maintainerFile). A full render reads
- * everyone; an incremental one only the people its changes touch, the index
- * made from what `.reprofarm/index/maintainers.json` kept of the others, and
+ * everyone; an incremental one only the people its changes touch: their
+ * entries read from, and put back into, `.reprofarm/index/maintainers.people.jsonl`
+ * (a line per person), their index lines spliced, and
  * a touched person's page spliced where it can be (a team's page has tens of
  * thousands of rows: maintainer-splice.ts). A page is written only when its
  * bytes change; the pages of people who no longer maintain anything are removed.
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { maintainerSources, touchedMaintainers } from '../db/site-maintainers.js';
 import { scopeOf, type RenderContext } from './context.js';
 import { JsonCache } from './json-cache.js';
+import { LinesCache, type LinesFile } from './lines-cache.js';
 import { MAINTAINERS_DIR, maintainerFile, type IndexEntry } from './maintainer-files.js';
 import { eachMaintainer, indexRowHtml, indexView, maintainerRowHtml, maintainerView, personCounts } from './model-maintainers.js';
 import { rowKeyOf, spliceIndex, splicePeople } from './maintainer-splice.js';
@@ -19,13 +21,17 @@ import { bytes, NotSpliceable } from './splice-lines.js';
 import type { RenderPlan } from './plan.js';
 
 interface IndexCache {
-  version: 3;
+  version: 4;
   /** the configuration's suites and architectures the entries count */
   scope: string;
-  people: Record<string, IndexEntry>;
+  /** the people file (PEOPLE_FILE) as it was written: an IndexEntry per address */
+  people: LinesFile;
   /** the byte size index.html was written with, and its rows */
   index: { size: number; count: number };
 }
+
+/** Each person's IndexEntry, a line each (lines-cache.ts): an incremental render reads and splices the touched people's alone. */
+const PEOPLE_FILE = 'maintainers.people.jsonl';
 
 /**
  * maintainers/index.html and the pages of the people whose packages changed (everyone's in a full
@@ -36,25 +42,48 @@ export function renderMaintainerPages(ctx: RenderContext, plan: RenderPlan): voi
   const scope = scopeOf(ctx.config);
   const cache = new JsonCache<IndexCache>(
     join(ctx.paths.indexDir, 'maintainers.json'),
-    (c) => c.version === 3 && c.scope === scope && Boolean(c.people) && typeof c.index?.size === 'number',
+    (c) => c.version === 4 && c.scope === scope && typeof c.people?.size === 'number' && typeof c.index?.size === 'number',
   );
+  const lines = new LinesCache<IndexEntry>(ctx.writer, join(ctx.paths.indexDir, PEOPLE_FILE));
   const kept = plan.full ? undefined : cache.read();
-  const people: Record<string, IndexEntry> = kept?.people ?? {};
-  let index: IndexCache['index'];
-  if (kept) {
-    const changed = changedBySuite(plan);
-    const touched = touchedMaintainers(ctx.reader.db, plan.from, plan.seq, changed);
-    if (touched.rows.size === 0 && touched.packages.size === 0) return;
-    const spliceable = [...touched.packages].filter((e) => !touched.rows.has(e)).sort();
-    const whole = [...new Set([...touched.rows, ...splicePeople(ctx, people, spliceable, changed)])].sort();
-    if (whole.length > 0) renderPeople(ctx, people, whole);
-    index = spliceIndexOrWrite(ctx, people, [...touched.rows, ...touched.packages], kept.index);
-  } else {
-    renderPeople(ctx, people, undefined);
-    index = writeIndex(ctx, people);
+  let next: IndexCache | undefined;
+  try {
+    next = kept && renderTouched(ctx, plan, kept, lines);
+  } catch (err) {
+    if (!(err instanceof NotSpliceable)) throw err;
   }
-  cache.write({ version: 3, scope, people, index });
-  if (plan.full) removeStrays(ctx, new Set(Object.values(people).map((e) => e.file)));
+  next ??= renderEveryone(ctx, scope, lines);
+  if (next !== kept) cache.write(next);
+}
+
+/** The pages of the people the changes since the last render touch, and their index lines; NotSpliceable when the kept entries cannot be used. */
+function renderTouched(ctx: RenderContext, plan: RenderPlan, kept: IndexCache, lines: LinesCache<IndexEntry>): IndexCache {
+  const changed = changedBySuite(plan);
+  const touched = touchedMaintainers(ctx.reader.db, plan.from, plan.seq, changed);
+  const emails = [...new Set([...touched.rows, ...touched.packages])];
+  if (emails.length === 0) return kept;
+  const people = lines.read(kept.people, emails);
+  const spliceable = [...touched.packages].filter((e) => !touched.rows.has(e)).sort();
+  const whole = [...new Set([...touched.rows, ...splicePeople(ctx, people, spliceable, changed)])].sort();
+  if (whole.length > 0) renderPeople(ctx, people, whole);
+  const peopleFile = lines.splice(kept.people, new Map(emails.map((e) => [e, people[e]])));
+  let index: IndexCache['index'];
+  try {
+    index = spliceIndex(ctx, people, emails, kept.index, peopleFile.count);
+  } catch (err) {
+    if (!(err instanceof NotSpliceable)) throw err;
+    index = writeIndex(ctx, lines.readAll(peopleFile));
+  }
+  return { ...kept, people: peopleFile, index };
+}
+
+/** Everyone's page and the index whole; pages of people no longer there removed. */
+function renderEveryone(ctx: RenderContext, scope: string, lines: LinesCache<IndexEntry>): IndexCache {
+  const people: Record<string, IndexEntry> = {};
+  renderPeople(ctx, people, undefined);
+  const index = writeIndex(ctx, people);
+  removeStrays(ctx, new Set(Object.values(people).map((e) => e.file)));
+  return { version: 4, scope, people: lines.writeAll(people), index };
 }
 
 /** index.html whole, its rows sorted by address as byte strings (the order a splice keeps). */
@@ -63,15 +92,6 @@ function writeIndex(ctx: RenderContext, people: Record<string, IndexEntry>): Ind
   const html = ctx.renderer.render('maintainers', indexView(emails.length, emails.map((e) => indexRowHtml(people[e] as IndexEntry)).join('')));
   ctx.writer.writeIfChanged(`${MAINTAINERS_DIR}/index.html`, html);
   return { size: Buffer.byteLength(html), count: emails.length };
-}
-
-function spliceIndexOrWrite(ctx: RenderContext, people: Record<string, IndexEntry>, emails: readonly string[], last: IndexCache['index']): IndexCache['index'] {
-  try {
-    return spliceIndex(ctx, people, emails, last);
-  } catch (err) {
-    if (!(err instanceof NotSpliceable)) throw err;
-    return writeIndex(ctx, people);
-  }
 }
 
 /** The pages of `emails` (undefined: everyone) from all their rows, into `people`; those left with none lose their page. */
@@ -100,7 +120,7 @@ function changedBySuite(plan: RenderPlan): Map<string, string[]> {
   return out;
 }
 
-/** After a full render: pages of people no longer there (a dot name, a write in progress, is left alone). */
+/** Pages of people no longer there (a dot name, a write in progress, is left alone). */
 function removeStrays(ctx: RenderContext, current: ReadonlySet<string>): void {
   let names: string[];
   try {

@@ -119,12 +119,16 @@ function indexKey(line: Buffer): string {
   return unescapeHtml(l.slice(a + 13, b));
 }
 
-/** The touched people's lines of maintainers/index.html spliced in (`last`: what the last render wrote); NotSpliceable when it cannot be. */
+/**
+ * The touched people's lines of maintainers/index.html spliced in (`last`: what the last render wrote,
+ * `total`: how many people there are now); NotSpliceable when it cannot be.
+ */
 export function spliceIndex(
   ctx: RenderContext,
   people: Record<string, IndexEntry>,
   emails: readonly string[],
   last: { size: number; count: number },
+  total: number,
 ): { size: number; count: number } {
   const lines = new Map<string, Buffer>();
   for (const e of emails) {
@@ -133,7 +137,7 @@ export function spliceIndex(
   }
   return new Splice(ctx, emails.map(bytes), indexKey).run((splice) => {
     const s = splice.rows({ rel: `${MAINTAINERS_DIR}/index.html`, size: last.size, before: last.count, lines });
-    if (s.count !== Object.keys(people).length) throw new NotSpliceable('an index of other people than the cache has');
+    if (s.count !== total) throw new NotSpliceable('an index of other people than the cache has');
     if (!s.changed) return last;
     const size = splice.write(s, indexView(s.count, ROWS), 'maintainers');
     return { size, count: s.count };

@@ -158,12 +158,18 @@ describe('maintainer pages, spliced', () => {
     // and the index's row of someone not touched
     const indexFile = join(f.dir, 'public', 'maintainers', 'index.html');
     writeFileSync(indexFile, readFileSync(indexFile, 'utf8').replace('>Other One</a>', '>Other Two</a>'));
+    // and that person's entry in the people file (a line each, spliced too)
+    const peopleFile = join(f.dir, 'public', '.reprofarm', 'index', 'maintainers.people.jsonl');
+    const swap = (from: string, to: string): void => writeFileSync(peopleFile, readFileSync(peopleFile, 'utf8').replace(from, to));
+    swap('"name":"Other One"', '"name":"Other Two"');
     db.sql.prepare("UPDATE results SET status = 'FTBR' WHERE suite = 'trixie' AND arch = 'arm64' AND package = 'zlib'").run();
     expect((await renderFixture(f, db)).mode).toBe('incremental');
     const after = page('public', `${TEAM}.html`);
     expect(after).toContain('>acm</a>');
     expect(page('public', 'index.html')).toContain('>Other Two</a>');
     writeFileSync(indexFile, readFileSync(indexFile, 'utf8').replace('>Other Two</a>', '>Other One</a>'));
+    expect(readFileSync(peopleFile, 'utf8')).toContain('"name":"Other Two"');
+    swap('"name":"Other Two"', '"name":"Other One"');
     expect(after).toMatch(/<td>trixie<\/td><td>arm64<\/td><td><a href="[^"]*">zlib<\/a><\/td><td>[^<]*<\/td><td class="st-ftbr">FTBR</);
     writeFileSync(file, after.replace('>acm</a>', '>acl</a>'));
     await sameAsFull();
@@ -173,6 +179,15 @@ describe('maintainer pages, spliced', () => {
     db.sql.prepare("UPDATE sources SET removed_at = '2026-11-21T09:00:00.000Z' WHERE suite = 'trixie' AND name = 'perl'").run();
     await renderFixture(f, db);
     expect(page('public', 'jane@example.org.html')).not.toMatch(/<td>trixie<\/td><td>amd64<\/td><td><a href="[^"]*">perl</);
+    await sameAsFull();
+  });
+
+  it('renders every page again when the people file is not as it was written', async () => {
+    const peopleFile = join(f.dir, 'public', '.reprofarm', 'index', 'maintainers.people.jsonl');
+    writeFileSync(peopleFile, `${readFileSync(peopleFile, 'utf8')}x`);
+    db.sql.prepare("UPDATE results SET status = 'FTBFS' WHERE suite = 'bookworm' AND arch = 'amd64' AND package = 'hello'").run();
+    expect((await renderFixture(f, db)).mode).toBe('incremental');
+    expect(readFileSync(peopleFile, 'utf8').endsWith('x')).toBe(false);
     await sameAsFull();
   });
 
