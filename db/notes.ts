@@ -136,6 +136,15 @@ export function notesState(db: FarmDb): NotesState | null {
   return hash === undefined ? null : { source: m.get('source') ?? '', imported_at: m.get('imported_at') ?? '', hash, files: m.get('files') ?? '' };
 }
 
+/** The files hash of the last import and what notes_dir's files were on disk when it last matched (notes/import.ts filesStat), or ''. */
+export function notesFilesStat(db: FarmDb): string {
+  return (db.sql.prepare("SELECT value FROM notes_meta WHERE key = 'files_stat'").pluck().get() as string | undefined) ?? '';
+}
+
+export function setNotesFilesStat(db: FarmDb, stat: string): void {
+  db.sql.prepare("INSERT INTO notes_meta (key, value) VALUES ('files_stat', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(stat);
+}
+
 /** A package's note as pages show it. */
 export interface NoteData {
   version: string | null;

@@ -4,11 +4,11 @@
  * each `site` render when notes_dir is set.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ReprofarmError } from '../core/errors.js';
 import type { FarmDb } from '../db/index.js';
-import { importNotes, notesState, type NotesImport } from '../db/notes.js';
+import { importNotes, notesFilesStat, notesState, setNotesFilesStat, type NotesImport } from '../db/notes.js';
 import { formatProblems, NOTES_FILES, readNotes, type NotesProblem } from './parse.js';
 
 /** At most this many problems are listed; past them, a count. */
@@ -50,11 +50,36 @@ export function importNotesDir(db: FarmDb, dir: string, now: string = new Date()
 }
 
 /**
+ * The files' device, inode, size, modification and change times, as git's index keeps them: a
+ * write, a rename over or a checkout changes one (the change time cannot be set back); '' when
+ * one cannot be read.
+ */
+function filesStat(dir: string): string {
+  try {
+    return NOTES_FILES.map((f) => {
+      const s = statSync(join(dir, f), { bigint: true });
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    }).join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
  * importNotesDir, unless DIR's files have the bytes of the last import (then null): a site render
- * reads notes_dir every time, and Debian's packages.yml is megabytes of YAML.
+ * reads notes_dir every time, and Debian's packages.yml is megabytes of YAML. Files whose stat is
+ * the one seen when their hash last matched are not read at all.
  */
 export function importNotesDirIfChanged(db: FarmDb, dir: string): NotesImport | null {
-  const files = filesHash(resolve(dir));
-  if (files !== '' && notesState(db)?.files === files) return null;
-  return importNotesDir(db, dir);
+  const abs = resolve(dir);
+  // taken before the hash: a file changed in between has another stat next time, and is hashed again
+  const stat = filesStat(abs);
+  const last = notesState(db)?.files;
+  // (with the hash it was seen with: an import of another folder since changed that)
+  if (stat !== '' && last && notesFilesStat(db) === `${last} ${stat}`) return null;
+  const files = filesHash(abs);
+  const result = files !== '' && last === files ? null : importNotesDir(db, dir);
+  const now = notesState(db)?.files;
+  if (stat !== '' && now) setNotesFilesStat(db, `${now} ${stat}`);
+  return result;
 }

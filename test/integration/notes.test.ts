@@ -4,7 +4,7 @@
  * notes lists, the issue pages and the API JSON (escaped), and notes_dir is
  * imported on each render, its changes rendered incrementally.
  */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../db/index.js';
@@ -154,6 +154,15 @@ describe('notes import', () => {
     const first = importedAt();
     expect((await runCli(['--config', f.config, 'site'])).code).toBe(0);
     expect(importedAt()).toBe(first);
+    // another bug number of the same length, the modification time set back: still read and imported
+    const pkgs = join(dir, 'packages.yml');
+    const { mtime } = statSync(pkgs);
+    writeFileSync(pkgs, readFileSync(pkgs, 'utf8').replace('[123456]', '[654321]'));
+    utimesSync(pkgs, mtime, mtime);
+    expect((await runCli(['--config', f.config, 'site'])).code).toBe(0);
+    expect(importedAt()).not.toBe(first);
+    expect(pkgPage(ftbfs)).toContain('654321');
+    writeFileSync(pkgs, notesFor(ftbfs));
 
     // a noted package's status changes: the incremental render's notes pages are a full render's
     const db = openDb(f.dbPath);
