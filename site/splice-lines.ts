@@ -181,16 +181,21 @@ export function rowKey(bytesOfLine: Buffer): string {
   return unescapeHtml(line.slice(a + 2, b));
 }
 
-/** The package a reproducible.json line (`{...},`) is of, as a byte string. */
-export function jsonKey(line: Buffer): string {
-  let v: { package?: unknown };
+/** A reproducible.json line (`{...},`), its text as byte strings; NotSpliceable if it has no package. */
+export function jsonRowOf(line: Buffer): { package: string; status?: unknown } {
+  let v: { package?: unknown; status?: unknown };
   try {
     v = JSON.parse(line.toString('latin1', 0, line.length - 1)) as { package?: unknown };
   } catch {
     throw new NotSpliceable('a JSON row that does not parse');
   }
   if (typeof v.package !== 'string') throw new NotSpliceable('a JSON row without its package');
-  return v.package;
+  return v as { package: string; status?: unknown };
+}
+
+/** The package a reproducible.json line (`{...},`) is of, as a byte string. */
+export function jsonKey(line: Buffer): string {
+  return jsonRowOf(line).package;
 }
 
 /**

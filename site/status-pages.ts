@@ -36,6 +36,9 @@ import {
   bytes,
   COMMA_NL,
   FileLines,
+  jsonKey,
+  jsonRowOf,
+  locate,
   NotSpliceable,
   openAsWritten,
   rowKey,
@@ -261,6 +264,12 @@ export class Splice {
     return { rel: p.rel, file, region, pieces, replaced, unchanged, count: p.before + spliced.delta, size: p.size ?? 0, changed };
   }
 
+  /** A page none of the changed packages is on, as it is (not read). */
+  untouched(p: Omit<PageRows, 'lines'>): SplicedRows {
+    const file = this.ctx.writer.path(p.rel);
+    return { rel: p.rel, file, region: { start: 0, end: 0 }, pieces: [], replaced: [], unchanged: [], count: p.before, size: p.size ?? 0, changed: false };
+  }
+
   /** A changed page, its rows in the page around them; returns the size written. */
   write(s: SplicedRows, view: PageBase, template: TemplateName = 'status'): number {
     const around = this.ctx.renderer.render(template, view);
@@ -316,20 +325,19 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
   const line = new Map(fresh.map((r) => [r.package, Buffer.from(statusRowHtml(suite, arch, r))]));
   const linesOf = (rows: readonly ListRow[]): Map<string, Uint8Array> => new Map(rows.map((r) => [bytes(r.package), line.get(r.package) ?? Buffer.alloc(0)]));
   const splice = new Splice(ctx, changed.map(bytes));
+  // only the pages the changed packages were on or are on now can change: the others are not opened
+  const touched = new Set<string>([...fresh.map((r) => r.status), ...lastStatuses(fragmentFile(fragmentDir, suite, arch), state.fragmentSize, changed)]);
   const lists = listPagesState(fragmentDir, suite, arch);
   let listsNext = lists.read();
   const next: StatusPagesState = { version: 3, counts: {}, sizes: {}, groups: state.groups, groupSizes: state.groupSizes, fragmentSize: state.fragmentSize };
   let pages = 0;
   let gone: string[] = [];
   try {
-    const spliced = STATUSES.map((status) =>
-      splice.rows({
-        rel: pagePath(suite, arch, status),
-        size: state.sizes[status] ?? -1,
-        before: state.counts[status] ?? 0,
-        lines: linesOf(fresh.filter((r) => r.status === status)),
-      }),
-    );
+    const spliced = STATUSES.map((status) => {
+      const page = { rel: pagePath(suite, arch, status), size: state.sizes[status] ?? -1, before: state.counts[status] ?? 0 };
+      if (!touched.has(status) && page.size >= 0) return splice.untouched(page);
+      return splice.rows({ ...page, lines: linesOf(fresh.filter((r) => r.status === status)) });
+    });
     // a culprit group's page has the FTBR page's lines: it changes only with them (and the FTBR page links the groups with their counts)
     const ftbrPage = spliced[STATUSES.indexOf('FTBR')];
     if (ftbrPage?.changed) {
@@ -360,6 +368,26 @@ function splicePages(ctx: BatchContext, suite: string, arch: string, fragmentDir
   const recent = renderRecentPages(ctx, suite, arch, STATUSES, (rel, html) => writeIfChanged(ctx, rel, html), { state: listsNext, names: changed, fresh });
   if (listsNext) lists.write({ ...listsNext, asOf: ctx.asOf, due: recent.due, recent: recent.recent });
   return pages + recent.written;
+}
+
+/**
+ * The statuses the last render gave `names`, from its reproducible.json fragment (of the size it
+ * wrote: else NotSpliceable); a package not in it was untested or not listed.
+ */
+function lastStatuses(file: string, size: number, names: readonly string[]): string[] {
+  const fd = openAsWritten(file, size);
+  try {
+    const src = new FileLines(fd, 0, size, size > 0 ? COMMA_NL : undefined);
+    return names.map((n) => {
+      const { at, end } = locate(src, bytes(n), jsonKey);
+      if (end === at) return 'untested';
+      const status = jsonRowOf(Buffer.from(src.bytes(at, end - 1))).status;
+      if (typeof status !== 'string') throw new NotSpliceable('a JSON row without its status');
+      return status;
+    });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * last 24 and 48 hours of the DB's own time, and every package by name; each
  * rendered incrementally as in full.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type FarmDb } from '../../db/index.js';
@@ -66,8 +66,14 @@ describe("a suite/arch's list pages", () => {
   it('splices a new result into the pages, and a later render equals a full one', async () => {
     setDate('amd64', 'hello', hoursBefore(0));
     db.sql.prepare("UPDATE results SET status = 'FTBFS' WHERE suite = 'bookworm' AND arch = 'amd64' AND package = 'perl'").run();
+    // a status page neither package was or is on is not opened: a byte added to it stays
+    const nfu = join(f.dir, 'public', 'bookworm', 'amd64', 'index_NFU.html');
+    const nfuBefore = readFileSync(nfu, 'utf8');
+    writeFileSync(nfu, `${nfuBefore}x`);
     const s = await render();
     expect(s).toMatchObject({ mode: 'incremental', splicedUnits: 1 });
+    expect(readFileSync(nfu, 'utf8')).toBe(`${nfuBefore}x`);
+    writeFileSync(nfu, nfuBefore);
     expect(rowNames(page('bookworm/amd64/index_last_24h.html'))[0]).toBe('hello');
     expect(page('bookworm/amd64/index_all_abc.html')).toMatch(/>perl<\/a><\/td><td>[^<]*<\/td><td class="st-ftbfs">FTBFS<\/td>/);
     await render('full-1', true);
