@@ -5,7 +5,9 @@
  */
 import { scaleBand, scaleLinear, scaleTime } from 'd3-scale';
 import { line } from 'd3-shape';
+import { createHash } from 'node:crypto';
 import type { DailyRow } from '../db/site.js';
+import { escapeHtml } from './format.js';
 
 export const CHART = { width: 720, height: 220, left: 44, right: 12, top: 12, bottom: 28 } as const;
 
@@ -56,8 +58,22 @@ export interface ChartGeometry {
 }
 
 export interface BarsChart extends ChartGeometry {
+  /** the bars drawn by this call: every day's, or the last day's when the others' were kept (PastBars) */
   bars: BarRect[];
+  /** every day's bars as SVG, in day order */
+  barsHtml: string;
+  /** the bars before the last day, as SVG, and what they were drawn from: kept for the next drawing */
+  past: PastBars;
   legend: { status: string; colour: string; total: number }[];
+}
+
+/**
+ * The bars of every day but the last, drawn once: a new build changes the last day's bar, and
+ * the others stay the same while `key` does (the days, the y scale and the rows of those days).
+ */
+export interface PastBars {
+  key: string;
+  html: string;
 }
 
 export interface LineChart extends ChartGeometry {
@@ -126,11 +142,19 @@ function frame(
   };
 }
 
-/** Builds per day, stacked by status. */
-export function buildsPerDay(rows: readonly DailyRow[], days: readonly string[], statusOrder: readonly string[]): BarsChart {
+/** One bar as the chart draws it. */
+function barHtml(b: BarRect): string {
+  return `<rect x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" fill="${escapeHtml(b.colour)}"><title>${escapeHtml(b.title)}</title></rect>\n`;
+}
+
+/** Builds per day, stacked by status; `kept`: the last drawing's PastBars, used again if its key is this one's. */
+export function buildsPerDay(rows: readonly DailyRow[], days: readonly string[], statusOrder: readonly string[], kept?: PastBars): BarsChart {
   const perDay = new Map<string, Map<string, number>>();
   const totals = new Map<string, number>();
+  const lastDay = days[days.length - 1] ?? '';
+  const pastRows = createHash('sha256');
   for (const r of rows) {
+    if (r.day < lastDay) pastRows.update(`${r.day}\0${r.status}\0${r.n}\n`);
     let m = perDay.get(r.day);
     if (!m) perDay.set(r.day, (m = new Map<string, number>()));
     m.set(r.status, (m.get(r.status) ?? 0) + r.n);
@@ -145,7 +169,16 @@ export function buildsPerDay(rows: readonly DailyRow[], days: readonly string[],
   const f = frame([...days], max, (v) => String(v), true);
   const bars: BarRect[] = [];
   const order = [...statusOrder, ...[...totals.keys()].filter((s) => !statusOrder.includes(s)).sort()];
+  // (the scale's domain after nice(): a new maximum within it moves no bar)
+  const key = createHash('sha256')
+    .update(JSON.stringify([days[0], lastDay, days.length, f.y(0), f.y(1), order]))
+    .update(pastRows.digest())
+    .digest('hex');
+  const reuse = kept?.key === key;
+  let pastHtml = reuse ? kept.html : '';
+  let lastHtml = '';
   for (const d of days) {
+    if (reuse && d < lastDay) continue;
     const m = perDay.get(d);
     if (!m) continue;
     let acc = 0;
@@ -154,20 +187,30 @@ export function buildsPerDay(rows: readonly DailyRow[], days: readonly string[],
       if (!n) continue;
       const yTop = f.y(acc + n);
       const yBottom = f.y(acc);
-      bars.push({
+      const bar: BarRect = {
         x: round(f.x(d)),
         y: round(yTop),
         w: round(Math.max(f.bandW, 0.5)),
         h: round(Math.max(yBottom - yTop, 0.5)),
         colour: STATUS_COLOURS[s] ?? '#888888',
         title: `${d}: ${n} ${s}`,
-      });
+      };
+      bars.push(bar);
+      if (d < lastDay) pastHtml += barHtml(bar);
+      else lastHtml += barHtml(bar);
       acc += n;
     }
   }
   const total = [...totals.values()].reduce((a, b) => a + b, 0);
   const legend = order.filter((s) => totals.has(s)).map((s) => ({ status: s, colour: STATUS_COLOURS[s] ?? '#888888', total: totals.get(s) ?? 0 }));
-  return { ...strip(f), bars, legend, summary: `${total} builds from ${f.from} to ${f.to}, at most ${max} a day` };
+  return {
+    ...strip(f),
+    bars,
+    barsHtml: pastHtml + lastHtml,
+    past: { key, html: pastHtml },
+    legend,
+    summary: `${total} builds from ${f.from} to ${f.to}, at most ${max} a day`,
+  };
 }
 
 /** The share of each day's builds that were reproducible, in percent; days without builds are gaps. */

@@ -1,7 +1,7 @@
 /** The view model of index.html, the dashboard: per suite/arch, its counts per status and its two charts. */
 import { ATTESTATION_SITE_LAYOUT } from '../attest/site-layout.js';
 import { STATUSES } from '../core/statuses.js';
-import { buildsPerDay, dayRange, reproducibleShare, STATUS_COLOURS, type BarsChart, type LineChart } from './charts.js';
+import { buildsPerDay, dayRange, reproducibleShare, STATUS_COLOURS, type BarsChart, type LineChart, type PastBars } from './charts.js';
 import { percent, statusClass } from './format.js';
 import { pageBase, scheduledHref, statusHref, STATUS_HELP, type PageBase } from './model.js';
 
@@ -70,9 +70,9 @@ export function lastChartDay(asOf: string | null): string {
  * reproducible share, over the CHART_DAYS days up to the DB's newest
  * timestamp's day (that one so far).
  */
-export function suiteArchCharts(daily: Parameters<typeof buildsPerDay>[0], asOf: string | null): SuiteArchCharts {
+export function suiteArchCharts(daily: Parameters<typeof buildsPerDay>[0], asOf: string | null, kept?: PastBars): SuiteArchCharts {
   const days = dayRange(lastChartDay(asOf), CHART_DAYS);
-  return { builds: buildsPerDay(daily, days, STATUSES), share: reproducibleShare(daily, days) };
+  return { builds: buildsPerDay(daily, days, STATUSES, kept), share: reproducibleShare(daily, days) };
 }
 
 export const CHART_DAYS = 365;

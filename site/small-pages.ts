@@ -17,6 +17,7 @@ import { CHART_DAYS, lastChartDay, suiteArchCharts } from './model-dashboard.js'
 import { lastTwoCollections } from '../db/site-facts.js';
 import { factsDiff } from './facts-diff.js';
 import { nodesView } from './model-nodes.js';
+import type { PastBars } from './charts.js';
 import type { TextDiff } from './text-diff.js';
 import { scheduledView } from './model-status.js';
 import { jobVariations, variationsView, type JobInput, type JobVariations } from './model-variations.js';
@@ -91,7 +92,9 @@ function renderSchedulePage(
 
 /**
  * The dashboard's two charts of one suite/arch, kept between renders: `<suite>_<arch>.json`
- * says up to which day they were drawn, `.share.html` and `.builds.html` hold them.
+ * says up to which day they were drawn, `.share.html` and `.builds.html` hold them, and
+ * `.builds-past.html` the bars of the days before the last (charts.ts PastBars: its key, a
+ * newline, its SVG).
  */
 interface ChartsCache {
   /** the last day they show */
@@ -100,18 +103,34 @@ interface ChartsCache {
 
 function renderCharts(ctx: RenderContext, plan: RenderPlan, { suite, arch }: SuiteArch, from: string): { share: string; builds: string } {
   const base = join(ctx.paths.indexDir, `${suite}_${arch}`);
-  const files = { share: `${base}.share.html`, builds: `${base}.builds.html` };
+  const files = { share: `${base}.share.html`, builds: `${base}.builds.html`, past: `${base}.builds-past.html` };
   const cache = new JsonCache<ChartsCache>(`${base}.json`);
+  const last = plan.full ? undefined : cache.read();
   const to = lastChartDay(plan.asOf);
   // (a build recorded late into the charts' days changed a result of this suite/arch too)
-  const fresh = !plan.full && !plan.todo.has(suiteArchKey(suite, arch)) && cache.read()?.to === to && existsSync(files.share) && existsSync(files.builds);
+  const fresh = last && !plan.todo.has(suiteArchKey(suite, arch)) && last.to === to && existsSync(files.share) && existsSync(files.builds);
   if (!fresh) {
-    const charts = suiteArchCharts(ctx.reader.daily(suite, arch, from), plan.asOf);
+    // a new result changes the last day's bar: the other days' are drawn again only when what they show moved
+    const kept = last ? keptBars(files.past) : undefined;
+    const charts = suiteArchCharts(ctx.reader.daily(suite, arch, from), plan.asOf, kept);
     writeFileAtomicSync(files.share, ctx.renderer.chart('chart-share', charts.share));
     writeFileAtomicSync(files.builds, ctx.renderer.chart('chart-bars', charts.builds));
+    const { past } = charts.builds;
+    if (past.key !== kept?.key) writeFileAtomicSync(files.past, `${past.key}\n${past.html}`);
     cache.write({ to });
   }
   return files;
+}
+
+function keptBars(file: string): PastBars | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const nl = text.indexOf('\n');
+  return nl < 0 ? undefined : { key: text.slice(0, nl), html: text.slice(nl + 1) };
 }
 
 /** nodes.html, with each configured node's node-information file published; returns each node's clock offset. */

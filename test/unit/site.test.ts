@@ -110,6 +110,37 @@ describe('charts', () => {
     expect((upper?.y ?? 0) + (upper?.h ?? 0)).toBeCloseTo(lower?.y ?? 0, 0);
     expect(c.yTicks.every((t) => /^\d+$/.test(t.label))).toBe(true);
   });
+  it("keeps the other days' bars when only the last day's changed, and draws them again when what they show moved", () => {
+    const order = ['reproducible', 'FTBR', 'FTBFS'];
+    const base = [
+      { day: '2026-11-15', status: 'reproducible', n: 30 },
+      { day: '2026-11-15', status: 'FTBR', n: 10 },
+      { day: '2026-11-18', status: 'FTBFS', n: 20 },
+      { day: '2026-11-20', status: 'reproducible', n: 2 },
+    ];
+    const whole = (rows: typeof base): string => buildsPerDay(rows, days, order).barsHtml;
+    const first = buildsPerDay(base, days, order);
+    expect(first.barsHtml.startsWith(first.past.html)).toBe(true);
+    expect(first.past.html).toContain('2026-11-18: 20 FTBFS');
+    expect(first.past.html).not.toContain('2026-11-20');
+    // one more build on the last day: only its bars are drawn, the bytes are a whole drawing's
+    const more = base.map((r) => (r.day === '2026-11-20' ? { ...r, n: 3 } : r));
+    const next = buildsPerDay(more, days, order, first.past);
+    expect(next.bars.map((b) => b.title)).toEqual(['2026-11-20: 3 reproducible']);
+    expect(next.barsHtml).toBe(whole(more));
+    expect(next.past.key).toBe(first.past.key);
+    // a build recorded late into an earlier day, or a last day that raises the scale: every bar again
+    const late = [...more, { day: '2026-11-16', status: 'FTBR', n: 1 }].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+    const afterLate = buildsPerDay(late, days, order, next.past);
+    expect(afterLate.bars).toHaveLength(5);
+    expect(afterLate.barsHtml).toBe(whole(late));
+    const taller = more.map((r) => (r.day === '2026-11-20' ? { ...r, n: 90 } : r));
+    const afterTaller = buildsPerDay(taller, days, order, next.past);
+    expect(afterTaller.bars).toHaveLength(4);
+    expect(afterTaller.barsHtml).toBe(whole(taller));
+    // and escaped as the template escaped them
+    expect(first.barsHtml).toContain('<title>2026-11-15: 30 reproducible</title></rect>\n');
+  });
   it('draws the reproducible share as a line through the days that had builds', () => {
     const c = reproducibleShare(
       [
