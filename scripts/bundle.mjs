@@ -37,9 +37,9 @@ const requireExternals = {
 await rm(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  // the site render's worker threads load their own entry, sharing chunks with the CLI's; entries and
+  // the site render's worker threads load their own entries, sharing chunks with the CLI's; entries and
   // chunks stay in one folder: site/worker-pool.ts finds package-worker.js beside its own chunk
-  entryPoints: { main: 'cli/main.ts', 'package-worker': 'site/package-worker.ts' },
+  entryPoints: { main: 'cli/main.ts', 'package-worker': 'site/package-worker.ts', 'compose-worker': 'site/compose-worker.ts' },
   outdir,
   bundle: true,
   splitting: true,

@@ -9,8 +9,8 @@
  *   3. the package pages (package-pages.ts), with the status pages and JSON
  *      fragment of each suite/arch they belong to (spliced when few changed:
  *      status-pages.ts), inline or on worker threads (worker-pool.ts);
- *   4. finish (finish.ts): the dashboard, culprits.html and reproducible.json, what is gone,
- *      and how far this render got.
+ *   4. finish (finish.ts): the dashboard, culprits.html and reproducible.json (a big one on a
+ *      thread of its own: compose-thread.ts), what is gone, and how far this render got.
  *
  * Phases 1 and 2 run in one DB snapshot. Every file is written beside its
  * target and renamed over it (or, in a full render, a new package folder is
@@ -21,7 +21,17 @@ import type { Config } from '../core/config.js';
 import type { FarmDb } from '../db/index.js';
 import { SiteReader } from '../db/site.js';
 import { sitePaths, type RenderContext, type SiteEvent, type SitePaths } from './context.js';
-import { recordRender, removeGone, renderBreakages, renderCulprits, renderDashboard, writeReproducibleJson } from './finish.js';
+import type { ComposeThread } from './compose-thread.js';
+import {
+  COMPOSE_THREAD_FROM,
+  composeThreadFor,
+  recordRender,
+  removeGone,
+  renderBreakages,
+  renderCulprits,
+  renderDashboard,
+  writeReproducibleJson,
+} from './finish.js';
 import { writeTrackerJson } from './tracker-json.js';
 import { importConfiguredNotes, renderNotesPages } from './notes-pages.js';
 import { lock, removeDeadTemps, removeOwnTemps, removeUnconfigured } from './housekeeping.js';
@@ -44,6 +54,8 @@ export interface SiteOptions {
   batch?: number;
   /** worker threads for the package pages (default: none for a few pages, else up to 4, one per core) */
   threads?: number;
+  /** from which size of the last reproducible.json the next is composed on a thread of its own (default COMPOSE_THREAD_FROM) */
+  composeThreadFrom?: number;
 }
 
 export interface SiteSummary {
@@ -70,16 +82,24 @@ export async function buildSite(config: Config, db: FarmDb, opts: SiteOptions = 
   const pool = new WorkerPool();
   // what the last render replaced is freed meanwhile
   const freeing = emptyTrash(paths.siteDir);
+  const threads = { pool, compose: composeThreadFor(paths.siteDir, opts.composeThreadFrom ?? COMPOSE_THREAD_FROM) };
   try {
-    return await render(config, db, opts, paths, pool, started);
+    return await render(config, db, opts, paths, threads, started);
   } finally {
-    await pool.terminate();
+    await Promise.all([pool.terminate(), threads.compose?.terminate()]);
     await freeing.catch(() => undefined);
     unlock();
   }
 }
 
-async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: SitePaths, pool: WorkerPool, started: number): Promise<SiteSummary> {
+async function render(
+  config: Config,
+  db: FarmDb,
+  opts: SiteOptions,
+  paths: SitePaths,
+  { pool, compose }: { pool: WorkerPool; compose: ComposeThread | undefined },
+  started: number,
+): Promise<SiteSummary> {
   const ctx: RenderContext = {
     config,
     reader: new SiteReader(db),
@@ -117,6 +137,9 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   // 3. the package pages, status pages and JSON fragments
   const t1 = performance.now();
   const pages = await renderPackagePages(ctx, plan, pool, opts.batch ?? 250);
+  // reproducible.json needs every fragment done, and the pages below do not need it
+  const json = writeReproducibleJson(ctx, compose);
+  json.catch(() => undefined);
 
   // 4. finish
   renderDashboard(ctx, plan, small.dashboard);
@@ -127,8 +150,8 @@ async function render(config: Config, db: FarmDb, opts: SiteOptions, paths: Site
   renderMaintainerPages(ctx, plan);
   renderSetPages(ctx, plan);
   const extras = ctx.writer.files + ctx.writer.removed - extrasBefore;
-  writeReproducibleJson(ctx);
   writeTrackerJson(ctx, plan);
+  (await json).commit();
   const gone = plan.full ? removeGone(ctx, plan, pages.written) : 0;
   const packagesMs = performance.now() - t1;
   recordRender(ctx, state, { version: 1, rendering: RENDERING, ...made, seq: plan.seq });

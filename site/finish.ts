@@ -18,7 +18,9 @@ import type { PackagePagesResult } from './package-pages.js';
 import type { RenderPlan, SiteState } from './plan.js';
 import type { DashboardEntry } from './small-pages.js';
 import { statusPagesState } from './status-pages.js';
-import { pruneAssets, type Piece, type SiteWriter } from './writer.js';
+import type { Piece } from './pieces.js';
+import { pruneAssets, type PendingFile, type SiteWriter } from './writer.js';
+import { ComposeThread } from './compose-thread.js';
 
 /** The change log is pruned once this many rendered changes are in it (see SiteReader.markRendered). */
 const PRUNE_CHANGES_AT = 10_000;
@@ -71,9 +73,11 @@ export function renderBreakages(ctx: RenderContext, plan: RenderPlan): void {
 /**
  * reproducible.json: `[`, the non-empty fragments joined by `,`, `]`. At Debian
  * scale that is tens of megabytes of which one fragment changed: the
- * fragments are streamed into it, not read into this process.
+ * fragments are streamed into it, not read into this process, and on the
+ * compose thread when one is given, while this one renders the other pages.
+ * Resolves to the file written beside its target: the caller commits it.
  */
-export function writeReproducibleJson(ctx: RenderContext): void {
+export function writeReproducibleJson(ctx: RenderContext, thread: ComposeThread | undefined): Promise<PendingFile> {
   const { fragmentDir } = ctx.paths;
   const pieces: Piece[] = ['[\n'];
   for (const { suite, arch } of suiteArchs(ctx.config)) {
@@ -83,9 +87,21 @@ export function writeReproducibleJson(ctx: RenderContext): void {
     pieces.push({ file });
   }
   pieces.push('\n]\n');
-  ctx.writer.compose('reproducible.json', pieces);
   // what an older reprofarm joined them with
   rmSync(join(fragmentDir, 'glue'), { recursive: true, force: true });
+  if (!thread) return Promise.resolve(ctx.writer.prepare(REPRODUCIBLE_JSON, pieces));
+  return ctx.writer.prepareWith(REPRODUCIBLE_JSON, (tmp) => thread.compose(tmp, pieces));
+}
+
+const REPRODUCIBLE_JSON = 'reproducible.json';
+
+/** Past this size the last reproducible.json had, the next is composed on a thread of its own (SiteOptions.composeThreadFrom). */
+export const COMPOSE_THREAD_FROM = 16 << 20;
+
+/** A compose thread for reproducible.json when the last one was at least `from` bytes (a small one is written faster than a thread starts). */
+export function composeThreadFor(siteDir: string, from: number): ComposeThread | undefined {
+  const last = statSync(join(siteDir, REPRODUCIBLE_JSON), { throwIfNoEntry: false });
+  return last && last.size >= from ? new ComposeThread() : undefined;
 }
 
 /** After a full render: the pages, logs and reports of packages that are no longer there. Returns the pages removed. */

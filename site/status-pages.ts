@@ -48,7 +48,8 @@ import {
   type LineSource,
 } from './splice-lines.js';
 import type { PageBase } from './model.js';
-import type { PendingFile, Piece } from './writer.js';
+import type { Piece } from './pieces.js';
+import type { PendingFile } from './writer.js';
 
 /** Above this many changed packages in one suite/arch, reading the whole listing is cheaper than splicing. */
 const SPLICE_LIMIT = 500;

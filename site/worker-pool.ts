@@ -16,27 +16,30 @@ export function threadsFor(pages: number, requested: number | undefined): number
   return requested ?? (pages >= WORKER_THRESHOLD ? Math.max(1, Math.min(availableParallelism(), 4)) : 0);
 }
 
-/**
- * The one place that chooses what a worker thread runs. The installed CLI
- * runs from its bundle (scripts/bundle.mjs), where package-worker.js is an
- * entry of its own beside this module's chunk; tsc's output has it beside
- * this module too. From source (tsx, vitest) there is no compiled entry: the
- * thread loads package-worker.ts through tsx, registered in that thread
- * first (on Node 20 a `--import tsx` in a worker's execArgv does not apply
- * to its own modules).
- */
 function startThread(init: WorkerInit): Worker {
+  return startSiteThread('package-worker', init);
+}
+
+/**
+ * The one place that chooses what a worker thread runs (package-worker.ts, compose-worker.ts).
+ * The installed CLI runs from its bundle (scripts/bundle.mjs), where each is an entry of its own
+ * beside this module's chunk; tsc's output has them beside this module too. From source (tsx,
+ * vitest) there is no compiled entry: the thread loads the .ts entry through tsx, registered in
+ * that thread first (on Node 20 a `--import tsx` in a worker's execArgv does not apply to its own
+ * modules).
+ */
+export function startSiteThread(entry: 'package-worker' | 'compose-worker', data: unknown): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./package-worker.js', here), { workerData: init });
+  if (!here.endsWith('.ts')) return new Worker(new URL(`./${entry}.js`, here), { workerData: data });
   let tsx: string;
   try {
     tsx = import.meta.resolve('tsx/esm/api');
   } catch (err) {
     throw new Error(`the site render runs from source (${here}) and its worker threads need tsx, which did not resolve: ${String(err)}`);
   }
-  const entry = new URL('./package-worker.ts', here).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: init });
+  const url = new URL(`./${entry}.ts`, here).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); });`;
+  return new Worker(boot, { eval: true, workerData: data });
 }
 
 interface PoolThread {

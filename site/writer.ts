@@ -4,15 +4,11 @@
  * copied in from state_dir.
  */
 import {
-  closeSync,
   copyFileSync,
-  fstatSync,
   linkSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
-  readSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -20,8 +16,6 @@ import {
   unlink,
   unlinkSync,
   writeFileSync,
-  writeSync,
-  writevSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -29,9 +23,7 @@ import { NODE_NAME_RE } from '../core/config.js';
 import { isValidVersion } from '../archive/version.js';
 import type { PackageData } from '../db/site.js';
 import type { PackageAssets } from './model-package.js';
-
-/** A part of a file being composed: text (written as UTF-8), bytes, or another file (from `start` to `end`, else whole). */
-export type Piece = string | Uint8Array | { file: string; start?: number; end?: number };
+import { writePieces, type Piece } from './pieces.js';
 
 /** A file written beside its target, not yet renamed over it. */
 export interface PendingFile {
@@ -39,52 +31,6 @@ export interface PendingFile {
   size: number;
   commit(): void;
   discard(): void;
-}
-
-/*
- * A buffer allocated once per thread and used again: on some machines
- * (virtual machines with paravirtual page tables) touching fresh memory costs
- * more than reading a file. `stream` carries bytes from file to file.
- */
-let stream: Buffer | undefined;
-
-function writeAll(fd: number, bufs: Uint8Array[]): number {
-  let total = 0;
-  for (const b of bufs) total += b.length;
-  // at most 1024 buffers per writev (IOV_MAX); a short write goes on where it stopped
-  for (let i = 0; i < bufs.length; i += 1024) {
-    const group = bufs.slice(i, i + 1024);
-    let n = writevSync(fd, group);
-    for (const b of group) {
-      if (n >= b.length) {
-        n -= b.length;
-        continue;
-      }
-      let off = n;
-      while (off < b.length) off += writeSync(fd, b, off, b.length - off);
-      n = 0;
-    }
-  }
-  return total;
-}
-
-/** Append `file`'s bytes from `start` to `end` (or its end) to `fd`, through the stream buffer. */
-function copyRange(fd: number, file: string, start: number, end: number | undefined): number {
-  stream ??= Buffer.allocUnsafeSlow(1 << 20);
-  const src = openSync(file, 'r');
-  let pos = start;
-  try {
-    const stop = end ?? fstatSync(src).size;
-    while (pos < stop) {
-      const n = readSync(src, stream, 0, Math.min(stream.length, stop - pos), pos);
-      if (n === 0) throw new Error(`${file} ended at ${pos} bytes, before ${stop}`);
-      writeAll(fd, [stream.subarray(0, n)]);
-      pos += n;
-    }
-  } finally {
-    closeSync(src);
-  }
-  return pos - start;
 }
 
 /** Files of at least this size are freed by the next render (SiteWriter.keepOld). */
@@ -191,26 +137,23 @@ export class SiteWriter {
     const target = join(this.root, rel);
     this.ensureDir(dirname(target));
     const tmp = this.tmp();
-    const fd = openSync(tmp, 'w');
-    let size = 0;
+    return this.pending(tmp, target, writePieces(tmp, pieces), opts);
+  }
+
+  /** prepare(), the pieces written by `fill` into the temporary file it is given (on another thread: compose-thread.ts). */
+  async prepareWith(rel: string, fill: (tmp: string) => Promise<number>, opts: { bookkeeping?: boolean } = {}): Promise<PendingFile> {
+    const target = join(this.root, rel);
+    this.ensureDir(dirname(target));
+    const tmp = this.tmp();
     try {
-      let batch: Uint8Array[] = [];
-      for (const p of pieces) {
-        if (typeof p === 'string') batch.push(Buffer.from(p));
-        else if (p instanceof Uint8Array) batch.push(p);
-        else {
-          size += writeAll(fd, batch);
-          batch = [];
-          size += copyRange(fd, p.file, p.start ?? 0, p.end);
-        }
-      }
-      size += writeAll(fd, batch);
+      return this.pending(tmp, target, await fill(tmp), opts);
     } catch (err) {
-      closeSync(fd);
       rmSync(tmp, { force: true });
       throw err;
     }
-    closeSync(fd);
+  }
+
+  private pending(tmp: string, target: string, size: number, opts: { bookkeeping?: boolean }): PendingFile {
     return {
       size,
       commit: (): void => {

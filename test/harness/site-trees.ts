@@ -4,14 +4,20 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import type { FarmDb } from '../../db/index.js';
-import { buildSite } from '../../site/build.js';
+import { buildSite, type SiteOptions } from '../../site/build.js';
 import type { SiteFixture } from './site-fixture.js';
 
 /** Render the fixture's DB into `<fixture>/<siteDir>` (incremental unless `full`), with a config of that site_dir. */
-export function renderFixture(f: SiteFixture, db: FarmDb, siteDir = 'public', full = false): ReturnType<typeof buildSite> {
+export function renderFixture(
+  f: SiteFixture,
+  db: FarmDb,
+  siteDir = 'public',
+  full = false,
+  opts: Omit<SiteOptions, 'full'> = {},
+): ReturnType<typeof buildSite> {
   const cfg = join(f.dir, `${siteDir}.yaml`);
   writeFileSync(cfg, readFileSync(f.config, 'utf8').replace('site_dir: ./public', `site_dir: ./${siteDir}`));
-  return buildSite(loadConfig({ path: cfg }).config, db, { full });
+  return buildSite(loadConfig({ path: cfg }).config, db, { ...opts, full });
 }
 
 /** Every file under `dir` (but the builder's own bookkeeping) with its sha256. */

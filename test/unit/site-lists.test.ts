@@ -80,6 +80,21 @@ describe("a suite/arch's list pages", () => {
     expect(diffTrees(tree(join(f.dir, 'public')), tree(join(f.dir, 'full-1')))).toEqual([]);
   });
 
+  it('composes reproducible.json on a thread of its own when the last one was big, to the same bytes', async () => {
+    const json = join(f.dir, 'public', 'reproducible.json');
+    const before = readFileSync(json, 'utf8');
+    db.sql.prepare("UPDATE results SET status = 'FTBR' WHERE suite = 'bookworm' AND arch = 'amd64' AND package = 'perl'").run();
+    // (any size is big enough here)
+    expect(await renderFixture(f, db, 'public', false, { composeThreadFrom: 0 })).toMatchObject({ mode: 'incremental', splicedUnits: 1 });
+    const after = readFileSync(json, 'utf8');
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/"package":"perl","version":"[^"]*","suite":"bookworm","architecture":"amd64","status":"FTBR"/);
+    await render('full-json', true);
+    expect(after).toBe(page('reproducible.json', 'full-json'));
+    db.sql.prepare("UPDATE results SET status = 'FTBFS' WHERE suite = 'bookworm' AND arch = 'amd64' AND package = 'perl'").run();
+    await render();
+  });
+
   it("drops a row once the DB's time moves past its window, with no change to its suite/arch", async () => {
     // the DB's time moves on (a node's collection): 26 hours after dpkg's result; and a build in the other arch
     const asOf = new SiteReader(db).asOf() ?? '';
