@@ -16,10 +16,6 @@ export function threadsFor(pages: number, requested: number | undefined): number
   return requested ?? (pages >= WORKER_THRESHOLD ? Math.max(1, Math.min(availableParallelism(), 4)) : 0);
 }
 
-function startThread(init: WorkerInit): Worker {
-  return startSiteThread('package-worker', init);
-}
-
 /**
  * The one place that chooses what a worker thread runs (package-worker.ts, compose-worker.ts).
  * The installed CLI runs from its bundle (scripts/bundle.mjs), where each is an entry of its own
@@ -58,7 +54,7 @@ export class WorkerPool {
   /** Start `count` threads; they load and open the DB while the caller goes on. */
   start(count: number, init: WorkerInit): void {
     for (let i = 0; i < count; i++) {
-      const t: PoolThread = { worker: startThread(init) };
+      const t: PoolThread = { worker: startSiteThread('package-worker', init) };
       t.worker.once('error', (err) => {
         t.failed = err;
       });
